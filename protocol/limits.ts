@@ -1,0 +1,52 @@
+/**
+ * Wire and storage limits shared by every ClawMesh process. Each number carries the reason it has
+ * that value; code resolves its own defaults once from these (`init.x ?? DEFAULT_X`).
+ */
+
+/** Largest RPC request or response body. Status/peers/world answers stay well below this; anything
+ * bigger is either a bug or an attempt to make the receiver buffer memory for a peer. */
+export const RPC_MAX_MESSAGE_BYTES = 256 * 1024
+
+/** Largest single context frame once encoded. A 512-byte sensor observation plus trust block and
+ * signature is ~1 KiB; 16 KiB leaves room for agent responses without letting one frame crowd a
+ * gossip batch. */
+export const FRAME_MAX_BYTES = 16 * 1024
+
+/** A request that has not been answered within this time is abandoned by the caller. Remote calls
+ * cross at most two hops on a LAN/WAN mesh; 10 s covers a slow satellite link. */
+export const RPC_TIMEOUT_MS = 10_000
+
+/** How long the receiver waits for the request body after a stream opens. A peer that opens a
+ * stream and sends nothing must not hold a handler slot. */
+export const RPC_READ_TIMEOUT_MS = 5_000
+
+/** Concurrent RPC streams a single remote peer may have open at once. Legitimate callers (CLI,
+ * console, a peer node) issue a handful at a time; more means a bug or abuse. */
+export const RPC_MAX_CONCURRENT_PER_PEER = 16
+
+/** Sustained RPC request rate per remote peer (token bucket refill per second) and its burst. */
+export const RPC_RATE_PER_SECOND = 50
+export const RPC_RATE_BURST = 100
+
+/** How long a connected peer has to present a matching mesh hello before it is dropped. Identify
+ * completes in a few round trips; 10 s tolerates a congested link. */
+export const HELLO_TIMEOUT_MS = 10_000
+
+/** Mesh names are short, human-chosen labels that appear in topic names and logs. */
+export const MESH_NAME_MAX_LENGTH = 64
+
+/** Display names of nodes and operators shown in the console and logs. */
+export const DISPLAY_NAME_MAX_LENGTH = 64
+
+/** Capabilities a single node may advertise; a field node serves tens, not thousands. */
+export const CAPABILITIES_MAX_PER_NODE = 256
+
+/** Length of one capability string such as `actuator:valve:zone-1`. */
+export const CAPABILITY_MAX_LENGTH = 128
+
+/** Entries kept in a node's security/lifecycle event ring (`mesh.events`). */
+export const EVENT_RING_SIZE = 500
+
+/** Nesting depth accepted by the canonical encoder: deeper structures are refused rather than
+ * risking stack exhaustion on hostile input. */
+export const CANONICAL_MAX_DEPTH = 64

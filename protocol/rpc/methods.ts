@@ -1,0 +1,136 @@
+/**
+ * The closed RPC method table: every method a ClawMesh node answers, with the zod schemas of its
+ * params and result and who may call it. Server and clients import this one table, so a method,
+ * a field or a permission cannot drift between them.
+ */
+import { z } from 'zod'
+import { deviceIdSchema } from '../device-id.ts'
+import { EVENT_RING_SIZE } from '../limits.ts'
+import { nodeRoleSchema, capabilitySchema } from '../roles.ts'
+
+/** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
+ * the node's own state dir). */
+export type MethodAccess = 'peer' | 'admin'
+
+const connectionSchema = z.object({
+  deviceId: deviceIdSchema,
+  remoteAddr: z.string(),
+  direction: z.enum(['inbound', 'outbound']),
+  transport: z.string(),
+  openedAt: z.number(),
+})
+
+const counterTableSchema = z.record(z.string(), z.number().int().nonnegative())
+
+export const meshStatusResultSchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string(),
+  role: nodeRoleSchema,
+  meshName: z.string(),
+  generation: z.number().int(),
+  version: z.string(),
+  startedAt: z.number(),
+  uptimeMs: z.number().nonnegative(),
+  listenAddrs: z.array(z.string()),
+  capabilities: z.array(capabilitySchema),
+  connections: z.array(connectionSchema),
+  trustedPeerCount: z.number().int().nonnegative(),
+})
+export type MeshStatus = z.infer<typeof meshStatusResultSchema>
+
+export const healthStateSchema = z.enum(['ok', 'degraded', 'unhealthy'])
+
+export const meshHealthResultSchema = z.object({
+  status: healthStateSchema,
+  reasons: z.array(z.string()),
+  counters: counterTableSchema,
+  eventLoopLagMs: z.number().nonnegative(),
+  rssBytes: z.number().nonnegative(),
+  heapUsedBytes: z.number().nonnegative(),
+})
+export type MeshHealth = z.infer<typeof meshHealthResultSchema>
+
+export const peerStateSchema = z.enum(['connected', 'verifying', 'disconnected', 'refused'])
+
+export const peerEntrySchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string().optional(),
+  trusted: z.boolean(),
+  state: peerStateSchema,
+  role: nodeRoleSchema.optional(),
+  kind: z.string().optional(),
+  capabilities: z.array(capabilitySchema),
+  addresses: z.array(z.string()),
+  lastSeen: z.number().optional(),
+  refusal: z.string().optional(),
+})
+export type PeerEntry = z.infer<typeof peerEntrySchema>
+
+export const meshPeersResultSchema = z.object({ peers: z.array(peerEntrySchema) })
+
+export const meshEventSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  at: z.number(),
+  level: z.enum(['info', 'warn', 'error']),
+  type: z.string(),
+  message: z.string(),
+  peer: z.string().optional(),
+})
+export type MeshEvent = z.infer<typeof meshEventSchema>
+
+export const meshEventsParamsSchema = z
+  .object({
+    afterSeq: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(EVENT_RING_SIZE).optional(),
+  })
+  .strict()
+
+export const meshEventsResultSchema = z.object({ events: z.array(meshEventSchema), lastSeq: z.number().int() })
+
+const noParamsSchema = z.object({}).strict().optional()
+
+export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  readonly params: P
+  readonly result: R
+  readonly access: MethodAccess
+  readonly description: string
+}
+
+function method<P extends z.ZodType, R extends z.ZodType>(definition: MethodDefinition<P, R>): MethodDefinition<P, R> {
+  return definition
+}
+
+export const RPC_METHODS = {
+  'mesh.status': method({
+    params: noParamsSchema,
+    result: meshStatusResultSchema,
+    access: 'peer',
+    description: 'Identity, role, mesh, uptime, listen addresses and open connections of the node.',
+  }),
+  'mesh.health': method({
+    params: noParamsSchema,
+    result: meshHealthResultSchema,
+    access: 'peer',
+    description: 'ok / degraded / unhealthy with reasons, refusal counters, event-loop lag and memory.',
+  }),
+  'mesh.peers': method({
+    params: noParamsSchema,
+    result: meshPeersResultSchema,
+    access: 'peer',
+    description: 'Every peer the node knows: trust, state, role, capabilities, addresses.',
+  }),
+  'mesh.events': method({
+    params: meshEventsParamsSchema.optional(),
+    result: meshEventsResultSchema,
+    access: 'peer',
+    description: 'The bounded ring of lifecycle and security events, optionally after a sequence number.',
+  }),
+} as const
+
+export type RpcMethodName = keyof typeof RPC_METHODS
+export type RpcParams<M extends RpcMethodName> = z.input<(typeof RPC_METHODS)[M]['params']>
+export type RpcResult<M extends RpcMethodName> = z.output<(typeof RPC_METHODS)[M]['result']>
+
+export function isRpcMethodName(name: string): name is RpcMethodName {
+  return Object.hasOwn(RPC_METHODS, name)
+}

@@ -1,0 +1,93 @@
+/**
+ * Domain-separated Ed25519 signatures over canonical JSON. Device and operator IDs are libp2p
+ * PeerIds of Ed25519 keys, which embed the public key, so a signature can be checked from the ID
+ * alone. The domain prefix keeps a signature made for one purpose (a frame) from being replayed as
+ * another (an approval).
+ */
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
+import { canonicalBytes } from './canonical.ts'
+
+/** Purposes a ClawMesh signature can be made for. Adding one is a protocol change. */
+export type SignatureDomain =
+  | 'context-frame'
+  | 'frame-batch'
+  | 'operator-certificate'
+  | 'approval'
+  | 'proposal'
+  | 'command'
+  | 'evidence-entry'
+  | 'pairing'
+  | 'leader-term'
+
+const textEncoder = new TextEncoder()
+
+export function signingBytes(domain: SignatureDomain, value: unknown): Uint8Array {
+  const prefix = textEncoder.encode(`clawmesh:${domain}:v1\n`)
+  const body = canonicalBytes(value)
+  const bytes = new Uint8Array(prefix.byteLength + body.byteLength)
+  bytes.set(prefix, 0)
+  bytes.set(body, prefix.byteLength)
+  return bytes
+}
+
+/** Something that can sign: a device's private key, an operator key in the browser, a test key. */
+export interface Signer {
+  readonly id: string
+  sign(bytes: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
+
+export function signerFromPrivateKey(privateKey: PrivateKey): Signer {
+  return {
+    id: peerIdFromPublicKey(privateKey.publicKey).toString(),
+    sign: (bytes) => privateKey.sign(bytes),
+  }
+}
+
+export async function signValue(signer: Signer, domain: SignatureDomain, value: unknown): Promise<string> {
+  return encodeBase64Url(await signer.sign(signingBytes(domain, value)))
+}
+
+const publicKeyCache = new Map<string, PublicKey>()
+const PUBLIC_KEY_CACHE_LIMIT = 4_096
+
+/** Public key embedded in an Ed25519 device/operator ID; throws on IDs that do not embed one. */
+export function publicKeyOf(id: string): PublicKey {
+  const cached = publicKeyCache.get(id)
+  if (cached !== undefined) return cached
+  const publicKey = peerIdFromString(id).publicKey
+  if (publicKey === undefined) throw new Error(`ID ${id} does not embed a public key`)
+  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_LIMIT) publicKeyCache.clear()
+  publicKeyCache.set(id, publicKey)
+  return publicKey
+}
+
+/** Verifies a signature made by `signerId` (a device or operator ID) over `value` in `domain`.
+ * Returns false, never throws, for malformed IDs or signatures. */
+export async function verifyValue(
+  signerId: string,
+  domain: SignatureDomain,
+  value: unknown,
+  signature: string,
+): Promise<boolean> {
+  try {
+    const publicKey = publicKeyOf(signerId)
+    return await publicKey.verify(signingBytes(domain, value), decodeBase64Url(signature))
+  } catch {
+    return false
+  }
+}
+
+export function idFromRawPublicKey(raw: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(raw)).toString()
+}
+
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return uint8ArrayToString(bytes, 'base64url')
+}
+
+export function decodeBase64Url(text: string): Uint8Array {
+  return uint8ArrayFromString(text, 'base64url')
+}
