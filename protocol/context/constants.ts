@@ -1,0 +1,42 @@
+/**
+ * Limits for context frames and frame batches. Each number carries the reason it has that value;
+ * the single-frame size limit (`FRAME_MAX_BYTES`) lives in `protocol/limits.ts` beside the RPC limits.
+ */
+
+/** How far behind the receiver's clock a gossiped frame may be. Gossip delivers in well under a
+ * second; a frame older than this is a replay or a late relay, and `context.sync` is the path for
+ * catching up on history, not the live topic. */
+export const FRAME_DEFAULT_MAX_PAST_MS = 10 * 60_000
+
+/** How far ahead of the receiver's clock a frame may be. Field nodes without GPS or NTP drift by
+ * seconds; 30 s tolerates that while refusing frames dated to sort first "forever". */
+export const FRAME_DEFAULT_MAX_FUTURE_MS = 30_000
+
+/** Free text in a frame (notes, operator input, agent answers). Keeps a frame well below
+ * FRAME_MAX_BYTES (16 KiB) after JSON escaping and the trust/signature overhead. */
+export const FRAME_TEXT_MAX_CHARS = 8_000
+
+/** Short labels (metric names, units, zone IDs, event types, display names). */
+export const FRAME_LABEL_MAX_CHARS = 128
+
+/** Trust sources listed on a frame; evidence is a handful of sensors/operators, not a crawl. */
+export const FRAME_TRUST_SOURCES_MAX = 32
+
+/** Frames an inference may cite; a planner answer rests on tens of observations at most. */
+export const FRAME_CITES_MAX = 64
+
+/** Frames a publisher coalesces into one gossip message. Per-message cost dominates on 2-core
+ * nodes; 64 frames amortise it well while keeping the per-frame proof (64 hashes ≈ 4.2 KiB) small. */
+export const BATCH_MAX_FRAMES = 64
+
+/** Largest encoded batch. gossipsub's default max message size is 1 MiB; 256 KiB keeps a batch
+ * of 64 typical (~1 KiB) frames comfortably in, and a hostile batch cheap to refuse before parsing. */
+export const BATCH_MAX_BYTES = 256 * 1024
+
+/** How long a publisher waits to coalesce frames. A few ms is invisible to operators and
+ * merges the bursts a sensor sweep or planner answer produces. */
+export const BATCH_COALESCE_WINDOW_MS = 5
+
+/** Verified batch signatures remembered so frames unpacked from one batch (and re-served later)
+ * cost one signature check, not one each. */
+export const BATCH_VERIFIED_CACHE_SIZE = 1_024

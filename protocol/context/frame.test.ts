@@ -1,0 +1,178 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { type Signer, signerFromPrivateKey } from '../signing.ts'
+import {
+  computeFrameId,
+  createFrame,
+  type Frame,
+  type FrameFields,
+  InvalidFrameError,
+  verifyFrame,
+} from './frame.ts'
+
+const NOW = 1_750_000_000_000
+let origin: Signer
+let stranger: Signer
+
+beforeAll(async () => {
+  origin = signerFromPrivateKey(await generateKeyPair('Ed25519'))
+  stranger = signerFromPrivateKey(await generateKeyPair('Ed25519'))
+})
+
+function observation(overrides: Partial<FrameFields> = {}): FrameFields {
+  return {
+    meshName: 'farm',
+    generation: 1,
+    kind: 'observation',
+    originName: 'field-1',
+    timestamp: NOW,
+    data: { zone: 'zone-1', metric: 'soil-moisture', value: 31.5, unit: '%', threshold: { low: 25 } },
+    trust: { tier: 'T1', sources: ['sensor:soil-moisture:zone-1'] },
+    ...overrides,
+  } as FrameFields
+}
+
+function options(overrides: Partial<Parameters<typeof verifyFrame>[1]> = {}) {
+  return {
+    meshName: 'farm',
+    generation: 1,
+    now: NOW,
+    isTrustedOrigin: (id: string) => id === origin.id,
+    ...overrides,
+  }
+}
+
+describe('createFrame / verifyFrame', () => {
+  it('accepts a frame signed by a trusted origin and gives it the hash of its body as ID', async () => {
+    const frame = await createFrame(origin, observation())
+    expect(frame.origin).toBe(origin.id)
+    expect(frame.frameId).toBe(computeFrameId(frame))
+    const verdict = await verifyFrame(JSON.parse(JSON.stringify(frame)), options())
+    expect(verdict).toEqual({ verdict: 'accept', frame })
+  })
+
+  it('gives the same fact the same ID, so duplicates are detectable', async () => {
+    const first = await createFrame(origin, observation())
+    const second = await createFrame(origin, observation())
+    expect(second.frameId).toBe(first.frameId)
+    const verdict = await verifyFrame(second, options({ isDuplicate: (id) => id === first.frameId }))
+    expect(verdict).toMatchObject({ verdict: 'ignore', reason: 'duplicate' })
+  })
+
+  it('refuses to build a frame whose data does not match its kind', async () => {
+    await expect(
+      createFrame(origin, observation({ data: { metric: 'x', value: 'wet', unit: '%' } } as never)),
+    ).rejects.toHaveProperty('name', InvalidFrameError.NAME)
+  })
+
+  it('rejects a tampered value as a bad signature once the ID is recomputed', async () => {
+    const frame = await createFrame(origin, observation())
+    const tampered = { ...frame, data: { ...frame.data, value: 99 } } as Frame
+    expect(await verifyFrame(tampered, options())).toMatchObject({ verdict: 'reject', reason: 'malformed' })
+    const reHashed = { ...tampered, frameId: computeFrameId(tampered) }
+    expect(await verifyFrame(reHashed, options())).toMatchObject({
+      verdict: 'reject',
+      reason: 'bad-signature',
+    })
+  })
+
+  it('rejects a frame claiming another origin than its signer', async () => {
+    const frame = await createFrame(stranger, observation())
+    const forged = { ...frame, origin: origin.id } as Frame
+    const reHashed = { ...forged, frameId: computeFrameId(forged) }
+    expect(await verifyFrame(reHashed, options())).toMatchObject({
+      verdict: 'reject',
+      reason: 'bad-signature',
+    })
+  })
+
+  it('rejects unsigned frames as malformed', async () => {
+    const { signature: _signature, ...unsigned } = await createFrame(origin, observation())
+    expect(await verifyFrame(unsigned, options())).toMatchObject({ verdict: 'reject', reason: 'malformed' })
+  })
+
+  it('rejects junk, unknown kinds and extra members as malformed', async () => {
+    const frame = await createFrame(origin, observation())
+    for (const input of [null, 'frame', { ...frame, kind: 'gossip' }, { ...frame, extra: 1 }]) {
+      expect(await verifyFrame(input, options())).toMatchObject({ verdict: 'reject', reason: 'malformed' })
+    }
+  })
+
+  it('rejects frames of another mesh or generation', async () => {
+    const frame = await createFrame(origin, observation())
+    expect(await verifyFrame(frame, options({ meshName: 'other' }))).toMatchObject({ reason: 'wrong-mesh' })
+    expect(await verifyFrame(frame, options({ generation: 2 }))).toMatchObject({
+      verdict: 'reject',
+      reason: 'wrong-generation',
+    })
+  })
+
+  it('ignores (does not reject) frames from origins missing from the trust list', async () => {
+    const frame = await createFrame(stranger, observation())
+    expect(await verifyFrame(frame, options())).toMatchObject({
+      verdict: 'ignore',
+      reason: 'untrusted-origin',
+    })
+  })
+
+  it('ignores stale frames and rejects frames dated beyond the clock-skew tolerance', async () => {
+    const old = await createFrame(origin, observation({ timestamp: NOW - 11 * 60_000 }))
+    expect(await verifyFrame(old, options())).toMatchObject({ verdict: 'ignore', reason: 'stale' })
+    const future = await createFrame(origin, observation({ timestamp: NOW + 60_000 }))
+    expect(await verifyFrame(future, options())).toMatchObject({ verdict: 'reject', reason: 'future-dated' })
+    const skewed = await createFrame(origin, observation({ timestamp: NOW + 10_000 }))
+    expect(await verifyFrame(skewed, options())).toMatchObject({ verdict: 'accept' })
+  })
+
+  it('rejects oversized frames before parsing them', async () => {
+    const frame = await createFrame(origin, observation())
+    expect(await verifyFrame(frame, options({ encodedBytes: 17 * 1024 }))).toMatchObject({
+      verdict: 'reject',
+      reason: 'oversized',
+    })
+  })
+
+  it('refuses to build a frame larger than the frame limit', async () => {
+    const fields = {
+      ...observation(),
+      kind: 'proposal',
+      data: { blob: 'x'.repeat(20_000) },
+    } as FrameFields
+    await expect(createFrame(origin, fields)).rejects.toHaveProperty('name', InvalidFrameError.NAME)
+  })
+
+  it('validates the data of every kind', async () => {
+    const kinds: FrameFields[] = [
+      {
+        ...observation(),
+        kind: 'event',
+        data: { type: 'valve-stuck', severity: 'critical', message: 'stuck' },
+      },
+      { ...observation(), kind: 'human_input', data: { text: 'water the orchard', operatorId: 'ana' } },
+      {
+        ...observation(),
+        kind: 'inference',
+        trust: { tier: 'T0', sources: [] },
+        data: { text: 'dry', cites: [] },
+      },
+      {
+        ...observation(),
+        kind: 'capability_update',
+        data: { role: 'field', capabilities: ['actuator:valve:zone-1'] },
+      },
+      { ...observation(), kind: 'agent_response', data: { text: 'ok', error: false } },
+      { ...observation(), kind: 'approval', data: { decision: 'approve' } },
+    ] as FrameFields[]
+    for (const fields of kinds) {
+      const frame = await createFrame(origin, fields)
+      expect(await verifyFrame(frame, options())).toMatchObject({ verdict: 'accept' })
+    }
+    await expect(
+      createFrame(origin, {
+        ...observation(),
+        kind: 'event',
+        data: { type: 't', severity: 'bad', message: '' },
+      } as never),
+    ).rejects.toHaveProperty('name', InvalidFrameError.NAME)
+  })
+})

@@ -1,0 +1,317 @@
+/**
+ * Context frames: the signed, self-describing facts a mesh shares over gossip (observations,
+ * events, operator input, planner output, capability changes, proposals and their lifecycle).
+ * A frame names its origin device and is signed by it, so provenance survives storage, sync and
+ * re-serving by any other node. Its ID is the hash of its unsigned body, so the same fact arriving
+ * twice (two gossip paths, a sync after a restart) is recognised as one.
+ */
+import { z } from 'zod'
+import { canonicalBytes, canonicalHash } from '../canonical.ts'
+import { deviceIdSchema } from '../device-id.ts'
+import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
+import { generationSchema, meshNameSchema } from '../mesh.ts'
+import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { type Signer, signValue, verifyValue } from '../signing.ts'
+import { type BatchProof, batchProofSchema, frameIdSchema, verifyBatchProof } from './batch-proof.ts'
+import {
+  FRAME_CITES_MAX,
+  FRAME_DEFAULT_MAX_FUTURE_MS,
+  FRAME_DEFAULT_MAX_PAST_MS,
+  FRAME_LABEL_MAX_CHARS,
+  FRAME_TEXT_MAX_CHARS,
+  FRAME_TRUST_SOURCES_MAX,
+} from './constants.ts'
+
+export { frameIdSchema }
+
+export const FRAME_KINDS = [
+  'observation',
+  'event',
+  'human_input',
+  'inference',
+  'capability_update',
+  'agent_response',
+  'proposal',
+  'approval',
+  'execution',
+] as const
+export type FrameKind = (typeof FRAME_KINDS)[number]
+
+/** Evidence tiers, weakest first. T0 is LLM-only inference, which never suffices for actuation;
+ * T1–T3 rest on progressively stronger evidence (single sensor, corroborated, operator-confirmed). */
+export const TRUST_TIERS = ['T0', 'T1', 'T2', 'T3'] as const
+export type TrustTier = (typeof TRUST_TIERS)[number]
+
+export function trustTierRank(tier: TrustTier): number {
+  return TRUST_TIERS.indexOf(tier)
+}
+
+const label = z.string().min(1).max(FRAME_LABEL_MAX_CHARS)
+const text = z.string().max(FRAME_TEXT_MAX_CHARS)
+
+export const trustSchema = z.strictObject({
+  tier: z.enum(TRUST_TIERS),
+  sources: z.array(label).max(FRAME_TRUST_SOURCES_MAX),
+})
+export type FrameTrust = z.infer<typeof trustSchema>
+
+export const observationDataSchema = z.strictObject({
+  zone: label.optional(),
+  metric: label,
+  value: z.number(),
+  unit: label,
+  sensor: label.optional(),
+  threshold: z.strictObject({ low: z.number().optional(), high: z.number().optional() }).optional(),
+  alarm: z.boolean().optional(),
+})
+export const eventDataSchema = z.strictObject({
+  type: label,
+  severity: z.enum(['info', 'warning', 'critical']),
+  zone: label.optional(),
+  message: text,
+})
+export const humanInputDataSchema = z.strictObject({ text: text.min(1), operatorId: label.optional() })
+export const inferenceDataSchema = z.strictObject({
+  text,
+  cites: z.array(frameIdSchema).max(FRAME_CITES_MAX),
+})
+export const capabilityUpdateDataSchema = z.strictObject({
+  role: nodeRoleSchema,
+  capabilities: z.array(capabilitySchema).max(CAPABILITIES_MAX_PER_NODE),
+})
+export const agentResponseDataSchema = z.strictObject({
+  text,
+  replyTo: frameIdSchema.optional(),
+  error: z.boolean().optional(),
+})
+/** Proposal, approval and execution bodies are defined by the safety model; until then they are
+ * open records, still size-bounded by FRAME_MAX_BYTES. */
+const openRecordSchema = z.record(z.string(), z.unknown())
+
+export const frameDataSchemas = {
+  observation: observationDataSchema,
+  event: eventDataSchema,
+  human_input: humanInputDataSchema,
+  inference: inferenceDataSchema,
+  capability_update: capabilityUpdateDataSchema,
+  agent_response: agentResponseDataSchema,
+  proposal: openRecordSchema,
+  approval: openRecordSchema,
+  execution: openRecordSchema,
+} as const satisfies Record<FrameKind, z.ZodType>
+
+export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K]>
+
+/** Builds the frame schema. `originSchema` is the full device-ID check at the wire; storage
+ * restores (already checked at ingest) may pass a cheaper shape check. */
+export function buildFrameSchema(originSchema: z.ZodType<string>) {
+  const common = {
+    generation: generationSchema,
+    meshName: meshNameSchema,
+    frameId: frameIdSchema,
+    origin: originSchema,
+    originName: z.string().min(1).max(DISPLAY_NAME_MAX_LENGTH),
+    timestamp: z.number().int().min(0),
+    note: text.optional(),
+    trust: trustSchema,
+    signature: z.string().min(1).max(256).optional(),
+    proof: batchProofSchema.optional(),
+  }
+  const variant = <K extends FrameKind, D extends z.ZodType>(kind: K, data: D) =>
+    z.strictObject({ ...common, kind: z.literal(kind), data })
+  return z
+    .discriminatedUnion('kind', [
+      variant('observation', observationDataSchema),
+      variant('event', eventDataSchema),
+      variant('human_input', humanInputDataSchema),
+      variant('inference', inferenceDataSchema),
+      variant('capability_update', capabilityUpdateDataSchema),
+      variant('agent_response', agentResponseDataSchema),
+      variant('proposal', openRecordSchema),
+      variant('approval', openRecordSchema),
+      variant('execution', openRecordSchema),
+    ])
+    .refine((frame) => frame.signature !== undefined || frame.proof !== undefined, {
+      message: 'a frame carries its origin signature or a batch proof',
+      path: ['signature'],
+    })
+}
+
+export const frameSchema = buildFrameSchema(deviceIdSchema)
+export type Frame = z.infer<typeof frameSchema>
+export type FrameOf<K extends FrameKind> = Extract<Frame, { kind: K }>
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** Everything the frame ID is the hash of: the frame without ID, signature and proof. */
+export type FrameBody = DistributiveOmit<Frame, 'frameId' | 'signature' | 'proof'>
+
+export function frameBody(frame: Frame | FrameBody): FrameBody {
+  const { frameId: _id, signature: _signature, proof: _proof, ...body } = frame as Frame
+  return body as FrameBody
+}
+
+export function computeFrameId(frame: Frame | FrameBody): string {
+  return canonicalHash(frameBody(frame))
+}
+
+/** What the origin signature covers: everything except the signature (and a batch proof, which
+ * is an alternative to it). */
+export function frameSigningValue(frame: Frame): unknown {
+  const { signature: _signature, proof: _proof, ...signed } = frame
+  return signed
+}
+
+export class InvalidFrameError extends Error {
+  static readonly NAME = 'InvalidFrameError'
+  override readonly name = InvalidFrameError.NAME
+}
+
+export type FrameFields = DistributiveOmit<FrameBody, 'origin' | 'timestamp'> & { timestamp?: number }
+
+/** Builds a frame body with its ID but no signature; used by the batch scheme, where one batch
+ * signature covers many frames. Throws InvalidFrameError if the result would not pass
+ * `verifyFrame`'s schema check, so a node never publishes what its peers would reject. */
+export function buildUnsignedFrame(origin: string, fields: FrameFields): Omit<Frame, 'signature' | 'proof'> {
+  const body = { ...fields, origin, timestamp: fields.timestamp ?? Date.now() } as FrameBody
+  const frame = { ...body, frameId: computeFrameId(body) } as Frame
+  const parsed = frameSchema.safeParse({ ...frame, signature: 'placeholder' })
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
+    throw new InvalidFrameError(`frame of kind ${fields.kind} is invalid (${issues})`)
+  }
+  const size = canonicalBytes(frame).byteLength
+  if (size > FRAME_MAX_BYTES - SIGNATURE_ALLOWANCE_BYTES) {
+    throw new InvalidFrameError(`frame of ${size} bytes exceeds the limit of ${FRAME_MAX_BYTES}`)
+  }
+  return frame
+}
+
+/** Room left for the `signature` member (an Ed25519 signature is 86 base64url characters). */
+const SIGNATURE_ALLOWANCE_BYTES = 128
+
+export async function createFrame(signer: Signer, fields: FrameFields): Promise<Frame> {
+  const frame = buildUnsignedFrame(signer.id, fields) as Frame
+  const signature = await signValue(signer, 'context-frame', frameSigningValue(frame))
+  return { ...frame, signature } as Frame
+}
+
+/**
+ * Verdicts map onto gossipsub's validation results. `reject` means the message proves the peer
+ * that forwarded it misbehaves (an honest forwarder validates before forwarding, so it would never
+ * pass on a malformed, oversized, forged, wrong-mesh or far-future frame): gossipsub penalises
+ * that peer's score. `ignore` means an honest forwarder could have relayed it — the frame aged in
+ * transit, arrived twice over two paths, or comes from an origin our trust list does not (yet)
+ * hold while the forwarder's does — so it is dropped without penalty.
+ */
+export type FrameRejectReason =
+  | 'malformed'
+  | 'oversized'
+  | 'bad-signature'
+  | 'wrong-mesh'
+  | 'wrong-generation'
+  | 'future-dated'
+export type FrameIgnoreReason = 'stale' | 'duplicate' | 'untrusted-origin'
+export type FrameVerdictReason = FrameRejectReason | FrameIgnoreReason
+
+export const FRAME_VERDICT_REASONS: readonly FrameVerdictReason[] = [
+  'malformed',
+  'oversized',
+  'bad-signature',
+  'untrusted-origin',
+  'wrong-mesh',
+  'wrong-generation',
+  'stale',
+  'future-dated',
+  'duplicate',
+]
+
+export type FrameVerdict =
+  | { readonly verdict: 'accept'; readonly frame: Frame }
+  | { readonly verdict: 'reject'; readonly reason: FrameRejectReason; readonly detail: string }
+  | { readonly verdict: 'ignore'; readonly reason: FrameIgnoreReason; readonly detail: string }
+
+export interface VerifyFrameOptions {
+  readonly meshName: string
+  readonly generation: number
+  isTrustedOrigin(origin: string): boolean
+  readonly now: number
+  readonly maxPastMs?: number
+  readonly maxFutureMs?: number
+  /** Seen-before check (e.g. the world model's frame IDs). Run before the signature check so a
+   * duplicate costs a hash, not a signature verification. */
+  isDuplicate?(frameId: string): boolean
+  /** Size of the frame as received, when known; otherwise its canonical size is used. */
+  readonly encodedBytes?: number
+}
+
+/** Validates a received frame. Cheap checks run first; the signature last, so floods of junk
+ * cost no public-key operations. Never throws. */
+export async function verifyFrame(input: unknown, options: VerifyFrameOptions): Promise<FrameVerdict> {
+  if (options.encodedBytes !== undefined && options.encodedBytes > FRAME_MAX_BYTES) {
+    return reject('oversized', `frame of ${options.encodedBytes} bytes exceeds ${FRAME_MAX_BYTES}`)
+  }
+  const parsed = frameSchema.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return reject(
+      'malformed',
+      issue === undefined ? 'invalid frame' : `${issue.path.join('.')}: ${issue.message}`,
+    )
+  }
+  const frame = parsed.data
+  if (options.encodedBytes === undefined) {
+    const size = canonicalBytes(frame).byteLength
+    if (size > FRAME_MAX_BYTES)
+      return reject('oversized', `frame of ${size} bytes exceeds ${FRAME_MAX_BYTES}`)
+  }
+  if (frame.meshName !== options.meshName) {
+    return reject(
+      'wrong-mesh',
+      `frame belongs to mesh "${frame.meshName}", this node to "${options.meshName}"`,
+    )
+  }
+  if (frame.generation !== options.generation) {
+    return reject(
+      'wrong-generation',
+      `frame is generation ${frame.generation}, this node ${options.generation}`,
+    )
+  }
+  if (computeFrameId(frame) !== frame.frameId)
+    return reject('malformed', 'frameId is not the hash of the frame body')
+  if (options.isDuplicate?.(frame.frameId) === true)
+    return ignore('duplicate', `frame ${frame.frameId} seen before`)
+  if (!options.isTrustedOrigin(frame.origin)) {
+    return ignore('untrusted-origin', `origin ${frame.origin} is not in this node's trust list`)
+  }
+  const maxFutureMs = options.maxFutureMs ?? FRAME_DEFAULT_MAX_FUTURE_MS
+  if (frame.timestamp > options.now + maxFutureMs) {
+    return reject('future-dated', `frame is dated ${frame.timestamp - options.now} ms in the future`)
+  }
+  const maxPastMs = options.maxPastMs ?? FRAME_DEFAULT_MAX_PAST_MS
+  if (frame.timestamp < options.now - maxPastMs) {
+    return ignore('stale', `frame is ${options.now - frame.timestamp} ms old (limit ${maxPastMs} ms)`)
+  }
+  if (!(await hasValidOriginSignature(frame))) {
+    return reject('bad-signature', `frame ${frame.frameId} is not signed by its origin ${frame.origin}`)
+  }
+  return { verdict: 'accept', frame }
+}
+
+/** A frame is authentic if either its own signature or its batch proof checks out. */
+export async function hasValidOriginSignature(frame: Frame): Promise<boolean> {
+  if (frame.signature !== undefined) {
+    if (await verifyValue(frame.origin, 'context-frame', frameSigningValue(frame), frame.signature))
+      return true
+  }
+  if (frame.proof !== undefined)
+    return verifyBatchProof(frame.origin, frame.frameId, frame.proof as BatchProof)
+  return false
+}
+
+function reject(reason: FrameRejectReason, detail: string): FrameVerdict {
+  return { verdict: 'reject', reason, detail }
+}
+
+function ignore(reason: FrameIgnoreReason, detail: string): FrameVerdict {
+  return { verdict: 'ignore', reason, detail }
+}

@@ -1,0 +1,5 @@
+/** Shared context: signed context frames and the batches they travel in. */
+export * from './batch.ts'
+export * from './batch-proof.ts'
+export * from './constants.ts'
+export * from './frame.ts'
