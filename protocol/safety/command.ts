@@ -1,0 +1,113 @@
+/**
+ * The certified command: what the runtime (never the LLM) sends to an actuator once a proposal is
+ * approved. It carries everything the actuator needs to run the same policy itself — the proposal,
+ * the approvals — and is signed by the command center that issued it.
+ */
+import { z } from 'zod'
+import { deviceIdSchema } from '../device-id.ts'
+import { type Signer, signValue, verifyValue } from '../signing.ts'
+import { type ApprovalCertificate, approvalCertificateSchema } from './approval.ts'
+import { COMMAND_MAX_APPROVALS } from './constants.ts'
+import { evaluateActuationPolicy, type OperationManifest, type PolicyVerdict } from './policy.ts'
+import { type Proposal, proposalHash, proposalSchema } from './proposal.ts'
+import {
+  describeIssues,
+  isTrustedIssuer,
+  sha256HexSchema,
+  signatureSchema,
+  type TrustedIssuers,
+  timestampSchema,
+} from './schemas.ts'
+
+export const commandBodySchema = z.strictObject({
+  version: z.literal(1),
+  proposal: proposalSchema,
+  approvals: z.array(approvalCertificateSchema).max(COMMAND_MAX_APPROVALS),
+  /** Must equal `proposalHash(proposal)`; the policy refuses the command otherwise. */
+  commandHash: sha256HexSchema,
+  /** Command center device ID. */
+  issuedBy: deviceIdSchema,
+  issuedAt: timestampSchema,
+  /** Leader term of the issuing planner/command center when the command was sent. */
+  leaderTerm: z.number().int().nonnegative().optional(),
+})
+export type CommandBody = z.infer<typeof commandBodySchema>
+
+export const certifiedCommandSchema = z.strictObject({ body: commandBodySchema, signature: signatureSchema })
+export type CertifiedCommand = z.infer<typeof certifiedCommandSchema>
+
+export interface IssueCommandFields {
+  readonly proposal: Proposal
+  readonly approvals: readonly ApprovalCertificate[]
+  readonly issuedAt: number
+  readonly leaderTerm?: number
+}
+
+export async function issueCommand(
+  issuerSigner: Signer,
+  fields: IssueCommandFields,
+): Promise<CertifiedCommand> {
+  const body = commandBodySchema.parse({
+    version: 1,
+    proposal: fields.proposal,
+    approvals: fields.approvals,
+    commandHash: proposalHash(fields.proposal),
+    issuedBy: issuerSigner.id,
+    issuedAt: fields.issuedAt,
+    leaderTerm: fields.leaderTerm,
+  })
+  return { body, signature: await signValue(issuerSigner, 'command', body) }
+}
+
+export type CommandCheck =
+  | { readonly outcome: 'accept'; readonly command: CertifiedCommand }
+  | {
+      readonly outcome: 'reject'
+      readonly reason: 'malformed' | 'untrusted-issuer' | 'bad-signature'
+      readonly detail: string
+    }
+
+/** Checks that the command is well formed and signed by a command center this node trusts. */
+export async function verifyCommandIssuer(
+  command: unknown,
+  options: { readonly trustedCommandCenters: TrustedIssuers },
+): Promise<CommandCheck> {
+  const parsed = certifiedCommandSchema.safeParse(command)
+  if (!parsed.success) return { outcome: 'reject', reason: 'malformed', detail: describeIssues(parsed.error) }
+  const { body, signature } = parsed.data
+  if (!isTrustedIssuer(options.trustedCommandCenters, body.issuedBy)) {
+    return {
+      outcome: 'reject',
+      reason: 'untrusted-issuer',
+      detail: `${body.issuedBy} is not a trusted command center`,
+    }
+  }
+  if (!(await verifyValue(body.issuedBy, 'command', body, signature))) {
+    return {
+      outcome: 'reject',
+      reason: 'bad-signature',
+      detail: `signature does not verify against ${body.issuedBy}`,
+    }
+  }
+  return { outcome: 'accept', command: parsed.data }
+}
+
+/** The actuator's policy run over a verified command. */
+export function evaluateCommandPolicy(
+  command: CertifiedCommand,
+  context: {
+    readonly manifest: readonly OperationManifest[]
+    readonly trustedIssuers: TrustedIssuers
+    readonly now: number
+    readonly executedBefore: boolean
+    readonly currentLeaderTerm?: number
+  },
+): Promise<PolicyVerdict> {
+  return evaluateActuationPolicy({
+    ...context,
+    proposal: command.body.proposal,
+    approvals: command.body.approvals,
+    commandHash: command.body.commandHash,
+    hop: 'actuator',
+  })
+}

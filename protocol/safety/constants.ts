@@ -1,0 +1,65 @@
+/**
+ * Limits and fixed parameters of the safety core. Each value carries the reason it has that value;
+ * the sender, the command center and the actuator all read them from here so they cannot disagree.
+ */
+
+/** Tolerated clock difference between the node that signed something and the node checking it.
+ * Field nodes sync over NTP or GPS when they can; 30 s covers a node that drifted between syncs
+ * without letting a certificate be used meaningfully before its issue time. */
+export const CLOCK_SKEW_TOLERANCE_MS = 30_000
+
+/** Longest validity an operator certificate may claim. A year matches a shift roster's lifetime;
+ * longer-lived certificates are refused as malformed so a leaked one cannot live for ever. */
+export const OPERATOR_CERTIFICATE_MAX_VALIDITY_MS = 366 * 24 * 60 * 60 * 1000
+
+/** Longest lifetime of a proposal (expiresAt - createdAt). An actuation decided on yesterday's
+ * evidence should be proposed again on today's. */
+export const PROPOSAL_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000
+
+/** Window in which a second proposal with the same target, capability, operation and arguments is
+ * merged into the first. A planner re-triggered by the same alarm every few seconds must not flood
+ * operators with copies; a minute covers a burst of triggers. */
+export const PROPOSAL_DEDUP_WINDOW_MS = 60_000
+
+/** Distinct proposals a deduplicator remembers; oldest are forgotten first. Far above what a
+ * planner emits in one window, and it bounds memory if one misbehaves. */
+export const PROPOSAL_DEDUP_MAX_ENTRIES = 1_024
+
+/** Evidence references one proposal may carry: enough to cite every sensor in a zone. */
+export const PROPOSAL_MAX_EVIDENCE = 64
+
+/** Canonical JSON size of a proposal's arguments. Actuator operations take a handful of numbers
+ * and names; 4 KiB leaves room without letting a proposal carry a payload. */
+export const PROPOSAL_ARGS_MAX_BYTES = 4 * 1024
+
+/** Length of proposal IDs, operation names, frame IDs and nonces (opaque identifiers). */
+export const SAFETY_ID_MAX_LENGTH = 128
+
+/** Free-text reason an operator may attach to an approval or rejection. */
+export const APPROVAL_REASON_MAX_LENGTH = 500
+
+/** Nonce bytes generated per approval: 128 bits makes two approvals colliding impossible in
+ * practice, so each approval certificate is unique even when signed in the same millisecond. */
+export const APPROVAL_NONCE_BYTES = 16
+
+/** Approvals one command may carry. L3 needs two; a few more allow extra sign-offs, more than this
+ * only makes the actuator verify signatures for an attacker. */
+export const COMMAND_MAX_APPROVALS = 8
+
+/** Distinct operators whose valid approvals an L2 proposal needs. */
+export const L2_REQUIRED_APPROVERS = 1
+
+/** Distinct operators whose valid approvals an L3 proposal needs (four-eyes rule). */
+export const L3_REQUIRED_APPROVERS = 2
+
+/** Links on which at least one L3 approver must have been: someone physically at the site (or on
+ * its network) has looked at it. Relay/WAN/VPN approvals alone are not enough for L3. `mdns` is
+ * a discovery mechanism, not a statement about where the operator is, so it does not count. */
+export const LOCAL_APPROVAL_LINKS: readonly string[] = ['local', 'lan']
+
+/** Size of one evidence log entry's `data` in canonical JSON: a decision with its proposal fits
+ * easily; bulk telemetry belongs in frames, not the evidence log. */
+export const EVIDENCE_ENTRY_DATA_MAX_BYTES = 64 * 1024
+
+/** `prevHash` of the first entry of an evidence log. */
+export const EVIDENCE_GENESIS_PREV_HASH = '0'.repeat(64)
