@@ -35,7 +35,8 @@ export function canonicalHash(value: unknown): string {
 }
 
 function encode(value: unknown, depth: number, seen: Set<object>): string {
-  if (depth > CANONICAL_MAX_DEPTH) throw new CanonicalEncodingError(`nesting deeper than ${CANONICAL_MAX_DEPTH}`)
+  if (depth > CANONICAL_MAX_DEPTH)
+    throw new CanonicalEncodingError(`nesting deeper than ${CANONICAL_MAX_DEPTH}`)
   if (value === null) return 'null'
   switch (typeof value) {
     case 'boolean':
@@ -60,7 +61,9 @@ function encode(value: unknown, depth: number, seen: Set<object>): string {
     }
     const prototype = Object.getPrototypeOf(object)
     if (prototype !== Object.prototype && prototype !== null) {
-      throw new CanonicalEncodingError(`cannot encode instance of ${prototype?.constructor?.name ?? 'unknown'}`)
+      throw new CanonicalEncodingError(
+        `cannot encode instance of ${prototype?.constructor?.name ?? 'unknown'}`,
+      )
     }
     const record = object as Record<string, unknown>
     const members: string[] = []

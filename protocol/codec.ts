@@ -10,14 +10,20 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true })
 export function encodeJsonMessage(value: unknown, maxBytes: number): Uint8Array {
   const bytes = textEncoder.encode(JSON.stringify(value))
   if (bytes.byteLength > maxBytes) {
-    throw new ClawMeshError('PAYLOAD_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`)
+    throw new ClawMeshError(
+      'PAYLOAD_TOO_LARGE',
+      `message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`,
+    )
   }
   return bytes
 }
 
 export function decodeJsonMessage(bytes: Uint8Array, maxBytes: number): unknown {
   if (bytes.byteLength > maxBytes) {
-    throw new ClawMeshError('PAYLOAD_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`)
+    throw new ClawMeshError(
+      'PAYLOAD_TOO_LARGE',
+      `message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`,
+    )
   }
   let text: string
   try {

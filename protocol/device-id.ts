@@ -11,11 +11,15 @@ export type DeviceIdCheck = { readonly ok: true } | { readonly ok: false; readon
 
 export function checkDeviceId(value: string): DeviceIdCheck {
   if (!value.startsWith(ED25519_PEER_ID_PREFIX)) {
-    return { ok: false, reason: `a device ID is an Ed25519 libp2p peer ID starting with ${ED25519_PEER_ID_PREFIX}` }
+    return {
+      ok: false,
+      reason: `a device ID is an Ed25519 libp2p peer ID starting with ${ED25519_PEER_ID_PREFIX}`,
+    }
   }
   try {
     const peerId = peerIdFromString(value)
-    if (peerId.type !== 'Ed25519') return { ok: false, reason: `expected an Ed25519 peer ID, got ${peerId.type}` }
+    if (peerId.type !== 'Ed25519')
+      return { ok: false, reason: `expected an Ed25519 peer ID, got ${peerId.type}` }
     if (peerId.toString() !== value) return { ok: false, reason: 'the peer ID is not in canonical form' }
     return { ok: true }
   } catch (error) {

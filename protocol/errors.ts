@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   UNKNOWN_METHOD: 'The method is not in the RPC method table of this protocol generation.',
   INVALID_PARAMS: 'The parameters did not match the method schema.',
   UNAUTHORIZED: 'The caller is not trusted for this method.',
-  FORBIDDEN: "The caller is trusted but its role does not allow this method.",
+  FORBIDDEN: 'The caller is trusted but its role does not allow this method.',
   RATE_LIMITED: 'Too many requests from this peer; retry later.',
   TIMEOUT: 'The operation did not finish in time.',
   NOT_FOUND: 'The requested object does not exist.',
@@ -37,7 +37,11 @@ export class ClawMeshError extends Error {
   readonly code: ErrorCode
   readonly data: Record<string, unknown> | undefined
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; data?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; data?: Record<string, unknown> } = {},
+  ) {
     super(message, { cause: options.cause })
     this.code = code
     this.data = options.data

@@ -69,13 +69,24 @@ export function parseAgentVersion(agentVersion: string | undefined): AgentAnnoun
 
 export type MeshCompatibility =
   | { readonly verdict: 'accept' }
-  | { readonly verdict: 'reject'; readonly reason: 'not-clawmesh' | 'mesh-mismatch' | 'generation-mismatch'; readonly detail: string }
+  | {
+      readonly verdict: 'reject'
+      readonly reason: 'not-clawmesh' | 'mesh-mismatch' | 'generation-mismatch'
+      readonly detail: string
+    }
 
 /** Decides whether a remote announcement belongs to our mesh. Clients (cli/console) must still
  * speak our generation but are not members of a named mesh, so only their generation is checked. */
-export function checkMeshCompatibility(local: MeshIdentity, remote: AgentAnnouncement | undefined): MeshCompatibility {
+export function checkMeshCompatibility(
+  local: MeshIdentity,
+  remote: AgentAnnouncement | undefined,
+): MeshCompatibility {
   if (remote === undefined) {
-    return { verdict: 'reject', reason: 'not-clawmesh', detail: 'peer did not announce a ClawMesh agent version' }
+    return {
+      verdict: 'reject',
+      reason: 'not-clawmesh',
+      detail: 'peer did not announce a ClawMesh agent version',
+    }
   }
   if (remote.generation !== local.generation) {
     return {

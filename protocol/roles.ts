@@ -6,7 +6,15 @@
 import { z } from 'zod'
 import { CAPABILITY_MAX_LENGTH } from './limits.ts'
 
-export const NODE_ROLES = ['planner', 'standby-planner', 'field', 'sensor', 'actuator', 'viewer', 'node'] as const
+export const NODE_ROLES = [
+  'planner',
+  'standby-planner',
+  'field',
+  'sensor',
+  'actuator',
+  'viewer',
+  'node',
+] as const
 export const nodeRoleSchema = z.enum(NODE_ROLES)
 export type NodeRole = z.infer<typeof nodeRoleSchema>
 

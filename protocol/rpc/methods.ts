@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
-import { nodeRoleSchema, capabilitySchema } from '../roles.ts'
+import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
  * the node's own state dir). */
@@ -17,6 +17,7 @@ const connectionSchema = z.object({
   remoteAddr: z.string(),
   direction: z.enum(['inbound', 'outbound']),
   transport: z.string(),
+  kind: z.string().optional(),
   openedAt: z.number(),
 })
 
@@ -35,6 +36,16 @@ export const meshStatusResultSchema = z.object({
   capabilities: z.array(capabilitySchema),
   connections: z.array(connectionSchema),
   trustedPeerCount: z.number().int().nonnegative(),
+  staticPeers: z.array(
+    z.object({
+      deviceId: deviceIdSchema,
+      url: z.string(),
+      label: z.string(),
+      state: z.enum(['connecting', 'connected', 'backoff']),
+      attempts: z.number().int().nonnegative(),
+      lastError: z.string().optional(),
+    }),
+  ),
 })
 export type MeshStatus = z.infer<typeof meshStatusResultSchema>
 
@@ -85,7 +96,10 @@ export const meshEventsParamsSchema = z
   })
   .strict()
 
-export const meshEventsResultSchema = z.object({ events: z.array(meshEventSchema), lastSeq: z.number().int() })
+export const meshEventsResultSchema = z.object({
+  events: z.array(meshEventSchema),
+  lastSeq: z.number().int(),
+})
 
 const noParamsSchema = z.object({}).strict().optional()
 
@@ -96,7 +110,9 @@ export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.Z
   readonly description: string
 }
 
-function method<P extends z.ZodType, R extends z.ZodType>(definition: MethodDefinition<P, R>): MethodDefinition<P, R> {
+function method<P extends z.ZodType, R extends z.ZodType>(
+  definition: MethodDefinition<P, R>,
+): MethodDefinition<P, R> {
   return definition
 }
 

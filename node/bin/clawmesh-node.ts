@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/** Entry point of `clawmesh-node --config node.json`: the same node as `clawmesh start`, configured from a file. */
+import { Command } from 'commander'
+import { runNodeUntilSignalled } from '../cli/commands/start.ts'
+import { runCli } from '../cli/run-cli.ts'
+import { loadNodeConfigFile } from '../config.ts'
+import { CLAWMESH_VERSION } from '../version.ts'
+
+const program = new Command('clawmesh-node')
+  .description('run a ClawMesh node from a configuration file')
+  .version(CLAWMESH_VERSION)
+  .option('--config <file>', 'node configuration (JSON)', 'node.json')
+  .option('--state-dir <dir>', 'state directory (overrides the file and $CLAWMESH_STATE_DIR)')
+  .action(async (options: { config: string; stateDir?: string }) => {
+    const config = await loadNodeConfigFile(options.config)
+    await runNodeUntilSignalled(
+      options.stateDir === undefined ? config : { ...config, stateDir: options.stateDir },
+    )
+  })
+
+await runCli(program, process.argv)

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+/** Entry point of the `clawmesh` CLI. */
+import { buildProgram } from '../cli/program.ts'
+import { runCli } from '../cli/run-cli.ts'
+
+await runCli(buildProgram(), process.argv)

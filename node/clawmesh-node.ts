@@ -1,0 +1,291 @@
+/**
+ * The composition root of a ClawMesh node: loads identity and trust, builds libp2p, wires
+ * membership, the RPC server and gossip, and owns start/stop. Everything a node is made of is
+ * assembled here and nowhere else.
+ */
+import { type FSWatcher, watch } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { Connection } from '@libp2p/interface'
+import { EVENT_RING_SIZE } from '../protocol/limits.ts'
+import { contextTopic, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
+import type { MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
+import { parseStaticPeer } from '../protocol/static-peer.ts'
+import type { NodeConfig } from './config.ts'
+import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
+import { assessHealth, RECENT_REFUSAL_WINDOW_MS } from './health/health.ts'
+import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
+import { createNodeLibp2p, type NodeLibp2p } from './libp2p/create-node-libp2p.ts'
+import { Counters } from './mesh/counters.ts'
+import { EventRing } from './mesh/event-ring.ts'
+import { Membership } from './mesh/membership.ts'
+import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
+import { createTrustGater } from './mesh/trust-gater.ts'
+import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
+import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
+import { TrustStore } from './trust/trust-store.ts'
+import { CLAWMESH_VERSION } from './version.ts'
+
+/** Coalesces bursts of file-change notifications (editors write in several steps). */
+const TRUST_RELOAD_DEBOUNCE_MS = 100
+
+export interface ClawMeshNode {
+  readonly deviceId: string
+  readonly config: NodeConfig
+  readonly mesh: MeshIdentity
+  readonly libp2p: NodeLibp2p
+  readonly paths: StatePaths
+  readonly events: EventRing
+  readonly counters: Counters
+  readonly trust: TrustStore
+  readonly membership: Membership
+  listenAddrs(): string[]
+  status(): MeshStatus
+  stop(): Promise<void>
+}
+
+export interface StartNodeOptions {
+  log?: (line: string) => void
+}
+
+export async function startClawMeshNode(
+  config: NodeConfig,
+  options: StartNodeOptions = {},
+): Promise<ClawMeshNode> {
+  const log = options.log ?? ((line: string) => console.log(`[clawmesh ${config.name}] ${line}`))
+  const paths = statePaths(resolveStateDir(config.stateDir))
+  const staticPeers = config.peers.map((spec) => parseStaticPeer(spec))
+  const identity: DeviceIdentity = await loadOrCreateIdentity(paths.deviceIdentity)
+  // The CLI key of this state dir is the node's local admin: created here so the node knows it
+  // before the first `clawmesh status` runs.
+  const localAdmin = await loadOrCreateIdentity(paths.cliIdentity)
+  const trust = await TrustStore.open(paths.trustedPeers)
+  const mesh: MeshIdentity = { meshName: config.meshName, generation: PROTOCOL_GENERATION }
+  const counters = new Counters()
+  const events = new EventRing(EVENT_RING_SIZE)
+  const refusalTimes: number[] = []
+  const noteRefusal = () => {
+    const now = Date.now()
+    refusalTimes.push(now)
+    while (refusalTimes.length > 0 && (refusalTimes[0] as number) < now - RECENT_REFUSAL_WINDOW_MS)
+      refusalTimes.shift()
+  }
+
+  const gater = createTrustGater({
+    isAllowed: (deviceId) => deviceId === localAdmin.deviceId || trust.has(deviceId),
+    onRefused: (direction, deviceId) => {
+      counters.increment(`connections.refused.untrusted.${direction}`)
+      noteRefusal()
+      events.push({
+        level: 'warn',
+        type: 'peer.refused.untrusted',
+        message: `${direction} connection from untrusted ${deviceId} refused`,
+        peer: deviceId,
+      })
+      log(`refused ${direction} connection: ${deviceId} is not in ${paths.trustedPeers}`)
+    },
+  })
+
+  const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...config.listen]
+  const libp2p = await createNodeLibp2p({ privateKey: identity.privateKey, mesh, listen, gater })
+  const membership = new Membership({
+    local: mesh,
+    libp2p,
+    counters,
+    events,
+    log: (line) => {
+      noteRefusal()
+      log(line)
+    },
+  })
+  membership.start()
+  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
+
+  const lag = new EventLoopLagMonitor()
+  lag.start()
+  const startedAt = Date.now()
+
+  const authorize = async (callerId: string, connection: Connection): Promise<CallerAccess | undefined> => {
+    if (callerId === localAdmin.deviceId) return 'admin'
+    if (!trust.has(callerId)) return undefined
+    const verdict = await membership.verdict(callerId)
+    if (verdict.verdict === 'reject') return undefined
+    void connection
+    return 'peer'
+  }
+
+  const peerEntries = (): PeerEntry[] => {
+    const entries = new Map<string, PeerEntry>()
+    for (const trusted of trust.list()) {
+      entries.set(trusted.deviceId, {
+        deviceId: trusted.deviceId,
+        ...(trusted.name === undefined ? {} : { name: trusted.name }),
+        trusted: true,
+        state: 'disconnected',
+        capabilities: [],
+        addresses: [],
+      })
+    }
+    for (const record of membership.entries()) {
+      const existing = entries.get(record.deviceId)
+      const entry: PeerEntry = existing ?? {
+        deviceId: record.deviceId,
+        trusted: record.deviceId === localAdmin.deviceId,
+        state: record.state,
+        capabilities: [],
+        addresses: [],
+      }
+      entry.state = record.state
+      entry.lastSeen = record.lastSeen
+      if (record.agent !== undefined) entry.kind = record.agent.kind
+      if (record.refusal !== undefined) entry.refusal = record.refusal
+      entry.addresses = libp2p
+        .getConnections()
+        .filter((connection) => connection.remotePeer.toString() === record.deviceId)
+        .map((connection) => connection.remoteAddr.toString())
+      entries.set(record.deviceId, entry)
+    }
+    return [...entries.values()]
+  }
+
+  const status = (): MeshStatus => ({
+    deviceId: identity.deviceId,
+    name: config.name,
+    role: config.role,
+    meshName: mesh.meshName,
+    generation: mesh.generation,
+    version: CLAWMESH_VERSION,
+    startedAt,
+    uptimeMs: Date.now() - startedAt,
+    listenAddrs: libp2p.getMultiaddrs().map((address) => address.toString()),
+    capabilities: config.capabilities,
+    connections: libp2p.getConnections().map((connection) => ({
+      deviceId: connection.remotePeer.toString(),
+      remoteAddr: connection.remoteAddr.toString(),
+      direction: connection.direction,
+      transport: describeTransport(connection.remoteAddr.toString()),
+      ...kindOf(connection.remotePeer.toString()),
+      openedAt: connection.timeline.open,
+    })),
+    trustedPeerCount: trust.size,
+    staticPeers: staticPeerDialer.states(),
+  })
+  const kindOf = (deviceId: string) => {
+    const kind = membership.agentOf(deviceId)?.kind
+    return kind === undefined ? {} : { kind }
+  }
+
+  const handlers: RpcHandlers = {
+    'mesh.status': () => status(),
+    'mesh.health': () => {
+      const memory = process.memoryUsage()
+      return assessHealth({
+        eventLoopLagMs: lag.sampleP99Ms(),
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        counters: counters.snapshot(),
+        recentRefusals: refusalTimes.filter((time) => time >= Date.now() - RECENT_REFUSAL_WINDOW_MS).length,
+      })
+    },
+    'mesh.peers': () => ({ peers: peerEntries() }),
+    'mesh.events': (params) => ({
+      events: events.list(params?.afterSeq, params?.limit),
+      lastSeq: events.lastSeq,
+    }),
+  }
+
+  const stopRpc = await startRpcServer({
+    libp2p,
+    protocol: rpcProtocolId(mesh.generation),
+    handlers,
+    counters,
+    authorize,
+    onRefusal: (callerId, code, message) => {
+      noteRefusal()
+      events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
+    },
+  })
+
+  libp2p.services.pubsub.subscribe(contextTopic(mesh))
+
+  // A static peer is pinned by key but still has to be trusted: configuration alone grants nothing.
+  for (const peer of staticPeers) {
+    if (!trust.has(peer.deviceId))
+      log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
+  }
+  staticPeerDialer.start()
+
+  const trustWatcher = await watchTrustStore(paths.trustedPeers, async () => {
+    try {
+      await trust.reload()
+      for (const connection of libp2p.getConnections()) {
+        const remote = connection.remotePeer.toString()
+        if (remote !== localAdmin.deviceId && !trust.has(remote)) {
+          log(`trust for ${remote} was removed: closing its connections`)
+          await connection.close().catch(() => {})
+        }
+      }
+      events.push({
+        level: 'info',
+        type: 'trust.reloaded',
+        message: `trust store reloaded (${trust.size} peers)`,
+      })
+    } catch (error) {
+      counters.increment('trust.reload.failed')
+      events.push({ level: 'error', type: 'trust.reload.failed', message: (error as Error).message })
+      log(`${(error as Error).message} — keeping the previous trust list in force`)
+    }
+  })
+
+  events.push({
+    level: 'info',
+    type: 'node.started',
+    message: `${config.name} started as ${config.role} in mesh ${mesh.meshName}`,
+  })
+
+  let stopped = false
+  return {
+    deviceId: identity.deviceId,
+    config,
+    mesh,
+    libp2p,
+    paths,
+    events,
+    counters,
+    trust,
+    membership,
+    listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
+    status,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      trustWatcher.close()
+      staticPeerDialer.stop()
+      lag.stop()
+      await stopRpc()
+      membership.stop()
+      await libp2p.stop()
+    },
+  }
+}
+
+function describeTransport(remoteAddr: string): string {
+  if (remoteAddr.includes('/p2p-circuit')) return remoteAddr.includes('/webrtc') ? 'webrtc' : 'relayed'
+  if (remoteAddr.includes('/webrtc')) return 'webrtc'
+  if (remoteAddr.includes('/wss') || remoteAddr.includes('/tls/ws')) return 'wss'
+  if (remoteAddr.includes('/ws')) return 'ws'
+  return 'other'
+}
+
+async function watchTrustStore(path: string, onChange: () => Promise<void>): Promise<FSWatcher> {
+  const directory = dirname(path)
+  await mkdir(directory, { recursive: true, mode: 0o700 })
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const watcher = watch(directory, (_event, filename) => {
+    if (filename !== null && !path.endsWith(filename)) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void onChange(), TRUST_RELOAD_DEBOUNCE_MS)
+  })
+  watcher.unref()
+  return watcher
+}

@@ -1,0 +1,77 @@
+/**
+ * The CLI's own libp2p client: WebSockets only, its own key from the state dir, announced as
+ * `kind=cli` so nodes serve it RPC but never count it as a mesh member. It dials whatever node the
+ * operator names and reports the device ID that answered.
+ */
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import {
+  DEFAULT_MESH_NAME,
+  formatAgentVersion,
+  PROTOCOL_GENERATION,
+  rpcProtocolId,
+} from '../../protocol/mesh.ts'
+import { parseNodeUrl } from '../../protocol/node-url.ts'
+import type { RpcMethodName, RpcParams, RpcResult } from '../../protocol/rpc/methods.ts'
+import { DEFAULT_WS_PORT } from '../config.ts'
+import { loadOrCreateIdentity } from '../identity/device-identity.ts'
+import { callRpc } from '../rpc/rpc-client.ts'
+import { resolveStateDir, statePaths } from '../state/state-dir.ts'
+import { CLAWMESH_VERSION } from '../version.ts'
+
+export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`
+
+export interface CliClient {
+  readonly libp2p: Libp2p
+  readonly deviceId: string
+  call<M extends RpcMethodName>(method: M, params: RpcParams<M>): Promise<RpcResult<M>>
+  close(): Promise<void>
+}
+
+export async function connectCliClient(url: string, stateDir?: string): Promise<CliClient> {
+  const paths = statePaths(resolveStateDir(stateDir))
+  const identity = await loadOrCreateIdentity(paths.cliIdentity)
+  const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
+  const libp2p = await createLibp2p({
+    privateKey: identity.privateKey,
+    nodeInfo: {
+      name: 'clawmesh-cli',
+      version: CLAWMESH_VERSION,
+      userAgent: formatAgentVersion({
+        meshName: DEFAULT_MESH_NAME,
+        generation: PROTOCOL_GENERATION,
+        kind: 'cli',
+        version: CLAWMESH_VERSION,
+      }),
+    },
+    addresses: { listen: [] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: { identify: identify() },
+  })
+  const protocol = rpcProtocolId(PROTOCOL_GENERATION)
+  let connection: Awaited<ReturnType<typeof libp2p.dial>>
+  try {
+    connection = await libp2p.dial(target, { signal: AbortSignal.timeout(10_000) })
+  } catch (error) {
+    await libp2p.stop()
+    throw new Error(
+      `cannot reach a ClawMesh node at ${url} (${(error as Error).message}). Is it running, and does it trust this CLI's key ${identity.deviceId}?`,
+      { cause: error },
+    )
+  }
+  return {
+    libp2p,
+    deviceId: identity.deviceId,
+    call: (method, params) => callRpc(libp2p, connection.remotePeer, protocol, method, params),
+    close: async () => {
+      await libp2p.stop()
+    },
+  }
+}

@@ -1,0 +1,74 @@
+/** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
+import type { Command } from 'commander'
+import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
+import { type NodeConfig, parseNodeConfig } from '../../config.ts'
+
+const collect = (value: string, previous: string[]) => [...previous, value]
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start a ClawMesh node in the foreground')
+    .requiredOption('--name <name>', 'display name of this node')
+    .option('--role <role>', 'planner | standby-planner | field | sensor | actuator | viewer | node', 'node')
+    .option('--mesh-name <mesh>', 'mesh name; nodes of another mesh are refused')
+    .option('--port <port>', 'WebSocket listen port (0 picks a free port)')
+    .option('--host <host>', 'address to listen on')
+    .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
+    .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
+    .option(
+      '--peer <spec>',
+      'static peer <deviceId>=<url>[|<tlsFingerprint>][|<label>] (repeatable)',
+      collect,
+      [],
+    )
+    .action(async (options: Record<string, unknown>) => {
+      const config = parseNodeConfig(
+        {
+          name: options['name'],
+          role: options['role'],
+          meshName: options['meshName'],
+          port: options['port'] === undefined ? undefined : Number(options['port']),
+          host: options['host'],
+          listen: options['listen'],
+          capabilities: options['capability'],
+          peers: options['peer'],
+          stateDir: program.opts().stateDir,
+        },
+        'command-line flags',
+      )
+      await runNodeUntilSignalled(config)
+    })
+}
+
+export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMeshNode> {
+  const node = await startClawMeshNode(config)
+  printReady(node)
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`received ${signal}: stopping ${config.name}`)
+    await node.stop()
+    console.log('stopped')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  return node
+}
+
+function printReady(node: ClawMeshNode): void {
+  const status = node.status()
+  console.log(`clawmesh node "${status.name}" ready`)
+  console.log(`  device ID  ${status.deviceId}`)
+  console.log(`  mesh       ${status.meshName} (protocol generation ${status.generation})`)
+  console.log(`  role       ${status.role}`)
+  console.log(`  state dir  ${node.paths.stateDir}`)
+  for (const address of status.listenAddrs) console.log(`  listening  ${address}`)
+  if (status.trustedPeerCount === 0) {
+    console.log(
+      '  no trusted peers yet: other nodes are refused until you run `clawmesh trust add <deviceId>`',
+    )
+  }
+}

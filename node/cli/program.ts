@@ -1,0 +1,23 @@
+/**
+ * The `clawmesh` command line: one commander program, one file per command group. Unknown flags
+ * and excess arguments are errors, never ignored.
+ */
+import { Command } from 'commander'
+import { CLAWMESH_VERSION } from '../version.ts'
+import { registerIdentityCommand } from './commands/identity.ts'
+import { registerStartCommand } from './commands/start.ts'
+import { registerStatusCommand } from './commands/status.ts'
+import { registerTrustCommands } from './commands/trust.ts'
+
+export function buildProgram(): Command {
+  const program = new Command('clawmesh')
+    .description('ClawMesh: a trust-gated, capability-routed mesh for AI-assisted field operations')
+    .version(CLAWMESH_VERSION)
+    .option('--state-dir <dir>', 'state directory (default $CLAWMESH_STATE_DIR or ~/.clawmesh)')
+    .showHelpAfterError()
+  registerIdentityCommand(program)
+  registerTrustCommands(program)
+  registerStartCommand(program)
+  registerStatusCommand(program)
+  return program
+}

@@ -1,0 +1,59 @@
+/**
+ * Node configuration: the same schema serves `clawmesh start` flags and `clawmesh-node --config
+ * node.json`, so a flag and its file key cannot drift. Unknown keys in the file are refused.
+ */
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
+import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
+import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
+
+/** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
+export const DEFAULT_WS_PORT = 18789
+
+export const nodeConfigSchema = z
+  .object({
+    name: z.string().min(1).max(DISPLAY_NAME_MAX_LENGTH),
+    role: nodeRoleSchema.default('node'),
+    meshName: meshNameSchema.default(DEFAULT_MESH_NAME),
+    port: z.number().int().min(0).max(65_535).default(DEFAULT_WS_PORT),
+    host: z.string().min(1).default('0.0.0.0'),
+    listen: z.array(z.string().min(1)).default([]),
+    capabilities: z.array(capabilitySchema).default([]),
+    /** `<deviceId>=<url>[|<tlsFingerprint>][|<label>]`, see protocol/static-peer.ts */
+    peers: z.array(z.string().min(1)).default([]),
+    stateDir: z.string().optional(),
+  })
+  .strict()
+export type NodeConfig = z.output<typeof nodeConfigSchema>
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>
+
+export class NodeConfigError extends Error {
+  static readonly NAME = 'NodeConfigError'
+  override readonly name = NodeConfigError.NAME
+}
+
+export function parseNodeConfig(input: unknown, source: string): NodeConfig {
+  const parsed = nodeConfigSchema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issues = parsed.error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ')
+  throw new NodeConfigError(`invalid node configuration in ${source}: ${issues}`)
+}
+
+export async function loadNodeConfigFile(path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new NodeConfigError(`cannot read node configuration ${path}: ${(error as Error).message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new NodeConfigError(`node configuration ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  return parseNodeConfig(json, path)
+}

@@ -1,0 +1,103 @@
+/**
+ * Keeps configured static peers connected: dials each one that is not connected, and after a
+ * failure or a disconnect waits with capped exponential backoff before trying again, so a dead
+ * peer is not redialled in a storm.
+ */
+import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { StaticPeer } from '../../protocol/static-peer.ts'
+
+export const STATIC_PEER_BACKOFF_INITIAL_MS = 500
+/** A field link that is down for minutes should still come back within half a minute of healing. */
+export const STATIC_PEER_BACKOFF_MAX_MS = 30_000
+export const STATIC_PEER_DIAL_TIMEOUT_MS = 10_000
+
+export type StaticPeerState = 'connecting' | 'connected' | 'backoff'
+
+interface DialState {
+  peer: StaticPeer
+  state: StaticPeerState
+  attempts: number
+  lastError?: string
+  timer?: ReturnType<typeof setTimeout>
+}
+
+export class StaticPeerDialer {
+  readonly #libp2p: Libp2p
+  readonly #log: (line: string) => void
+  readonly #states = new Map<string, DialState>()
+  #stopped = false
+  readonly #onDisconnect = (event: CustomEvent) => {
+    const state = this.#states.get(String(event.detail))
+    if (state !== undefined && state.state === 'connected')
+      this.#schedule(state, STATIC_PEER_BACKOFF_INITIAL_MS)
+  }
+
+  constructor(libp2p: Libp2p, peers: readonly StaticPeer[], log: (line: string) => void) {
+    this.#libp2p = libp2p
+    this.#log = log
+    for (const peer of peers) this.#states.set(peer.deviceId, { peer, state: 'backoff', attempts: 0 })
+  }
+
+  start(): void {
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+    for (const state of this.#states.values()) void this.#dial(state)
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    for (const state of this.#states.values()) clearTimeout(state.timer)
+  }
+
+  states(): Array<{
+    deviceId: string
+    url: string
+    label: string
+    state: StaticPeerState
+    attempts: number
+    lastError?: string
+  }> {
+    return [...this.#states.values()].map((state) => ({
+      deviceId: state.peer.deviceId,
+      url: state.peer.url,
+      label: state.peer.label,
+      state: state.state,
+      attempts: state.attempts,
+      ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
+    }))
+  }
+
+  async #dial(state: DialState): Promise<void> {
+    if (this.#stopped) return
+    state.state = 'connecting'
+    state.attempts += 1
+    try {
+      await this.#libp2p.dial(multiaddr(state.peer.multiaddr), {
+        signal: AbortSignal.timeout(STATIC_PEER_DIAL_TIMEOUT_MS),
+      })
+      state.state = 'connected'
+      state.attempts = 0
+      state.lastError = undefined
+    } catch (error) {
+      const message = (error as Error).message
+      if (state.lastError !== message)
+        this.#log(`static peer ${state.peer.deviceId} at ${state.peer.url} unreachable: ${message}`)
+      state.lastError = message
+      this.#schedule(
+        state,
+        Math.min(
+          STATIC_PEER_BACKOFF_MAX_MS,
+          STATIC_PEER_BACKOFF_INITIAL_MS * 2 ** Math.min(state.attempts, 16),
+        ),
+      )
+    }
+  }
+
+  #schedule(state: DialState, delayMs: number): void {
+    if (this.#stopped) return
+    clearTimeout(state.timer)
+    state.state = 'backoff'
+    state.timer = setTimeout(() => void this.#dial(state), delayMs)
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The allowlist of trusted peers (`mesh/trusted-peers.json`). The connection gater consults it
+ * synchronously on every connection, so it lives in memory; changes made by another process (the
+ * CLI's `trust add` while the node runs) are picked up by `reload()`, and a file that turns corrupt
+ * keeps the last good list in force rather than opening or closing the mesh by accident.
+ */
+import { z } from 'zod'
+import { deviceIdSchema } from '../../protocol/device-id.ts'
+import { DISPLAY_NAME_MAX_LENGTH } from '../../protocol/limits.ts'
+import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
+
+export const trustedPeerSchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string().max(DISPLAY_NAME_MAX_LENGTH).optional(),
+  addedAt: z.string(),
+})
+export type TrustedPeer = z.infer<typeof trustedPeerSchema>
+
+const trustFileSchema = z.object({
+  version: z.literal(1),
+  peers: z.array(trustedPeerSchema),
+})
+
+export class TrustStore {
+  readonly path: string
+  #peers = new Map<string, TrustedPeer>()
+
+  private constructor(path: string) {
+    this.path = path
+  }
+
+  /** Loads the store; a missing file is an empty store, a corrupt one a StateFileError. */
+  static async open(path: string): Promise<TrustStore> {
+    const store = new TrustStore(path)
+    await store.reload()
+    return store
+  }
+
+  async reload(): Promise<void> {
+    const file = await readJsonFile(this.path, trustFileSchema, 'trust store')
+    this.#peers = new Map((file?.peers ?? []).map((peer) => [peer.deviceId, peer]))
+  }
+
+  has(deviceId: string): boolean {
+    return this.#peers.has(deviceId)
+  }
+
+  get(deviceId: string): TrustedPeer | undefined {
+    return this.#peers.get(deviceId)
+  }
+
+  list(): TrustedPeer[] {
+    return [...this.#peers.values()]
+  }
+
+  get size(): number {
+    return this.#peers.size
+  }
+
+  /** Adds or renames a peer. Returns false when it was already trusted under the same name. */
+  async add(deviceId: string, name?: string): Promise<boolean> {
+    deviceIdSchema.parse(deviceId)
+    const existing = this.#peers.get(deviceId)
+    if (existing !== undefined && existing.name === name) return false
+    const peer: TrustedPeer = { deviceId, addedAt: existing?.addedAt ?? new Date().toISOString() }
+    if (name !== undefined) peer.name = name
+    this.#peers.set(deviceId, peer)
+    await this.#save()
+    return true
+  }
+
+  async remove(deviceId: string): Promise<boolean> {
+    if (!this.#peers.delete(deviceId)) return false
+    await this.#save()
+    return true
+  }
+
+  async #save(): Promise<void> {
+    await writeJsonAtomic(this.path, { version: 1, peers: this.list() })
+  }
+}
