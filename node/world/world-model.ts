@@ -1,0 +1,448 @@
+/**
+ * The world model: what this node currently believes about the site, built from verified context
+ * frames. It keeps the latest frame per key (origin, kind, zone, metric) and a bounded history
+ * ring, with per-kind/origin/zone/capability indices so queries never scan the whole history.
+ * Signatures are checked before ingest (gossip validator, sync), never here: ingest must sustain
+ * tens of thousands of frames per second.
+ */
+import { type Frame, type FrameKind, type TrustTier, trustTierRank } from '../../protocol/context/frame.ts'
+import {
+  WORLD_HISTORY_LIMIT,
+  WORLD_QUERY_DEFAULT_LIMIT,
+  WORLD_QUERY_MAX_LIMIT,
+  WORLD_RANK_RECENCY_MS,
+  WORLD_SUMMARY_DEFAULT_CHARS,
+} from './constants.ts'
+
+export interface WorldModelInit {
+  readonly historyLimit?: number
+}
+
+export interface WorldQuery {
+  readonly kind?: FrameKind
+  readonly origin?: string
+  readonly zone?: string
+  readonly metric?: string
+  /** Frames that name the capability as a trust source, announce it, or come from an origin that
+   * advertises it in its latest capability_update. */
+  readonly capability?: string
+  readonly since?: number
+  readonly until?: number
+  readonly minTier?: TrustTier
+  /** Default WORLD_QUERY_DEFAULT_LIMIT, capped at WORLD_QUERY_MAX_LIMIT. */
+  readonly limit?: number
+}
+
+export interface RankedFrame {
+  readonly frame: Frame
+  readonly score: number
+}
+
+export interface WorldSnapshot {
+  readonly version: 1
+  readonly takenAt: number
+  /** Oldest first; ingesting them in order rebuilds the model. */
+  readonly frames: readonly Frame[]
+}
+
+type ObservationFrame = Extract<Frame, { kind: 'observation' }>
+
+/** Append-only list of history sequence numbers, trimmed from the front as the ring evicts. */
+interface SeqIndex {
+  seqs: number[]
+  start: number
+}
+
+/** Zone of a frame, when its data names one. */
+export function frameZone(frame: Frame): string | undefined {
+  const zone = (frame.data as { zone?: unknown }).zone
+  return typeof zone === 'string' ? zone : undefined
+}
+
+/** Metric (observations) or event type (events) of a frame: what distinguishes two "latest" facts
+ * about the same zone from the same origin. */
+export function frameMetric(frame: Frame): string | undefined {
+  if (frame.kind === 'observation') return frame.data.metric
+  if (frame.kind === 'event') return frame.data.type
+  return undefined
+}
+
+export function latestKey(frame: Frame): string {
+  return `${frame.origin}\u0000${frame.kind}\u0000${frameZone(frame) ?? ''}\u0000${frameMetric(frame) ?? ''}`
+}
+
+export function isAlarm(frame: Frame): boolean {
+  if (frame.kind === 'observation') return frame.data.alarm === true
+  if (frame.kind === 'event') return frame.data.severity === 'critical' || frame.data.severity === 'warning'
+  return false
+}
+
+/** How much a planner should care about a kind, everything else equal. */
+const KIND_WEIGHT: Record<FrameKind, number> = {
+  proposal: 6,
+  approval: 6,
+  execution: 6,
+  event: 5,
+  human_input: 5,
+  observation: 4,
+  agent_response: 2,
+  inference: 2,
+  capability_update: 1,
+}
+
+export class WorldModel {
+  readonly historyLimit: number
+  private readonly ring: (Frame | undefined)[]
+  private nextSeq = 0
+  private count = 0
+  private readonly seqById = new Map<string, number>()
+  private readonly latestByKey = new Map<string, Frame>()
+  private readonly latestIds = new Set<string>()
+  private readonly byKind = new Map<string, SeqIndex>()
+  private readonly byOrigin = new Map<string, SeqIndex>()
+  private readonly byZone = new Map<string, SeqIndex>()
+  private readonly byCapability = new Map<string, SeqIndex>()
+  private readonly capabilitiesByOrigin = new Map<string, { timestamp: number; capabilities: Set<string> }>()
+  private readonly originsByCapability = new Map<string, Set<string>>()
+  private readonly originNames = new Map<string, string>()
+
+  constructor(init: WorldModelInit = {}) {
+    this.historyLimit = init.historyLimit ?? WORLD_HISTORY_LIMIT
+    if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1) {
+      throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`)
+    }
+    this.ring = new Array(this.historyLimit)
+  }
+
+  /** Frames currently in the history ring. */
+  get historySize(): number {
+    return this.count
+  }
+
+  /** Adds a verified frame. Returns false (and changes nothing) for a frame already known. */
+  ingest(frame: Frame): boolean {
+    if (this.has(frame.frameId)) return false
+    if (this.count === this.historyLimit) this.evictOldest()
+    const seq = this.nextSeq++
+    this.ring[seq % this.historyLimit] = frame
+    this.count++
+    this.seqById.set(frame.frameId, seq)
+    addToIndex(this.byKind, frame.kind, seq)
+    addToIndex(this.byOrigin, frame.origin, seq)
+    const zone = frameZone(frame)
+    if (zone !== undefined) addToIndex(this.byZone, zone, seq)
+    for (const capability of mentionedCapabilities(frame)) addToIndex(this.byCapability, capability, seq)
+
+    const key = latestKey(frame)
+    const current = this.latestByKey.get(key)
+    if (current === undefined || isNewer(frame, current)) {
+      if (current !== undefined) this.latestIds.delete(current.frameId)
+      this.latestByKey.set(key, frame)
+      this.latestIds.add(frame.frameId)
+    }
+    this.originNames.set(frame.origin, frame.originName)
+    if (frame.kind === 'capability_update') this.recordCapabilities(frame)
+    return true
+  }
+
+  has(frameId: string): boolean {
+    if (this.seqById.has(frameId)) return true
+    // A frame that left the ring may still be the latest for its key.
+    return this.latestIds.has(frameId)
+  }
+
+  /** Latest frame per key, newest first. */
+  latest(): Frame[] {
+    return [...this.latestByKey.values()].sort((a, b) => b.timestamp - a.timestamp)
+  }
+
+  latestFor(origin: string, kind: FrameKind, zone?: string, metric?: string): Frame | undefined {
+    return this.latestByKey.get(`${origin}\u0000${kind}\u0000${zone ?? ''}\u0000${metric ?? ''}`)
+  }
+
+  capabilitiesOf(origin: string): readonly string[] {
+    return [...(this.capabilitiesByOrigin.get(origin)?.capabilities ?? [])]
+  }
+
+  originsWithCapability(capability: string): readonly string[] {
+    return [...(this.originsByCapability.get(capability) ?? [])]
+  }
+
+  /** History frames matching every given filter, most recently ingested first. */
+  query(query: WorldQuery = {}): Frame[] {
+    const limit = Math.min(Math.max(query.limit ?? WORLD_QUERY_DEFAULT_LIMIT, 0), WORLD_QUERY_MAX_LIMIT)
+    const oldestSeq = this.nextSeq - this.count
+    const candidates = this.candidateSeqs(query)
+    const minTier = query.minTier === undefined ? 0 : trustTierRank(query.minTier)
+    const results: Frame[] = []
+    for (const seq of candidates) {
+      if (results.length >= limit) break
+      if (seq < oldestSeq) break
+      const frame = this.ring[seq % this.historyLimit]!
+      if (query.kind !== undefined && frame.kind !== query.kind) continue
+      if (query.origin !== undefined && frame.origin !== query.origin) continue
+      if (query.zone !== undefined && frameZone(frame) !== query.zone) continue
+      if (query.metric !== undefined && frameMetric(frame) !== query.metric) continue
+      if (query.since !== undefined && frame.timestamp < query.since) continue
+      if (query.until !== undefined && frame.timestamp > query.until) continue
+      if (minTier > 0 && trustTierRank(frame.trust.tier) < minTier) continue
+      if (query.capability !== undefined && !this.matchesCapability(frame, query.capability)) continue
+      results.push(frame)
+    }
+    return results
+  }
+
+  /**
+   * Orders frames by what a planner or operator should look at first: alarms, then a blend of
+   * kind weight, recency (exponential decay) and evidence tier. Defaults to the latest frame per
+   * key, which is what "the current state" means.
+   */
+  rank(options: { now: number; frames?: readonly Frame[]; limit?: number }): RankedFrame[] {
+    const frames = options.frames ?? [...this.latestByKey.values()]
+    const ranked = frames.map((frame) => ({ frame, score: relevance(frame, options.now) }))
+    ranked.sort((a, b) => b.score - a.score || b.frame.timestamp - a.frame.timestamp)
+    return options.limit === undefined ? ranked : ranked.slice(0, options.limit)
+  }
+
+  /** Compact text of the current state for a planner prompt: alarms, then per zone the latest value
+   * of each metric with unit and age, then recent warnings and the known nodes. Cut at a line
+   * boundary to at most `maxChars`. */
+  summary(options: { now: number; maxChars?: number }): string {
+    const maxChars = options.maxChars ?? WORLD_SUMMARY_DEFAULT_CHARS
+    const now = options.now
+    const latest = [...this.latestByKey.values()]
+    const observations = latest.filter((frame) => frame.kind === 'observation')
+    const alarms = this.rank({ now, frames: latest.filter(isAlarm) })
+    const zones = new Map<string, Frame[]>()
+    for (const frame of observations) {
+      const zone = frameZone(frame) ?? '(site)'
+      const list = zones.get(zone) ?? []
+      list.push(frame)
+      zones.set(zone, list)
+    }
+    const lines: string[] = [
+      `World model: ${zones.size} zones, ${observations.length} readings, ${alarms.length} alarms`,
+    ]
+    if (alarms.length > 0) {
+      lines.push('ALARMS:')
+      for (const { frame } of alarms) lines.push(`! ${this.describe(frame, now)}`)
+    }
+    for (const zone of [...zones.keys()].sort()) {
+      const readings = zones
+        .get(zone)!
+        .sort((a, b) => frameMetric(a)!.localeCompare(frameMetric(b)!))
+        .map(
+          (frame) =>
+            `${frameMetric(frame)} ${formatReading(frame as ObservationFrame)} (${age(now, frame.timestamp)})`,
+        )
+      lines.push(`${zone}: ${readings.join(', ')}`)
+    }
+    const nodes = [...this.capabilitiesByOrigin.entries()].map(
+      ([origin, entry]) =>
+        `${this.originNames.get(origin) ?? origin} (${entry.capabilities.size} capabilities)`,
+    )
+    if (nodes.length > 0) lines.push(`Nodes: ${nodes.sort().join(', ')}`)
+    return truncateLines(lines, maxChars)
+  }
+
+  snapshot(now: number = Date.now()): WorldSnapshot {
+    const inRing = new Set<string>()
+    const history: Frame[] = []
+    for (let seq = this.nextSeq - this.count; seq < this.nextSeq; seq++) {
+      const frame = this.ring[seq % this.historyLimit]!
+      inRing.add(frame.frameId)
+      history.push(frame)
+    }
+    const evictedLatest = [...this.latestByKey.values()]
+      .filter((frame) => !inRing.has(frame.frameId))
+      .sort((a, b) => a.timestamp - b.timestamp)
+    return { version: 1, takenAt: now, frames: [...evictedLatest, ...history] }
+  }
+
+  /** Rebuilds a model from frames that were verified when first ingested. */
+  static fromFrames(frames: Iterable<Frame>, init: WorldModelInit = {}): WorldModel {
+    const model = new WorldModel(init)
+    for (const frame of frames) model.ingest(frame)
+    return model
+  }
+
+  private evictOldest(): void {
+    const seq = this.nextSeq - this.count
+    const slot = seq % this.historyLimit
+    const frame = this.ring[slot]!
+    this.ring[slot] = undefined
+    this.count--
+    this.seqById.delete(frame.frameId)
+    dropFromIndex(this.byKind, frame.kind, seq)
+    dropFromIndex(this.byOrigin, frame.origin, seq)
+    const zone = frameZone(frame)
+    if (zone !== undefined) dropFromIndex(this.byZone, zone, seq)
+    for (const capability of mentionedCapabilities(frame)) dropFromIndex(this.byCapability, capability, seq)
+  }
+
+  private recordCapabilities(frame: Extract<Frame, { kind: 'capability_update' }>): void {
+    const current = this.capabilitiesByOrigin.get(frame.origin)
+    if (current !== undefined && current.timestamp > frame.timestamp) return
+    for (const capability of current?.capabilities ?? [])
+      this.originsByCapability.get(capability)?.delete(frame.origin)
+    const capabilities = new Set(frame.data.capabilities)
+    this.capabilitiesByOrigin.set(frame.origin, { timestamp: frame.timestamp, capabilities })
+    for (const capability of capabilities) {
+      const origins = this.originsByCapability.get(capability) ?? new Set<string>()
+      origins.add(frame.origin)
+      this.originsByCapability.set(capability, origins)
+    }
+  }
+
+  private matchesCapability(frame: Frame, capability: string): boolean {
+    if (this.capabilitiesByOrigin.get(frame.origin)?.capabilities.has(capability) === true) return true
+    return mentionedCapabilities(frame).includes(capability)
+  }
+
+  /** Sequence numbers to examine, newest first: the smallest index that every match must be in. */
+  private candidateSeqs(query: WorldQuery): Iterable<number> {
+    const lists: SeqIndex[][] = []
+    if (query.kind !== undefined) lists.push(indexList(this.byKind, query.kind))
+    if (query.origin !== undefined) lists.push(indexList(this.byOrigin, query.origin))
+    if (query.zone !== undefined) lists.push(indexList(this.byZone, query.zone))
+    if (query.capability !== undefined) {
+      const union = indexList(this.byCapability, query.capability)
+      for (const origin of this.originsByCapability.get(query.capability) ?? []) {
+        union.push(...indexList(this.byOrigin, origin))
+      }
+      lists.push(union)
+    }
+    if (lists.length === 0) return this.allSeqsNewestFirst()
+    let best = lists[0]!
+    for (const list of lists) if (indexListSize(list) < indexListSize(best)) best = list
+    return best.length === 1 ? newestFirst(best[0]!) : mergeNewestFirst(best)
+  }
+
+  private *allSeqsNewestFirst(): Generator<number> {
+    for (let seq = this.nextSeq - 1; seq >= this.nextSeq - this.count; seq--) yield seq
+  }
+
+  private describe(frame: Frame, now: number): string {
+    const node = this.originNames.get(frame.origin) ?? frame.originName
+    const where = frameZone(frame) ?? 'site'
+    if (frame.kind === 'observation') {
+      return `${where} ${frame.data.metric} ${formatReading(frame)} ${age(now, frame.timestamp)} ago [${node}]`
+    }
+    if (frame.kind === 'event') {
+      return `${where} ${frame.data.severity} ${frame.data.type}: ${frame.data.message} ${age(now, frame.timestamp)} ago [${node}]`
+    }
+    return `${frame.kind} ${age(now, frame.timestamp)} ago [${node}]`
+  }
+}
+
+function isNewer(candidate: Frame, current: Frame): boolean {
+  return (
+    candidate.timestamp > current.timestamp ||
+    (candidate.timestamp === current.timestamp && candidate.frameId > current.frameId)
+  )
+}
+
+function mentionedCapabilities(frame: Frame): readonly string[] {
+  if (frame.kind === 'capability_update') return [...frame.trust.sources, ...frame.data.capabilities]
+  return frame.trust.sources
+}
+
+function addToIndex(index: Map<string, SeqIndex>, key: string, seq: number): void {
+  const entry = index.get(key)
+  if (entry === undefined) index.set(key, { seqs: [seq], start: 0 })
+  else if (entry.seqs[entry.seqs.length - 1] !== seq) entry.seqs.push(seq)
+}
+
+/** The ring evicts the globally oldest frame, so within every index it is the first live entry. */
+function dropFromIndex(index: Map<string, SeqIndex>, key: string, seq: number): void {
+  const entry = index.get(key)
+  if (entry === undefined || entry.seqs[entry.start] !== seq) return
+  entry.start++
+  if (entry.start === entry.seqs.length) {
+    index.delete(key)
+  } else if (entry.start > 1_024 && entry.start * 2 > entry.seqs.length) {
+    entry.seqs = entry.seqs.slice(entry.start)
+    entry.start = 0
+  }
+}
+
+function indexList(index: Map<string, SeqIndex>, key: string): SeqIndex[] {
+  const entry = index.get(key)
+  return entry === undefined ? [] : [entry]
+}
+
+function indexListSize(list: readonly SeqIndex[]): number {
+  let size = 0
+  for (const entry of list) size += entry.seqs.length - entry.start
+  return size
+}
+
+function* newestFirst(entry: SeqIndex): Generator<number> {
+  for (let i = entry.seqs.length - 1; i >= entry.start; i--) yield entry.seqs[i]!
+}
+
+/** Walks several ascending seq lists from their ends, yielding each seq once, newest first. */
+function* mergeNewestFirst(entries: readonly SeqIndex[]): Generator<number> {
+  const positions = entries.map((entry) => entry.seqs.length - 1)
+  let previous = Number.POSITIVE_INFINITY
+  for (;;) {
+    let bestIndex = -1
+    let bestSeq = -1
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      const position = positions[i]!
+      if (position >= entry.start && entry.seqs[position]! > bestSeq) {
+        bestSeq = entry.seqs[position]!
+        bestIndex = i
+      }
+    }
+    if (bestIndex === -1) return
+    positions[bestIndex]!--
+    if (bestSeq !== previous) yield bestSeq
+    previous = bestSeq
+  }
+}
+
+export function relevance(frame: Frame, now: number): number {
+  const alarm = isAlarm(frame) ? 100 : 0
+  const critical = frame.kind === 'event' && frame.data.severity === 'critical' ? 20 : 0
+  const ageMs = Math.max(0, now - frame.timestamp)
+  const recency = 10 * Math.exp(-ageMs / WORLD_RANK_RECENCY_MS)
+  return alarm + critical + KIND_WEIGHT[frame.kind] + recency + 1.5 * trustTierRank(frame.trust.tier)
+}
+
+function formatReading(frame: ObservationFrame): string {
+  const value = Number.isInteger(frame.data.value) ? String(frame.data.value) : frame.data.value.toFixed(1)
+  const threshold = frame.data.threshold
+  const bounds =
+    threshold === undefined
+      ? ''
+      : [
+          threshold.low === undefined ? '' : `low ${threshold.low}`,
+          threshold.high === undefined ? '' : `high ${threshold.high}`,
+        ]
+          .filter((part) => part !== '')
+          .join(', ')
+  return `${value} ${frame.data.unit}${bounds === '' ? '' : ` (${bounds})`}`
+}
+
+export function age(now: number, timestamp: number): string {
+  const seconds = Math.max(0, Math.round((now - timestamp) / 1_000))
+  if (seconds < 60) return `${seconds}s`
+  if (seconds < 3_600) return `${Math.round(seconds / 60)}m`
+  if (seconds < 86_400) return `${Math.round(seconds / 3_600)}h`
+  return `${Math.round(seconds / 86_400)}d`
+}
+
+function truncateLines(lines: readonly string[], maxChars: number): string {
+  let text = ''
+  for (const line of lines) {
+    const next = text === '' ? line : `${text}\n${line}`
+    if (next.length > maxChars) {
+      const marker = '\n…'
+      return text.length + marker.length <= maxChars ? `${text}${marker}` : text.slice(0, maxChars)
+    }
+    text = next
+  }
+  return text
+}
