@@ -60,7 +60,16 @@ export async function issueOperatorCertificate(
   issuerSigner: Signer,
   fields: OperatorCertificateFields,
 ): Promise<OperatorCertificate> {
-  const body = operatorCertificateBodySchema.parse({ version: 1, issuerId: issuerSigner.id, ...fields })
+  // Fields are picked, not spread: the issuer is always the signer, whatever the caller passes.
+  const body = operatorCertificateBodySchema.parse({
+    version: 1,
+    operatorId: fields.operatorId,
+    displayName: fields.displayName,
+    roles: fields.roles,
+    issuerId: issuerSigner.id,
+    issuedAt: fields.issuedAt,
+    expiresAt: fields.expiresAt,
+  })
   return { body, signature: await signValue(issuerSigner, 'operator-certificate', body) }
 }
 

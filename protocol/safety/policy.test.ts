@@ -1,0 +1,436 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Signer } from '../signing.ts'
+import { type ApprovalCertificate, type OperatorLink, signApproval, verifyApproval } from './approval.ts'
+import {
+  decideActuationPolicy,
+  evaluateActuationPolicy,
+  type OperationManifest,
+  POLICY_DENIAL_CODES,
+  type PolicyHop,
+  type PolicyInput,
+  verifyApprovals,
+} from './policy.ts'
+import { type Proposal, proposalHash } from './proposal.ts'
+import { HOUR, makeProposal, NOW, newOperator, newSigner, type Operator } from './test-fixtures.ts'
+
+const MANIFEST: OperationManifest[] = [
+  { operation: 'read', minimumLevel: 'L0' },
+  { operation: 'open', minimumLevel: 'L1', bounds: [{ arg: 'durationSec', max: 600 }] },
+  { operation: 'flush', minimumLevel: 'L1' },
+  { operation: 'drain', minimumLevel: 'L3' },
+]
+
+let commandCenter: Signer
+let actuator: Signer
+let planner: Signer
+let alice: Operator
+let bob: Operator
+let viewer: Operator
+let rogueIssuerOperator: Operator
+
+beforeAll(async () => {
+  commandCenter = await newSigner()
+  actuator = await newSigner()
+  planner = await newSigner()
+  alice = await newOperator(commandCenter, ['operator'], 'Alice')
+  bob = await newOperator(commandCenter, ['admin'], 'Bob')
+  viewer = await newOperator(commandCenter, ['viewer'], 'Vic')
+  rogueIssuerOperator = await newOperator(await newSigner(), ['admin'], 'Mallory')
+})
+
+function proposal(overrides: Partial<Proposal> = {}): Proposal {
+  return makeProposal({ targetNode: actuator.id, authorId: planner.id, ...overrides })
+}
+
+function approve(
+  operator: Operator,
+  target: Proposal,
+  link: OperatorLink = 'lan',
+  decision: 'approve' | 'reject' = 'approve',
+): Promise<ApprovalCertificate> {
+  return signApproval(operator.signer, {
+    proposalHash: proposalHash(target),
+    decision,
+    operatorCertificate: operator.certificate,
+    operatorLink: link,
+    at: NOW,
+  })
+}
+
+function input(target: Proposal, approvals: unknown[], overrides: Partial<PolicyInput> = {}): PolicyInput {
+  return {
+    proposal: target,
+    approvals,
+    manifest: MANIFEST,
+    trustedIssuers: new Set([commandCenter.id]),
+    now: NOW,
+    executedBefore: false,
+    commandHash: proposalHash(target),
+    hop: 'actuator',
+    ...overrides,
+  }
+}
+
+describe('actuation policy: levels', () => {
+  it('L0 read-only runs without approval, even on T0 evidence', async () => {
+    const p = proposal({ level: 'L0', operation: 'read', args: {}, evidence: [] })
+    expect(await evaluateActuationPolicy(input(p, []))).toEqual({
+      verdict: 'allow',
+      level: 'L0',
+      approvers: [],
+    })
+  })
+
+  it('refuses to run an actuation labelled L0 when the manifest requires more', async () => {
+    const p = proposal({ level: 'L0', operation: 'open' })
+    expect(await evaluateActuationPolicy(input(p, []))).toMatchObject({
+      verdict: 'deny',
+      code: 'level-below-manifest',
+    })
+  })
+
+  it('refuses an operation the manifest does not declare', async () => {
+    const p = proposal({ operation: 'explode' })
+    expect(await evaluateActuationPolicy(input(p, []))).toMatchObject({
+      verdict: 'deny',
+      code: 'unknown-operation',
+    })
+  })
+
+  it('L1 auto-executes within manifest bounds on measured evidence', async () => {
+    const p = proposal({ level: 'L1', args: { durationSec: 600 } })
+    expect(await evaluateActuationPolicy(input(p, []))).toEqual({
+      verdict: 'allow',
+      level: 'L1',
+      approvers: [],
+    })
+  })
+
+  it('L1 is refused when the manifest declares no bounds for the operation', async () => {
+    const p = proposal({ level: 'L1', operation: 'flush', args: {} })
+    expect(await evaluateActuationPolicy(input(p, []))).toMatchObject({
+      verdict: 'deny',
+      code: 'unbounded-l1',
+    })
+  })
+
+  it.each([
+    ['above max', { durationSec: 601 }],
+    ['negative', { durationSec: -1 }],
+    ['missing', {}],
+    ['not a number', { durationSec: '60' }],
+    ['an undeclared extra argument', { durationSec: 60, pressureBar: 99 }],
+  ])('L1 is refused with an argument %s', async (_name, args) => {
+    const p = proposal({ level: 'L1', args })
+    expect(await evaluateActuationPolicy(input(p, []))).toMatchObject({
+      verdict: 'deny',
+      code: 'out-of-bounds',
+    })
+  })
+
+  it.each(['L1', 'L2', 'L3'] as const)('%s is refused on T0-only evidence', async (level) => {
+    const p = proposal({
+      level,
+      operation: level === 'L3' ? 'drain' : 'open',
+      evidence: [{ frameId: 'f', tier: 'T0' }],
+    })
+    const approvals = [await approve(alice, p), await approve(bob, p)]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'llm-only-evidence',
+    })
+  })
+
+  it('empty evidence counts as T0-only', async () => {
+    const p = proposal({ level: 'L2', evidence: [] })
+    expect(await evaluateActuationPolicy(input(p, [await approve(alice, p)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'llm-only-evidence',
+    })
+  })
+
+  it('T0 plus one T1 item is not T0-only', async () => {
+    const p = proposal({
+      evidence: [
+        { frameId: 'a', tier: 'T0' },
+        { frameId: 'b', tier: 'T1' },
+      ],
+    })
+    expect((await evaluateActuationPolicy(input(p, [await approve(alice, p)]))).verdict).toBe('allow')
+  })
+
+  it('L2 is allowed with one operator approval and names the approver', async () => {
+    const p = proposal()
+    expect(await evaluateActuationPolicy(input(p, [await approve(alice, p, 'wan')]))).toEqual({
+      verdict: 'allow',
+      level: 'L2',
+      approvers: [alice.signer.id],
+    })
+  })
+
+  it.each<[PolicyHop, string]>([
+    ['sender', 'pending'],
+    ['forwarder', 'pending'],
+    ['actuator', 'deny'],
+  ])('L2 without approvals at the %s is %s', async (hop, verdict) => {
+    const result = await evaluateActuationPolicy(input(proposal(), [], { hop }))
+    expect(result.verdict).toBe(verdict)
+    if (result.verdict === 'pending') expect(result.needed).toBe(1)
+    if (result.verdict === 'deny') expect(result.code).toBe('missing-approval')
+  })
+
+  it('L3 is allowed with two distinct operators, one on LAN', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const result = await evaluateActuationPolicy(
+      input(p, [await approve(alice, p, 'lan'), await approve(bob, p, 'wan')]),
+    )
+    expect(result).toMatchObject({ verdict: 'allow', level: 'L3' })
+    if (result.verdict === 'allow')
+      expect([...result.approvers].sort()).toEqual([alice.signer.id, bob.signer.id].sort())
+  })
+
+  it('L3 with one approval is pending at the sender and insufficient at the actuator', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(alice, p, 'local')]
+    expect(await evaluateActuationPolicy(input(p, approvals, { hop: 'sender' }))).toMatchObject({
+      verdict: 'pending',
+      needed: 1,
+    })
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'insufficient-approvals',
+    })
+  })
+
+  it('L3 approved twice by the same operator is refused', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(alice, p, 'lan'), await approve(alice, p, 'local')]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'duplicate-approver',
+    })
+  })
+
+  it('L3 with no approver on a local or LAN link is refused at the actuator, pending before it', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(alice, p, 'wan'), await approve(bob, p, 'relay')]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'no-local-approver',
+    })
+    expect(await evaluateActuationPolicy(input(p, approvals, { hop: 'forwarder' }))).toMatchObject({
+      verdict: 'pending',
+      needed: 1,
+    })
+  })
+
+  it('mdns does not count as a local link for L3', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(alice, p, 'mdns'), await approve(bob, p, 'vpn')]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({ code: 'no-local-approver' })
+  })
+})
+
+describe('actuation policy: who may approve', () => {
+  it('a viewer cannot approve', async () => {
+    const p = proposal()
+    expect(await evaluateActuationPolicy(input(p, [await approve(viewer, p)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'viewer-cannot-approve',
+    })
+  })
+
+  it("the proposal's author cannot approve it", async () => {
+    const p = proposal({ author: { kind: 'operator', id: alice.signer.id } })
+    expect(await evaluateActuationPolicy(input(p, [await approve(alice, p)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'self-approval',
+    })
+  })
+
+  it('an author cannot reach L3 by approving alongside another operator', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain', author: { kind: 'operator', id: alice.signer.id } })
+    const approvals = [await approve(bob, p), await approve(alice, p)]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({ code: 'self-approval' })
+  })
+
+  it('a forged approval (decision flipped after signing) is refused', async () => {
+    const p = proposal()
+    const signed = await approve(alice, p, 'lan', 'reject')
+    const forged = { ...signed, body: { ...signed.body, decision: 'approve' } }
+    expect(await evaluateActuationPolicy(input(p, [forged]))).toMatchObject({
+      verdict: 'deny',
+      code: 'bad-approval-signature',
+    })
+  })
+
+  it('a forged approval (link upgraded to lan after signing) is refused', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const signed = await approve(alice, p, 'wan')
+    const upgraded = { ...signed, body: { ...signed.body, operatorLink: 'lan' } }
+    expect(await evaluateActuationPolicy(input(p, [upgraded, await approve(bob, p, 'wan')]))).toMatchObject({
+      code: 'bad-approval-signature',
+    })
+  })
+
+  it('an approval signed by another key than the certified operator is refused', async () => {
+    const p = proposal()
+    const impostor = await newSigner()
+    const signed = await approve({ signer: impostor, certificate: alice.certificate }, p).catch(
+      () => undefined,
+    )
+    expect(signed).toBeUndefined()
+    const real = await approve(bob, p)
+    const wrongCert = { ...real, body: { ...real.body, operatorCertificate: alice.certificate } }
+    expect(await evaluateActuationPolicy(input(p, [wrongCert]))).toMatchObject({
+      code: 'bad-approval-signature',
+    })
+  })
+
+  it('an approval whose certificate comes from an untrusted issuer is refused', async () => {
+    const p = proposal()
+    expect(await evaluateActuationPolicy(input(p, [await approve(rogueIssuerOperator, p)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'untrusted-certificate-issuer',
+    })
+  })
+
+  it('an approval whose certificate has expired is refused', async () => {
+    const p = proposal({ expiresAt: NOW + 2 * HOUR })
+    const approvals = [await approve(alice, p)]
+    expect(await evaluateActuationPolicy(input(p, approvals, { now: NOW + HOUR + 1 }))).toMatchObject({
+      verdict: 'deny',
+      code: 'certificate-expired',
+    })
+  })
+
+  it('a valid rejection rejects, even next to enough approvals', async () => {
+    const p = proposal()
+    const approvals = [await approve(bob, p), await approve(alice, p, 'lan', 'reject')]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'rejected-by-operator',
+    })
+  })
+
+  it('a malformed approval is refused', async () => {
+    const p = proposal()
+    expect(await evaluateActuationPolicy(input(p, [{ body: {}, signature: 'x' }]))).toMatchObject({
+      code: 'malformed-approval',
+    })
+  })
+})
+
+describe('actuation policy: binding, replay, expiry, leadership', () => {
+  it('an approval for another proposal is refused', async () => {
+    const p = proposal()
+    const other = proposal({ id: 'proposal-2' })
+    expect(await evaluateActuationPolicy(input(p, [await approve(alice, other)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'hash-mismatch',
+    })
+  })
+
+  it('changing the args after approval breaks the binding', async () => {
+    const approved = proposal({ args: { durationSec: 60 } })
+    const approvals = [await approve(alice, approved)]
+    const changed = { ...approved, args: { durationSec: 3600 } }
+    // Command still claims the approved hash: the proposal no longer matches it.
+    expect(
+      await evaluateActuationPolicy(input(changed, approvals, { commandHash: proposalHash(approved) })),
+    ).toMatchObject({ verdict: 'deny', code: 'hash-mismatch' })
+    // Command recomputed for the changed proposal: the approvals no longer match it.
+    expect(await evaluateActuationPolicy(input(changed, approvals))).toMatchObject({
+      verdict: 'deny',
+      code: 'hash-mismatch',
+    })
+  })
+
+  it('a command whose hash differs from the proposal hash is refused', async () => {
+    const p = proposal()
+    expect(
+      await evaluateActuationPolicy(input(p, [await approve(alice, p)], { commandHash: 'a'.repeat(64) })),
+    ).toMatchObject({ verdict: 'deny', code: 'hash-mismatch' })
+  })
+
+  it('a proposal already executed is refused (replay)', async () => {
+    const p = proposal()
+    expect(
+      await evaluateActuationPolicy(input(p, [await approve(alice, p)], { executedBefore: true })),
+    ).toMatchObject({ verdict: 'deny', code: 'replay' })
+  })
+
+  it('an expired proposal is refused', async () => {
+    const p = proposal({ expiresAt: NOW })
+    expect(await evaluateActuationPolicy(input(p, [await approve(alice, p)]))).toMatchObject({
+      verdict: 'deny',
+      code: 'proposal-expired',
+    })
+  })
+
+  it('a planner proposal from an older leader term is refused', async () => {
+    const p = proposal({ leaderTerm: 4 })
+    const approvals = [await approve(alice, p)]
+    expect(await evaluateActuationPolicy(input(p, approvals, { currentLeaderTerm: 5 }))).toMatchObject({
+      verdict: 'deny',
+      code: 'stale-leader-term',
+    })
+    expect((await evaluateActuationPolicy(input(p, approvals, { currentLeaderTerm: 4 }))).verdict).toBe(
+      'allow',
+    )
+  })
+
+  it('a planner proposal without a term is refused once the current term is known', async () => {
+    const p = proposal()
+    expect(
+      await evaluateActuationPolicy(input(p, [await approve(alice, p)], { currentLeaderTerm: 1 })),
+    ).toMatchObject({ code: 'stale-leader-term' })
+  })
+
+  it('operator-authored proposals are not subject to leader terms', async () => {
+    const p = proposal({ author: { kind: 'operator', id: bob.signer.id } })
+    expect(
+      (await evaluateActuationPolicy(input(p, [await approve(alice, p)], { currentLeaderTerm: 9 }))).verdict,
+    ).toBe('allow')
+  })
+
+  it('a malformed proposal is refused', async () => {
+    expect(
+      await evaluateActuationPolicy(input(proposal(), [], { proposal: { ...proposal(), level: 'L9' } })),
+    ).toMatchObject({ code: 'malformed-proposal' })
+  })
+
+  it('too many approvals are refused before any is verified', async () => {
+    const p = proposal()
+    const many = Array.from({ length: 9 }, () => ({}))
+    expect(await evaluateActuationPolicy(input(p, many))).toMatchObject({ code: 'too-many-approvals' })
+  })
+})
+
+describe('actuation policy: split form', () => {
+  it('decideActuationPolicy decides from verified facts without re-verifying', async () => {
+    const p = proposal()
+    const facts = await verifyApprovals([await approve(alice, p)], {
+      trustedIssuers: new Set([commandCenter.id]),
+      now: NOW,
+    })
+    const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [])
+    expect(decideActuationPolicy({ ...context, approvals: facts })).toMatchObject({
+      verdict: 'allow',
+      level: 'L2',
+    })
+  })
+
+  it('the sync table refuses a rejected verification fact', async () => {
+    const p = proposal()
+    const fact = await verifyApproval(await approve(alice, p), { trustedIssuers: new Set(), now: NOW })
+    const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [])
+    expect(decideActuationPolicy({ ...context, approvals: [fact] })).toMatchObject({
+      code: 'untrusted-certificate-issuer',
+    })
+  })
+
+  it('every denial code has a sentence', () => {
+    for (const sentence of Object.values(POLICY_DENIAL_CODES)) expect(sentence).toMatch(/^[A-Z].+\.$/)
+  })
+})

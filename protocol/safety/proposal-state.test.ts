@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import {
+  PROPOSAL_EVENTS,
+  PROPOSAL_STATES,
+  type ProposalEvent,
+  type ProposalState,
+  TERMINAL_PROPOSAL_STATES,
+  transition,
+} from './proposal-state.ts'
+
+// Written out independently of the implementation's table: a change to either shows up here.
+const LEGAL: ReadonlyArray<readonly [ProposalState, ProposalEvent, ProposalState]> = [
+  ['proposed', 'submit', 'awaiting_approval'],
+  ['proposed', 'reject', 'rejected'],
+  ['proposed', 'expire', 'expired'],
+  ['awaiting_approval', 'approve', 'approved'],
+  ['awaiting_approval', 'reject', 'rejected'],
+  ['awaiting_approval', 'expire', 'expired'],
+  ['approved', 'start', 'executing'],
+  ['approved', 'reject', 'rejected'],
+  ['approved', 'expire', 'expired'],
+  ['executing', 'complete', 'completed'],
+  ['executing', 'fail', 'failed'],
+]
+
+const legalNext = new Map(LEGAL.map(([state, event, next]) => [`${state}/${event}`, next]))
+const allPairs = PROPOSAL_STATES.flatMap((state) => PROPOSAL_EVENTS.map((event) => [state, event] as const))
+const illegalPairs = allPairs.filter(([state, event]) => !legalNext.has(`${state}/${event}`))
+
+describe('proposal lifecycle', () => {
+  it.each(LEGAL)('%s --%s--> %s', (state, event, next) => {
+    expect(transition(state, event)).toEqual({ outcome: 'accept', next })
+  })
+
+  it('enumerates every state × event pair', () => {
+    expect(allPairs).toHaveLength(PROPOSAL_STATES.length * PROPOSAL_EVENTS.length)
+    expect(illegalPairs).toHaveLength(allPairs.length - LEGAL.length)
+  })
+
+  it.each(illegalPairs)('refuses %s --%s-->', (state, event) => {
+    const result = transition(state, event)
+    expect(result.outcome).toBe('reject')
+    if (result.outcome === 'reject') {
+      expect(result.reason).toBe(
+        TERMINAL_PROPOSAL_STATES.has(state) ? 'terminal-state' : 'illegal-transition',
+      )
+    }
+  })
+
+  it('never reaches executing without passing through approved', () => {
+    for (const [state, event] of allPairs) {
+      const result = transition(state, event)
+      if (result.outcome === 'accept' && result.next === 'executing') expect(state).toBe('approved')
+    }
+  })
+})
