@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { signApproval } from './approval.ts'
+import { evaluateCommandPolicy, issueCommand, verifyCommandIssuer } from './command.ts'
+import { proposalHash } from './proposal.ts'
+import { makeProposal, NOW, newOperator, newSigner } from './test-fixtures.ts'
+
+describe('certified command', () => {
+  it('is issued, verified and allowed end to end; tampering is caught', async () => {
+    const commandCenter = await newSigner()
+    const alice = await newOperator(commandCenter)
+    const proposal = makeProposal({ targetNode: (await newSigner()).id, authorId: (await newSigner()).id })
+    const approval = await signApproval(alice.signer, {
+      proposalHash: proposalHash(proposal),
+      decision: 'approve',
+      operatorCertificate: alice.certificate,
+      operatorLink: 'lan',
+      at: NOW,
+    })
+    const command = await issueCommand(commandCenter, { proposal, approvals: [approval], issuedAt: NOW })
+    expect(command.body.commandHash).toBe(proposalHash(proposal))
+
+    const trusted = { trustedCommandCenters: new Set([commandCenter.id]) }
+    expect((await verifyCommandIssuer(command, trusted)).outcome).toBe('accept')
+    expect(await verifyCommandIssuer(command, { trustedCommandCenters: new Set() })).toMatchObject({
+      reason: 'untrusted-issuer',
+    })
+    const tampered = {
+      ...command,
+      body: { ...command.body, proposal: { ...proposal, args: { durationSec: 9 } } },
+    }
+    expect(await verifyCommandIssuer(tampered, trusted)).toMatchObject({ reason: 'bad-signature' })
+
+    const context = {
+      manifest: [{ operation: 'open', minimumLevel: 'L2' as const }],
+      trustedIssuers: new Set([commandCenter.id]),
+      now: NOW,
+      executedBefore: false,
+    }
+    expect(await evaluateCommandPolicy(command, context)).toMatchObject({ verdict: 'allow', level: 'L2' })
+    expect(await evaluateCommandPolicy(tampered, context)).toMatchObject({ code: 'hash-mismatch' })
+    expect(await evaluateCommandPolicy(command, { ...context, executedBefore: true })).toMatchObject({
+      code: 'replay',
+    })
+  })
+})
