@@ -28,6 +28,9 @@ export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`
 export interface CliClient {
   readonly libp2p: Libp2p
   readonly deviceId: string
+  /** Device ID of the node that answered at the URL */
+  readonly remoteDeviceId: string
+  readonly protocol: string
   call<M extends RpcMethodName>(method: M, params: RpcParams<M>): Promise<RpcResult<M>>
   close(): Promise<void>
 }
@@ -69,6 +72,8 @@ export async function connectCliClient(url: string, stateDir?: string): Promise<
   return {
     libp2p,
     deviceId: identity.deviceId,
+    remoteDeviceId: connection.remotePeer.toString(),
+    protocol,
     call: (method, params) => callRpc(libp2p, connection.remotePeer, protocol, method, params),
     close: async () => {
       await libp2p.stop()

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { registerDemoCommand } from './commands/demo.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   registerTrustCommands(program)
   registerStartCommand(program)
   registerStatusCommand(program)
+  registerDemoCommand(program)
   return program
 }

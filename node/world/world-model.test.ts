@@ -204,3 +204,71 @@ describe('WorldModel queries', () => {
     expect(restored.query({ limit: 100 })).toEqual(model.query({ limit: 100 }))
   })
 })
+
+describe('WorldModel time-window queries', () => {
+  it('finds a frame synced late with an old timestamp inside the window', () => {
+    const model = new WorldModel()
+    for (let i = 0; i < 50; i++) model.ingest(testObservation('zone-1', 'soil-moisture', i, T + i * 1_000))
+    // arrives last, dated early: still within [since, until]
+    model.ingest(testObservation('zone-2', 'soil-moisture', 7, T + 5_500))
+    const window = model.query({ since: T + 5_000, until: T + 6_000 })
+    expect(window.map((frame) => frame.timestamp).sort()).toEqual([T + 5_000, T + 5_500, T + 6_000])
+  })
+})
+
+describe('WorldModel query property', () => {
+  it('property: every query returns exactly the live history frames a full scan would', () => {
+    const reading = fc.record({
+      zone: fc.constantFrom('zone-1', 'zone-2', 'zone-3'),
+      origin: fc.constantFrom(TEST_ORIGIN, TEST_ORIGIN_2),
+      offset: fc.nat({ max: 1_000 }),
+      tier: fc.constantFrom('T0', 'T1', 'T2', 'T3'),
+    })
+    const query = fc.record(
+      {
+        zone: fc.constantFrom('zone-1', 'zone-2'),
+        origin: fc.constantFrom(TEST_ORIGIN, TEST_ORIGIN_2),
+        since: fc.nat({ max: 1_000 }),
+        until: fc.nat({ max: 1_000 }),
+        minTier: fc.constantFrom('T1', 'T2' as const),
+      },
+      { requiredKeys: [] },
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(reading, { maxLength: 80 }),
+        query,
+        (limit, readings, q) => {
+          const model = new WorldModel({ historyLimit: limit })
+          const ingested = []
+          for (const [i, r] of readings.entries()) {
+            const frame = testObservation(r.zone, 'soil-moisture', i, T + r.offset, {
+              origin: r.origin,
+              trust: { tier: r.tier, sources: [] },
+            } as never)
+            if (model.ingest(frame)) ingested.push(frame)
+          }
+          const live = ingested.slice(-limit)
+          const tiers = ['T0', 'T1', 'T2', 'T3']
+          const expected = live.filter(
+            (frame) =>
+              (q.zone === undefined || (frame.data as { zone: string }).zone === q.zone) &&
+              (q.origin === undefined || frame.origin === q.origin) &&
+              (q.since === undefined || frame.timestamp >= T + q.since) &&
+              (q.until === undefined || frame.timestamp <= T + q.until) &&
+              (q.minTier === undefined || tiers.indexOf(frame.trust.tier) >= tiers.indexOf(q.minTier)),
+          )
+          const actual = model.query({
+            ...q,
+            since: q.since === undefined ? undefined : T + q.since,
+            until: q.until === undefined ? undefined : T + q.until,
+            limit: 1_000,
+          })
+          const ids = (frames: { frameId: string }[]) => frames.map((frame) => frame.frameId).sort()
+          expect(ids(actual)).toEqual(ids(expected))
+        },
+      ),
+    )
+  })
+})

@@ -94,6 +94,17 @@ export class WorldModel {
   readonly historyLimit: number
   private readonly ring: (Frame | undefined)[]
   private nextSeq = 0
+  /** maxTimestampUpTo[seq % limit] = newest timestamp among all frames ingested up to `seq`. It
+   * never decreases along seq, so a newest-first walk can stop once it drops below `since` even
+   * when frames arrive out of order (a sync of older history). */
+  private readonly maxTimestampUpTo: Float64Array
+  private runningMaxTimestamp = 0
+  /** History sorted by (timestamp, seq) for time-window queries. Frames usually arrive in time
+   * order, so insertion is an append and eviction advances `timeStart`; out-of-order frames
+   * (a sync of older history) cost one splice each. */
+  private timeTs: number[] = []
+  private timeSeq: number[] = []
+  private timeStart = 0
   private count = 0
   private readonly seqById = new Map<string, number>()
   private readonly latestByKey = new Map<string, Frame>()
@@ -112,6 +123,7 @@ export class WorldModel {
       throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`)
     }
     this.ring = new Array(this.historyLimit)
+    this.maxTimestampUpTo = new Float64Array(this.historyLimit)
   }
 
   /** Frames currently in the history ring. */
@@ -125,8 +137,11 @@ export class WorldModel {
     if (this.count === this.historyLimit) this.evictOldest()
     const seq = this.nextSeq++
     this.ring[seq % this.historyLimit] = frame
+    if (frame.timestamp > this.runningMaxTimestamp) this.runningMaxTimestamp = frame.timestamp
+    this.maxTimestampUpTo[seq % this.historyLimit] = this.runningMaxTimestamp
     this.count++
     this.seqById.set(frame.frameId, seq)
+    this.addToTimeIndex(frame.timestamp, seq)
     addToIndex(this.byKind, frame.kind, seq)
     addToIndex(this.byOrigin, frame.origin, seq)
     const zone = frameZone(frame)
@@ -168,17 +183,20 @@ export class WorldModel {
     return [...(this.originsByCapability.get(capability) ?? [])]
   }
 
-  /** History frames matching every given filter, most recently ingested first. */
+  /** History frames matching every given filter, newest first (by ingest order, or by timestamp
+   * when the time window is the most selective filter). */
   query(query: WorldQuery = {}): Frame[] {
     const limit = Math.min(Math.max(query.limit ?? WORLD_QUERY_DEFAULT_LIMIT, 0), WORLD_QUERY_MAX_LIMIT)
     const oldestSeq = this.nextSeq - this.count
-    const candidates = this.candidateSeqs(query)
+    const { walk, bySeq } = this.candidateSeqs(query)
     const minTier = query.minTier === undefined ? 0 : trustTierRank(query.minTier)
     const results: Frame[] = []
-    for (const seq of candidates) {
+    for (const seq of walk) {
       if (results.length >= limit) break
-      if (seq < oldestSeq) break
-      const frame = this.ring[seq % this.historyLimit]!
+      if (bySeq && seq < oldestSeq) break
+      const slot = seq % this.historyLimit
+      if (bySeq && query.since !== undefined && this.maxTimestampUpTo[slot]! < query.since) break
+      const frame = this.ring[slot]!
       if (query.kind !== undefined && frame.kind !== query.kind) continue
       if (query.origin !== undefined && frame.origin !== query.origin) continue
       if (query.zone !== undefined && frameZone(frame) !== query.zone) continue
@@ -273,6 +291,7 @@ export class WorldModel {
     this.ring[slot] = undefined
     this.count--
     this.seqById.delete(frame.frameId)
+    this.dropFromTimeIndex(frame.timestamp, seq)
     dropFromIndex(this.byKind, frame.kind, seq)
     dropFromIndex(this.byOrigin, frame.origin, seq)
     const zone = frameZone(frame)
@@ -299,8 +318,9 @@ export class WorldModel {
     return mentionedCapabilities(frame).includes(capability)
   }
 
-  /** Sequence numbers to examine, newest first: the smallest index that every match must be in. */
-  private candidateSeqs(query: WorldQuery): Iterable<number> {
+  /** Sequence numbers to examine, newest first: the smallest index (or time range) that every
+   * match must be in. `bySeq` says the walk descends in ingest order, which allows early stops. */
+  private candidateSeqs(query: WorldQuery): { walk: Iterable<number>; bySeq: boolean } {
     const lists: SeqIndex[][] = []
     if (query.kind !== undefined) lists.push(indexList(this.byKind, query.kind))
     if (query.origin !== undefined) lists.push(indexList(this.byOrigin, query.origin))
@@ -312,10 +332,71 @@ export class WorldModel {
       }
       lists.push(union)
     }
-    if (lists.length === 0) return this.allSeqsNewestFirst()
-    let best = lists[0]!
-    for (const list of lists) if (indexListSize(list) < indexListSize(best)) best = list
-    return best.length === 1 ? newestFirst(best[0]!) : mergeNewestFirst(best)
+    let timeRange: [number, number] | undefined
+    if (query.since !== undefined || query.until !== undefined) {
+      const low = query.since === undefined ? this.timeStart : this.timeLowerBound(query.since, -1)
+      const high =
+        query.until === undefined
+          ? this.timeTs.length
+          : this.timeLowerBound(query.until, Number.MAX_SAFE_INTEGER)
+      timeRange = [low, Math.max(low, high)]
+    }
+    let best: SeqIndex[] | undefined
+    for (const list of lists) if (best === undefined || indexListSize(list) < indexListSize(best)) best = list
+    if (
+      timeRange !== undefined &&
+      (best === undefined || timeRange[1] - timeRange[0] < indexListSize(best))
+    ) {
+      return { walk: this.timeRangeNewestFirst(timeRange[0], timeRange[1]), bySeq: false }
+    }
+    if (best === undefined) return { walk: this.allSeqsNewestFirst(), bySeq: true }
+    return { walk: best.length === 1 ? newestFirst(best[0]!) : mergeNewestFirst(best), bySeq: true }
+  }
+
+  private addToTimeIndex(timestamp: number, seq: number): void {
+    const last = this.timeTs.length - 1
+    if (last < this.timeStart || this.timeTs[last]! <= timestamp) {
+      this.timeTs.push(timestamp)
+      this.timeSeq.push(seq)
+      return
+    }
+    const position = this.timeLowerBound(timestamp, seq)
+    this.timeTs.splice(position, 0, timestamp)
+    this.timeSeq.splice(position, 0, seq)
+  }
+
+  private dropFromTimeIndex(timestamp: number, seq: number): void {
+    if (this.timeSeq[this.timeStart] === seq) {
+      this.timeStart++
+    } else {
+      const position = this.timeLowerBound(timestamp, seq)
+      if (this.timeSeq[position] !== seq) return
+      this.timeTs.splice(position, 1)
+      this.timeSeq.splice(position, 1)
+    }
+    if (this.timeStart > 1_024 && this.timeStart * 2 > this.timeTs.length) {
+      this.timeTs = this.timeTs.slice(this.timeStart)
+      this.timeSeq = this.timeSeq.slice(this.timeStart)
+      this.timeStart = 0
+    }
+  }
+
+  /** First position whose (timestamp, seq) is >= the given pair. */
+  private timeLowerBound(timestamp: number, seq: number): number {
+    let low = this.timeStart
+    let high = this.timeTs.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      const middleTs = this.timeTs[middle]!
+      if (middleTs < timestamp || (middleTs === timestamp && this.timeSeq[middle]! < seq)) low = middle + 1
+      else high = middle
+    }
+    return low
+  }
+
+  /** Positions [low, high) of the time index, newest timestamp first. */
+  private *timeRangeNewestFirst(low: number, high: number): Generator<number> {
+    for (let i = high - 1; i >= low; i--) yield this.timeSeq[i]!
   }
 
   private *allSeqsNewestFirst(): Generator<number> {

@@ -1,0 +1,148 @@
+/**
+ * Helpers for tests that run real ClawMesh processes: temporary state dirs, the CLI, and nodes
+ * started with `clawmesh start` on free loopback ports. Every process started here is killed in
+ * `stopAll()`, which tests call from `afterEach`/`afterAll`.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+
+const execFileAsync = promisify(execFile)
+export const REPO_ROOT = resolve(import.meta.dirname, '../..')
+export const CLI = join(REPO_ROOT, 'node/bin/clawmesh.ts')
+const READY_TIMEOUT_MS = 20_000
+
+const running = new Set<ChildProcess>()
+
+export async function makeStateDir(label = 'node'): Promise<string> {
+  return mkdtemp(join(tmpdir(), `clawmesh-${label}-`))
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export async function runCli(args: string[], stateDir: string): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
+      timeout: 30_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string }
+    return {
+      code: typeof failure.code === 'number' ? failure.code : 1,
+      stdout: failure.stdout ?? '',
+      stderr: failure.stderr ?? '',
+    }
+  }
+}
+
+export async function cliJson<T = Record<string, unknown>>(args: string[], stateDir: string): Promise<T> {
+  const result = await runCli([...args, '--json'], stateDir)
+  if (result.code !== 0)
+    throw new Error(`clawmesh ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
+  return JSON.parse(result.stdout) as T
+}
+
+export async function deviceIdOf(stateDir: string): Promise<string> {
+  return (await cliJson<{ deviceId: string }>(['identity'], stateDir)).deviceId
+}
+
+export interface NodeProcess {
+  readonly child: ChildProcess
+  readonly deviceId: string
+  readonly stateDir: string
+  readonly port: number
+  readonly url: string
+  output(): string
+  /** Resolves with the exit code after SIGTERM (or the given signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export async function startNode(stateDir: string, args: string[]): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--host', '127.0.0.1', '--port', '0', ...args], {
+    env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
+  child.once('exit', () => running.delete(child))
+  const ready = await new Promise<{ deviceId: string; port: number }>((resolveReady, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`node did not become ready:\n${output}`)),
+      READY_TIMEOUT_MS,
+    )
+    const check = () => {
+      const deviceId = /device ID {2}(\S+)/.exec(output)?.[1]
+      const port = /listening {2}\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\/ws/.exec(output)?.[1]
+      if (deviceId !== undefined && port !== undefined) {
+        clearTimeout(timer)
+        resolveReady({ deviceId, port: Number(port) })
+      }
+    }
+    child.stdout?.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`node exited with ${code} before ready:\n${output}`))
+    })
+  })
+  return {
+    child,
+    deviceId: ready.deviceId,
+    stateDir,
+    port: ready.port,
+    url: `ws://127.0.0.1:${ready.port}`,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** Runs `clawmesh start` expecting it to fail; returns its exit code and output. */
+export async function startExpectingFailure(stateDir: string, args: string[]): Promise<CliResult> {
+  return runCli(['start', '--host', '127.0.0.1', '--port', '0', ...args], stateDir)
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolveStop) => {
+          child.once('exit', () => resolveStop())
+          child.kill('SIGKILL')
+        }),
+    ),
+  )
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+    } catch (error) {
+      lastError = error
+    }
+    await new Promise((resolveSleep) => setTimeout(resolveSleep, 200))
+  }
+  throw new Error(
+    `timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`,
+  )
+}
