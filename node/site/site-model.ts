@@ -1,0 +1,262 @@
+/**
+ * The site model: the farm (or any field site) as an operator describes it — zones, assets,
+ * the sensors and actuators in them, which node serves each, and the operations each actuator
+ * offers with their approval level and bounds. It is a JSON file so it can be edited by hand and
+ * checked before a node starts; every reference inside it (zones, IDs, capabilities) is validated.
+ */
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { capabilitySchema } from '../../protocol/roles.ts'
+
+const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'IDs use lowercase letters, digits, ".", "_" and "-"')
+const nameSchema = z.string().min(1).max(128)
+
+export const SENSOR_METRICS = [
+  'soil-moisture',
+  'temperature',
+  'humidity',
+  'water-level',
+  'flow',
+  'rainfall',
+  'light',
+  'ph',
+  'conductivity',
+] as const
+
+export const ACTUATOR_KINDS = ['valve', 'pump'] as const
+
+/** Approval levels of the safety model: L0 read-only, L1 bounded auto-execute, L2 one operator,
+ * L3 two operators. */
+export const APPROVAL_LEVELS = ['L0', 'L1', 'L2', 'L3'] as const
+export type ApprovalLevel = (typeof APPROVAL_LEVELS)[number]
+
+const thresholdsSchema = z
+  .strictObject({ low: z.number().optional(), high: z.number().optional() })
+  .refine((t) => t.low === undefined || t.high === undefined || t.low < t.high, {
+    message: 'low must be below high',
+  })
+
+export const operationArgSchema = z
+  .strictObject({
+    type: z.enum(['number', 'integer']).default('number'),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    description: z.string().max(256).optional(),
+  })
+  .refine((arg) => arg.min === undefined || arg.max === undefined || arg.min <= arg.max, {
+    message: 'min must not exceed max',
+  })
+
+export const operationSchema = z
+  .strictObject({
+    name: idSchema,
+    level: z.enum(APPROVAL_LEVELS),
+    args: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/), operationArgSchema).default({}),
+    description: z.string().max(256).optional(),
+  })
+  .superRefine((operation, ctx) => {
+    // L1 means "executes without a human", which is only acceptable inside declared bounds.
+    if (operation.level !== 'L1') return
+    for (const [name, arg] of Object.entries(operation.args)) {
+      if (arg.max === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['args', name, 'max'],
+          message: `L1 operation "${operation.name}" must declare a max for argument "${name}"`,
+        })
+      }
+    }
+  })
+export type SiteOperation = z.infer<typeof operationSchema>
+
+export const sensorSchema = z.strictObject({
+  id: idSchema,
+  zone: idSchema,
+  metric: z.enum(SENSOR_METRICS),
+  unit: z.string().min(1).max(16),
+  node: nameSchema,
+  thresholds: thresholdsSchema.default({}),
+  capability: capabilitySchema,
+  description: z.string().max(256).optional(),
+})
+export type SiteSensor = z.infer<typeof sensorSchema>
+
+export const actuatorSchema = z.strictObject({
+  id: idSchema,
+  zone: idSchema,
+  kind: z.enum(ACTUATOR_KINDS),
+  node: nameSchema,
+  capability: capabilitySchema,
+  operations: z.array(operationSchema).min(1),
+  description: z.string().max(256).optional(),
+})
+export type SiteActuator = z.infer<typeof actuatorSchema>
+
+export const siteFileSchema = z
+  .strictObject({
+    site: z.strictObject({
+      id: idSchema,
+      name: nameSchema,
+      location: z
+        .strictObject({
+          description: z.string().max(256).optional(),
+          latitude: z.number().min(-90).max(90).optional(),
+          longitude: z.number().min(-180).max(180).optional(),
+        })
+        .optional(),
+    }),
+    zones: z
+      .array(z.strictObject({ id: idSchema, name: nameSchema, kind: z.string().max(64).optional() }))
+      .min(1),
+    assets: z
+      .array(
+        z.strictObject({
+          id: idSchema,
+          name: nameSchema,
+          zone: idSchema.optional(),
+          kind: z.string().max(64).optional(),
+        }),
+      )
+      .default([]),
+    sensors: z.array(sensorSchema).default([]),
+    actuators: z.array(actuatorSchema).default([]),
+  })
+  .superRefine((file, ctx) => {
+    const zoneIds = new Set<string>()
+    file.zones.forEach((zone, index) => {
+      if (zoneIds.has(zone.id))
+        ctx.addIssue({ code: 'custom', path: ['zones', index, 'id'], message: `duplicate zone ${zone.id}` })
+      zoneIds.add(zone.id)
+    })
+    const deviceIds = new Set<string>()
+    const capabilities = new Set<string>()
+    const checkDevice = (
+      section: 'sensors' | 'actuators',
+      index: number,
+      device: { id: string; zone: string; capability: string },
+    ) => {
+      if (!zoneIds.has(device.zone)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [section, index, 'zone'],
+          message: `unknown zone "${device.zone}"`,
+        })
+      }
+      if (deviceIds.has(device.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [section, index, 'id'],
+          message: `duplicate device ID "${device.id}"`,
+        })
+      }
+      deviceIds.add(device.id)
+      if (capabilities.has(device.capability)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [section, index, 'capability'],
+          message: `capability "${device.capability}" is served by two devices`,
+        })
+      }
+      capabilities.add(device.capability)
+    }
+    file.sensors.forEach((sensor, index) => checkDevice('sensors', index, sensor))
+    file.actuators.forEach((actuator, index) => checkDevice('actuators', index, actuator))
+    file.assets.forEach((asset, index) => {
+      if (asset.zone !== undefined && !zoneIds.has(asset.zone)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['assets', index, 'zone'],
+          message: `unknown zone "${asset.zone}"`,
+        })
+      }
+    })
+  })
+
+export type SiteModel = z.infer<typeof siteFileSchema>
+
+export class SiteFileError extends Error {
+  static readonly NAME = 'SiteFileError'
+  override readonly name = SiteFileError.NAME
+  readonly path: string
+  readonly issues: readonly string[]
+  constructor(
+    path: string,
+    message: string,
+    issues: readonly string[] = [],
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options)
+    this.path = path
+    this.issues = issues
+  }
+}
+
+/** Validates an already-parsed site file. `source` names it in errors. */
+export function parseSiteFile(json: unknown, source: string): SiteModel {
+  const parsed = siteFileSchema.safeParse(json)
+  if (parsed.success) return parsed.data
+  const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  const shown = issues.slice(0, 8).join('; ')
+  const more = issues.length > 8 ? ` (and ${issues.length - 8} more)` : ''
+  throw new SiteFileError(
+    source,
+    `site file ${source} is invalid: ${shown}${more}. Fix these fields and start again.`,
+    issues,
+    {
+      cause: parsed.error,
+    },
+  )
+}
+
+export async function loadSiteFile(path: string): Promise<SiteModel> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new SiteFileError(path, `cannot read site file ${path}: ${(error as Error).message}`, [], {
+      cause: error,
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new SiteFileError(path, `site file ${path} is not valid JSON (${(error as Error).message})`, [], {
+      cause: error,
+    })
+  }
+  return parseSiteFile(json, path)
+}
+
+/** Capabilities a node serves according to the site file (its sensors and actuators). */
+export function capabilitiesOfNode(site: SiteModel, node: string): string[] {
+  return [...site.sensors, ...site.actuators]
+    .filter((device) => device.node === node)
+    .map((device) => device.capability)
+}
+
+export function sensorsOfNode(site: SiteModel, node: string): SiteSensor[] {
+  return site.sensors.filter((sensor) => sensor.node === node)
+}
+
+export function actuatorsOfNode(site: SiteModel, node: string): SiteActuator[] {
+  return site.actuators.filter((actuator) => actuator.node === node)
+}
+
+export function findOperation(
+  site: SiteModel,
+  capability: string,
+  operation: string,
+): { actuator: SiteActuator; operation: SiteOperation } | undefined {
+  const actuator = site.actuators.find((candidate) => candidate.capability === capability)
+  const found = actuator?.operations.find((candidate) => candidate.name === operation)
+  return actuator === undefined || found === undefined ? undefined : { actuator, operation: found }
+}
+
+/** Path of the demo farm shipped with ClawMesh. */
+export const DEMO_FARM_PATH = fileURLToPath(new URL('./demo-farm.json', import.meta.url))
