@@ -164,8 +164,8 @@ export const siteFileSchema = z
       }
       capabilities.add(device.capability)
     }
-    file.sensors.forEach((sensor, index) => checkDevice('sensors', index, sensor))
-    file.actuators.forEach((actuator, index) => checkDevice('actuators', index, actuator))
+    for (const [index, sensor] of file.sensors.entries()) checkDevice('sensors', index, sensor)
+    for (const [index, actuator] of file.actuators.entries()) checkDevice('actuators', index, actuator)
     file.assets.forEach((asset, index) => {
       if (asset.zone !== undefined && !zoneIds.has(asset.zone)) {
         ctx.addIssue({
