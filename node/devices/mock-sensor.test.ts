@@ -43,9 +43,9 @@ describe('MockSensorField', () => {
     let previous = field.step(START)
     for (let minute = 10; minute <= 48 * 60; minute += 10) {
       const next = field.step(START + minute * 60_000)
-      next.forEach((reading, i) =>
-        expect(Math.abs(reading.data.value - previous[i]!.data.value)).toBeLessThan(3),
-      )
+      for (const [i, reading] of next.entries()) {
+        expect(Math.abs(reading.data.value - previous[i]!.data.value)).toBeLessThan(3)
+      }
       previous = next
     }
   })
