@@ -7,9 +7,16 @@ import { type FSWatcher, watch } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Connection } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
-import { contextTopic, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
-import type { MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
+import {
+  contextTopic,
+  leaveProtocolId,
+  type MeshIdentity,
+  PROTOCOL_GENERATION,
+  rpcProtocolId,
+} from '../protocol/mesh.ts'
+import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import type { NodeConfig } from './config.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
@@ -21,10 +28,14 @@ import { EventRing } from './mesh/event-ring.ts'
 import { Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
+import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { TrustStore } from './trust/trust-store.ts'
 import { CLAWMESH_VERSION } from './version.ts'
+
+/** How long a stopping node waits for each member to take its leave announcement. */
+const LEAVE_ANNOUNCE_TIMEOUT_MS = 1_000
 
 /** Coalesces bursts of file-change notifications (editors write in several steps). */
 const TRUST_RELOAD_DEBOUNCE_MS = 100
@@ -88,11 +99,17 @@ export async function startClawMeshNode(
 
   const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...config.listen]
   const libp2p = await createNodeLibp2p({ privateKey: identity.privateKey, mesh, listen, gater })
+  const rpcProtocol = rpcProtocolId(mesh.generation)
   const membership = new Membership({
     local: mesh,
     libp2p,
     counters,
     events,
+    probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
+    fetchInfo: async (deviceId) => {
+      const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
+      return { name: status.name, role: status.role, capabilities: status.capabilities }
+    },
     log: (line) => {
       noteRefusal()
       log(line)
@@ -139,6 +156,12 @@ export async function startClawMeshNode(
       entry.lastSeen = record.lastSeen
       if (record.agent !== undefined) entry.kind = record.agent.kind
       if (record.refusal !== undefined) entry.refusal = record.refusal
+      if (record.latencyMs !== undefined) entry.latencyMs = record.latencyMs
+      if (record.info !== undefined) {
+        entry.name = record.info.name
+        entry.role = record.info.role
+        entry.capabilities = record.info.capabilities
+      }
       entry.addresses = libp2p
         .getConnections()
         .filter((connection) => connection.remotePeer.toString() === record.deviceId)
@@ -188,6 +211,7 @@ export async function startClawMeshNode(
       })
     },
     'mesh.peers': () => ({ peers: peerEntries() }),
+    'mesh.inspect': () => inspect(libp2p),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -196,7 +220,7 @@ export async function startClawMeshNode(
 
   const stopRpc = await startRpcServer({
     libp2p,
-    protocol: rpcProtocolId(mesh.generation),
+    protocol: rpcProtocol,
     handlers,
     counters,
     authorize,
@@ -205,6 +229,30 @@ export async function startClawMeshNode(
       events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
     },
   })
+
+  const leaveProtocol = leaveProtocolId(mesh.generation)
+  await libp2p.handle(
+    leaveProtocol,
+    (stream, connection) => {
+      const deviceId = connection.remotePeer.toString()
+      stream.abort(new Error('leave noted'))
+      if (membership.isMember(deviceId)) membership.peerLeft(deviceId)
+    },
+    { runOnLimitedConnection: true },
+  )
+  const announceLeave = async () => {
+    await Promise.allSettled(
+      membership.connectedMembers().map(async (deviceId) => {
+        const stream = await libp2p.dialProtocol(peerIdFromString(deviceId), leaveProtocol, {
+          signal: AbortSignal.timeout(LEAVE_ANNOUNCE_TIMEOUT_MS),
+          runOnLimitedConnection: true,
+        })
+        await stream
+          .close({ signal: AbortSignal.timeout(LEAVE_ANNOUNCE_TIMEOUT_MS) })
+          .catch(() => stream.abort(new Error('leave sent')))
+      }),
+    )
+  }
 
   libp2p.services.pubsub.subscribe(contextTopic(mesh))
 
@@ -261,11 +309,55 @@ export async function startClawMeshNode(
       stopped = true
       trustWatcher.close()
       staticPeerDialer.stop()
+      await announceLeave()
       lag.stop()
       await stopRpc()
       membership.stop()
       await libp2p.stop()
     },
+  }
+}
+
+function inspect(libp2p: NodeLibp2p): MeshInspect {
+  const pubsub = libp2p.services.pubsub
+  // Scores and mesh peers live on the implementation class, not the published interface.
+  const internals = pubsub as unknown as {
+    getScore?(peer: string): number
+    getMeshPeers?(topic: string): string[]
+  }
+  const connections = libp2p.getConnections()
+  const scores: Record<string, number> = {}
+  for (const connection of connections) {
+    const deviceId = connection.remotePeer.toString()
+    scores[deviceId] = internals.getScore?.(deviceId) ?? 0
+  }
+  return {
+    connections: connections.map((connection) => ({
+      deviceId: connection.remotePeer.toString(),
+      remoteAddr: connection.remoteAddr.toString(),
+      direction: connection.direction,
+      transport: describeTransport(connection.remoteAddr.toString()),
+      limited: connection.limits !== undefined,
+      ...(connection.encryption === undefined ? {} : { encryption: connection.encryption }),
+      ...(connection.multiplexer === undefined ? {} : { multiplexer: connection.multiplexer }),
+      streams: connection.streams.map((stream) => ({
+        ...(stream.protocol === undefined ? {} : { protocol: stream.protocol }),
+        direction: stream.direction,
+      })),
+    })),
+    gossipsub: {
+      topics: pubsub.getTopics().map((topic) => ({
+        topic,
+        meshPeers: internals.getMeshPeers?.(topic) ?? [],
+        subscribers: pubsub.getSubscribers(topic).map((peer) => peer.toString()),
+      })),
+      scores,
+    },
+    protocols: libp2p.getProtocols(),
+    relayReservations: libp2p
+      .getMultiaddrs()
+      .map((address) => address.toString())
+      .filter((address) => address.includes('/p2p-circuit')),
   }
 }
 

@@ -8,7 +8,11 @@ function shuffleKeys(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((item) => shuffleKeys(item, seed))
   if (value === null || typeof value !== 'object') return value
   const entries = Object.entries(value as Record<string, unknown>)
-  entries.sort(() => ((seed = (seed * 16807) % 2147483647) % 2 === 0 ? 1 : -1))
+  let state = seed
+  entries.sort(() => {
+    state = (state * 16807) % 2147483647
+    return state % 2 === 0 ? 1 : -1
+  })
   return Object.fromEntries(entries.map(([key, member]) => [key, shuffleKeys(member, seed)]))
 }
 

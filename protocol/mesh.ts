@@ -28,6 +28,11 @@ export function rpcProtocolId(generation: number): string {
   return `/clawmesh/rpc/${generation}`
 }
 
+/** A stopping node opens this protocol on each member so they drop it at once (graceful leave). */
+export function leaveProtocolId(generation: number): string {
+  return `/clawmesh/leave/${generation}`
+}
+
 export function contextTopic(mesh: MeshIdentity): string {
   return `clawmesh/${mesh.meshName}/ctx/${mesh.generation}`
 }

@@ -5,7 +5,9 @@
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
+import { registerPeersCommands } from './commands/peers.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerTrustCommands } from './commands/trust.ts'
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerTrustCommands(program)
   registerStartCommand(program)
   registerStatusCommand(program)
+  registerPeersCommands(program)
+  registerGatewayCommands(program)
   registerDemoCommand(program)
   return program
 }

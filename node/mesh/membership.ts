@@ -1,8 +1,13 @@
 /**
- * Mesh membership of connected peers. The gater has already checked the key; here every new
+ * Mesh membership and peer lifecycle. The gater has already checked the key; here every new
  * connection must announce (through identify's agent version) the same mesh name and protocol
- * generation before RPC or frames are served. A mismatch is logged on both sides (each side sees
- * the other's announcement), counted, and the connection is closed.
+ * generation before RPC or frames are served. A mismatch is logged on both sides (each side sees the
+ * other's announcement), counted, and the connection closed.
+ *
+ * Lifecycle: a member that announces a graceful stop is `left` at once; a member whose connection
+ * drops is `suspect` until a reachability probe (ping, which redials) either succeeds (`connected`)
+ * or fails (`down`). Records are keyed by device ID, so a peer that restarts with the same key comes
+ * back as the same entry, never as a ghost duplicate.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -13,6 +18,7 @@ import {
   type MeshIdentity,
   parseAgentVersion,
 } from '../../protocol/mesh.ts'
+import type { NodeRole } from '../../protocol/roles.ts'
 import type { PeerEntry } from '../../protocol/rpc/methods.ts'
 import type { Counters } from './counters.ts'
 import type { EventRing } from './event-ring.ts'
@@ -21,19 +27,34 @@ import type { EventRing } from './event-ring.ts'
  * can log the mismatch too instead of seeing an unexplained disconnect. */
 const MISMATCH_HANGUP_GRACE_MS = 500
 
+/** How long the reachability probe after a lost connection may take before the peer is declared
+ * down. A redial over a healthy LAN takes milliseconds; 5 s tolerates a congested WAN link. */
+export const DOWN_PROBE_TIMEOUT_MS = 5_000
+
 export type MembershipVerdict =
   | { readonly verdict: 'accept'; readonly agent: AgentAnnouncement }
   | { readonly verdict: 'reject'; readonly detail: string }
+
+export interface PeerInfo {
+  name: string
+  role: NodeRole
+  capabilities: string[]
+}
 
 interface PeerRecord {
   deviceId: string
   state: PeerEntry['state']
   agent?: AgentAnnouncement
+  info?: PeerInfo
+  latencyMs?: number
   refusal?: string
   lastSeen: number
   waiters: Array<(verdict: MembershipVerdict) => void>
   helloTimer?: ReturnType<typeof setTimeout>
+  leaving?: boolean
 }
+
+export type PeerRecordView = Readonly<Omit<PeerRecord, 'waiters' | 'helloTimer' | 'leaving'>>
 
 export interface MembershipInit {
   local: MeshIdentity
@@ -41,12 +62,17 @@ export interface MembershipInit {
   counters: Counters
   events: EventRing
   log: (line: string) => void
+  /** Round-trip probe to a peer (dialling it if needed); rejects when unreachable. */
+  probe(deviceId: string, signal: AbortSignal): Promise<number>
+  /** Fetches a member's name, role and capabilities after its hello was accepted. */
+  fetchInfo(deviceId: string): Promise<PeerInfo>
 }
 
 export class Membership {
   readonly #init: MembershipInit
   readonly #peers = new Map<string, PeerRecord>()
   readonly #unsubscribe: Array<() => void> = []
+  #stopped = false
 
   constructor(init: MembershipInit) {
     this.#init = init
@@ -70,6 +96,7 @@ export class Membership {
   }
 
   stop(): void {
+    this.#stopped = true
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe()
     for (const record of this.#peers.values()) clearTimeout(record.helloTimer)
   }
@@ -77,8 +104,9 @@ export class Membership {
   /** Resolves once the peer's announcement has been checked (or the hello timeout passed). */
   verdict(deviceId: string): Promise<MembershipVerdict> {
     const record = this.#peers.get(deviceId)
-    if (record?.agent !== undefined && record.state === 'connected')
+    if (record?.agent !== undefined && record.state === 'connected') {
       return Promise.resolve({ verdict: 'accept', agent: record.agent })
+    }
     if (record?.state === 'refused')
       return Promise.resolve({ verdict: 'reject', detail: record.refusal ?? 'refused' })
     const pending = record ?? this.#record(deviceId)
@@ -96,8 +124,43 @@ export class Membership {
     return agent !== undefined && (agent.kind === 'node' || agent.kind === 'relay')
   }
 
-  entries(): ReadonlyArray<Readonly<Omit<PeerRecord, 'waiters' | 'helloTimer'>>> {
+  connectedMembers(): string[] {
     return [...this.#peers.values()]
+      .filter(
+        (record) =>
+          record.state === 'connected' && (record.agent?.kind === 'node' || record.agent?.kind === 'relay'),
+      )
+      .map((record) => record.deviceId)
+  }
+
+  entries(): PeerRecordView[] {
+    return [...this.#peers.values()]
+  }
+
+  /** Called when a member announced a graceful stop: it is dropped at once, no probe. */
+  peerLeft(deviceId: string): void {
+    const record = this.#peers.get(deviceId)
+    if (record === undefined) return
+    record.leaving = true
+    record.state = 'left'
+    record.lastSeen = Date.now()
+    this.#init.events.push({
+      level: 'info',
+      type: 'peer.left',
+      message: `${this.#label(record)} left the mesh`,
+      peer: deviceId,
+    })
+    this.#init.libp2p.hangUp(peerIdFromString(deviceId)).catch(() => {})
+  }
+
+  /** Records a capability/role update a member advertised after joining. */
+  updateInfo(deviceId: string, info: PeerInfo): void {
+    const record = this.#peers.get(deviceId)
+    if (record !== undefined) record.info = info
+  }
+
+  #label(record: PeerRecord): string {
+    return record.info?.name === undefined ? record.deviceId : `${record.info.name} (${record.deviceId})`
   }
 
   #record(deviceId: string): PeerRecord {
@@ -112,6 +175,7 @@ export class Membership {
   #onConnection(deviceId: string): void {
     const record = this.#record(deviceId)
     record.lastSeen = Date.now()
+    record.leaving = false
     if (record.state === 'connected' || record.helloTimer !== undefined) return
     record.state = 'verifying'
     record.helloTimer = setTimeout(() => {
@@ -132,19 +196,36 @@ export class Membership {
       this.#refuse(record, compatibility.reason, compatibility.detail)
       return
     }
+    const accepted = agent as AgentAnnouncement
     const wasConnected = record.state === 'connected'
     record.state = 'connected'
-    record.agent = agent
+    record.agent = accepted
     record.refusal = undefined
-    if (!wasConnected) {
-      this.#init.events.push({
-        level: 'info',
-        type: 'peer.connected',
-        message: `${agent?.kind} ${deviceId} joined`,
-        peer: deviceId,
+    this.#settle(record, { verdict: 'accept', agent: accepted })
+    if (wasConnected || (accepted.kind !== 'node' && accepted.kind !== 'relay')) return
+    this.#init
+      .fetchInfo(deviceId)
+      .then((info) => {
+        record.info = info
       })
+      .catch((error: Error) => this.#init.log(`could not read status of ${deviceId}: ${error.message}`))
+      .finally(() => {
+        this.#init.events.push({
+          level: 'info',
+          type: 'peer.connected',
+          message: `${this.#label(record)} joined`,
+          peer: deviceId,
+        })
+      })
+    void this.#measureLatency(record)
+  }
+
+  async #measureLatency(record: PeerRecord): Promise<void> {
+    try {
+      record.latencyMs = await this.#init.probe(record.deviceId, AbortSignal.timeout(DOWN_PROBE_TIMEOUT_MS))
+    } catch {
+      // Latency is informative only; reachability is judged on disconnect.
     }
-    this.#settle(record, { verdict: 'accept', agent: agent as AgentAnnouncement })
   }
 
   #onDisconnect(deviceId: string): void {
@@ -152,19 +233,39 @@ export class Membership {
     if (record === undefined) return
     clearTimeout(record.helloTimer)
     record.helloTimer = undefined
-    if (record.state === 'refused') return
-    const wasConnected = record.state === 'connected'
-    record.state = 'disconnected'
-    record.lastSeen = Date.now()
-    if (wasConnected) {
-      this.#init.events.push({
-        level: 'info',
-        type: 'peer.disconnected',
-        message: `${deviceId} disconnected`,
-        peer: deviceId,
-      })
-    }
     this.#settle(record, { verdict: 'reject', detail: 'peer disconnected before its hello was checked' })
+    if (record.state === 'refused' || record.state === 'left' || record.leaving) return
+    const wasMember =
+      record.state === 'connected' && (record.agent?.kind === 'node' || record.agent?.kind === 'relay')
+    if (!wasMember || this.#stopped) {
+      record.state = 'disconnected'
+      return
+    }
+    record.state = 'suspect'
+    this.#init.events.push({
+      level: 'warn',
+      type: 'peer.suspect',
+      message: `lost connection to ${this.#label(record)}; probing`,
+      peer: deviceId,
+    })
+    this.#init
+      .probe(deviceId, AbortSignal.timeout(DOWN_PROBE_TIMEOUT_MS))
+      .then((latencyMs) => {
+        record.latencyMs = latencyMs
+        if (record.state === 'suspect') record.state = 'connected'
+      })
+      .catch(() => {
+        if (record.state !== 'suspect') return
+        record.state = 'down'
+        this.#init.counters.increment('peers.down')
+        this.#init.events.push({
+          level: 'warn',
+          type: 'peer.down',
+          message: `${this.#label(record)} is down (reachability probe failed)`,
+          peer: deviceId,
+        })
+        this.#init.log(`peer ${this.#label(record)} is down: reachability probe failed`)
+      })
   }
 
   #refuse(record: PeerRecord, reason: string, detail: string): void {

@@ -61,7 +61,18 @@ export const meshHealthResultSchema = z.object({
 })
 export type MeshHealth = z.infer<typeof meshHealthResultSchema>
 
-export const peerStateSchema = z.enum(['connected', 'verifying', 'disconnected', 'refused'])
+/** connected: hello accepted. verifying: connected, hello pending. suspect: connection lost, a
+ * reachability probe is running. down: the probe failed. left: the peer announced a graceful stop.
+ * disconnected: known (trusted) but not connected. refused: hello or trust check failed. */
+export const peerStateSchema = z.enum([
+  'connected',
+  'verifying',
+  'suspect',
+  'down',
+  'left',
+  'disconnected',
+  'refused',
+])
 
 export const peerEntrySchema = z.object({
   deviceId: deviceIdSchema,
@@ -73,6 +84,7 @@ export const peerEntrySchema = z.object({
   capabilities: z.array(capabilitySchema),
   addresses: z.array(z.string()),
   lastSeen: z.number().optional(),
+  latencyMs: z.number().nonnegative().optional(),
   refusal: z.string().optional(),
 })
 export type PeerEntry = z.infer<typeof peerEntrySchema>
@@ -100,6 +112,36 @@ export const meshEventsResultSchema = z.object({
   events: z.array(meshEventSchema),
   lastSeq: z.number().int(),
 })
+
+export const meshInspectResultSchema = z.object({
+  connections: z.array(
+    z.object({
+      deviceId: z.string(),
+      remoteAddr: z.string(),
+      direction: z.enum(['inbound', 'outbound']),
+      transport: z.string(),
+      limited: z.boolean(),
+      encryption: z.string().optional(),
+      multiplexer: z.string().optional(),
+      streams: z.array(
+        z.object({ protocol: z.string().optional(), direction: z.enum(['inbound', 'outbound']) }),
+      ),
+    }),
+  ),
+  gossipsub: z.object({
+    topics: z.array(
+      z.object({
+        topic: z.string(),
+        meshPeers: z.array(z.string()),
+        subscribers: z.array(z.string()),
+      }),
+    ),
+    scores: z.record(z.string(), z.number()),
+  }),
+  protocols: z.array(z.string()),
+  relayReservations: z.array(z.string()),
+})
+export type MeshInspect = z.infer<typeof meshInspectResultSchema>
 
 const noParamsSchema = z.object({}).strict().optional()
 
@@ -140,6 +182,13 @@ export const RPC_METHODS = {
     result: meshEventsResultSchema,
     access: 'peer',
     description: 'The bounded ring of lifecycle and security events, optionally after a sequence number.',
+  }),
+  'mesh.inspect': method({
+    params: noParamsSchema,
+    result: meshInspectResultSchema,
+    access: 'peer',
+    description:
+      'libp2p-level debugging: connections, streams and protocols, gossipsub topics, mesh peers and scores, relay reservations.',
   }),
 } as const
 

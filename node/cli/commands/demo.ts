@@ -6,8 +6,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { parseNodeConfig } from '../../config.ts'
 import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
+import { parseNodeConfig } from '../../config.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { statePaths } from '../../state/state-dir.ts'
 import { TrustStore } from '../../trust/trust-store.ts'
@@ -42,16 +42,27 @@ export function registerDemoCommand(program: Command): void {
       for (const [index, member] of members.entries()) {
         const peers = index === 0 ? [] : [`${ids[0]}=ws://127.0.0.1:${members[0]?.port}`]
         const config = parseNodeConfig(
-          { name: member.name, role: member.role, port: member.port, host: '127.0.0.1', stateDir: member.dir, peers },
+          {
+            name: member.name,
+            role: member.role,
+            port: member.port,
+            host: '127.0.0.1',
+            stateDir: member.dir,
+            peers,
+          },
           'demo',
         )
         nodes.push(await startClawMeshNode(config))
       }
       console.log('\nClawMesh demo mesh is up:')
       for (const [index, member] of members.entries()) {
-        console.log(`  ${member.name.padEnd(15)} ${member.role.padEnd(8)} ws://127.0.0.1:${member.port}  ${ids[index]}`)
+        console.log(
+          `  ${member.name.padEnd(15)} ${member.role.padEnd(8)} ws://127.0.0.1:${member.port}  ${ids[index]}`,
+        )
       }
-      console.log(`\nInspect it:  npx clawmesh --state-dir ${members[0]?.dir} status --url ws://127.0.0.1:${port} --events`)
+      console.log(
+        `\nInspect it:  npx clawmesh --state-dir ${members[0]?.dir} status --url ws://127.0.0.1:${port} --events`,
+      )
       console.log('Stop it:     Ctrl-C\n')
       const stop = async () => {
         for (const node of nodes.reverse()) await node.stop()

@@ -1,7 +1,8 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
-import { type CliClient, connectCliClient, DEFAULT_NODE_URL } from '../client-node.ts'
+import { type CliClient, connectCliClient } from '../client-node.ts'
 import { formatDuration, printJson, table } from '../output.ts'
+import { resolveTargetUrl } from './gateways.ts'
 
 export async function withClient<T>(
   program: Command,
@@ -20,11 +21,12 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('status of a running node')
-    .option('--url <url>', 'node URL (ws://HOST:PORT)', DEFAULT_NODE_URL)
+    .option('--url <url>', 'node URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--events', 'include recent lifecycle and security events')
     .option('--json', 'print JSON')
-    .action(async (options: { url: string; json?: boolean; events?: boolean }) => {
-      await withClient(program, options.url, async (client) => {
+    .action(async (options: { url?: string; json?: boolean; events?: boolean }) => {
+      const url = await resolveTargetUrl(program, options.url)
+      await withClient(program, url, async (client) => {
         const status = await client.call('mesh.status', {})
         const health = await client.call('mesh.health', {})
         const events = options.events ? (await client.call('mesh.events', {})).events : undefined

@@ -1,0 +1,86 @@
+/**
+ * `clawmesh gateway-connect --url U` checks a node answers and saves it as the default target;
+ * `clawmesh gateways` lists saved targets (`mesh/gateways.json`).
+ */
+import type { Command } from 'commander'
+import { z } from 'zod'
+import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
+import { DEFAULT_NODE_URL } from '../client-node.ts'
+import { printJson, table } from '../output.ts'
+import { withClient } from './status.ts'
+
+const gatewaysFileSchema = z.object({
+  version: z.literal(1),
+  defaultUrl: z.string().optional(),
+  gateways: z.array(
+    z.object({
+      url: z.string(),
+      deviceId: z.string(),
+      name: z.string(),
+      meshName: z.string(),
+      savedAt: z.string(),
+    }),
+  ),
+})
+type GatewaysFile = z.infer<typeof gatewaysFileSchema>
+
+async function loadGateways(program: Command): Promise<{ path: string; file: GatewaysFile }> {
+  const path = statePaths(resolveStateDir(program.opts().stateDir)).gateways
+  return {
+    path,
+    file: (await readJsonFile(path, gatewaysFileSchema, 'gateway list')) ?? { version: 1, gateways: [] },
+  }
+}
+
+/** The URL a command should talk to: explicit flag, else the saved default gateway, else localhost. */
+export async function resolveTargetUrl(program: Command, explicit: string | undefined): Promise<string> {
+  if (explicit !== undefined) return explicit
+  const { file } = await loadGateways(program)
+  return file.defaultUrl ?? DEFAULT_NODE_URL
+}
+
+export function registerGatewayCommands(program: Command): void {
+  program
+    .command('gateway-connect')
+    .description('check that a node answers at URL and save it as the default target of this CLI')
+    .requiredOption('--url <url>', 'node URL (ws://HOST:PORT)')
+    .action(async (options: { url: string }) => {
+      const status = await withClient(program, options.url, (client) => client.call('mesh.status', {}))
+      const { path, file } = await loadGateways(program)
+      const gateways = file.gateways.filter((gateway) => gateway.url !== options.url)
+      gateways.push({
+        url: options.url,
+        deviceId: status.deviceId,
+        name: status.name,
+        meshName: status.meshName,
+        savedAt: new Date().toISOString(),
+      })
+      await writeJsonAtomic(path, { version: 1, defaultUrl: options.url, gateways })
+      console.log(
+        `connected to ${status.name} (${status.deviceId}) in mesh ${status.meshName}; saved as the default gateway`,
+      )
+    })
+  program
+    .command('gateways')
+    .description('list saved gateways')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { file } = await loadGateways(program)
+      if (options.json) return printJson(file)
+      if (file.gateways.length === 0)
+        return console.log('no saved gateways: use `clawmesh gateway-connect --url ws://HOST:PORT`')
+      console.log(
+        table([
+          ['', 'NAME', 'MESH', 'URL', 'DEVICE ID'],
+          ...file.gateways.map((gateway) => [
+            gateway.url === file.defaultUrl ? '*' : '',
+            gateway.name,
+            gateway.meshName,
+            gateway.url,
+            gateway.deviceId,
+          ]),
+        ]),
+      )
+    })
+}
