@@ -88,6 +88,19 @@ describe('batch-signature scheme', () => {
 })
 
 describe('batch limits', () => {
+  it('keeps a frame near the size limit verifiable alone after unpacking with a proof', async () => {
+    const big = { ...reading(1), kind: 'proposal', data: { blob: 'x'.repeat(15_500) } } as FrameFields
+    const fieldsList = [big, ...Array.from({ length: 63 }, (_, i) => reading(i + 2))]
+    const decoded = await decodeBatch(
+      encodeBatch(await createBatch(origin, fieldsList, 'batch-signature')),
+      options,
+    )
+    expect(decoded.verdict).toBe('accept')
+    const [first] = acceptedFrames(decoded)
+    expect(first!.proof!.batchHashes).toHaveLength(64)
+    expect(await verifyFrame(JSON.parse(JSON.stringify(first)), options)).toMatchObject({ verdict: 'accept' })
+  })
+
   it('rejects oversized and malformed input without throwing', async () => {
     expect(await decodeBatch(new Uint8Array(300 * 1024), options)).toMatchObject({
       verdict: 'reject',
