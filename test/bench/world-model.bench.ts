@@ -4,11 +4,13 @@
  * type. Run with `node test/bench/world-model.bench.ts`; results go to
  * test/bench/results/world-model.json. Targets: ingest >= 50,000 frames/s, query p99 < 5 ms.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from '../../node/world/test-frames.ts'
 import { WorldModel, type WorldQuery } from '../../node/world/world-model.ts'
+import { WorldSnapshotStore } from '../../node/world/world-snapshot-store.ts'
 import type { Frame } from '../../protocol/context/frame.ts'
 
 const FRAME_COUNT = 100_000
@@ -116,6 +118,25 @@ function round(value: number): number {
   return Math.round(value * 1_000) / 1_000
 }
 
+// Snapshot round trip at 100,000 frames: atomic save, then load with per-frame shape validation.
+const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-bench-'))
+const store = new WorldSnapshotStore({ stateDir, historyLimit: FRAME_COUNT })
+const saveStart = performance.now()
+await store.save(model, now)
+const saveMs = performance.now() - saveStart
+const loadStart = performance.now()
+const loaded = await store.load(now)
+const loadMs = performance.now() - loadStart
+await rm(stateDir, { recursive: true, force: true })
+const snapshot = {
+  saveMs: round(saveMs),
+  loadMs: round(loadMs),
+  restored: loaded.loaded ? loaded.restored : 0,
+}
+
+console.log(
+  `world-model snapshot: save ${saveMs.toFixed(0)} ms, load ${loadMs.toFixed(0)} ms (${snapshot.restored} frames)`,
+)
 console.log(
   `world-model ingest: ${FRAME_COUNT} frames in ${ingestMs.toFixed(1)} ms = ${ingestPerSecond} frames/s`,
 )
@@ -133,6 +154,7 @@ const result = {
     met: ingestPerSecond >= 50_000,
   },
   queries: queryResults,
+  snapshot,
   queryP99Target: { ms: 5, worstMs: worstP99, met: worstP99 < 5 },
   measuredAt: new Date().toISOString(),
 }
