@@ -5,7 +5,13 @@
  * Signatures are checked before ingest (gossip validator, sync), never here: ingest must sustain
  * tens of thousands of frames per second.
  */
-import { type Frame, type FrameKind, type TrustTier, trustTierRank } from '../../protocol/context/frame.ts'
+import {
+  type Frame,
+  type FrameKind,
+  TRUST_TIERS,
+  type TrustTier,
+  trustTierRank,
+} from '../../protocol/context/frame.ts'
 import {
   WORLD_HISTORY_LIMIT,
   WORLD_QUERY_DEFAULT_LIMIT,
@@ -113,6 +119,7 @@ export class WorldModel {
   private readonly byOrigin = new Map<string, SeqIndex>()
   private readonly byZone = new Map<string, SeqIndex>()
   private readonly byCapability = new Map<string, SeqIndex>()
+  private readonly byTier = new Map<string, SeqIndex>()
   private readonly capabilitiesByOrigin = new Map<string, { timestamp: number; capabilities: Set<string> }>()
   private readonly originsByCapability = new Map<string, Set<string>>()
   private readonly originNames = new Map<string, string>()
@@ -144,6 +151,7 @@ export class WorldModel {
     this.addToTimeIndex(frame.timestamp, seq)
     addToIndex(this.byKind, frame.kind, seq)
     addToIndex(this.byOrigin, frame.origin, seq)
+    addToIndex(this.byTier, frame.trust.tier, seq)
     const zone = frameZone(frame)
     if (zone !== undefined) addToIndex(this.byZone, zone, seq)
     for (const capability of mentionedCapabilities(frame)) addToIndex(this.byCapability, capability, seq)
@@ -294,6 +302,7 @@ export class WorldModel {
     this.dropFromTimeIndex(frame.timestamp, seq)
     dropFromIndex(this.byKind, frame.kind, seq)
     dropFromIndex(this.byOrigin, frame.origin, seq)
+    dropFromIndex(this.byTier, frame.trust.tier, seq)
     const zone = frameZone(frame)
     if (zone !== undefined) dropFromIndex(this.byZone, zone, seq)
     for (const capability of mentionedCapabilities(frame)) dropFromIndex(this.byCapability, capability, seq)
@@ -331,6 +340,11 @@ export class WorldModel {
         union.push(...indexList(this.byOrigin, origin))
       }
       lists.push(union)
+    }
+    if (query.minTier !== undefined && query.minTier !== 'T0') {
+      lists.push(
+        TRUST_TIERS.slice(trustTierRank(query.minTier)).flatMap((tier) => indexList(this.byTier, tier)),
+      )
     }
     let timeRange: [number, number] | undefined
     if (query.since !== undefined || query.until !== undefined) {
