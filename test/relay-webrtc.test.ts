@@ -1,0 +1,269 @@
+/**
+ * A real `clawmesh-relay` process on loopback and two in-process nodes that listen on no direct
+ * address at all, only on `/p2p-circuit` through the relay and `/webrtc`: B reaches A through the
+ * relay, the pair upgrades to a direct WebRTC connection, and a gossip message crosses it. A stranger
+ * the relay does not trust gets no reservation, and the relay's health counts the refusal.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Message } from '@libp2p/gossipsub'
+import type { Connection, PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
+import { createTrustGater } from '../node/mesh/trust-gater.ts'
+import { contextTopic, DEFAULT_MESH_NAME, type MeshIdentity, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
+import { makeStateDir, REPO_ROOT, waitFor } from './helpers/processes.ts'
+
+const RELAY_BIN = `${REPO_ROOT}/signaling/bin/clawmesh-relay.ts`
+const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
+/** node-datachannel's stop() can hang (see DESIGN "Known traps"): never wait on it forever. */
+const STOP_TIMEOUT_MS = 5_000
+
+interface RelayProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>
+  deviceId: string
+  address: Multiaddr
+  healthUrl: string
+  stateDir: string
+  output(): string
+}
+
+interface RelayHealthJson {
+  status: string
+  deviceId: string
+  reservations: number
+  trustedPeers: number
+  relayedConnections: { active: number; total: number }
+  refusals: Record<string, number>
+  uptimeMs: number
+}
+
+async function runRelayCli(stateDir: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [RELAY_BIN, '--state-dir', stateDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit))
+  if (code !== 0) throw new Error(`clawmesh-relay ${args.join(' ')} exited ${code}:\n${output}`)
+  return output
+}
+
+async function startRelayProcess(stateDir: string): Promise<RelayProcess> {
+  const child = spawn(
+    process.execPath,
+    [RELAY_BIN, '--state-dir', stateDir, '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const started = await new Promise<Omit<RelayProcess, 'child' | 'output' | 'stateDir'>>(
+    (resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`relay did not become ready:\n${output}`)), 20_000)
+      const onExit = (code: number | null) => {
+        clearTimeout(timer)
+        reject(new Error(`relay exited with ${code} before ready:\n${output}`))
+      }
+      child.once('exit', onExit)
+      child.stdout.on('data', () => {
+        const deviceId = /device ID {2}(\S+)/.exec(output)?.[1]
+        const address = /listening {2}(\S+)/.exec(output)?.[1]
+        const healthUrl = /health {5}(\S+)/.exec(output)?.[1]
+        if (deviceId === undefined || address === undefined || healthUrl === undefined) return
+        clearTimeout(timer)
+        child.off('exit', onExit)
+        resolveReady({ deviceId, address: multiaddr(address), healthUrl })
+      })
+    },
+  )
+  return { child, ...started, stateDir, output: () => output }
+}
+
+async function relayHealth(relay: RelayProcess): Promise<RelayHealthJson> {
+  const response = await fetch(relay.healthUrl)
+  expect(response.status).toBe(200)
+  return (await response.json()) as RelayHealthJson
+}
+
+/** A node reachable only through the relay: no TCP/WS listener of its own, just `/p2p-circuit` on the
+ * relay and `/webrtc` for the direct connection negotiated over it. */
+async function startNattedNode(relay: RelayProcess, privateKey: PrivateKey, trusted: string[]) {
+  return createNodeLibp2p({
+    privateKey,
+    mesh,
+    listen: [`${relay.address.toString()}/p2p-circuit`, '/webrtc'],
+    // No mDNS: these nodes stand for machines on different sites that only share the relay.
+    discovery: false,
+    gater: createTrustGater({
+      isAllowed: (deviceId) => deviceId === relay.deviceId || trusted.includes(deviceId),
+      onRefused: () => {},
+    }),
+  })
+}
+
+const webRtcAddressOf = (node: NodeLibp2p) =>
+  node.getMultiaddrs().find((address) => address.toString().includes('/p2p-circuit/webrtc/'))
+
+async function stopWithin(node: NodeLibp2p): Promise<void> {
+  // Close WebRTC connections first and explicitly: node-datachannel may otherwise leak channels.
+  await Promise.all(
+    node
+      .getConnections()
+      .map((connection) => connection.close().catch(() => connection.abort(new Error('test over')))),
+  )
+  await Promise.race([node.stop(), new Promise((resolveLater) => setTimeout(resolveLater, STOP_TIMEOUT_MS))])
+}
+
+const keyWithId = async () => {
+  const privateKey = await generateKeyPair('Ed25519')
+  return { privateKey, deviceId: peerIdFromPrivateKey(privateKey).toString() }
+}
+
+describe('clawmesh-relay: WebRTC across NAT, members only', () => {
+  let relay: RelayProcess | undefined
+  const nodes: NodeLibp2p[] = []
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => stopWithin(node)))
+    const child = relay?.child
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolveExit) => child.once('exit', resolveExit))
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((resolveLater) => setTimeout(resolveLater, STOP_TIMEOUT_MS))])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+  })
+
+  it('two nodes with no direct address meet through the relay, upgrade to WebRTC and gossip', async () => {
+    const stateDir = await makeStateDir('relay')
+    const [a, b] = await Promise.all([keyWithId(), keyWithId()])
+    await runRelayCli(stateDir, ['trust', 'add', a.deviceId, '--name', 'a'])
+    await runRelayCli(stateDir, ['trust', 'add', b.deviceId, '--name', 'b'])
+    const started = await startRelayProcess(stateDir)
+    relay = started
+
+    const nodeA = await startNattedNode(started, a.privateKey, [b.deviceId])
+    nodes.push(nodeA)
+    const nodeB = await startNattedNode(started, b.privateKey, [a.deviceId])
+    nodes.push(nodeB)
+    for (const node of [nodeA, nodeB]) {
+      expect(node.getMultiaddrs().some((address) => !address.toString().includes('/p2p-circuit'))).toBe(false)
+    }
+
+    const addressOfA = await waitFor('A to hold a reservation and announce a WebRTC address', () =>
+      webRtcAddressOf(nodeA),
+    )
+    expect(addressOfA.toString()).toContain(`/p2p/${started.deviceId}/p2p-circuit/webrtc/p2p/${a.deviceId}`)
+
+    const connection: Connection = await nodeB.dial(addressOfA, { signal: AbortSignal.timeout(20_000) })
+    expect(connection.remotePeer.toString()).toBe(a.deviceId)
+    expect(connection.remoteAddr.toString()).toContain('/webrtc')
+    expect(connection.limits).toBeUndefined()
+
+    const topic = contextTopic(mesh)
+    const received = new Promise<Message>((resolveMessage) => {
+      nodeB.services.pubsub.addEventListener('message', (event) => {
+        if (event.detail.topic === topic) resolveMessage(event.detail)
+      })
+    })
+    nodeA.services.pubsub.subscribe(topic)
+    nodeB.services.pubsub.subscribe(topic)
+    await waitFor('A and B to see each other on the context topic', () =>
+      nodeA.services.pubsub.getSubscribers(topic).some((peer) => peer.toString() === b.deviceId) &&
+      nodeB.services.pubsub.getSubscribers(topic).some((peer) => peer.toString() === a.deviceId)
+        ? true
+        : undefined,
+    )
+    const payload = new TextEncoder().encode('hello over webrtc')
+    await waitFor('A to publish to B', async () => {
+      const result = await nodeA.services.pubsub.publish(topic, payload)
+      return result.recipients.length > 0 ? true : undefined
+    })
+    const message = await received
+    expect(new TextDecoder().decode(message.data)).toBe('hello over webrtc')
+    // The gossip went over the direct link: every connection B has to A is WebRTC, none limited.
+    const toA = nodeB.getConnections().filter((candidate) => candidate.remotePeer.toString() === a.deviceId)
+    expect(
+      toA.filter((candidate) => candidate.limits === undefined).map((c) => c.remoteAddr.toString()),
+    ).toEqual([expect.stringContaining('/webrtc')])
+
+    const health = await relayHealth(started)
+    expect(health.status).toBe('ok')
+    expect(health.deviceId).toBe(started.deviceId)
+    expect(health.reservations).toBe(2)
+    expect(health.relayedConnections.total).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a stranger the relay does not trust gets no reservation, and the refusal is counted', async () => {
+    const running = relay
+    if (running === undefined) throw new Error('the relay did not start in the previous test')
+    const before = await relayHealth(running)
+    const stranger = await keyWithId()
+    // The relay's gater drops the stranger right after the Noise handshake, so its reservation
+    // request never gets an answer and listening on the relay fails at startup.
+    const failure = await startNattedNode(running, stranger.privateKey, []).then(
+      (node) => {
+        nodes.push(node)
+        return undefined
+      },
+      (error: Error) => error,
+    )
+    expect(failure?.name).toBe('UnsupportedListenAddressesError')
+    expect(failure?.message).toContain('/p2p-circuit')
+    const health = await waitFor('the relay to count the refusal', async () => {
+      const current = await relayHealth(running)
+      return (current.refusals['connection.inbound'] ?? 0) > (before.refusals['connection.inbound'] ?? 0)
+        ? current
+        : undefined
+    })
+    expect(health.reservations).toBe(before.reservations)
+    expect(running.output()).toContain(`refused inbound connection: ${stranger.deviceId} is not trusted`)
+  })
+
+  it('a trusted key announcing another mesh is dropped, and trust added while running takes effect', async () => {
+    const running = relay
+    if (running === undefined) throw new Error('the relay did not start in the first test')
+    const before = await relayHealth(running)
+    const other = await keyWithId()
+    // Trust is added while the relay runs: the relay reloads its trust store without a restart.
+    await runRelayCli(running.stateDir, ['trust', 'add', other.deviceId, '--name', 'quarry'])
+    await waitFor('the relay to reload its trust store', () =>
+      running.output().includes(`trust store reloaded (${before.trustedPeers + 1} peers)`) ? true : undefined,
+    )
+    const node = await createNodeLibp2p({
+      privateKey: other.privateKey,
+      mesh: { meshName: 'quarry', generation: PROTOCOL_GENERATION },
+      listen: [],
+      discovery: false,
+      gater: createTrustGater({
+        isAllowed: (deviceId) => deviceId === running.deviceId,
+        onRefused: () => {},
+      }),
+    })
+    nodes.push(node)
+    await node.dial(running.address).catch(() => undefined)
+    await waitFor('the relay to refuse the other mesh', async () => {
+      const current = await relayHealth(running)
+      return (current.refusals['mesh-mismatch'] ?? 0) > 0 ? true : undefined
+    })
+    await waitFor('the relay to close the connection', () =>
+      node.getConnections(peerIdFromString(running.deviceId)).length === 0 ? true : undefined,
+    )
+    expect(running.output()).toContain('belongs to mesh "quarry"')
+  })
+
+  it('stops gracefully on SIGTERM', async () => {
+    const running = relay
+    if (running === undefined) throw new Error('the relay did not start in the first test')
+    const exited = new Promise<number | null>((resolveExit) => running.child.once('exit', resolveExit))
+    running.child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(running.output()).toContain('stopped')
+    await expect(fetch(running.healthUrl)).rejects.toThrow()
+  })
+})
