@@ -98,7 +98,13 @@ export async function startClawMeshNode(
   })
 
   const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...config.listen]
-  const libp2p = await createNodeLibp2p({ privateKey: identity.privateKey, mesh, listen, gater })
+  const libp2p = await createNodeLibp2p({
+    privateKey: identity.privateKey,
+    mesh,
+    listen,
+    gater,
+    discovery: config.discovery,
+  })
   const rpcProtocol = rpcProtocolId(mesh.generation)
   const membership = new Membership({
     local: mesh,
@@ -191,6 +197,7 @@ export async function startClawMeshNode(
       openedAt: connection.timeline.open,
     })),
     trustedPeerCount: trust.size,
+    discovery: config.discovery ? 'mdns' : 'off',
     staticPeers: staticPeerDialer.states(),
   })
   const kindOf = (deviceId: string) => {
@@ -262,6 +269,7 @@ export async function startClawMeshNode(
       log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
   }
   staticPeerDialer.start()
+  const stopDiscovery = handleDiscovery({ libp2p, deviceId: identity.deviceId, trust, counters })
 
   const trustWatcher = await watchTrustStore(paths.trustedPeers, async () => {
     try {
@@ -309,6 +317,7 @@ export async function startClawMeshNode(
       stopped = true
       trustWatcher.close()
       staticPeerDialer.stop()
+      stopDiscovery()
       await announceLeave()
       lag.stop()
       await stopRpc()
@@ -316,6 +325,36 @@ export async function startClawMeshNode(
       await libp2p.stop()
     },
   }
+}
+
+/**
+ * mDNS offers peers of our mesh (the service tag carries the mesh name). Untrusted announcers are
+ * ignored and counted; for a trusted pair only the lower device ID dials, so two nodes that find
+ * each other at the same moment do not open duplicate connections.
+ */
+function handleDiscovery(init: {
+  libp2p: NodeLibp2p
+  deviceId: string
+  trust: TrustStore
+  counters: Counters
+}): () => void {
+  const dialling = new Set<string>()
+  const onDiscovery = (event: CustomEvent<{ id: { toString(): string }; multiaddrs: unknown[] }>) => {
+    const remote = event.detail.id.toString()
+    if (!init.trust.has(remote)) {
+      init.counters.increment('discovery.ignored.untrusted')
+      return
+    }
+    if (init.libp2p.getConnections(peerIdFromString(remote)).length > 0 || dialling.has(remote)) return
+    if (init.deviceId > remote) return
+    dialling.add(remote)
+    init.libp2p
+      .dial(peerIdFromString(remote), { signal: AbortSignal.timeout(10_000) })
+      .catch(() => init.counters.increment('discovery.dial.failed'))
+      .finally(() => dialling.delete(remote))
+  }
+  init.libp2p.addEventListener('peer:discovery', onDiscovery as never)
+  return () => init.libp2p.removeEventListener('peer:discovery', onDiscovery as never)
 }
 
 function inspect(libp2p: NodeLibp2p): MeshInspect {

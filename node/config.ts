@@ -22,6 +22,8 @@ export const nodeConfigSchema = z
     capabilities: z.array(capabilitySchema).default([]),
     /** `<deviceId>=<url>[|<tlsFingerprint>][|<label>]`, see protocol/static-peer.ts */
     peers: z.array(z.string().min(1)).default([]),
+    /** mDNS LAN discovery of trusted peers of the same mesh */
+    discovery: z.boolean().default(true),
     stateDir: z.string().optional(),
   })
   .strict()

@@ -36,6 +36,7 @@ export const meshStatusResultSchema = z.object({
   capabilities: z.array(capabilitySchema),
   connections: z.array(connectionSchema),
   trustedPeerCount: z.number().int().nonnegative(),
+  discovery: z.enum(['mdns', 'off']),
   staticPeers: z.array(
     z.object({
       deviceId: deviceIdSchema,

@@ -26,9 +26,24 @@ export interface CliResult {
   stderr: string
 }
 
-export async function runCli(args: string[], stateDir: string): Promise<CliResult> {
+/** Optional argv prefix (e.g. `ip netns exec NAME`) to run a process inside a network namespace. */
+export interface ProcessPlacement {
+  prefix?: string[]
+}
+
+function command(placement: ProcessPlacement | undefined, args: string[]): [string, string[]] {
+  const argv = [...(placement?.prefix ?? []), process.execPath, ...args]
+  return [argv[0] as string, argv.slice(1)]
+}
+
+export async function runCli(
+  args: string[],
+  stateDir: string,
+  placement?: ProcessPlacement,
+): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+    const [file, argv] = command(placement, [CLI, ...args])
+    const { stdout, stderr } = await execFileAsync(file, argv, {
       env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
       timeout: 30_000,
     })
@@ -43,8 +58,12 @@ export async function runCli(args: string[], stateDir: string): Promise<CliResul
   }
 }
 
-export async function cliJson<T = Record<string, unknown>>(args: string[], stateDir: string): Promise<T> {
-  const result = await runCli([...args, '--json'], stateDir)
+export async function cliJson<T = Record<string, unknown>>(
+  args: string[],
+  stateDir: string,
+  placement?: ProcessPlacement,
+): Promise<T> {
+  const result = await runCli([...args, '--json'], stateDir, placement)
   if (result.code !== 0)
     throw new Error(`clawmesh ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
   return JSON.parse(result.stdout) as T
@@ -65,8 +84,21 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function startNode(stateDir: string, args: string[]): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--host', '127.0.0.1', '--port', '0', ...args], {
+export async function startNode(
+  stateDir: string,
+  args: string[],
+  placement?: ProcessPlacement,
+): Promise<NodeProcess> {
+  const [file, argv] = command(placement, [
+    CLI,
+    'start',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    ...withoutDiscoveryUnlessAsked(args),
+  ])
+  const child = spawn(file, argv, {
     env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -111,7 +143,18 @@ export async function startNode(stateDir: string, args: string[]): Promise<NodeP
 
 /** Runs `clawmesh start` expecting it to fail; returns its exit code and output. */
 export async function startExpectingFailure(stateDir: string, args: string[]): Promise<CliResult> {
-  return runCli(['start', '--host', '127.0.0.1', '--port', '0', ...args], stateDir)
+  return runCli(
+    ['start', '--host', '127.0.0.1', '--port', '0', ...withoutDiscoveryUnlessAsked(args)],
+    stateDir,
+  )
+}
+
+/** Tests never send multicast onto the machine's real network: discovery is off unless a test
+ * runs inside its own network namespace and passes `--discovery`. */
+function withoutDiscoveryUnlessAsked(args: string[]): string[] {
+  return args.includes('--discovery')
+    ? args.filter((arg) => arg !== '--discovery')
+    : ['--no-discovery', ...args]
 }
 
 export async function stopAll(): Promise<void> {

@@ -49,6 +49,8 @@ export function registerDemoCommand(program: Command): void {
             host: '127.0.0.1',
             stateDir: member.dir,
             peers,
+            // The demo lives on loopback: no multicast leaves the machine.
+            discovery: false,
           },
           'demo',
         )

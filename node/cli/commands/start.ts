@@ -16,6 +16,7 @@ export function registerStartCommand(program: Command): void {
     .option('--host <host>', 'address to listen on')
     .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
+    .option('--no-discovery', 'turn off mDNS LAN discovery')
     .option(
       '--peer <spec>',
       'static peer <deviceId>=<url>[|<tlsFingerprint>][|<label>] (repeatable)',
@@ -33,6 +34,7 @@ export function registerStartCommand(program: Command): void {
           listen: options['listen'],
           capabilities: options['capability'],
           peers: options['peer'],
+          discovery: options['discovery'],
           stateDir: program.opts().stateDir,
         },
         'command-line flags',
