@@ -50,6 +50,12 @@ export const MAX_CONNECTIONS = 256
  * unauthenticated flood can make the relay do. */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 16
 
+/** New connections accepted per second from one IP address before the relay refuses more (libp2p's
+ * default is 5). A whole site sits behind one NAT address, so after a power cut or an uplink flap tens
+ * of nodes reconnect from the same IP within a second or two; at 5/s most of them would be turned away
+ * and back off. 32/s still stops a single host from churning handshakes. */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 32
+
 /** On SIGINT/SIGTERM the relay stops libp2p and the health server; if that has not finished within
  * this time (a hung socket), the process exits anyway so a service manager can restart it. */
 export const SHUTDOWN_GRACE_MS = 5 * SECOND

@@ -35,6 +35,7 @@ import {
 } from '../protocol/mesh.ts'
 import {
   HOP_TIMEOUT_MS,
+  INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
   MAX_CONNECTIONS,
   MAX_INCOMING_PENDING_CONNECTIONS,
   MAX_RESERVATIONS,
@@ -138,6 +139,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
     },
     services: {
       identify: identify(),
