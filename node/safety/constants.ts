@@ -1,0 +1,30 @@
+/**
+ * Limits of the node's safety runtime (files and pairing). Each number carries its reason; the
+ * protocol-level limits (proposal lifetime, dedup window, approval counts) live in
+ * protocol/safety/constants.ts.
+ */
+
+/** Terminal proposals (completed, failed, rejected, expired) kept in `safety/proposals.json`. The
+ * file is rewritten whole on every change, so it must stay small; the evidence log is the permanent
+ * record of every proposal, and the console only needs recent history. */
+export const PROPOSAL_STORE_MAX_TERMINAL = 200
+
+/** Characters of a pairing code. Read aloud or typed from a screen, so 0/O, 1/I/L and U/V are
+ * left out (Crockford's reasoning); 30 symbols. */
+export const PAIRING_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/** Length of a pairing code: 30^8 ≈ 2^39 codes, so with PAIRING_MAX_ATTEMPTS guesses per window an
+ * attacker's chance is about 1 in 10^11, while a person still types it in a few seconds. */
+export const PAIRING_CODE_LENGTH = 8
+
+/** Wrong codes a window accepts before it closes. Five covers typos; beyond that someone is
+ * guessing, and the operator can open a new window. */
+export const PAIRING_MAX_ATTEMPTS = 5
+
+/** Longest a pairing window may stay open. Enrolment happens with both people (or devices) at hand;
+ * a code left valid for longer is just a credential lying around. */
+export const PAIRING_MAX_TTL_MS = 15 * 60 * 1000
+
+/** Text recorded as the outcome of an execution that started and never reported how it ended
+ * (the node stopped in between): it is not retried, and a person must look at the device. */
+export const INTERRUPTED_EXECUTION_DETAIL = 'interrupted during execution, device state must be checked'

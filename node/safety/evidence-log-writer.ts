@@ -1,0 +1,212 @@
+/**
+ * The node's evidence log, `<stateDir>/evidence/evidence.jsonl`: every proposal, decision,
+ * approval, refusal and execution, one protocol evidence entry per line, hash-chained and signed by
+ * this node. Appends are serialised and fsynced before they resolve. `head.json` beside it records
+ * the last entry so removing entries from the end is detected too. A log that does not verify is a
+ * startup error and is never rewritten: it is the record someone will want to inspect.
+ */
+import { join } from 'node:path'
+import { z } from 'zod'
+import {
+  appendEntry,
+  type EvidenceChainFault,
+  type EvidenceChainVerdict,
+  type EvidenceEntry,
+  type EvidenceEntryType,
+  entryHash,
+  evidenceEntrySchema,
+  verifyEvidenceChain,
+} from '../../protocol/safety/index.ts'
+import { sha256HexSchema } from '../../protocol/safety/schemas.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
+import { statePaths } from '../state/state-dir.ts'
+import { appendLineDurably, readJsonLines, SerialQueue } from './durable-append.ts'
+
+export function evidenceLogPaths(stateDir: string) {
+  const evidenceDir = statePaths(stateDir).evidenceDir
+  return { log: join(evidenceDir, 'evidence.jsonl'), head: join(evidenceDir, 'head.json') } as const
+}
+
+export class EvidenceLogError extends Error {
+  static readonly NAME = 'EvidenceLogError'
+  override readonly name = EvidenceLogError.NAME
+  readonly path: string
+  readonly verdict: Extract<EvidenceChainVerdict, { outcome: 'broken' }>
+  constructor(path: string, verdict: Extract<EvidenceChainVerdict, { outcome: 'broken' }>) {
+    super(
+      `evidence log at ${path} is broken at entry ${verdict.index} (line ${verdict.index + 1}): ` +
+        `${verdict.reason}: ${verdict.detail}. It was left untouched; run \`clawmesh evidence verify\` ` +
+        'for details, and move it aside (keep it as evidence) before starting this node again.',
+    )
+    this.path = path
+    this.verdict = verdict
+  }
+}
+
+const evidenceHeadSchema = z.strictObject({
+  version: z.literal(1),
+  seq: z.number().int().nonnegative(),
+  hash: sha256HexSchema,
+})
+export type EvidenceHead = { readonly seq: number; readonly hash: string }
+
+type BrokenVerdict = Extract<EvidenceChainVerdict, { outcome: 'broken' }>
+
+function broken(index: number, reason: EvidenceChainFault, detail: string): BrokenVerdict {
+  return { outcome: 'broken', index, reason, detail }
+}
+
+/** Reads the log's lines as JSON; a line that is not JSON is reported as malformed at its index. */
+async function readEntries(path: string): Promise<{ outcome: 'ok'; entries: unknown[] } | BrokenVerdict> {
+  const { lines, torn } = await readJsonLines(path)
+  const entries: unknown[] = []
+  for (const [index, line] of lines.entries()) {
+    try {
+      entries.push(JSON.parse(line))
+    } catch {
+      return broken(index, 'malformed', `line ${index + 1} is not JSON`)
+    }
+  }
+  if (torn !== undefined) {
+    return broken(lines.length, 'malformed', `line ${lines.length + 1} is incomplete (no newline at its end)`)
+  }
+  return { outcome: 'ok', entries }
+}
+
+export interface VerifyEvidenceFileResult {
+  readonly verdict: EvidenceChainVerdict
+  /** Parsed entries when the chain verified, for callers that go on to list them. */
+  readonly entries: readonly EvidenceEntry[]
+}
+
+/**
+ * Verifies an evidence log file, and the recorded head when `head.json` exists: the log must still
+ * contain that entry unchanged. Used by the writer on open and by `clawmesh evidence verify`.
+ */
+export async function verifyEvidenceFile(
+  stateDir: string,
+  options: { nodeId?: string } = {},
+): Promise<VerifyEvidenceFileResult> {
+  const paths = evidenceLogPaths(stateDir)
+  const read = await readEntries(paths.log)
+  if (read.outcome === 'broken') return { verdict: read, entries: [] }
+  const verdict = await verifyEvidenceChain(
+    read.entries,
+    options.nodeId === undefined ? {} : { nodeId: options.nodeId },
+  )
+  if (verdict.outcome === 'broken') return { verdict, entries: [] }
+  const entries = read.entries.map((raw) => evidenceEntrySchema.parse(raw))
+  const head = await readJsonFile(paths.head, evidenceHeadSchema, 'evidence log head')
+  if (head !== undefined) {
+    const headVerdict = checkRecordedHead(entries, head)
+    if (headVerdict !== undefined) return { verdict: headVerdict, entries: [] }
+  }
+  return { verdict, entries }
+}
+
+/** The head is written after the entry, so the log may be one entry ahead of it, never behind. */
+function checkRecordedHead(entries: readonly EvidenceEntry[], head: EvidenceHead): BrokenVerdict | undefined {
+  const recorded = entries[head.seq]
+  if (recorded === undefined) {
+    const last = entries.at(-1)
+    return broken(
+      entries.length,
+      'truncated',
+      `log ends at seq ${last?.seq ?? 'none'}, the recorded head is seq ${head.seq}`,
+    )
+  }
+  if (entryHash(recorded) !== head.hash) {
+    return broken(
+      head.seq,
+      'broken-link',
+      `seq ${head.seq} is not the entry recorded as head: the log was replaced from there on`,
+    )
+  }
+  return undefined
+}
+
+export interface EvidenceLogWriterInit {
+  readonly stateDir: string
+  /** The node's device key; every entry is signed with it. */
+  readonly signer: Signer
+  readonly now?: () => number
+}
+
+export interface ListEvidenceOptions {
+  readonly type?: EvidenceEntryType
+  /** The newest `limit` matching entries. */
+  readonly limit?: number
+}
+
+export class EvidenceLogWriter {
+  readonly path: string
+  readonly #headPath: string
+  readonly #stateDir: string
+  readonly #signer: Signer
+  readonly #now: () => number
+  readonly #queue = new SerialQueue()
+  #last: EvidenceEntry | undefined
+
+  private constructor(init: EvidenceLogWriterInit, last: EvidenceEntry | undefined) {
+    const paths = evidenceLogPaths(init.stateDir)
+    this.path = paths.log
+    this.#headPath = paths.head
+    this.#stateDir = init.stateDir
+    this.#signer = init.signer
+    this.#now = init.now ?? Date.now
+    this.#last = last
+  }
+
+  /** Opens the log, verifying it from the first entry; throws EvidenceLogError if it is broken. */
+  static async open(init: EvidenceLogWriterInit): Promise<EvidenceLogWriter> {
+    const { verdict, entries } = await verifyEvidenceFile(init.stateDir, { nodeId: init.signer.id })
+    if (verdict.outcome === 'broken') throw new EvidenceLogError(evidenceLogPaths(init.stateDir).log, verdict)
+    return new EvidenceLogWriter(init, entries.at(-1))
+  }
+
+  get head(): EvidenceHead | undefined {
+    return this.#last === undefined ? undefined : { seq: this.#last.seq, hash: entryHash(this.#last) }
+  }
+
+  /** Signs and appends one entry; resolves once it is on disk. */
+  append(type: EvidenceEntryType, data: unknown, at: number = this.#now()): Promise<EvidenceEntry> {
+    return this.#queue.run(async () => {
+      const entry = await appendEntry(this.#last, this.#signer, type, data, at)
+      await appendLineDurably(this.path, JSON.stringify(entry))
+      this.#last = entry
+      await writeJsonAtomic(this.#headPath, { version: 1, seq: entry.seq, hash: entryHash(entry) })
+      return entry
+    })
+  }
+
+  /** Entries on disk, oldest first; the newest `limit` when a limit is given. */
+  async list(options: ListEvidenceOptions = {}): Promise<EvidenceEntry[]> {
+    await this.#queue.idle()
+    const { verdict, entries } = await verifyEvidenceFile(this.#stateDir, { nodeId: this.#signer.id })
+    if (verdict.outcome === 'broken') throw new EvidenceLogError(this.path, verdict)
+    return selectEntries(entries, options)
+  }
+
+  /** Re-reads and verifies the whole file, including that it still ends at this writer's head. */
+  async verify(): Promise<EvidenceChainVerdict> {
+    await this.#queue.idle()
+    const { verdict, entries } = await verifyEvidenceFile(this.#stateDir, { nodeId: this.#signer.id })
+    if (verdict.outcome === 'broken') return verdict
+    const head = this.head
+    if (head !== undefined) {
+      const headVerdict = checkRecordedHead(entries, head)
+      if (headVerdict !== undefined) return headVerdict
+    }
+    return verdict
+  }
+}
+
+export function selectEntries(
+  entries: readonly EvidenceEntry[],
+  options: ListEvidenceOptions,
+): EvidenceEntry[] {
+  const matching =
+    options.type === undefined ? [...entries] : entries.filter((entry) => entry.type === options.type)
+  return options.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - options.limit))
+}
