@@ -8,17 +8,17 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { FrameFields } from '../protocol/context/index.ts'
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
-import {
-  contextTopic,
-  leaveProtocolId,
-  type MeshIdentity,
-  PROTOCOL_GENERATION,
-  rpcProtocolId,
-} from '../protocol/mesh.ts'
+import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
+import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import type { NodeConfig } from './config.ts'
+import { CapabilityRouter } from './context/capability-router.ts'
+import { WORLD_SNAPSHOT_INTERVAL_MS } from './context/constants.ts'
+import { ContextService } from './context/context-service.ts'
+import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { assessHealth, RECENT_REFUSAL_WINDOW_MS } from './health/health.ts'
 import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
@@ -30,9 +30,12 @@ import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
+import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { TrustStore } from './trust/trust-store.ts'
 import { CLAWMESH_VERSION } from './version.ts'
+import { WorldModel } from './world/world-model.ts'
+import { WorldSnapshotStore } from './world/world-snapshot-store.ts'
 
 /** How long a stopping node waits for each member to take its leave announcement. */
 const LEAVE_ANNOUNCE_TIMEOUT_MS = 1_000
@@ -50,6 +53,13 @@ export interface ClawMeshNode {
   readonly counters: Counters
   readonly trust: TrustStore
   readonly membership: Membership
+  readonly world: WorldModel
+  readonly context: ContextService
+  readonly router: CapabilityRouter
+  readonly site: SiteModel | undefined
+  readonly devices: FieldDevices | undefined
+  /** Publishes a frame of this node (origin, mesh and generation filled in). */
+  publish(fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>): Promise<unknown>
   listenAddrs(): string[]
   status(): MeshStatus
   stop(): Promise<void>
@@ -71,6 +81,13 @@ export async function startClawMeshNode(
   // before the first `clawmesh status` runs.
   const localAdmin = await loadOrCreateIdentity(paths.cliIdentity)
   const trust = await TrustStore.open(paths.trustedPeers)
+  const site = config.site === undefined ? undefined : await loadSiteFile(config.site)
+  const snapshots = new WorldSnapshotStore({ stateDir: paths.stateDir })
+  const restored = await snapshots.load()
+  const world = restored.loaded ? restored.model : new WorldModel()
+  if (restored.loaded)
+    log(`restored ${restored.restored} frames from the world-model snapshot (${restored.skipped} skipped)`)
+  else if (restored.reason !== 'missing') log(`world-model snapshot not restored: ${restored.detail}`)
   const mesh: MeshIdentity = { meshName: config.meshName, generation: PROTOCOL_GENERATION }
   const counters = new Counters()
   const events = new EventRing(EVENT_RING_SIZE)
@@ -123,6 +140,47 @@ export async function startClawMeshNode(
   })
   membership.start()
   const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
+  const signer = signerFromPrivateKey(identity.privateKey)
+  const context = new ContextService({
+    libp2p,
+    mesh,
+    signer,
+    displayName: config.name,
+    world,
+    counters,
+    events,
+    isTrustedOrigin: (origin) => origin === identity.deviceId || trust.has(origin),
+    log,
+  })
+  const router = new CapabilityRouter({
+    deviceId: identity.deviceId,
+    libp2p,
+    generation: mesh.generation,
+    membership,
+    counters,
+  })
+  const publish = (fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>) =>
+    context.publish({
+      ...fields,
+      generation: mesh.generation,
+      meshName: mesh.meshName,
+      originName: config.name,
+    } as FrameFields)
+  const devices =
+    site !== undefined && (config.mockSensor || config.mockActuator)
+      ? new FieldDevices({
+          site,
+          nodeName: config.name,
+          sensors: config.mockSensor,
+          actuators: config.mockActuator,
+          router,
+          publish: (fields) => context.publish(fields),
+          meshName: mesh.meshName,
+          generation: mesh.generation,
+          displayName: config.name,
+        })
+      : undefined
+  const capabilities = [...new Set([...config.capabilities, ...(devices?.capabilities ?? [])])]
 
   const lag = new EventLoopLagMonitor()
   lag.start()
@@ -187,7 +245,7 @@ export async function startClawMeshNode(
     startedAt,
     uptimeMs: Date.now() - startedAt,
     listenAddrs: libp2p.getMultiaddrs().map((address) => address.toString()),
-    capabilities: config.capabilities,
+    capabilities,
     connections: libp2p.getConnections().map((connection) => ({
       deviceId: connection.remotePeer.toString(),
       remoteAddr: connection.remoteAddr.toString(),
@@ -219,6 +277,13 @@ export async function startClawMeshNode(
     },
     'mesh.peers': () => ({ peers: peerEntries() }),
     'mesh.inspect': () => inspect(libp2p),
+    'mesh.world.query': (params) => {
+      const { summary, ...query } = params ?? {}
+      const frames = world.query(query)
+      return summary === true ? { frames, summary: world.summary({ now: Date.now() }) } : { frames }
+    },
+    'context.sync': (params) => ({ frames: context.framesForSync(params?.since, params?.limit) }),
+    'capability.invoke': (params) => router.invoke(params),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -261,7 +326,27 @@ export async function startClawMeshNode(
     )
   }
 
-  libp2p.services.pubsub.subscribe(contextTopic(mesh))
+  context.start()
+  devices?.start()
+  await publish({
+    kind: 'capability_update',
+    data: { role: config.role, capabilities },
+    trust: { tier: 'T3', sources: ['node-config'] },
+  } as never).catch((error: Error) => log(`could not announce capabilities: ${error.message}`))
+  // A member that (re)joins may hold frames we missed: catch up from it, re-verifying each frame.
+  const stopSyncOnJoin = events.subscribe((event) => {
+    if (event.type !== 'peer.connected' || event.peer === undefined) return
+    context
+      .syncFrom(event.peer)
+      .then((sync) => {
+        if (sync.ingested > 0) log(`caught up ${sync.ingested} frames from ${event.peer}`)
+      })
+      .catch((error: Error) => log(`context.sync from ${event.peer} failed: ${error.message}`))
+  })
+  const snapshotTimer = setInterval(() => {
+    snapshots.save(world).catch((error: Error) => log(`world-model snapshot failed: ${error.message}`))
+  }, WORLD_SNAPSHOT_INTERVAL_MS)
+  snapshotTimer.unref()
 
   // A static peer is pinned by key but still has to be trusted: configuration alone grants nothing.
   for (const peer of staticPeers) {
@@ -269,7 +354,13 @@ export async function startClawMeshNode(
       log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
   }
   staticPeerDialer.start()
-  const stopDiscovery = handleDiscovery({ libp2p, deviceId: identity.deviceId, trust, counters })
+  const stopDiscovery = handleDiscovery({
+    libp2p,
+    deviceId: identity.deviceId,
+    localAdminId: localAdmin.deviceId,
+    trust,
+    counters,
+  })
 
   const trustWatcher = await watchTrustStore(paths.trustedPeers, async () => {
     try {
@@ -310,6 +401,12 @@ export async function startClawMeshNode(
     counters,
     trust,
     membership,
+    world,
+    context,
+    router,
+    site,
+    devices,
+    publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,
     async stop() {
@@ -318,10 +415,17 @@ export async function startClawMeshNode(
       trustWatcher.close()
       staticPeerDialer.stop()
       stopDiscovery()
+      stopSyncOnJoin()
+      clearInterval(snapshotTimer)
+      devices?.stop()
       await announceLeave()
       lag.stop()
       await stopRpc()
       membership.stop()
+      context.stop()
+      await snapshots
+        .save(world)
+        .catch((error: Error) => log(`world-model snapshot failed: ${error.message}`))
       await libp2p.stop()
     },
   }
@@ -335,12 +439,15 @@ export async function startClawMeshNode(
 function handleDiscovery(init: {
   libp2p: NodeLibp2p
   deviceId: string
+  localAdminId: string
   trust: TrustStore
   counters: Counters
 }): () => void {
   const dialling = new Set<string>()
   const onDiscovery = (event: CustomEvent<{ id: { toString(): string }; multiaddrs: unknown[] }>) => {
     const remote = event.detail.id.toString()
+    // The local CLI appears in the peer store when it connects; it is a client, not a discovery.
+    if (remote === init.localAdminId) return
     if (!init.trust.has(remote)) {
       init.counters.increment('discovery.ignored.untrusted')
       return

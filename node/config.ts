@@ -24,6 +24,10 @@ export const nodeConfigSchema = z
     peers: z.array(z.string().min(1)).default([]),
     /** mDNS LAN discovery of trusted peers of the same mesh */
     discovery: z.boolean().default(true),
+    /** Site model file (zones, sensors, actuators and which node serves each) */
+    site: z.string().optional(),
+    mockSensor: z.boolean().default(false),
+    mockActuator: z.boolean().default(false),
     stateDir: z.string().optional(),
   })
   .strict()

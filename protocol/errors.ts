@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   TIMEOUT: 'The operation did not finish in time.',
   NOT_FOUND: 'The requested object does not exist.',
   UNAVAILABLE: 'No live provider can serve this request right now.',
+  NO_PROVIDER: 'No live, trusted, non-viewer node advertises this capability.',
+  APPROVAL_REQUIRED: 'Actuation runs only through an approved proposal, never through a direct invoke.',
   MESH_MISMATCH: 'The peer belongs to another mesh or protocol generation.',
   INTERNAL: 'The node failed while handling the request; see its log.',
 } as const

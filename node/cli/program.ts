@@ -5,12 +5,14 @@
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerTrustCommands } from './commands/trust.ts'
+import { registerWorldCommands } from './commands/world.ts'
 
 export function buildProgram(): Command {
   const program = new Command('clawmesh')
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerStatusCommand(program)
   registerPeersCommands(program)
   registerGatewayCommands(program)
+  registerWorldCommands(program)
+  registerEvidenceCommands(program)
   registerDemoCommand(program)
   return program
 }

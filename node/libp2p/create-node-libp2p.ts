@@ -4,7 +4,8 @@
  * file knows how the stack is put together.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { gossipsub } from '@libp2p/gossipsub'
+import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
+import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
@@ -13,8 +14,9 @@ import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
-import { formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
+import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
 
 export interface NodeLibp2pInit {
@@ -53,7 +55,33 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // Every frame batch carries its origin's signature (protocol/context/batch.ts), so gossipsub's
+        // own per-message signature would authenticate the same publisher twice; the message ID is
+        // the hash of the content, which also collapses identical re-publications.
+        globalSignaturePolicy: StrictNoSign,
+        msgIdFn: (message) => sha256(message.data),
+        scoreParams: createPeerScoreParams({
+          topics: {
+            [contextTopic(init.mesh)]: createTopicScoreParams({
+              topicWeight: 1,
+              // Time in mesh counts in seconds (the default quantum of 1 ms lets it swamp every
+              // penalty within a second), worth at most 36 points after an hour.
+              timeInMeshQuantum: 1_000,
+              timeInMeshWeight: 0.01,
+              timeInMeshCap: 3_600,
+              // Most members never publish (only field nodes and planners do), so a mesh peer that
+              // delivers few messages is normal here, not a sign of misbehaviour.
+              meshMessageDeliveriesWeight: 0,
+              meshFailurePenaltyWeight: 0,
+              invalidMessageDeliveriesWeight: INVALID_MESSAGE_SCORE_WEIGHT,
+              invalidMessageDeliveriesDecay: 0.9,
+            }),
+          },
+        }),
+      }),
     },
   })
 }
@@ -64,5 +92,9 @@ export const MDNS_QUERY_INTERVAL_MS = 5_000
 export function mdnsServiceTag(mesh: MeshIdentity): string {
   return `_clawmesh-${mesh.meshName.replaceAll('.', '-')}-${mesh.generation}._udp.local`
 }
+
+/** Score weight of one invalid (rejected) gossip message: a few forged or malformed messages push a
+ * peer below gossipsub's graylist threshold, after which its gossip is ignored. */
+export const INVALID_MESSAGE_SCORE_WEIGHT = -50
 
 export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>

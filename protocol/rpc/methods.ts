@@ -4,6 +4,7 @@
  * a field or a permission cannot drift between them.
  */
 import { z } from 'zod'
+import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
@@ -144,6 +145,57 @@ export const meshInspectResultSchema = z.object({
 })
 export type MeshInspect = z.infer<typeof meshInspectResultSchema>
 
+/** Frames cross RPC as plain JSON; every receiver re-verifies them with `verifyFrame`. */
+const frameOnWireSchema = z.record(z.string(), z.unknown())
+
+export const worldQueryParamsSchema = z
+  .object({
+    kind: z.enum(FRAME_KINDS).optional(),
+    origin: z.string().max(64).optional(),
+    zone: z.string().max(128).optional(),
+    metric: z.string().max(128).optional(),
+    capability: z.string().max(128).optional(),
+    since: z.number().int().nonnegative().optional(),
+    until: z.number().int().nonnegative().optional(),
+    minTier: z.enum(TRUST_TIERS).optional(),
+    limit: z.number().int().min(1).max(5_000).optional(),
+    summary: z.boolean().optional(),
+  })
+  .strict()
+export type WorldQueryParams = z.infer<typeof worldQueryParamsSchema>
+
+export const worldQueryResultSchema = z.object({
+  frames: z.array(frameOnWireSchema),
+  summary: z.string().optional(),
+})
+
+export const contextSyncParamsSchema = z
+  .object({
+    since: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(5_000).optional(),
+  })
+  .strict()
+
+export const contextSyncResultSchema = z.object({ frames: z.array(frameOnWireSchema) })
+
+export const capabilityInvokeParamsSchema = z
+  .object({
+    capability: capabilitySchema,
+    operation: z.string().min(1).max(64),
+    args: z.record(z.string(), z.unknown()).optional(),
+    timeoutMs: z.number().int().min(100).max(60_000).optional(),
+    /** Set by a node that forwards the call, so the provider does not route it again. */
+    local: z.boolean().optional(),
+  })
+  .strict()
+export type CapabilityInvokeParams = z.infer<typeof capabilityInvokeParamsSchema>
+
+export const capabilityInvokeResultSchema = z.object({
+  provider: z.string(),
+  result: z.record(z.string(), z.unknown()),
+  tried: z.array(z.string()),
+})
+
 const noParamsSchema = z.object({}).strict().optional()
 
 export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -190,6 +242,27 @@ export const RPC_METHODS = {
     access: 'peer',
     description:
       'libp2p-level debugging: connections, streams and protocols, gossipsub topics, mesh peers and scores, relay reservations.',
+  }),
+  'mesh.world.query': method({
+    params: worldQueryParamsSchema.optional(),
+    result: worldQueryResultSchema,
+    access: 'peer',
+    description:
+      'Frames in the world model by kind, origin, zone, capability, time window and minimum trust tier.',
+  }),
+  'context.sync': method({
+    params: contextSyncParamsSchema.optional(),
+    result: contextSyncResultSchema,
+    access: 'peer',
+    description:
+      'Recent frames for a reconnecting node (bounded by count and age); the caller re-verifies each.',
+  }),
+  'capability.invoke': method({
+    params: capabilityInvokeParamsSchema,
+    result: capabilityInvokeResultSchema,
+    access: 'peer',
+    description:
+      'Routes an operation to a live trusted provider of the capability (local first), with one failover.',
   }),
 } as const
 

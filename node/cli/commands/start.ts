@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
+import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
@@ -17,6 +18,13 @@ export function registerStartCommand(program: Command): void {
     .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
     .option('--no-discovery', 'turn off mDNS LAN discovery')
+    .option('--site <file>', 'site model (JSON) naming the sensors and actuators each node serves')
+    .option('--mock-sensor', 'simulate the sensors the site assigns to this node')
+    .option('--mock-actuator', 'simulate the valves and pumps the site assigns to this node')
+    .option(
+      '--field-node',
+      'field role with mock sensors and actuators (uses the demo farm unless --site is given)',
+    )
     .option(
       '--peer <spec>',
       'static peer <deviceId>=<url>[|<tlsFingerprint>][|<label>] (repeatable)',
@@ -27,7 +35,7 @@ export function registerStartCommand(program: Command): void {
       const config = parseNodeConfig(
         {
           name: options['name'],
-          role: options['role'],
+          role: options['fieldNode'] === true && options['role'] === 'node' ? 'field' : options['role'],
           meshName: options['meshName'],
           port: options['port'] === undefined ? undefined : Number(options['port']),
           host: options['host'],
@@ -35,6 +43,9 @@ export function registerStartCommand(program: Command): void {
           capabilities: options['capability'],
           peers: options['peer'],
           discovery: options['discovery'],
+          site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
+          mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
+          mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
           stateDir: program.opts().stateDir,
         },
         'command-line flags',

@@ -1,0 +1,234 @@
+/**
+ * Context frames on the mesh: publishing (frames a node publishes within a few milliseconds are
+ * coalesced into one gossip message with one batch signature), validation of every gossip message
+ * before it is accepted or forwarded, ingestion into the world model, and catch-up via
+ * `context.sync` when a member (re)joins.
+ *
+ * Gossipsub verdicts: `Reject` (the forwarder misbehaves: malformed, forged, wrong mesh, oversized,
+ * future-dated) lowers the forwarder's score; `Ignore` (stale, duplicate, untrusted origin, over the
+ * per-peer rate) drops the message without penalty. Every rejection is counted per reason and per
+ * forwarding peer.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import {
+  BATCH_COALESCE_WINDOW_MS,
+  BATCH_MAX_FRAMES,
+  createBatch,
+  decodeBatch,
+  encodeBatch,
+  type Frame,
+  type FrameFields,
+  verifyFrame,
+} from '../../protocol/context/index.ts'
+import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import { PeerLimiter } from '../rpc/peer-limiter.ts'
+import { callRpc } from '../rpc/rpc-client.ts'
+import type { WorldModel } from '../world/world-model.ts'
+import {
+  CONTEXT_SYNC_MAX_AGE_MS,
+  CONTEXT_SYNC_MAX_FRAMES,
+  GOSSIP_MESSAGES_PER_PEER_BURST,
+  GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
+} from './constants.ts'
+
+/** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
+const SYNC_CLOCK_SKEW_MS = 5_000
+
+export type FrameListener = (frame: Frame) => void
+
+export interface ContextServiceInit {
+  libp2p: NodeLibp2p
+  mesh: MeshIdentity
+  signer: Signer
+  displayName: string
+  world: WorldModel
+  counters: Counters
+  events: EventRing
+  isTrustedOrigin(deviceId: string): boolean
+  log: (line: string) => void
+}
+
+export class ContextService {
+  readonly #init: ContextServiceInit
+  readonly #topic: string
+  readonly #listeners = new Set<FrameListener>()
+  readonly #limiter = new PeerLimiter({
+    ratePerSecond: GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
+    burst: GOSSIP_MESSAGES_PER_PEER_BURST,
+    maxConcurrent: Number.MAX_SAFE_INTEGER,
+  })
+  #queue: Array<{ fields: FrameFields; resolve: (frame: Frame) => void; reject: (error: unknown) => void }> =
+    []
+  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #rejectsByPeer = new Map<string, number>()
+  /** When we last had contact with each peer; a rejoining peer is asked for frames since then.
+   * Frames that arrive by gossip right after the reconnect must not move this point forward, or the
+   * gap before them would never be filled. */
+  readonly #lastContact = new Map<string, number>()
+  #startupNewest: number | undefined
+  readonly #onDisconnect = (event: CustomEvent<PeerId>) =>
+    this.#lastContact.set(event.detail.toString(), Date.now())
+
+  constructor(init: ContextServiceInit) {
+    this.#init = init
+    this.#topic = contextTopic(init.mesh)
+  }
+
+  get topic(): string {
+    return this.#topic
+  }
+
+  start(): void {
+    const pubsub = this.#init.libp2p.services.pubsub
+    pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message.data))
+    pubsub.subscribe(this.#topic)
+    this.#startupNewest = this.#init.world.query({ limit: 1 })[0]?.timestamp
+    this.#init.libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  stop(): void {
+    clearTimeout(this.#flushTimer)
+    this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
+    this.#init.libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  onFrame(listener: FrameListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  rejectsByPeer(): Record<string, number> {
+    return Object.fromEntries(this.#rejectsByPeer)
+  }
+
+  /** Publishes a frame from this node. Resolves with the signed frame once its batch is sent. */
+  publish(fields: FrameFields): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ fields, resolve, reject })
+      if (this.#queue.length >= BATCH_MAX_FRAMES) void this.#flush()
+      else this.#flushTimer ??= setTimeout(() => void this.#flush(), BATCH_COALESCE_WINDOW_MS)
+    })
+  }
+
+  /** Frames to hand a reconnecting peer: bounded by count and age. */
+  framesForSync(since: number | undefined, limit: number | undefined, now = Date.now()): Frame[] {
+    const floor = Math.max(since ?? 0, now - CONTEXT_SYNC_MAX_AGE_MS)
+    return this.#init.world
+      .query({ since: floor, limit: Math.min(limit ?? CONTEXT_SYNC_MAX_FRAMES, CONTEXT_SYNC_MAX_FRAMES) })
+      .reverse()
+  }
+
+  /** Catches up from a peer: every frame is re-verified (signature, mesh, trust) before ingestion. */
+  async syncFrom(deviceId: string): Promise<{ received: number; ingested: number; rejected: number }> {
+    const lastContact = this.#lastContact.get(deviceId) ?? this.#startupNewest
+    const newest = lastContact === undefined ? undefined : Math.max(0, lastContact - SYNC_CLOCK_SKEW_MS)
+    const result = await callRpc(
+      this.#init.libp2p,
+      peerIdFromString(deviceId),
+      rpcProtocolId(this.#init.mesh.generation),
+      'context.sync',
+      newest === undefined
+        ? { limit: CONTEXT_SYNC_MAX_FRAMES }
+        : { since: newest, limit: CONTEXT_SYNC_MAX_FRAMES },
+    )
+    let ingested = 0
+    let rejected = 0
+    const now = Date.now()
+    for (const candidate of result.frames) {
+      const verdict = await verifyFrame(candidate, {
+        ...this.#init.mesh,
+        now,
+        maxPastMs: CONTEXT_SYNC_MAX_AGE_MS,
+        isTrustedOrigin: this.#init.isTrustedOrigin,
+        isDuplicate: (frameId) => this.#init.world.has(frameId),
+      })
+      if (verdict.verdict === 'accept') {
+        if (this.#ingest(verdict.frame)) ingested++
+      } else if (verdict.verdict === 'reject') {
+        rejected++
+        this.#init.counters.increment(`context.sync.rejected.${verdict.reason}`)
+      }
+    }
+    return { received: result.frames.length, ingested, rejected }
+  }
+
+  async #flush(): Promise<void> {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    const pending = this.#queue.splice(0, BATCH_MAX_FRAMES)
+    if (this.#queue.length > 0) this.#flushTimer = setTimeout(() => void this.#flush(), 0)
+    if (pending.length === 0) return
+    try {
+      const batch = await createBatch(
+        this.#init.signer,
+        pending.map((item) => item.fields),
+        'batch-signature',
+      )
+      const batchHashes = batch.frames.map((frame) => frame.frameId)
+      const frames = batch.frames.map(
+        (frame) =>
+          ({ ...frame, proof: { batchHashes, batchSignature: batch.batchSignature as string } }) as Frame,
+      )
+      for (const frame of frames) this.#ingest(frame)
+      await this.#init.libp2p.services.pubsub.publish(this.#topic, encodeBatch(batch))
+      this.#init.counters.increment('frames.published', frames.length)
+      pending.forEach((item, index) => item.resolve(frames[index] as Frame))
+    } catch (error) {
+      this.#init.counters.increment('frames.publish.failed', pending.length)
+      for (const item of pending) item.reject(error)
+    }
+  }
+
+  #ingest(frame: Frame): boolean {
+    if (!this.#init.world.ingest(frame)) return false
+    for (const listener of this.#listeners) listener(frame)
+    return true
+  }
+
+  async #validate(peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+    const forwarder = peer.toString()
+    const admission = this.#limiter.admit(forwarder)
+    if (!admission.admitted) {
+      this.#init.counters.increment('frames.ignored.rate-limited')
+      return TopicValidatorResult.Ignore
+    }
+    admission.release()
+    const decoded = await decodeBatch(data, {
+      ...this.#init.mesh,
+      now: Date.now(),
+      isTrustedOrigin: this.#init.isTrustedOrigin,
+      isDuplicate: (frameId) => this.#init.world.has(frameId),
+    })
+    if (decoded.verdict === 'reject') {
+      const reason =
+        decoded.reason ?? decoded.frames.find((frame) => frame.verdict === 'reject')?.reason ?? 'malformed'
+      this.#init.counters.increment(`frames.rejected.${reason}`)
+      this.#rejectsByPeer.set(forwarder, (this.#rejectsByPeer.get(forwarder) ?? 0) + 1)
+      this.#init.events.push({
+        level: 'warn',
+        type: `frames.rejected.${reason}`,
+        message: `rejected a gossip message relayed by ${forwarder}: ${reason}`,
+        peer: forwarder,
+      })
+      return TopicValidatorResult.Reject
+    }
+    let accepted = 0
+    for (const verdict of decoded.frames) {
+      if (verdict.verdict === 'accept') {
+        if (this.#ingest(verdict.frame)) accepted++
+      } else {
+        this.#init.counters.increment(
+          `frames.${verdict.verdict === 'reject' ? 'rejected' : 'ignored'}.${verdict.reason}`,
+        )
+      }
+    }
+    this.#init.counters.increment('frames.received', accepted)
+    return accepted > 0 ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+  }
+}
