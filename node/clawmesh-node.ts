@@ -8,8 +8,10 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FrameFields } from '../protocol/context/index.ts'
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
+import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../protocol/link-posture.ts'
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
@@ -75,7 +77,14 @@ export async function startClawMeshNode(
 ): Promise<ClawMeshNode> {
   const log = options.log ?? ((line: string) => console.log(`[clawmesh ${config.name}] ${line}`))
   const paths = statePaths(resolveStateDir(config.stateDir))
-  const staticPeers = config.peers.map((spec) => parseStaticPeer(spec))
+  const configuredPeers = config.peers.map((spec) => parseStaticPeer(spec))
+  const staticPeers = configuredPeers.filter((peer) => {
+    const verdict = checkStaticPeerPolicy(peer, config.wanPolicy)
+    if (verdict.verdict !== 'accept') log(verdict.diagnostic)
+    return verdict.verdict !== 'refuse'
+  })
+  const discoveredPeers = new Set<string>()
+  const staticPeerById = new Map(staticPeers.map((peer) => [peer.deviceId, peer]))
   const identity: DeviceIdentity = await loadOrCreateIdentity(paths.deviceIdentity)
   // The CLI key of this state dir is the node's local admin: created here so the node knows it
   // before the first `clawmesh status` runs.
@@ -114,13 +123,19 @@ export async function startClawMeshNode(
     },
   })
 
-  const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...config.listen]
+  const relayListen =
+    config.relays.length > 0 ? [...config.relays.map((relay) => `${relay}/p2p-circuit`), '/webrtc'] : []
+  const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...relayListen, ...config.listen]
+  // Set once the node is assembled; mDNS may announce peers while libp2p is still starting.
+  let lanPeerHandler: (deviceId: string, addresses: Multiaddr[]) => void = () => {}
   const libp2p = await createNodeLibp2p({
     privateKey: identity.privateKey,
     mesh,
     listen,
     gater,
     discovery: config.discovery,
+    iceServers: config.iceServers.map((urls) => ({ urls })),
+    onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
   })
   const rpcProtocol = rpcProtocolId(mesh.generation)
   const membership = new Membership({
@@ -226,6 +241,14 @@ export async function startClawMeshNode(
         entry.role = record.info.role
         entry.capabilities = record.info.capabilities
       }
+      const connection = libp2p.getConnections(peerIdFromString(record.deviceId))[0]
+      if (connection !== undefined) {
+        entry.posture = describeLinkPosture(
+          connection.remoteAddr.toString(),
+          staticPeerById.get(record.deviceId),
+          config.discovery && discoveredPeers.has(record.deviceId),
+        )
+      }
       entry.addresses = libp2p
         .getConnections()
         .filter((connection) => connection.remotePeer.toString() === record.deviceId)
@@ -250,7 +273,7 @@ export async function startClawMeshNode(
       deviceId: connection.remotePeer.toString(),
       remoteAddr: connection.remoteAddr.toString(),
       direction: connection.direction,
-      transport: describeTransport(connection.remoteAddr.toString()),
+      transport: transportOf(connection.remoteAddr.toString()),
       ...kindOf(connection.remotePeer.toString()),
       openedAt: connection.timeline.open,
     })),
@@ -327,6 +350,16 @@ export async function startClawMeshNode(
   }
 
   context.start()
+  // Capabilities and roles are advertised live: a member's capability_update replaces what it
+  // reported when it joined.
+  const stopCapabilityUpdates = context.onFrame((frame) => {
+    if (frame.kind !== 'capability_update' || frame.origin === identity.deviceId) return
+    membership.updateInfo(frame.origin, {
+      name: frame.originName,
+      role: frame.data.role,
+      capabilities: frame.data.capabilities,
+    })
+  })
   devices?.start()
   await publish({
     kind: 'capability_update',
@@ -354,10 +387,10 @@ export async function startClawMeshNode(
       log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
   }
   staticPeerDialer.start()
-  const stopDiscovery = handleDiscovery({
+  lanPeerHandler = createLanPeerHandler({
+    discovered: discoveredPeers,
     libp2p,
     deviceId: identity.deviceId,
-    localAdminId: localAdmin.deviceId,
     trust,
     counters,
   })
@@ -414,8 +447,9 @@ export async function startClawMeshNode(
       stopped = true
       trustWatcher.close()
       staticPeerDialer.stop()
-      stopDiscovery()
+      lanPeerHandler = () => {}
       stopSyncOnJoin()
+      stopCapabilityUpdates()
       clearInterval(snapshotTimer)
       devices?.stop()
       await announceLeave()
@@ -436,32 +470,31 @@ export async function startClawMeshNode(
  * ignored and counted; for a trusted pair only the lower device ID dials, so two nodes that find
  * each other at the same moment do not open duplicate connections.
  */
-function handleDiscovery(init: {
+function createLanPeerHandler(init: {
   libp2p: NodeLibp2p
   deviceId: string
-  localAdminId: string
   trust: TrustStore
   counters: Counters
-}): () => void {
+  discovered: Set<string>
+}): (remote: string, addresses: Multiaddr[]) => void {
   const dialling = new Set<string>()
-  const onDiscovery = (event: CustomEvent<{ id: { toString(): string }; multiaddrs: unknown[] }>) => {
-    const remote = event.detail.id.toString()
-    // The local CLI appears in the peer store when it connects; it is a client, not a discovery.
-    if (remote === init.localAdminId) return
+  return (remote, addresses) => {
+    if (remote === init.deviceId) return
     if (!init.trust.has(remote)) {
       init.counters.increment('discovery.ignored.untrusted')
       return
     }
+    init.discovered.add(remote)
     if (init.libp2p.getConnections(peerIdFromString(remote)).length > 0 || dialling.has(remote)) return
     if (init.deviceId > remote) return
     dialling.add(remote)
     init.libp2p
-      .dial(peerIdFromString(remote), { signal: AbortSignal.timeout(10_000) })
+      .dial(addresses.length > 0 ? addresses : peerIdFromString(remote), {
+        signal: AbortSignal.timeout(10_000),
+      })
       .catch(() => init.counters.increment('discovery.dial.failed'))
       .finally(() => dialling.delete(remote))
   }
-  init.libp2p.addEventListener('peer:discovery', onDiscovery as never)
-  return () => init.libp2p.removeEventListener('peer:discovery', onDiscovery as never)
 }
 
 function inspect(libp2p: NodeLibp2p): MeshInspect {
@@ -482,7 +515,7 @@ function inspect(libp2p: NodeLibp2p): MeshInspect {
       deviceId: connection.remotePeer.toString(),
       remoteAddr: connection.remoteAddr.toString(),
       direction: connection.direction,
-      transport: describeTransport(connection.remoteAddr.toString()),
+      transport: transportOf(connection.remoteAddr.toString()),
       limited: connection.limits !== undefined,
       ...(connection.encryption === undefined ? {} : { encryption: connection.encryption }),
       ...(connection.multiplexer === undefined ? {} : { multiplexer: connection.multiplexer }),
@@ -505,14 +538,6 @@ function inspect(libp2p: NodeLibp2p): MeshInspect {
       .map((address) => address.toString())
       .filter((address) => address.includes('/p2p-circuit')),
   }
-}
-
-function describeTransport(remoteAddr: string): string {
-  if (remoteAddr.includes('/p2p-circuit')) return remoteAddr.includes('/webrtc') ? 'webrtc' : 'relayed'
-  if (remoteAddr.includes('/webrtc')) return 'webrtc'
-  if (remoteAddr.includes('/wss') || remoteAddr.includes('/tls/ws')) return 'wss'
-  if (remoteAddr.includes('/ws')) return 'ws'
-  return 'other'
 }
 
 async function watchTrustStore(path: string, onChange: () => Promise<void>): Promise<FSWatcher> {

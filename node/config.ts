@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
+import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
 
@@ -24,6 +25,15 @@ export const nodeConfigSchema = z
     peers: z.array(z.string().min(1)).default([]),
     /** mDNS LAN discovery of trusted peers of the same mesh */
     discovery: z.boolean().default(true),
+    /** `warn`: log a diagnostic for insecure WAN static peers; `require-tls`: refuse them */
+    wanPolicy: wanPolicySchema.default('warn'),
+    /** Signaling relays (multiaddrs ending in /p2p/<relayId>) to hold a reservation on, so peers
+     * behind NAT can reach this node via /p2p-circuit and upgrade to direct WebRTC. */
+    relays: z.array(z.string().min(1)).default([]),
+    /** STUN/TURN servers for WebRTC (none by default: no public STUN server is contacted). */
+    iceServers: z
+      .array(z.string().regex(/^(stun|turns?):/, 'ICE servers look like stun:host:port or turn:host:port'))
+      .default([]),
     /** Site model file (zones, sensors, actuators and which node serves each) */
     site: z.string().optional(),
     mockSensor: z.boolean().default(false),

@@ -34,6 +34,7 @@ export function parseStaticPeer(spec: string, defaultPort?: number): StaticPeer 
   const check = checkDeviceId(deviceId)
   if (!check.ok) throw new ClawMeshError('INVALID_PARAMS', `static peer "${spec}": ${check.reason}`)
   const [url = '', fingerprint = '', label = ''] = spec.slice(separator + 1).split('|')
+  if (url.startsWith('/')) return staticPeerFromMultiaddr(spec, deviceId, url, fingerprint, label)
   const parsed = parseNodeUrl(url, defaultPort)
   const defaultLabel: TransportLabel =
     parsed.host === '127.0.0.1' || parsed.host === 'localhost' || parsed.host === '::1' ? 'local' : 'lan'
@@ -49,6 +50,35 @@ export function parseStaticPeer(spec: string, defaultPort?: number): StaticPeer 
     url,
     multiaddr: `${parsed.multiaddr}/p2p/${deviceId}`,
     secure: parsed.secure,
+    ...(fingerprint === '' ? {} : { tlsFingerprint: fingerprint }),
+    label: labelResult.data,
+  }
+}
+
+/** A multiaddr form (`/ip4/…/p2p/<relay>/p2p-circuit/webrtc`), for peers reached through a relay. */
+function staticPeerFromMultiaddr(
+  spec: string,
+  deviceId: string,
+  address: string,
+  fingerprint: string,
+  label: string,
+): StaticPeer {
+  const labelResult = transportLabelSchema.safeParse(
+    label === '' ? (address.includes('/p2p-circuit') ? 'relay' : 'lan') : label,
+  )
+  if (!labelResult.success) {
+    throw new ClawMeshError(
+      'INVALID_PARAMS',
+      `static peer "${spec}": label must be one of ${TRANSPORT_LABELS.join(', ')}`,
+    )
+  }
+  const pinned = address.endsWith(`/p2p/${deviceId}`) ? address : `${address}/p2p/${deviceId}`
+  return {
+    deviceId,
+    url: address,
+    multiaddr: pinned,
+    // WebRTC links are DTLS-encrypted end to end; a relayed hop carries only Noise-encrypted signalling.
+    secure: address.includes('/webrtc') || address.includes('/tls/') || address.includes('/wss'),
     ...(fingerprint === '' ? {} : { tlsFingerprint: fingerprint }),
     label: labelResult.data,
   }

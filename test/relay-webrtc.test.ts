@@ -15,7 +15,17 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import { createTrustGater } from '../node/mesh/trust-gater.ts'
 import { contextTopic, DEFAULT_MESH_NAME, type MeshIdentity, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
-import { makeStateDir, REPO_ROOT, waitFor } from './helpers/processes.ts'
+import type { MeshInspect, MeshStatus } from '../protocol/rpc/methods.ts'
+import {
+  cliJson,
+  deviceIdOf,
+  makeStateDir,
+  REPO_ROOT,
+  runCli,
+  startNode,
+  stopAll,
+  waitFor,
+} from './helpers/processes.ts'
 
 const RELAY_BIN = `${REPO_ROOT}/signaling/bin/clawmesh-relay.ts`
 const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
@@ -265,5 +275,69 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
     expect(await exited).toBe(0)
     expect(running.output()).toContain('stopped')
     await expect(fetch(running.healthUrl)).rejects.toThrow()
+  })
+})
+
+describe('clawmesh start --relay: two node processes joined only through the relay', () => {
+  let relay: RelayProcess | undefined
+
+  afterAll(async () => {
+    await stopAll()
+    relay?.child.kill('SIGKILL')
+  })
+
+  it('a field node and a command center reach each other over WebRTC via the relay and share frames', async () => {
+    const [relayDir, dirCc, dirField] = await Promise.all([
+      makeStateDir('relay'),
+      makeStateDir('cc'),
+      makeStateDir('field'),
+    ])
+    const [idCc, idField] = await Promise.all([deviceIdOf(dirCc), deviceIdOf(dirField)])
+    await runRelayCli(relayDir, ['trust', 'add', idCc])
+    await runRelayCli(relayDir, ['trust', 'add', idField])
+    relay = await startRelayProcess(relayDir)
+    const relayAddress = relay.address.toString()
+    for (const [dir, other] of [
+      [dirCc, idField],
+      [dirField, idCc],
+    ] as const) {
+      await runCli(['trust', 'add', other], dir)
+      await runCli(['trust', 'add', relay.deviceId, '--name', 'relay'], dir)
+    }
+    const field = await startNode(dirField, ['--name', 'field-1', '--field-node', '--relay', relayAddress])
+    await waitFor('the field node to hold a reservation', async () => {
+      const status = await cliJson<MeshStatus>(['status', '--url', field.url], dirField)
+      return status.listenAddrs.some((address) => address.includes('/p2p-circuit/webrtc')) ? true : undefined
+    })
+    const cc = await startNode(dirCc, [
+      '--name',
+      'command-center',
+      '--relay',
+      relayAddress,
+      '--peer',
+      `${idField}=${relayAddress}/p2p-circuit/webrtc`,
+    ])
+    const connection = await waitFor(
+      'a direct WebRTC link from the command center to the field node',
+      async () => {
+        const report = await cliJson<MeshInspect>(['inspect', '--url', cc.url], dirCc)
+        return report.connections.find(
+          (entry) => entry.deviceId === idField && entry.transport === 'webrtc' && !entry.limited,
+        )
+      },
+      30_000,
+    )
+    expect(connection.remoteAddr).toContain('/webrtc')
+    await waitFor(
+      'field observations in the command center world model',
+      async () => {
+        const world = await cliJson<{ frames: Array<{ origin: string }> }>(
+          ['world', '--url', cc.url, '--kind', 'observation'],
+          dirCc,
+        )
+        return world.frames.some((frame) => frame.origin === idField) ? true : undefined
+      },
+      20_000,
+    )
   })
 })

@@ -3,7 +3,7 @@
  * in both directions, and every refusal is visible in the health counters.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import type { MeshHealth, MeshStatus } from '../protocol/rpc/methods.ts'
+import type { MeshHealth, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
 import {
   cliJson,
   deviceIdOf,
@@ -98,5 +98,70 @@ describe('trusted mesh membership', () => {
     )
     const status = await statusOf(a.url, dirA)
     expect(connectedNodes(status)).not.toContain(idOther)
+  })
+})
+
+describe('static peers and link posture', () => {
+  it('refuses a static peer whose URL answers with a different key, with a clear log line', async () => {
+    const [dirA, dirB, dirImpostor] = await Promise.all([
+      makeStateDir('a'),
+      makeStateDir('b'),
+      makeStateDir('impostor'),
+    ])
+    const [idA, idB, idImpostor] = await Promise.all([
+      deviceIdOf(dirA),
+      deviceIdOf(dirB),
+      deviceIdOf(dirImpostor),
+    ])
+    await runCli(['trust', 'add', idB], dirA)
+    await runCli(['trust', 'add', idA], dirImpostor)
+    const impostor = await startNode(dirImpostor, ['--name', 'impostor'])
+    // A believes B lives at the impostor's URL.
+    const a = await startNode(dirA, ['--name', 'a', '--peer', `${idB}=${impostor.url}`])
+    await waitFor('the wrong-key refusal to be logged', () =>
+      a
+        .output()
+        .includes(
+          `static peer ${idB} at ${impostor.url} answered with a different key (${idImpostor}): refused`,
+        )
+        ? true
+        : undefined,
+    )
+    const status = await statusOf(a.url, dirA)
+    expect(connectedNodes(status)).toEqual([])
+    expect(status.staticPeers[0]).toMatchObject({ deviceId: idB, state: 'backoff' })
+  })
+
+  it('reports link posture per peer and refuses plain-ws WAN peers under --wan-policy require-tls', async () => {
+    const [dirA, dirB] = await Promise.all([makeStateDir('a'), makeStateDir('b')])
+    const [idA, idB] = await Promise.all([deviceIdOf(dirA), deviceIdOf(dirB)])
+    await runCli(['trust', 'add', idB], dirA)
+    await runCli(['trust', 'add', idA], dirB)
+    const a = await startNode(dirA, ['--name', 'a'])
+    const b = await startNode(dirB, ['--name', 'b', '--peer', `${idA}=${a.url}||lan`])
+    const peer = await waitFor('b to report a posture for a', async () => {
+      const { peers } = await cliJson<{ peers: PeerEntry[] }>(['peers', '--url', b.url], dirB)
+      return peers.find((entry) => entry.deviceId === idA && entry.posture !== undefined)
+    })
+    expect(peer.posture).toEqual({
+      transport: 'ws',
+      label: 'lan',
+      tls: 'none',
+      keyPinned: true,
+      encryption: 'noise',
+    })
+    expect(b.output()).toContain(`static peer ${idA} (lan) uses plain ws://`)
+
+    const strict = await startNode(await makeStateDir('strict'), [
+      '--name',
+      'strict',
+      '--wan-policy',
+      'require-tls',
+      '--peer',
+      `${idA}=${a.url}||wan`,
+    ])
+    expect(strict.output()).toContain('refused by --wan-policy require-tls')
+    const strictStatus = await statusOf(strict.url, strict.stateDir)
+    expect(strictStatus.staticPeers).toEqual([])
   })
 })

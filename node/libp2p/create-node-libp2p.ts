@@ -7,13 +7,14 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
@@ -27,6 +28,8 @@ export interface NodeLibp2pInit {
   /** LAN discovery with mDNS. Announcements use a mesh-specific service tag, so nodes of other meshes
    * are not even offered to us; untrusted announcers are ignored by the caller. */
   discovery?: boolean
+  /** Called for every peer mDNS announces (before trust is considered). */
+  onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
 }
@@ -48,10 +51,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: init.gater,
-    peerDiscovery:
-      init.discovery === true
-        ? [mdns({ serviceTag: mdnsServiceTag(init.mesh), interval: MDNS_QUERY_INTERVAL_MS })]
-        : [],
+    peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
     services: {
       identify: identify(),
       ping: ping(),
@@ -88,6 +88,16 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
 
 /** How often a node re-asks the LAN who is there. A node that boots late is found within this time. */
 export const MDNS_QUERY_INTERVAL_MS = 5_000
+
+/** mDNS, with its announcements also reported to the node so it can decide (trust, who dials). */
+function lanDiscovery(init: NodeLibp2pInit) {
+  const factory = mdns({ serviceTag: mdnsServiceTag(init.mesh), interval: MDNS_QUERY_INTERVAL_MS })
+  return (components: Parameters<typeof factory>[0]): PeerDiscovery => {
+    const discovery = factory(components)
+    discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => init.onLanPeer?.(event.detail))
+    return discovery
+  }
+}
 
 export function mdnsServiceTag(mesh: MeshIdentity): string {
   return `_clawmesh-${mesh.meshName.replaceAll('.', '-')}-${mesh.generation}._udp.local`

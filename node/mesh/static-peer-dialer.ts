@@ -81,8 +81,16 @@ export class StaticPeerDialer {
       state.lastError = undefined
     } catch (error) {
       const message = (error as Error).message
-      if (state.lastError !== message)
-        this.#log(`static peer ${state.peer.deviceId} at ${state.peer.url} unreachable: ${message}`)
+      const otherKey = /Payload identity key (\S+) does not match expected remote identity key/.exec(
+        message,
+      )?.[1]
+      if (state.lastError !== message) {
+        this.#log(
+          otherKey === undefined
+            ? `static peer ${state.peer.deviceId} at ${state.peer.url} unreachable: ${message}`
+            : `static peer ${state.peer.deviceId} at ${state.peer.url} answered with a different key (${otherKey}): refused. Check the URL or the pinned device ID.`,
+        )
+      }
       state.lastError = message
       this.#schedule(
         state,

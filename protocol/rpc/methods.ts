@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
+import { linkPostureSchema } from '../link-posture.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
@@ -87,6 +88,7 @@ export const peerEntrySchema = z.object({
   addresses: z.array(z.string()),
   lastSeen: z.number().optional(),
   latencyMs: z.number().nonnegative().optional(),
+  posture: linkPostureSchema.optional(),
   refusal: z.string().optional(),
 })
 export type PeerEntry = z.infer<typeof peerEntrySchema>

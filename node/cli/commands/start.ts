@@ -18,6 +18,22 @@ export function registerStartCommand(program: Command): void {
     .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
     .option('--no-discovery', 'turn off mDNS LAN discovery')
+    .option(
+      '--relay <multiaddr>',
+      'signaling relay to listen through (/…/p2p/<relayId>; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ice-server <url>',
+      'STUN/TURN server for WebRTC, e.g. stun:stun.example:3478 (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--wan-policy <policy>',
+      'warn | require-tls: what to do with WAN/relay static peers over plain ws://',
+    )
     .option('--site <file>', 'site model (JSON) naming the sensors and actuators each node serves')
     .option('--mock-sensor', 'simulate the sensors the site assigns to this node')
     .option('--mock-actuator', 'simulate the valves and pumps the site assigns to this node')
@@ -43,6 +59,9 @@ export function registerStartCommand(program: Command): void {
           capabilities: options['capability'],
           peers: options['peer'],
           discovery: options['discovery'],
+          wanPolicy: options['wanPolicy'],
+          relays: options['relay'],
+          iceServers: options['iceServer'],
           site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
           mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
