@@ -32,6 +32,7 @@ import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
+import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { TrustStore } from './trust/trust-store.ts'
@@ -60,6 +61,7 @@ export interface ClawMeshNode {
   readonly router: CapabilityRouter
   readonly site: SiteModel | undefined
   readonly devices: FieldDevices | undefined
+  readonly safety: SafetyRuntime
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
   publish(fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>): Promise<unknown>
   listenAddrs(): string[]
@@ -195,6 +197,25 @@ export async function startClawMeshNode(
           displayName: config.name,
         })
       : undefined
+  const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  const safety = await SafetyRuntime.open({
+    deviceId: identity.deviceId,
+    signer,
+    stateDir: paths.stateDir,
+    libp2p,
+    generation: mesh.generation,
+    site,
+    world,
+    actuators: devices?.actuators,
+    isCommandCenter: (id) =>
+      config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId),
+    publish: (fields) => publish(fields) as never,
+    providersOf: (capability) =>
+      router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
+    counters,
+    events,
+    log,
+  })
   const capabilities = [...new Set([...config.capabilities, ...(devices?.capabilities ?? [])])]
 
   const lag = new EventLoopLagMonitor()
@@ -307,6 +328,22 @@ export async function startClawMeshNode(
     },
     'context.sync': (params) => ({ frames: context.framesForSync(params?.since, params?.limit) }),
     'capability.invoke': (params) => router.invoke(params),
+    'proposal.create': async (params, call) => {
+      const created = await safety.createProposal(params, call.callerId)
+      return { proposal: toWire(created.record), merged: created.merged }
+    },
+    'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
+    'proposal.get': (params) => ({ proposal: toWire(safety.get(params.id)) }),
+    'proposal.approve': async (params) => {
+      const decided = await safety.decide(params.id, params.approval, 'approve')
+      return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
+    },
+    'proposal.reject': async (params) => {
+      const decided = await safety.decide(params.id, params.approval, 'reject')
+      return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
+    },
+    'operator.issue': async (params) => ({ certificate: await safety.issueOperatorCertificate(params) }),
+    'actuator.execute': (params) => safety.executeCommand(params.command),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -387,6 +424,7 @@ export async function startClawMeshNode(
       log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
   }
   staticPeerDialer.start()
+  void safety.resume()
   lanPeerHandler = createLanPeerHandler({
     discovered: discoveredPeers,
     libp2p,
@@ -439,6 +477,7 @@ export async function startClawMeshNode(
     router,
     site,
     devices,
+    safety,
     publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,

@@ -30,6 +30,9 @@ export const nodeConfigSchema = z
     /** Signaling relays (multiaddrs ending in /p2p/<relayId>) to hold a reservation on, so peers
      * behind NAT can reach this node via /p2p-circuit and upgrade to direct WebRTC. */
     relays: z.array(z.string().min(1)).default([]),
+    /** Device IDs of command centers whose operator certificates and commands this node accepts.
+     * A node with role planner or standby-planner is a command center for itself. */
+    commandCenters: z.array(z.string().min(1)).default([]),
     /** STUN/TURN servers for WebRTC (none by default: no public STUN server is contacted). */
     iceServers: z
       .array(z.string().regex(/^(stun|turns?):/, 'ICE servers look like stun:host:port or turn:host:port'))

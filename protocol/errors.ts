@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The requested object does not exist.',
   UNAVAILABLE: 'No live provider can serve this request right now.',
   NO_PROVIDER: 'No live, trusted, non-viewer node advertises this capability.',
+  POLICY_DENIED: 'The safety policy refused the action; `data.code` names the rule (see docs/safety.md).',
+  ALREADY_EXECUTED: 'This command was executed (or started) before; it is never executed twice.',
   APPROVAL_REQUIRED: 'Actuation runs only through an approved proposal, never through a direct invoke.',
   MESH_MISMATCH: 'The peer belongs to another mesh or protocol generation.',
   INTERNAL: 'The node failed while handling the request; see its log.',

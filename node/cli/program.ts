@@ -9,6 +9,7 @@ import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
+import { registerProposalCommands } from './commands/proposals.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerTrustCommands } from './commands/trust.ts'
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerGatewayCommands(program)
   registerWorldCommands(program)
   registerEvidenceCommands(program)
+  registerProposalCommands(program)
   registerDemoCommand(program)
   return program
 }

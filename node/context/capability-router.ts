@@ -70,7 +70,8 @@ export class CapabilityRouter {
   async invoke(
     params: CapabilityInvokeParams,
   ): Promise<{ provider: string; result: Record<string, unknown>; tried: string[] }> {
-    if (isActuatorCapability(params.capability)) {
+    // Reading an actuator's state is L0; anything that moves it needs an approved proposal.
+    if (isActuatorCapability(params.capability) && params.operation !== 'state') {
       this.#init.counters.increment('capability.refused.approval-required')
       throw new ClawMeshError(
         'APPROVAL_REQUIRED',

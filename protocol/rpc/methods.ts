@@ -8,6 +8,8 @@ import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
+import { APPROVAL_LEVELS } from '../safety/proposal.ts'
+import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
@@ -198,6 +200,64 @@ export const capabilityInvokeResultSchema = z.object({
   tried: z.array(z.string()),
 })
 
+const proposalRecordSchema = z.object({
+  hash: z.string(),
+  state: z.string(),
+  proposal: z.record(z.string(), z.unknown()),
+  approvals: z.array(z.record(z.string(), z.unknown())),
+  reason: z.string().optional(),
+  outcome: z.string().optional(),
+  mergedCount: z.number().int().nonnegative(),
+  receivedAt: z.number(),
+  updatedAt: z.number(),
+})
+export type ProposalRecordWire = z.infer<typeof proposalRecordSchema>
+
+export const proposalCreateParamsSchema = z
+  .object({
+    capability: capabilitySchema,
+    operation: z.string().min(1).max(64),
+    args: z.record(z.string(), z.json()).optional(),
+    /** Defaults to the node the site model assigns the capability to, else a live provider. */
+    targetNode: z.string().max(64).optional(),
+    /** Defaults to the level the capability manifest declares for the operation. */
+    level: z.enum(APPROVAL_LEVELS).optional(),
+    /** Frame IDs cited as evidence; their tiers are read from this node's world model, never taken from the caller. */
+    evidence: z.array(z.string().max(128)).max(32).optional(),
+    ttlMs: z.number().int().min(10_000).max(24 * 3_600_000).optional(),
+  })
+  .strict()
+export type ProposalCreateParams = z.infer<typeof proposalCreateParamsSchema>
+
+const proposalRefSchema = z.object({ id: z.string().min(1).max(128) }).strict()
+
+export const proposalDecisionParamsSchema = z
+  .object({ id: z.string().min(1).max(128), approval: z.record(z.string(), z.unknown()) })
+  .strict()
+
+export const proposalDecisionResultSchema = z.object({
+  proposal: proposalRecordSchema,
+  verdict: z.enum(['allow', 'pending', 'rejected']),
+  detail: z.string(),
+})
+
+export const operatorIssueParamsSchema = z
+  .object({
+    operatorId: z.string().min(1).max(64),
+    displayName: z.string().min(1).max(64),
+    roles: z.array(z.enum(OPERATOR_ROLES)).min(1),
+    ttlMs: z.number().int().min(60_000).max(365 * 24 * 3_600_000).optional(),
+  })
+  .strict()
+
+export const actuatorExecuteParamsSchema = z.object({ command: z.record(z.string(), z.unknown()) }).strict()
+export const actuatorExecuteResultSchema = z.object({
+  proposalHash: z.string(),
+  status: z.enum(['completed', 'failed']),
+  result: z.record(z.string(), z.unknown()),
+  executionFrameId: z.string().optional(),
+})
+
 const noParamsSchema = z.object({}).strict().optional()
 
 export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -265,6 +325,48 @@ export const RPC_METHODS = {
     access: 'peer',
     description:
       'Routes an operation to a live trusted provider of the capability (local first), with one failover.',
+  }),
+  'proposal.create': method({
+    params: proposalCreateParamsSchema,
+    result: z.object({ proposal: proposalRecordSchema, merged: z.boolean() }),
+    access: 'peer',
+    description: 'Creates a proposal authored by the caller (merged with a duplicate inside the window).',
+  }),
+  'proposal.list': method({
+    params: z.object({ state: z.string().max(32).optional() }).strict().optional(),
+    result: z.object({ proposals: z.array(proposalRecordSchema) }),
+    access: 'peer',
+    description: 'Proposals known to this command center, newest first.',
+  }),
+  'proposal.get': method({
+    params: proposalRefSchema,
+    result: z.object({ proposal: proposalRecordSchema }),
+    access: 'peer',
+    description: 'One proposal by id or hash.',
+  }),
+  'proposal.approve': method({
+    params: proposalDecisionParamsSchema,
+    result: proposalDecisionResultSchema,
+    access: 'peer',
+    description: 'Adds an operator-signed approval; when the policy allows, the runtime executes the proposal.',
+  }),
+  'proposal.reject': method({
+    params: proposalDecisionParamsSchema,
+    result: proposalDecisionResultSchema,
+    access: 'peer',
+    description: 'Adds an operator-signed rejection; the proposal is rejected and nothing moves.',
+  }),
+  'operator.issue': method({
+    params: operatorIssueParamsSchema,
+    result: z.object({ certificate: z.record(z.string(), z.unknown()) }),
+    access: 'admin',
+    description: 'Issues an operator certificate signed by this command center (local admin only).',
+  }),
+  'actuator.execute': method({
+    params: actuatorExecuteParamsSchema,
+    result: actuatorExecuteResultSchema,
+    access: 'peer',
+    description: 'Executes a certified command on this actuator node after running the policy itself.',
   }),
 } as const
 

@@ -19,6 +19,12 @@ export function registerStartCommand(program: Command): void {
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
     .option('--no-discovery', 'turn off mDNS LAN discovery')
     .option(
+      '--command-center <deviceId>',
+      'trusted command center for certificates and commands (repeatable)',
+      collect,
+      [],
+    )
+    .option(
       '--relay <multiaddr>',
       'signaling relay to listen through (/…/p2p/<relayId>; repeatable)',
       collect,
@@ -61,6 +67,7 @@ export function registerStartCommand(program: Command): void {
           discovery: options['discovery'],
           wanPolicy: options['wanPolicy'],
           relays: options['relay'],
+          commandCenters: options['commandCenter'],
           iceServers: options['iceServer'],
           site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,

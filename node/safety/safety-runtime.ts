@@ -1,0 +1,497 @@
+/**
+ * The safety runtime: where proposals are created, approved, executed and recorded. The command
+ * center side keeps proposals (ProposalStore), collects operator-signed approvals, runs the one
+ * policy (protocol/safety) as the forwarder, and — once the policy allows — issues a certified
+ * command and routes it to the actuator node. The actuator side runs the same policy again, checks
+ * its persisted execution ledger, and only then touches the device, exactly once, publishing an
+ * `execution` frame (T3). Every decision, refusal and execution is appended to the evidence log.
+ * Nothing here asks a planner or an LLM to execute anything.
+ */
+import { randomUUID } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Frame, FrameFields } from '../../protocol/context/index.ts'
+import { ClawMeshError } from '../../protocol/errors.ts'
+import { rpcProtocolId } from '../../protocol/mesh.ts'
+import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
+import {
+  type ApprovalLevel,
+  type CertifiedCommand,
+  evaluateActuationPolicy,
+  evaluateCommandPolicy,
+  issueCommand,
+  issueOperatorCertificate,
+  type OperationManifest,
+  type OperatorCertificate,
+  type OperatorRole,
+  type Proposal,
+  proposalHash,
+  verifyCommandIssuer,
+} from '../../protocol/safety/index.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import type { MockActuators } from '../devices/mock-actuator.ts'
+import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import { callRpc } from '../rpc/rpc-client.ts'
+import { findOperation, type SiteModel } from '../site/site-model.ts'
+import type { WorldModel } from '../world/world-model.ts'
+import { EvidenceLogWriter } from './evidence-log-writer.ts'
+import { ExecutionLedger } from './execution-ledger.ts'
+import { ProposalStore, type StoredProposal } from './proposal-store.ts'
+
+/** A proposal nobody decides on within this time expires; long enough for an operator to walk to
+ * the field, short enough that stale intentions do not linger. */
+export const DEFAULT_PROPOSAL_TTL_MS = 30 * 60_000
+/** Operator certificates last a working season unless asked otherwise. */
+export const DEFAULT_OPERATOR_CERT_TTL_MS = 90 * 24 * 3_600_000
+/** Observations auto-cited as evidence when a proposal names none: the latest few in the zone. */
+const AUTO_EVIDENCE_FRAMES = 3
+/** How long the command center waits for the actuator to execute. */
+const EXECUTE_TIMEOUT_MS = 15_000
+
+export interface SafetyRuntimeInit {
+  deviceId: string
+  signer: Signer
+  stateDir: string
+  libp2p: NodeLibp2p
+  generation: number
+  site: SiteModel | undefined
+  world: WorldModel
+  actuators: MockActuators | undefined
+  /** Command centers whose operator certificates and commands this node accepts. */
+  isCommandCenter(deviceId: string): boolean
+  publish(fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>): Promise<Frame>
+  providersOf(capability: string): string[]
+  counters: Counters
+  events: EventRing
+  log: (line: string) => void
+}
+
+export class SafetyRuntime {
+  readonly #init: SafetyRuntimeInit
+  readonly proposals: ProposalStore
+  readonly ledger: ExecutionLedger
+  readonly evidence: EvidenceLogWriter
+
+  private constructor(
+    init: SafetyRuntimeInit,
+    proposals: ProposalStore,
+    ledger: ExecutionLedger,
+    evidence: EvidenceLogWriter,
+  ) {
+    this.#init = init
+    this.proposals = proposals
+    this.ledger = ledger
+    this.evidence = evidence
+  }
+
+  static async open(init: SafetyRuntimeInit): Promise<SafetyRuntime> {
+    const [proposals, ledger, evidence] = await Promise.all([
+      ProposalStore.open({ stateDir: init.stateDir }),
+      ExecutionLedger.open({ stateDir: init.stateDir }),
+      EvidenceLogWriter.open({ stateDir: init.stateDir, signer: init.signer }),
+    ])
+    const runtime = new SafetyRuntime(init, proposals, ledger, evidence)
+    proposals.onChange((change) => {
+      if (change.kind === 'created') {
+        init.events.push({ level: 'info', type: 'planner.proposal', message: describe(change.record) })
+      } else if (change.kind === 'transition' && change.resolved) {
+        init.events.push({
+          level: change.record.state === 'completed' ? 'info' : 'warn',
+          type: 'planner.proposal.resolved',
+          message: `${describe(change.record)} → ${change.record.state}${change.record.reason ? ` (${change.record.reason})` : ''}`,
+        })
+      }
+    })
+    return runtime
+  }
+
+  /** After a restart: approved or executing proposals are sent again. The actuator's ledger makes
+   * that safe: an executed command is reported, never repeated. */
+  async resume(): Promise<void> {
+    await this.proposals.expireDue()
+    for (const record of this.proposals.resumable()) {
+      this.#init.log(`resuming proposal ${record.proposal.id} (${record.state}) after restart`)
+      void this.#dispatch(record.hash)
+    }
+  }
+
+  manifestFor(capability: string): OperationManifest[] {
+    const actuator = this.#init.site?.actuators.find((candidate) => candidate.capability === capability)
+    if (actuator === undefined) return []
+    return actuator.operations.map((operation) => ({
+      operation: operation.name,
+      minimumLevel: operation.level,
+      ...(operation.level === 'L1'
+        ? {
+            bounds: Object.entries(operation.args).map(([arg, spec]) => ({
+              arg,
+              ...(spec.min === undefined ? {} : { min: spec.min }),
+              max: spec.max as number,
+            })),
+          }
+        : {}),
+    }))
+  }
+
+  async issueOperatorCertificate(fields: {
+    operatorId: string
+    displayName: string
+    roles: OperatorRole[]
+    ttlMs?: number
+  }): Promise<OperatorCertificate> {
+    const now = Date.now()
+    const certificate = await issueOperatorCertificate(this.#init.signer, {
+      operatorId: fields.operatorId,
+      displayName: fields.displayName,
+      roles: fields.roles,
+      issuedAt: now,
+      expiresAt: now + (fields.ttlMs ?? DEFAULT_OPERATOR_CERT_TTL_MS),
+    })
+    await this.evidence.append('decision', { kind: 'operator-certificate-issued', body: certificate.body })
+    return certificate
+  }
+
+  async createProposal(
+    params: ProposalCreateParams,
+    authorId: string,
+  ): Promise<{ record: StoredProposal; merged: boolean }> {
+    const now = Date.now()
+    const site = this.#init.site
+    const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
+    const level: ApprovalLevel | undefined = params.level ?? found?.operation.level
+    if (level === undefined) {
+      throw new ClawMeshError(
+        'INVALID_PARAMS',
+        `no manifest for ${params.capability} ${params.operation}: give the level explicitly`,
+      )
+    }
+    const targetNode = params.targetNode ?? this.#targetOf(params.capability)
+    const proposal: Proposal = {
+      version: 1,
+      id: `p-${randomUUID()}`,
+      capability: params.capability,
+      targetNode,
+      operation: params.operation,
+      args: params.args ?? {},
+      level,
+      evidence: this.#evidence(params, found?.actuator.zone),
+      author: { kind: 'operator', id: authorId },
+      createdAt: now,
+      expiresAt: now + (params.ttlMs ?? DEFAULT_PROPOSAL_TTL_MS),
+    }
+    // The sender's run of the policy: refuse at once what can never pass (T0-only evidence,
+    // unbounded L1, a level below the manifest) instead of waiting for approvals.
+    const verdict = await evaluateActuationPolicy({
+      proposal,
+      approvals: [],
+      manifest: this.manifestFor(proposal.capability),
+      trustedIssuers: (id) => this.#init.isCommandCenter(id),
+      now,
+      executedBefore: false,
+      commandHash: proposalHash(proposal),
+      hop: 'sender',
+    })
+    if (verdict.verdict === 'deny') {
+      await this.#refuse('sender', proposal, verdict.code, verdict.detail)
+    }
+    const created = await this.proposals.create(proposal, now)
+    if (created.outcome === 'reject')
+      throw new ClawMeshError('INVALID_PARAMS', `proposal refused: ${created.detail}`)
+    if (created.merged) return { record: created.record, merged: true }
+    await this.evidence.append('proposal', { hash: created.record.hash, proposal })
+    await this.proposals.move(created.record.hash, 'submit')
+    await this.#publishProposalFrame(created.record.hash)
+    if (verdict.verdict === 'allow') await this.#approveAndDispatch(created.record.hash, verdict.approvers)
+    return { record: this.#get(created.record.hash), merged: false }
+  }
+
+  /** An operator's signed decision. Approvals run the forwarder's policy; when it allows, the
+   * runtime executes the proposal itself. */
+  async decide(
+    id: string,
+    approval: unknown,
+    expected: 'approve' | 'reject',
+  ): Promise<{ record: StoredProposal; verdict: 'allow' | 'pending' | 'rejected'; detail: string }> {
+    const record = this.#get(id)
+    const decision = (approval as { body?: { decision?: unknown } } | null)?.body?.decision
+    if (decision !== expected)
+      throw new ClawMeshError(
+        'INVALID_PARAMS',
+        `the signed decision is "${String(decision)}", not "${expected}"`,
+      )
+    const verdict = await evaluateActuationPolicy({
+      proposal: record.proposal,
+      approvals: [...record.approvals, approval],
+      manifest: this.manifestFor(record.proposal.capability),
+      trustedIssuers: (issuer) => this.#init.isCommandCenter(issuer),
+      now: Date.now(),
+      executedBefore: this.ledger.hasExecuted(record.hash),
+      commandHash: record.hash,
+      hop: 'forwarder',
+    })
+    if (verdict.verdict === 'deny' && verdict.code !== 'rejected-by-operator') {
+      await this.#refuse('forwarder', record.proposal, verdict.code, verdict.detail)
+    }
+    const added = await this.proposals.addApproval(record.hash, approval)
+    if (added.outcome === 'reject')
+      throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${added.detail}`)
+    await this.evidence.append('approval', { hash: record.hash, approval })
+    if (verdict.verdict === 'deny') {
+      await this.proposals.move(record.hash, 'reject', { reason: verdict.detail })
+      await this.evidence.append('decision', {
+        hash: record.hash,
+        decision: 'rejected',
+        detail: verdict.detail,
+      })
+      return { record: this.#get(record.hash), verdict: 'rejected', detail: verdict.detail }
+    }
+    if (verdict.verdict === 'pending')
+      return { record: this.#get(record.hash), verdict: 'pending', detail: verdict.detail }
+    await this.#approveAndDispatch(record.hash, verdict.approvers)
+    return {
+      record: this.#get(record.hash),
+      verdict: 'allow',
+      detail: `approved by ${verdict.approvers.join(', ')}`,
+    }
+  }
+
+  /** The actuator side: runs the policy itself, then the ledger, then the device. */
+  async executeCommand(candidate: unknown): Promise<{
+    proposalHash: string
+    status: 'completed' | 'failed'
+    result: Record<string, unknown>
+    executionFrameId?: string
+  }> {
+    const issuer = await verifyCommandIssuer(candidate, {
+      trustedCommandCenters: (id) => this.#init.isCommandCenter(id),
+    })
+    if (issuer.outcome === 'reject') {
+      this.#init.counters.increment(`safety.refused.command-${issuer.reason}`)
+      await this.evidence.append('refusal', {
+        hop: 'actuator',
+        reason: `command-${issuer.reason}`,
+        detail: issuer.detail,
+      })
+      throw new ClawMeshError('POLICY_DENIED', `command refused: ${issuer.detail}`, {
+        data: { code: `command-${issuer.reason}` },
+      })
+    }
+    const command: CertifiedCommand = issuer.command
+    const { proposal, commandHash } = command.body
+    if (proposal.targetNode !== this.#init.deviceId) {
+      throw new ClawMeshError('POLICY_DENIED', `command targets ${proposal.targetNode}, not this node`, {
+        data: { code: 'wrong-target' },
+      })
+    }
+    const previous = this.ledger.outcome(commandHash)
+    if (previous !== undefined) {
+      this.#init.counters.increment('safety.refused.replay')
+      await this.evidence.append('refusal', { hop: 'actuator', hash: commandHash, reason: 'replay' })
+      throw new ClawMeshError(
+        'ALREADY_EXECUTED',
+        `proposal ${proposal.id} was executed before (${previous.state})`,
+        {
+          data: { code: 'replay', previous },
+        },
+      )
+    }
+    const verdict = await evaluateCommandPolicy(command, {
+      manifest: this.manifestFor(proposal.capability),
+      trustedIssuers: (id) => this.#init.isCommandCenter(id),
+      now: Date.now(),
+      executedBefore: false,
+    })
+    if (verdict.verdict !== 'allow') {
+      const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
+      await this.#refuse('actuator', proposal, code, verdict.detail)
+      throw new ClawMeshError('POLICY_DENIED', `actuator refused: ${verdict.detail}`, { data: { code } })
+    }
+    const actuator = this.#init.actuators?.get(proposal.capability)
+    if (actuator === undefined) {
+      throw new ClawMeshError('NO_PROVIDER', `this node has no actuator for ${proposal.capability}`)
+    }
+    const begun = await this.ledger.begin(commandHash)
+    if (begun.outcome === 'refused') {
+      throw new ClawMeshError('ALREADY_EXECUTED', `proposal ${proposal.id} was executed before`, {
+        data: { code: 'replay' },
+      })
+    }
+    const outcome = actuator.execute(proposal.operation, proposal.args, Date.now())
+    const status = outcome.ok ? 'completed' : 'failed'
+    await this.ledger.finish(commandHash, outcome.ok ? { status } : { status, detail: outcome.message })
+    const result: Record<string, unknown> = outcome.ok
+      ? { ...outcome.result, state: outcome.state }
+      : { error: outcome.code, message: outcome.message }
+    const frame = await this.#init.publish({
+      kind: 'execution',
+      data: {
+        proposalId: proposal.id,
+        proposalHash: commandHash,
+        capability: proposal.capability,
+        operation: proposal.operation,
+        status,
+        result,
+        approvers: verdict.approvers,
+      },
+      trust: { tier: 'T3', sources: [proposal.capability] },
+    } as never)
+    if (outcome.ok) {
+      for (const data of outcome.observations) {
+        await this.#init.publish({
+          kind: 'observation',
+          data,
+          trust: { tier: 'T3', sources: [proposal.capability] },
+        } as never)
+      }
+    }
+    await this.evidence.append('execution', {
+      hash: commandHash,
+      proposalId: proposal.id,
+      status,
+      result,
+      frameId: frame.frameId,
+    })
+    this.#init.log(
+      `executed ${proposal.capability} ${proposal.operation} for proposal ${proposal.id}: ${status}`,
+    )
+    return { proposalHash: commandHash, status, result, executionFrameId: frame.frameId }
+  }
+
+  list(state?: string): StoredProposal[] {
+    return this.proposals
+      .list(state === undefined ? {} : { state: state as never })
+      .sort((a, b) => b.receivedAt - a.receivedAt)
+  }
+
+  get(id: string): StoredProposal {
+    return this.#get(id)
+  }
+
+  async #approveAndDispatch(hash: string, approvers: readonly string[]): Promise<void> {
+    await this.proposals.move(hash, 'approve')
+    await this.evidence.append('decision', { hash, decision: 'approved', approvers })
+    await this.#dispatch(hash)
+  }
+
+  async #dispatch(hash: string): Promise<void> {
+    let record = this.#get(hash)
+    try {
+      if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
+      const command = await issueCommand(this.#init.signer, {
+        proposal: record.proposal,
+        approvals: record.approvals,
+        issuedAt: Date.now(),
+      })
+      const result =
+        record.proposal.targetNode === this.#init.deviceId
+          ? await this.executeCommand(command)
+          : await callRpc(
+              this.#init.libp2p,
+              peerIdFromString(record.proposal.targetNode),
+              rpcProtocolId(this.#init.generation),
+              'actuator.execute',
+              { command: command as unknown as Record<string, unknown> },
+              { timeoutMs: EXECUTE_TIMEOUT_MS },
+            )
+      await this.#move(hash, result.status === 'completed' ? 'complete' : 'fail', {
+        outcome: JSON.stringify(result.result).slice(0, 500),
+        ...(result.status === 'failed'
+          ? { reason: String(result.result['message'] ?? 'device refused') }
+          : {}),
+      })
+    } catch (error) {
+      const clawError = error as ClawMeshError
+      if (clawError.code === 'ALREADY_EXECUTED') {
+        const previous = (clawError.data?.['previous'] ?? {}) as { status?: string; detail?: string }
+        await this.#move(hash, previous.status === 'completed' ? 'complete' : 'fail', {
+          reason: previous.detail ?? 'executed before a restart; outcome as recorded by the actuator',
+        })
+        return
+      }
+      this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
+      await this.#move(hash, 'fail', { reason: (error as Error).message.slice(0, 500) })
+    }
+  }
+
+  async #move(
+    hash: string,
+    event: Parameters<ProposalStore['move']>[1],
+    options: Parameters<ProposalStore['move']>[2] = {},
+  ) {
+    const moved = await this.proposals.move(hash, event, options)
+    return moved.outcome === 'accept' ? moved.record : undefined
+  }
+
+  async #refuse(hop: string, proposal: Proposal, code: string, detail: string): Promise<never> {
+    this.#init.counters.increment(`safety.refused.${code}`)
+    await this.evidence.append('refusal', {
+      hop,
+      proposalId: proposal.id,
+      hash: proposalHash(proposal),
+      code,
+      detail,
+    })
+    this.#init.events.push({
+      level: 'warn',
+      type: `safety.refused.${code}`,
+      message: `${hop} refused proposal ${proposal.id}: ${detail}`,
+    })
+    throw new ClawMeshError('POLICY_DENIED', `${hop} refused: ${detail}`, { data: { code } })
+  }
+
+  #get(id: string): StoredProposal {
+    const record = this.proposals.get(id)
+    if (record === undefined) throw new ClawMeshError('NOT_FOUND', `no proposal ${id}`)
+    return record
+  }
+
+  #targetOf(capability: string): string {
+    const [provider] = this.#init.providersOf(capability)
+    if (provider === undefined) throw new ClawMeshError('NO_PROVIDER', `no live node offers ${capability}`)
+    return provider
+  }
+
+  /** Cited frames must exist here; their tiers come from the frames, never from the caller. */
+  #evidence(params: ProposalCreateParams, zone: string | undefined): Proposal['evidence'] {
+    if (params.evidence !== undefined) {
+      return params.evidence.map((frameId) => {
+        const frame = this.#init.world
+          .query({ limit: 5_000 })
+          .find((candidate) => candidate.frameId === frameId)
+        if (frame === undefined)
+          throw new ClawMeshError(
+            'INVALID_PARAMS',
+            `cited frame ${frameId} is not in this node's world model`,
+          )
+        return { frameId, tier: frame.trust.tier }
+      })
+    }
+    if (zone === undefined) return []
+    return this.#init.world
+      .query({ kind: 'observation', zone, limit: AUTO_EVIDENCE_FRAMES })
+      .map((frame) => ({ frameId: frame.frameId, tier: frame.trust.tier }))
+  }
+
+  async #publishProposalFrame(hash: string): Promise<void> {
+    const record = this.#get(hash)
+    await this.#init
+      .publish({
+        kind: 'proposal',
+        data: { hash, state: record.state, proposal: record.proposal },
+        trust: { tier: 'T2', sources: ['proposal-store'] },
+      } as never)
+      .catch((error: Error) =>
+        this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
+      )
+  }
+}
+
+function describe(record: StoredProposal): string {
+  const { proposal } = record
+  return `${proposal.id}: ${proposal.operation} ${proposal.capability} ${JSON.stringify(proposal.args)} (${proposal.level})`
+}
+
+export function toWire(record: StoredProposal): ProposalRecordWire {
+  return JSON.parse(JSON.stringify(record)) as ProposalRecordWire
+}

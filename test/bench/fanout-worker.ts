@@ -1,0 +1,302 @@
+/**
+ * One node of the frame fan-out benchmark (test/bench/fanout.bench.ts), in its own process so every
+ * node has its own event loop, as on a real mesh. The parent drives it over IPC: it reports its
+ * address, dials the peers it is told to, and then either publishes at a paced rate (publisher) or
+ * records, per run, how many frames arrived and how long after their send time (every other node).
+ *
+ *   node test/bench/fanout-worker.ts '{"mode":"clawmesh","role":"publisher","name":"n0"}'
+ *
+ * Modes: `clawmesh` and `clawmesh-signed` publish through ContextService (5 ms coalescing, one
+ * batch signature, full validation on every hop); `raw` and `raw-signed` publish each 512-byte
+ * payload as its own gossip message with no topic validator. `*-signed` adds gossipsub's own
+ * per-message signature (StrictSign); the others use the node's StrictNoSign stack unchanged.
+ */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { gossipsub, type Message, StrictSign } from '@libp2p/gossipsub'
+import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { createLibp2p } from 'libp2p'
+import { ContextService } from '../../node/context/context-service.ts'
+import {
+  createNodeLibp2p,
+  INVALID_MESSAGE_SCORE_WEIGHT,
+  type NodeLibp2p,
+} from '../../node/libp2p/create-node-libp2p.ts'
+import { Counters } from '../../node/mesh/counters.ts'
+import { EventRing } from '../../node/mesh/event-ring.ts'
+import { WorldModel } from '../../node/world/world-model.ts'
+import { buildUnsignedFrame, type FrameFields } from '../../protocol/context/index.ts'
+import {
+  contextTopic,
+  DEFAULT_MESH_NAME,
+  type MeshIdentity,
+  PROTOCOL_GENERATION,
+} from '../../protocol/mesh.ts'
+import { signerFromPrivateKey } from '../../protocol/signing.ts'
+
+export type FanoutMode = 'clawmesh' | 'clawmesh-signed' | 'raw' | 'raw-signed'
+export type FanoutRole = 'publisher' | 'receiver'
+
+export interface WorkerConfig {
+  mode: FanoutMode
+  role: FanoutRole
+  name: string
+}
+
+/** Parent → worker. */
+export type ParentMessage =
+  | { type: 'dial'; addrs: string[] }
+  | { type: 'status' }
+  | { type: 'mark'; runId: string }
+  | { type: 'publish'; runId: string; rate: number; seconds: number }
+  | { type: 'count'; runId: string }
+  | { type: 'collect'; runId: string }
+  | { type: 'exit' }
+
+/** Worker → parent. */
+export type WorkerMessage =
+  | { type: 'listening'; addr: string; peerId: string }
+  | { type: 'dialled' }
+  | { type: 'status'; connections: number; meshPeers: number }
+  | { type: 'published'; runId: string; sent: number; failed: number; lateTicks: number }
+  | { type: 'count'; runId: string; received: number }
+  | { type: 'collected'; runId: string; received: number; latenciesMs: number[]; cpuMs: number }
+  | { type: 'error'; message: string }
+
+/** Encoded size of one frame (or raw payload) on the wire, before batching. */
+export const FRAME_WIRE_BYTES = 512
+/** The publisher wakes this often and publishes every frame that has fallen due since. */
+const PUBLISH_TICK_MS = 5
+
+const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
+const topic = contextTopic(mesh)
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig
+const signed = config.mode === 'clawmesh-signed' || config.mode === 'raw-signed'
+const usesContextService = config.mode === 'clawmesh' || config.mode === 'clawmesh-signed'
+
+/** Send times use the high-resolution clock anchored at the process's time origin, so processes on
+ * one machine agree to well under a millisecond. */
+const now = (): number => performance.timeOrigin + performance.now()
+
+function send(message: WorkerMessage): void {
+  process.send?.(message)
+}
+
+/** The node stack of create-node-libp2p.ts with gossipsub's own signature switched on; everything
+ * else (transports, message ID, score parameters) is kept so only the signing differs. */
+async function createStrictSignLibp2p(privateKey: PrivateKey, listen: string[]): Promise<NodeLibp2p> {
+  const node = await createLibp2p({
+    privateKey,
+    addresses: { listen },
+    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        globalSignaturePolicy: StrictSign,
+        msgIdFn: (message) => sha256(message.data),
+        scoreParams: createPeerScoreParams({
+          topics: {
+            [topic]: createTopicScoreParams({
+              topicWeight: 1,
+              timeInMeshQuantum: 1_000,
+              timeInMeshWeight: 0.01,
+              timeInMeshCap: 3_600,
+              meshMessageDeliveriesWeight: 0,
+              meshFailurePenaltyWeight: 0,
+              invalidMessageDeliveriesWeight: INVALID_MESSAGE_SCORE_WEIGHT,
+              invalidMessageDeliveriesDecay: 0.9,
+            }),
+          },
+        }),
+      }),
+    },
+  })
+  return node as unknown as NodeLibp2p
+}
+
+const privateKey = await generateKeyPair('Ed25519')
+const listen = ['/ip4/127.0.0.1/tcp/0/ws']
+const libp2p = signed
+  ? await createStrictSignLibp2p(privateKey, listen)
+  : await createNodeLibp2p({ privateKey, mesh, listen, gater: { denyDialMultiaddr: () => false } })
+
+/** Per run: sequence numbers seen and latency of each. */
+interface RunRecord {
+  seen: Set<number>
+  latenciesMs: number[]
+  cpuStart: NodeJS.CpuUsage
+}
+const runs = new Map<string, RunRecord>()
+
+function record(runId: string, seq: number, sentAt: number): void {
+  let run = runs.get(runId)
+  if (run === undefined) {
+    run = { seen: new Set(), latenciesMs: [], cpuStart: process.cpuUsage() }
+    runs.set(runId, run)
+  }
+  if (run.seen.has(seq)) return
+  run.seen.add(seq)
+  run.latenciesMs.push(now() - sentAt)
+}
+
+/** The run tag and sequence number travel in a prefix of the padding: `runId:seq:`. */
+function parseTag(tagged: string): { runId: string; seq: number } | undefined {
+  const [runId, seq] = tagged.split(':', 2)
+  if (runId === undefined || seq === undefined) return undefined
+  return { runId, seq: Number(seq) }
+}
+
+let publishOne: (runId: string, seq: number) => Promise<unknown>
+
+if (usesContextService) {
+  const signer = signerFromPrivateKey(privateKey)
+  const service = new ContextService({
+    libp2p,
+    mesh,
+    signer,
+    displayName: config.name,
+    world: new WorldModel(),
+    counters: new Counters(),
+    events: new EventRing(500),
+    isTrustedOrigin: () => true,
+    log: () => {},
+  })
+  service.start()
+  service.onFrame((frame) => {
+    if (frame.kind !== 'observation' || frame.origin === signer.id) return
+    const tag = parseTag(frame.note ?? '')
+    if (tag !== undefined) record(tag.runId, tag.seq, frame.data.value)
+  })
+  const fields = (runId: string, seq: number, note: string): FrameFields => ({
+    generation: mesh.generation,
+    meshName: mesh.meshName,
+    kind: 'observation',
+    originName: config.name,
+    data: { zone: 'zone-1', metric: 'soil-moisture', value: now(), unit: '%' },
+    trust: { tier: 'T1', sources: ['sensor:soil-moisture:zone-1'] },
+    note: `${runId}:${seq}:${note}`,
+  })
+  // Pad so a frame, as it sits in the batch on the wire, is FRAME_WIRE_BYTES long.
+  const probe = buildUnsignedFrame(signer.id, fields('warmup', 100_000, ''))
+  const padding = 'x'.repeat(Math.max(0, FRAME_WIRE_BYTES - JSON.stringify(probe).length))
+  publishOne = (runId, seq) => service.publish(fields(runId, seq, padding))
+} else {
+  const pubsub = libp2p.services.pubsub
+  pubsub.subscribe(topic)
+  const encoder = new TextEncoder()
+  const decoder = new TextDecoder()
+  pubsub.addEventListener('message', (event: CustomEvent<Message>) => {
+    if (event.detail.topic !== topic) return
+    const payload = JSON.parse(decoder.decode(event.detail.data)) as { tag: string; sentAt: number }
+    const tag = parseTag(payload.tag)
+    if (tag !== undefined) record(tag.runId, tag.seq, payload.sentAt)
+  })
+  publishOne = (runId, seq) => {
+    const body = JSON.stringify({ tag: `${runId}:${seq}:`, sentAt: now(), pad: '' })
+    const padded = body.replace(
+      '"pad":""',
+      `"pad":"${'x'.repeat(Math.max(0, FRAME_WIRE_BYTES - body.length))}"`,
+    )
+    return pubsub.publish(topic, encoder.encode(padded))
+  }
+}
+
+await libp2p.start()
+const address = libp2p.getMultiaddrs().find((addr) => addr.toString().includes('/ws'))
+send({ type: 'listening', addr: address?.toString() ?? '', peerId: libp2p.peerId.toString() })
+
+/** Publishes `rate` frames per second for `seconds`, in bursts of whatever fell due each tick. */
+async function publishAtRate(runId: string, rate: number, seconds: number): Promise<void> {
+  const total = Math.round(rate * seconds)
+  const started = performance.now()
+  let sent = 0
+  let failed = 0
+  let lateTicks = 0
+  const pending: Promise<unknown>[] = []
+  await new Promise<void>((done) => {
+    let lastTick = started
+    const timer = setInterval(() => {
+      const tickAt = performance.now()
+      if (tickAt - lastTick > PUBLISH_TICK_MS * 3) lateTicks++
+      lastTick = tickAt
+      const due = Math.min(total, Math.floor(((tickAt - started) / 1_000) * rate))
+      while (sent < due) {
+        pending.push(
+          publishOne(runId, sent).catch(() => {
+            failed++
+          }),
+        )
+        sent++
+      }
+      if (sent >= total) {
+        clearInterval(timer)
+        done()
+      }
+    }, PUBLISH_TICK_MS)
+  })
+  await Promise.all(pending)
+  send({ type: 'published', runId, sent, failed, lateTicks })
+}
+
+process.on('message', (message: ParentMessage) => {
+  void handle(message).catch((error: unknown) => send({ type: 'error', message: String(error) }))
+})
+
+async function handle(message: ParentMessage): Promise<void> {
+  switch (message.type) {
+    case 'dial':
+      await Promise.all(message.addrs.map((addr) => libp2p.dial(multiaddr(addr))))
+      send({ type: 'dialled' })
+      return
+    case 'status':
+      send({
+        type: 'status',
+        connections: libp2p.getConnections().length,
+        // Mesh membership is not on the public GossipSub interface; the implementation has it.
+        meshPeers: (
+          libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
+        ).getMeshPeers(topic).length,
+      })
+      return
+    case 'mark':
+      runs.set(message.runId, { seen: new Set(), latenciesMs: [], cpuStart: process.cpuUsage() })
+      return
+    case 'publish':
+      await publishAtRate(message.runId, message.rate, message.seconds)
+      return
+    case 'count':
+      send({ type: 'count', runId: message.runId, received: runs.get(message.runId)?.seen.size ?? 0 })
+      return
+    case 'collect': {
+      const run = runs.get(message.runId)
+      runs.delete(message.runId)
+      const cpu = process.cpuUsage(run?.cpuStart)
+      send({
+        type: 'collected',
+        runId: message.runId,
+        received: run?.seen.size ?? 0,
+        latenciesMs: run?.latenciesMs ?? [],
+        cpuMs: (cpu.user + cpu.system) / 1_000,
+      })
+      return
+    }
+    case 'exit':
+      await Promise.race([libp2p.stop(), new Promise((resolve) => setTimeout(resolve, 3_000))])
+      process.exit(0)
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * Benchmark: how many context frames per second one publisher can fan out over gossipsub with no
+ * loss, and how long frames take to arrive, with every node in its own process on loopback
+ * (test/bench/fanout-worker.ts). Topologies: a chain of 3 (publisher → relay node → far node) and
+ * 10 nodes (a ring with chords, up to 4 hops from the publisher). Modes: `clawmesh` (ContextService:
+ * 5 ms batches, one batch signature, full validation on every hop, gossipsub StrictNoSign),
+ * `clawmesh-signed` (the same with gossipsub StrictSign), `raw` (one gossip message per 512-byte
+ * frame, no validator, StrictNoSign) and `raw-signed` (the same with StrictSign).
+ *
+ * One set of processes serves all rates of a (mode, topology), rates ascending; after each rate the
+ * receivers get time to drain before their counts are taken. Latency is receive time − send time
+ * (the moment `publish` was called, so it includes the coalescing window).
+ *
+ *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
+ *     [--topologies chain3,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed]
+ *
+ * Prints a table and writes test/bench/results/fanout.json.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { FanoutMode, ParentMessage, WorkerConfig, WorkerMessage } from './fanout-worker.ts'
+
+const root = resolve(import.meta.dirname, '../..')
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '100,500,1000,6000' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    topologies: { type: 'string', default: 'chain3,mesh10' },
+    modes: { type: 'string', default: 'clawmesh,clawmesh-signed,raw,raw-signed' },
+  },
+})
+const rates = values.rates.split(',').map(Number)
+const seconds = Number(values.seconds)
+const warmupSeconds = Number(values.warmup)
+const modes = values.modes.split(',') as FanoutMode[]
+const topologyNames = values.topologies.split(',')
+
+/** A receiver whose count has not moved for this long is done draining. */
+const DRAIN_QUIET_MS = 1_500
+const DRAIN_MAX_MS = 8_000
+const MESH_FORMATION_TIMEOUT_MS = 15_000
+
+interface Topology {
+  name: string
+  size: number
+  /** [dialer, dialled]; node 0 publishes. */
+  edges: Array<[number, number]>
+}
+
+const TOPOLOGIES: Record<string, Topology> = {
+  // The publisher knows only the relay node and the far node only the relay node: two hops.
+  chain3: {
+    name: 'chain3',
+    size: 3,
+    edges: [
+      [0, 1],
+      [2, 1],
+    ],
+  },
+  // A ring of 10 with three chords: every node has 2–3 links, the farthest is 4 hops away.
+  mesh10: {
+    name: 'mesh10',
+    size: 10,
+    edges: [
+      ...Array.from({ length: 10 }, (_, i): [number, number] => [i, (i + 1) % 10]),
+      [1, 6],
+      [3, 8],
+      [7, 2],
+    ],
+  },
+}
+
+function hopsFromPublisher(topology: Topology): number[] {
+  const hops = new Array<number>(topology.size).fill(Number.POSITIVE_INFINITY)
+  hops[0] = 0
+  const queue = [0]
+  while (queue.length > 0) {
+    const node = queue.shift() as number
+    for (const [a, b] of topology.edges) {
+      const next = a === node ? b : b === node ? a : undefined
+      if (next !== undefined && hops[next] === Number.POSITIVE_INFINITY) {
+        hops[next] = (hops[node] as number) + 1
+        queue.push(next)
+      }
+    }
+  }
+  return hops
+}
+
+class Worker {
+  readonly process: ChildProcess
+  readonly #waiters: Array<{ type: WorkerMessage['type']; resolve: (message: WorkerMessage) => void }> = []
+
+  constructor(config: WorkerConfig) {
+    this.process = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    this.process.on('message', (message: WorkerMessage) => {
+      if (message.type === 'error') console.error(`worker ${config.name}: ${message.message}`)
+      const index = this.#waiters.findIndex((waiter) => waiter.type === message.type)
+      if (index >= 0) this.#waiters.splice(index, 1)[0]?.resolve(message)
+    })
+  }
+
+  send(message: ParentMessage): void {
+    this.process.send(message)
+  }
+
+  next<T extends WorkerMessage['type']>(
+    type: T,
+    timeoutMs = 60_000,
+  ): Promise<Extract<WorkerMessage, { type: T }>> {
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no '${type}' from worker within ${timeoutMs} ms`)),
+        timeoutMs,
+      )
+      this.#waiters.push({
+        type,
+        resolve: (message) => {
+          clearTimeout(timer)
+          resolvePromise(message as Extract<WorkerMessage, { type: T }>)
+        },
+      })
+    })
+  }
+
+  request<T extends WorkerMessage['type']>(message: ParentMessage, reply: T) {
+    const answer = this.next(reply)
+    this.send(message)
+    return answer
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolveLater) => setTimeout(resolveLater, ms))
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
+}
+
+function summarise(latencies: number[]) {
+  const sorted = [...latencies].sort((a, b) => a - b)
+  const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100)
+  return {
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted.at(-1) ?? null),
+  }
+}
+
+interface ReceiverResult {
+  node: number
+  hops: number
+  received: number
+  lossPercent: number
+  p50Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+  cpuPercent: number
+}
+
+interface RunResult {
+  mode: FanoutMode
+  topology: string
+  rate: number
+  seconds: number
+  sent: number
+  publishFailed: number
+  publisherLateTicks: number
+  publisherCpuPercent: number
+  /** 1-minute load average when the rate ended: above the core count, other processes competed. */
+  loadAverage: number
+  receivers: ReceiverResult[]
+  /** All receivers: frames delivered / (sent × receivers). */
+  lossPercent: number
+  /** Pooled latency of the nodes one hop from the publisher, and of the farthest nodes. */
+  firstHop: { p50Ms: number | null; p99Ms: number | null }
+  farthest: {
+    hops: number
+    p50Ms: number | null
+    p99Ms: number | null
+    perHopP50Ms: number | null
+    perHopP99Ms: number | null
+  }
+  all: { p50Ms: number | null; p99Ms: number | null }
+}
+
+async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<RunResult[]> {
+  const hops = hopsFromPublisher(topology)
+  const workers = Array.from(
+    { length: topology.size },
+    (_, index) => new Worker({ mode, role: index === 0 ? 'publisher' : 'receiver', name: `n${index}` }),
+  )
+  try {
+    const listening = await Promise.all(workers.map((worker) => worker.next('listening')))
+    await Promise.all(
+      workers.map((worker, index) => {
+        const addrs = topology.edges
+          .filter(([dialer]) => dialer === index)
+          .map(([, dialled]) => listening[dialled]?.addr as string)
+        return worker.request({ type: 'dial', addrs }, 'dialled')
+      }),
+    )
+    // Every link must be in the gossipsub mesh before anything is measured.
+    const degree = (index: number) => topology.edges.filter(([a, b]) => a === index || b === index).length
+    const deadline = Date.now() + MESH_FORMATION_TIMEOUT_MS
+    for (;;) {
+      const statuses = await Promise.all(
+        workers.map((worker) => worker.request({ type: 'status' }, 'status')),
+      )
+      if (statuses.every((status, index) => status.meshPeers >= degree(index))) break
+      if (Date.now() > deadline) {
+        console.warn(`  mesh incomplete after ${MESH_FORMATION_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`)
+        break
+      }
+      await sleep(250)
+    }
+    const publisher = workers[0] as Worker
+    const receivers = workers.slice(1)
+
+    async function run(runId: string, rate: number, runSeconds: number) {
+      for (const worker of workers) worker.send({ type: 'mark', runId })
+      const published = await publisher.request(
+        { type: 'publish', runId, rate, seconds: runSeconds },
+        'published',
+      )
+      // Drain: wait until every receiver has everything or its count stops moving.
+      const drainStart = Date.now()
+      let last = -1
+      let quietSince = Date.now()
+      for (;;) {
+        const counts = await Promise.all(
+          receivers.map((worker) => worker.request({ type: 'count', runId }, 'count')),
+        )
+        const total = counts.reduce((sum, count) => sum + count.received, 0)
+        if (total >= published.sent * receivers.length) break
+        if (total !== last) {
+          last = total
+          quietSince = Date.now()
+        } else if (Date.now() - quietSince > DRAIN_QUIET_MS) break
+        if (Date.now() - drainStart > DRAIN_MAX_MS) break
+        await sleep(200)
+      }
+      const elapsedMs = runSeconds * 1_000 + (Date.now() - drainStart)
+      const collected = await Promise.all(
+        workers.map((worker) => worker.request({ type: 'collect', runId }, 'collected')),
+      )
+      return { published, collected, elapsedMs }
+    }
+
+    await run('warmup', rates[0] ?? 100, warmupSeconds)
+    const results: RunResult[] = []
+    for (const rate of rates) {
+      process.stdout.write(`  ${mode} ${topology.name} ${rate}/s … `)
+      const { published, collected, elapsedMs } = await run(`r${rate}`, rate, seconds)
+      const receiverResults: ReceiverResult[] = collected.slice(1).map((result, offset) => ({
+        node: offset + 1,
+        hops: hops[offset + 1] as number,
+        received: result.received,
+        lossPercent: round2(100 * (1 - result.received / published.sent)),
+        ...summarise(result.latenciesMs),
+        cpuPercent: Math.round((100 * result.cpuMs) / elapsedMs),
+      }))
+      const maxHops = Math.max(...receiverResults.map((receiver) => receiver.hops))
+      const pooled = (filter: (hop: number) => boolean) =>
+        summarise(
+          collected
+            .slice(1)
+            .flatMap((result, offset) => (filter(hops[offset + 1] as number) ? result.latenciesMs : [])),
+        )
+      const far = pooled((hop) => hop === maxHops)
+      const first = pooled((hop) => hop === 1)
+      const all = pooled(() => true)
+      const delivered = receiverResults.reduce((sum, receiver) => sum + receiver.received, 0)
+      const result: RunResult = {
+        mode,
+        topology: topology.name,
+        rate,
+        seconds,
+        sent: published.sent,
+        publishFailed: published.failed,
+        publisherLateTicks: published.lateTicks,
+        publisherCpuPercent: Math.round((100 * (collected[0]?.cpuMs ?? 0)) / elapsedMs),
+        loadAverage: round2(loadavg()[0] as number),
+        receivers: receiverResults,
+        lossPercent: round2(100 * (1 - delivered / (published.sent * receiverResults.length))),
+        firstHop: { p50Ms: first.p50Ms, p99Ms: first.p99Ms },
+        farthest: {
+          hops: maxHops,
+          p50Ms: far.p50Ms,
+          p99Ms: far.p99Ms,
+          perHopP50Ms: far.p50Ms === null ? null : round2(far.p50Ms / maxHops),
+          perHopP99Ms: far.p99Ms === null ? null : round2(far.p99Ms / maxHops),
+        },
+        all: { p50Ms: all.p50Ms, p99Ms: all.p99Ms },
+      }
+      console.log(
+        `sent ${result.sent}, loss ${result.lossPercent}%, 1st hop p50/p99 ${first.p50Ms}/${first.p99Ms} ms, ` +
+          `far (${maxHops} hops) p50/p99 ${far.p50Ms}/${far.p99Ms} ms, publisher CPU ${result.publisherCpuPercent}%, load ${result.loadAverage}`,
+      )
+      results.push(result)
+    }
+    return results
+  } finally {
+    for (const worker of workers) worker.send({ type: 'exit' })
+    await Promise.all(
+      workers.map((worker) =>
+        Promise.race([
+          new Promise((resolveExit) => worker.process.once('exit', resolveExit)),
+          sleep(5_000).then(() => worker.process.kill('SIGKILL')),
+        ]),
+      ),
+    )
+  }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100
+}
+
+const started = Date.now()
+console.log(
+  `frame fan-out: ${cpus().length} cores, node ${process.version}, rates ${rates.join('/')} frames/s, ${seconds} s each`,
+)
+const results: RunResult[] = []
+for (const topologyName of topologyNames) {
+  const topology = TOPOLOGIES[topologyName]
+  if (topology === undefined) throw new Error(`unknown topology ${topologyName} (chain3, mesh10)`)
+  for (const mode of modes) {
+    console.log(`${mode} on ${topology.name} (${topology.size} processes)`)
+    results.push(...(await runConfiguration(mode, topology)))
+  }
+}
+
+const highestZeroLoss = Object.fromEntries(
+  topologyNames.flatMap((topology) =>
+    modes.map((mode) => {
+      const clean = results.filter((r) => r.topology === topology && r.mode === mode && r.lossPercent === 0)
+      return [`${mode}/${topology}`, clean.length === 0 ? null : Math.max(...clean.map((r) => r.rate))]
+    }),
+  ),
+)
+
+const header = [
+  'mode',
+  'topology',
+  'rate/s',
+  'sent',
+  'loss %',
+  '1st hop p50/p99 ms',
+  'far p50/p99 ms',
+  'hops',
+  'far per hop p50/p99',
+  'pub CPU %',
+  'max rcv CPU %',
+]
+const rows = results.map((r) => [
+  r.mode,
+  r.topology,
+  String(r.rate),
+  String(r.sent),
+  String(r.lossPercent),
+  `${r.firstHop.p50Ms} / ${r.firstHop.p99Ms}`,
+  `${r.farthest.p50Ms} / ${r.farthest.p99Ms}`,
+  String(r.farthest.hops),
+  `${r.farthest.perHopP50Ms} / ${r.farthest.perHopP99Ms}`,
+  String(r.publisherCpuPercent),
+  String(Math.max(...r.receivers.map((receiver) => receiver.cpuPercent))),
+  String(r.loadAverage),
+])
+const widths = header.map((cell, column) =>
+  Math.max(cell.length, ...rows.map((row) => (row[column] as string).length)),
+)
+const line = (cells: string[]) =>
+  cells.map((cell, column) => cell.padEnd(widths[column] as number)).join('  ')
+console.log(`\n${line(header)}`)
+for (const row of rows) console.log(line(row))
+console.log('\nhighest rate with zero loss:')
+for (const [key, rate] of Object.entries(highestZeroLoss)) console.log(`  ${key}: ${rate ?? 'none'}`)
+console.log(`\ntotal ${Math.round((Date.now() - started) / 1_000)} s`)
+
+const outputDir = resolve(root, 'test/bench/results')
+await mkdir(outputDir, { recursive: true })
+await writeFile(
+  resolve(outputDir, 'fanout.json'),
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+      options: { rates, seconds, warmupSeconds, modes, topologies: topologyNames },
+      highestZeroLoss,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+)
