@@ -178,7 +178,7 @@ export class ContextService {
       for (const frame of frames) this.#ingest(frame)
       await this.#init.libp2p.services.pubsub.publish(this.#topic, encodeBatch(batch))
       this.#init.counters.increment('frames.published', frames.length)
-      pending.forEach((item, index) => item.resolve(frames[index] as Frame))
+      for (const [index, item] of pending.entries()) item.resolve(frames[index] as Frame)
     } catch (error) {
       this.#init.counters.increment('frames.publish.failed', pending.length)
       for (const item of pending) item.reject(error)

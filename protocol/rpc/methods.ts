@@ -8,9 +8,9 @@ import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
-import { APPROVAL_LEVELS } from '../safety/proposal.ts'
-import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
+import { APPROVAL_LEVELS } from '../safety/proposal.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
  * the node's own state dir). */
@@ -224,7 +224,12 @@ export const proposalCreateParamsSchema = z
     level: z.enum(APPROVAL_LEVELS).optional(),
     /** Frame IDs cited as evidence; their tiers are read from this node's world model, never taken from the caller. */
     evidence: z.array(z.string().max(128)).max(32).optional(),
-    ttlMs: z.number().int().min(10_000).max(24 * 3_600_000).optional(),
+    ttlMs: z
+      .number()
+      .int()
+      .min(10_000)
+      .max(24 * 3_600_000)
+      .optional(),
   })
   .strict()
 export type ProposalCreateParams = z.infer<typeof proposalCreateParamsSchema>
@@ -246,7 +251,12 @@ export const operatorIssueParamsSchema = z
     operatorId: z.string().min(1).max(64),
     displayName: z.string().min(1).max(64),
     roles: z.array(z.enum(OPERATOR_ROLES)).min(1),
-    ttlMs: z.number().int().min(60_000).max(365 * 24 * 3_600_000).optional(),
+    ttlMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(365 * 24 * 3_600_000)
+      .optional(),
   })
   .strict()
 
@@ -333,7 +343,10 @@ export const RPC_METHODS = {
     description: 'Creates a proposal authored by the caller (merged with a duplicate inside the window).',
   }),
   'proposal.list': method({
-    params: z.object({ state: z.string().max(32).optional() }).strict().optional(),
+    params: z
+      .object({ state: z.string().max(32).optional() })
+      .strict()
+      .optional(),
     result: z.object({ proposals: z.array(proposalRecordSchema) }),
     access: 'peer',
     description: 'Proposals known to this command center, newest first.',
@@ -348,7 +361,8 @@ export const RPC_METHODS = {
     params: proposalDecisionParamsSchema,
     result: proposalDecisionResultSchema,
     access: 'peer',
-    description: 'Adds an operator-signed approval; when the policy allows, the runtime executes the proposal.',
+    description:
+      'Adds an operator-signed approval; when the policy allows, the runtime executes the proposal.',
   }),
   'proposal.reject': method({
     params: proposalDecisionParamsSchema,
