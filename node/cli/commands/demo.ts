@@ -9,6 +9,7 @@ import type { Command } from 'commander'
 import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
 import { parseNodeConfig } from '../../config.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
+import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { statePaths } from '../../state/state-dir.ts'
 import { TrustStore } from '../../trust/trust-store.ts'
 
@@ -51,6 +52,12 @@ export function registerDemoCommand(program: Command): void {
             peers,
             // The demo lives on loopback: no multicast leaves the machine.
             discovery: false,
+            // Both nodes load the demo farm: the command center for the manifests its policy needs,
+            // the field node for the sensors and actuators it simulates.
+            site: DEMO_FARM_PATH,
+            mockSensor: index === 1,
+            mockActuator: index === 1,
+            commandCenters: index === 1 ? [ids[0] as string] : [],
           },
           'demo',
         )
@@ -62,9 +69,13 @@ export function registerDemoCommand(program: Command): void {
           `  ${member.name.padEnd(15)} ${member.role.padEnd(8)} ws://127.0.0.1:${member.port}  ${ids[index]}`,
         )
       }
-      console.log(
-        `\nInspect it:  npx clawmesh --state-dir ${members[0]?.dir} status --url ws://127.0.0.1:${port} --events`,
-      )
+      const cli = `npx clawmesh --state-dir ${members[0]?.dir}`
+      const url = `ws://127.0.0.1:${port}`
+      console.log(`\nInspect it:  ${cli} status --url ${url} --events`)
+      console.log(`World model: ${cli} world --url ${url}`)
+      console.log(`Operate:     ${cli} operator enroll --name you --url ${url}`)
+      console.log(`             ${cli} propose actuator:valve:zone-2 open --arg durationSec=300 --url ${url}`)
+      console.log('             a second operator approves it (the author cannot): see docs/safety.md')
       console.log('Stop it:     Ctrl-C\n')
       const stop = async () => {
         for (const node of nodes.reverse()) await node.stop()
