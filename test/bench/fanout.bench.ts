@@ -175,6 +175,8 @@ interface RunResult {
   publisherCpuPercent: number
   /** 1-minute load average when the rate ended: above the core count, other processes competed. */
   loadAverage: number
+  /** Gossipsub mesh peers of each node (publisher first) after the rate; compare with the links. */
+  meshPeersAfter: number[]
   receivers: ReceiverResult[]
   /** All receivers: frames delivered / (sent × receivers). */
   lossPercent: number
@@ -250,14 +252,18 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
       const collected = await Promise.all(
         workers.map((worker) => worker.request({ type: 'collect', runId }, 'collected')),
       )
-      return { published, collected, elapsedMs }
+      // Overload can drop links out of the gossipsub mesh; record what is left after each rate.
+      const statuses = await Promise.all(
+        workers.map((worker) => worker.request({ type: 'status' }, 'status')),
+      )
+      return { published, collected, elapsedMs, meshPeersAfter: statuses.map((status) => status.meshPeers) }
     }
 
     await run('warmup', rates[0] ?? 100, warmupSeconds)
     const results: RunResult[] = []
     for (const rate of rates) {
       process.stdout.write(`  ${mode} ${topology.name} ${rate}/s … `)
-      const { published, collected, elapsedMs } = await run(`r${rate}`, rate, seconds)
+      const { published, collected, elapsedMs, meshPeersAfter } = await run(`r${rate}`, rate, seconds)
       const receiverResults: ReceiverResult[] = collected.slice(1).map((result, offset) => ({
         node: offset + 1,
         hops: hops[offset + 1] as number,
@@ -287,6 +293,7 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
         publisherLateTicks: published.lateTicks,
         publisherCpuPercent: Math.round((100 * (collected[0]?.cpuMs ?? 0)) / elapsedMs),
         loadAverage: round2(loadavg()[0] as number),
+        meshPeersAfter,
         receivers: receiverResults,
         lossPercent: round2(100 * (1 - delivered / (published.sent * receiverResults.length))),
         firstHop: { p50Ms: first.p50Ms, p99Ms: first.p99Ms },
