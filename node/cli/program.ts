@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
   registerEvidenceCommands(program)
   registerProposalCommands(program)
   registerDemoCommand(program)
+  registerDemoActuateCommand(program)
   return program
 }
