@@ -1,12 +1,30 @@
-// Unit tests sit beside the code; cross-folder and process tests live in test/. Benchmarks are not tests.
+// Unit tests sit beside the code and run in parallel; tests in test/ start real processes and
+// sockets, so they run one file at a time to keep timings honest on 2-core machines.
+// Benchmarks (test/bench/) are not tests.
 import { defineConfig } from 'vitest/config'
+
+const shared = { testTimeout: 30_000, hookTimeout: 90_000, pool: 'forks' as const }
 
 export default defineConfig({
   test: {
-    include: ['protocol/**/*.test.ts', 'node/**/*.test.ts', 'signaling/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'test/bench/**'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['protocol/**/*.test.ts', 'node/**/*.test.ts', 'signaling/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/bench/**'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 })
