@@ -78,8 +78,8 @@ async function runInsideNamespace(): Promise<number> {
       ],
       { stdio: 'inherit' },
     )
-    const forward = () => child.kill('SIGINT')
-    process.once('SIGINT', forward)
+    // Forwarded so the inner run stops its nodes and this process still removes the namespace.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal))
     return await new Promise<number>((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1)))
   } finally {
     await netns.remove()
@@ -392,3 +392,5 @@ const output = {
 await mkdir(join(REPO_ROOT, 'test/bench/results'), { recursive: true })
 await writeFile(join(REPO_ROOT, 'test/bench/results/membership.json'), `${JSON.stringify(output, null, 2)}\n`)
 log(`wrote test/bench/results/membership.json in ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`)
+// Closed libp2p clients can leave timers behind that keep the process (and the namespace) alive.
+process.exit(0)
