@@ -51,6 +51,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: init.gater,
+    connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
     peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
     services: {
       identify: identify(),
@@ -106,5 +107,10 @@ export function mdnsServiceTag(mesh: MeshIdentity): string {
 /** Score weight of one invalid (rejected) gossip message: a few forged or malformed messages push a
  * peer below gossipsub's graylist threshold, after which its gossip is ignored. */
 export const INVALID_MESSAGE_SCORE_WEIGHT = -50
+
+/** New inbound connections accepted per second from one address. libp2p's default (5) is tuned
+ * for public nodes; a site whose nodes share one NAT address, or a test bench on loopback, opens
+ * more than that after a restart, and the trust gater already refuses strangers. */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 32
 
 export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>
