@@ -16,7 +16,7 @@ import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId 
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
-import type { NodeConfig } from './config.ts'
+import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { WORLD_SNAPSHOT_INTERVAL_MS } from './context/constants.ts'
 import { ContextService } from './context/context-service.ts'
@@ -79,7 +79,7 @@ export async function startClawMeshNode(
 ): Promise<ClawMeshNode> {
   const log = options.log ?? ((line: string) => console.log(`[clawmesh ${config.name}] ${line}`))
   const paths = statePaths(resolveStateDir(config.stateDir))
-  const configuredPeers = config.peers.map((spec) => parseStaticPeer(spec))
+  const configuredPeers = config.peers.map((spec) => parseStaticPeer(spec, DEFAULT_WS_PORT))
   const staticPeers = configuredPeers.filter((peer) => {
     const verdict = checkStaticPeerPolicy(peer, config.wanPolicy)
     if (verdict.verdict !== 'accept') log(verdict.diagnostic)
