@@ -490,6 +490,7 @@ export async function startClawMeshNode(
       stopSyncOnJoin()
       stopCapabilityUpdates()
       clearInterval(snapshotTimer)
+      safety.close()
       devices?.stop()
       await announceLeave()
       lag.stop()

@@ -46,6 +46,9 @@ export const DEFAULT_PROPOSAL_TTL_MS = 30 * 60_000
 export const DEFAULT_OPERATOR_CERT_TTL_MS = 90 * 24 * 3_600_000
 /** Observations auto-cited as evidence when a proposal names none: the latest few in the zone. */
 const AUTO_EVIDENCE_FRAMES = 3
+/** Retry schedule for dispatching an approved proposal to an unreachable actuator. */
+const DISPATCH_RETRY_INITIAL_MS = 1_000
+const DISPATCH_RETRY_MAX_MS = 15_000
 /** How long the command center waits for the actuator to execute. */
 const EXECUTE_TIMEOUT_MS = 15_000
 
@@ -72,6 +75,8 @@ export class SafetyRuntime {
   readonly proposals: ProposalStore
   readonly ledger: ExecutionLedger
   readonly evidence: EvidenceLogWriter
+  readonly #retries = new Map<string, ReturnType<typeof setTimeout>>()
+  #closed = false
 
   private constructor(
     init: SafetyRuntimeInit,
@@ -374,7 +379,16 @@ export class SafetyRuntime {
     await this.#dispatch(hash)
   }
 
-  async #dispatch(hash: string): Promise<void> {
+  /** Stops retrying dispatches (the proposals stay persisted and resume at the next start). */
+  close(): void {
+    this.#closed = true
+    for (const timer of this.#retries.values()) clearTimeout(timer)
+    this.#retries.clear()
+  }
+
+  async #dispatch(hash: string, attempt = 0): Promise<void> {
+    this.#retries.delete(hash)
+    if (this.#closed) return
     let record = this.#get(hash)
     try {
       if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
@@ -409,8 +423,29 @@ export class SafetyRuntime {
         })
         return
       }
+      const unreachable =
+        !(error instanceof ClawMeshError) || error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE'
+      if (unreachable && Date.now() < record.proposal.expiresAt && !this.#closed) {
+        // A flaky link must not lose an approved proposal: keep it executing and try again. The
+        // actuator's ledger makes a retry after a lost answer safe (it reports, never repeats).
+        const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_INITIAL_MS * 2 ** attempt)
+        if (attempt === 0) {
+          this.#init.log(
+            `actuator for proposal ${record.proposal.id} unreachable (${(error as Error).message}); retrying until it expires`,
+          )
+        }
+        this.#retries.set(
+          hash,
+          setTimeout(() => void this.#dispatch(hash, attempt + 1), delay),
+        )
+        return
+      }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
-      await this.#move(hash, 'fail', { reason: (error as Error).message.slice(0, 500) })
+      await this.#move(hash, 'fail', {
+        reason: unreachable
+          ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
+          : (error as Error).message.slice(0, 500),
+      })
     }
   }
 
