@@ -32,6 +32,8 @@ import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
+import { PairingWindow } from './safety/pairing.ts'
+import { startPairingService } from './safety/pairing-service.ts'
 import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
@@ -39,6 +41,9 @@ import { TrustStore } from './trust/trust-store.ts'
 import { CLAWMESH_VERSION } from './version.ts'
 import { WorldModel } from './world/world-model.ts'
 import { WorldSnapshotStore } from './world/world-snapshot-store.ts'
+
+/** A pairing code is typed within minutes of being shown; five keeps the window short. */
+const DEFAULT_PAIRING_TTL_MS = 5 * 60_000
 
 /** How long a stopping node waits for each member to take its leave announcement. */
 const LEAVE_ANNOUNCE_TIMEOUT_MS = 1_000
@@ -110,8 +115,11 @@ export async function startClawMeshNode(
       refusalTimes.shift()
   }
 
+  const pairing = new PairingWindow({ counters })
+  const isKnown = (deviceId: string) => deviceId === localAdmin.deviceId || trust.has(deviceId)
   const gater = createTrustGater({
-    isAllowed: (deviceId) => deviceId === localAdmin.deviceId || trust.has(deviceId),
+    // An open pairing window admits unknown keys to the pairing protocol only (see pairing-service.ts).
+    isAllowed: (deviceId) => isKnown(deviceId) || pairing.isOpen(),
     onRefused: (direction, deviceId) => {
       counters.increment(`connections.refused.untrusted.${direction}`)
       noteRefusal()
@@ -344,6 +352,24 @@ export async function startClawMeshNode(
     },
     'operator.issue': async (params) => ({ certificate: await safety.issueOperatorCertificate(params) }),
     'actuator.execute': (params) => safety.executeCommand(params.command),
+    'pair.open': (params) => {
+      const opened = pairing.open({
+        kind: params.kind,
+        ttlMs: params.ttlMs ?? DEFAULT_PAIRING_TTL_MS,
+        ...(params.operatorName === undefined ? {} : { operatorName: params.operatorName }),
+        ...(params.roles === undefined ? {} : { roles: params.roles }),
+      })
+      events.push({
+        level: 'info',
+        type: 'pairing.opened',
+        message: `pairing window open for a ${params.kind} until ${new Date(opened.expiresAt).toISOString()}`,
+      })
+      return {
+        ...opened,
+        deviceId: identity.deviceId,
+        listenAddrs: libp2p.getMultiaddrs().map((address) => address.toString()),
+      }
+    },
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -423,6 +449,18 @@ export async function startClawMeshNode(
     if (!trust.has(peer.deviceId))
       log(`static peer ${peer.deviceId} is not in the trust store: it will be refused until you trust it`)
   }
+  const stopPairing = await startPairingService({
+    libp2p,
+    generation: mesh.generation,
+    window: pairing,
+    trust,
+    safety,
+    counters,
+    events,
+    log,
+    self: { deviceId: identity.deviceId, name: config.name, meshName: mesh.meshName },
+    isKnown,
+  })
   staticPeerDialer.start()
   void safety.resume()
   lanPeerHandler = createLanPeerHandler({
@@ -491,6 +529,8 @@ export async function startClawMeshNode(
       stopCapabilityUpdates()
       clearInterval(snapshotTimer)
       safety.close()
+      stopPairing()
+      pairing.close()
       devices?.stop()
       await announceLeave()
       lag.stop()

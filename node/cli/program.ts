@@ -9,6 +9,7 @@ import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
+import { registerPairCommands } from './commands/pair.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerProposalCommands } from './commands/proposals.ts'
 import { registerStartCommand } from './commands/start.ts'
@@ -22,6 +23,9 @@ export function buildProgram(): Command {
     .version(CLAWMESH_VERSION)
     .option('--state-dir <dir>', 'state directory (default $CLAWMESH_STATE_DIR or ~/.clawmesh)')
     .showHelpAfterError()
+    // Global options come before the command (`clawmesh --state-dir D status`), so a command's own
+    // options (e.g. `pair --url` vs `pair join --url`) are never confused with them.
+    .enablePositionalOptions()
   registerIdentityCommand(program)
   registerTrustCommands(program)
   registerStartCommand(program)
@@ -31,6 +35,7 @@ export function buildProgram(): Command {
   registerWorldCommands(program)
   registerEvidenceCommands(program)
   registerProposalCommands(program)
+  registerPairCommands(program)
   registerDemoCommand(program)
   registerDemoActuateCommand(program)
   return program

@@ -112,6 +112,17 @@ export class PairingWindow {
     return { outcome: 'accept', grant: window.grant }
   }
 
+  /** True while a code can still be redeemed: the gater admits unknown keys only then. */
+  isOpen(now: number = this.#now()): boolean {
+    const window = this.#window
+    return (
+      window !== undefined &&
+      !window.used &&
+      now < window.expiresAt &&
+      window.failedAttempts < this.#maxAttempts
+    )
+  }
+
   /** Revokes the open code, if any. */
   close(): void {
     this.#window = undefined

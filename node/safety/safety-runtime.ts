@@ -328,28 +328,29 @@ export class SafetyRuntime {
     const result: Record<string, unknown> = outcome.ok
       ? { ...outcome.result, state: outcome.state }
       : { error: outcome.code, message: outcome.message }
-    const frame = await this.#init.publish({
-      kind: 'execution',
-      data: {
-        proposalId: proposal.id,
-        proposalHash: commandHash,
-        capability: proposal.capability,
-        operation: proposal.operation,
-        status,
-        result,
-        approvers: verdict.approvers,
-      },
-      trust: { tier: 'T3', sources: [proposal.capability] },
-    } as never)
-    if (outcome.ok) {
-      for (const data of outcome.observations) {
-        await this.#init.publish({
+    // The execution frame and the actuator's state observations go out in one gossip batch.
+    const [frame] = await Promise.all([
+      this.#init.publish({
+        kind: 'execution',
+        data: {
+          proposalId: proposal.id,
+          proposalHash: commandHash,
+          capability: proposal.capability,
+          operation: proposal.operation,
+          status,
+          result,
+          approvers: verdict.approvers,
+        },
+        trust: { tier: 'T3', sources: [proposal.capability] },
+      } as never),
+      ...(outcome.ok ? outcome.observations : []).map((data) =>
+        this.#init.publish({
           kind: 'observation',
           data,
           trust: { tier: 'T3', sources: [proposal.capability] },
-        } as never)
-      }
-    }
+        } as never),
+      ),
+    ])
     await this.evidence.append('execution', {
       hash: commandHash,
       proposalId: proposal.id,

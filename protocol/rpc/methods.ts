@@ -376,6 +376,30 @@ export const RPC_METHODS = {
     access: 'admin',
     description: 'Issues an operator certificate signed by this command center (local admin only).',
   }),
+  'pair.open': method({
+    params: z
+      .object({
+        kind: z.enum(['device', 'operator']),
+        operatorName: z.string().min(1).max(64).optional(),
+        roles: z.array(z.enum(OPERATOR_ROLES)).min(1).optional(),
+        ttlMs: z
+          .number()
+          .int()
+          .min(10_000)
+          .max(15 * 60_000)
+          .optional(),
+      })
+      .strict(),
+    result: z.object({
+      code: z.string(),
+      expiresAt: z.number(),
+      deviceId: z.string(),
+      listenAddrs: z.array(z.string()),
+    }),
+    access: 'admin',
+    description:
+      'Opens a pairing window with a one-time code (local admin only); one device or operator may join with it.',
+  }),
   'actuator.execute': method({
     params: actuatorExecuteParamsSchema,
     result: actuatorExecuteResultSchema,

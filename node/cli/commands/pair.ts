@@ -1,0 +1,147 @@
+/**
+ * `clawmesh pair`: on the command center, opens a pairing window and prints a one-time code.
+ * `clawmesh pair join --url U --code C`: on the joining device, proves the code over the
+ * Noise-secured stream with this device's key (or, with --operator, this CLI's operator key); both
+ * sides then trust each other, and an operator receives a certificate.
+ */
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { lpStream } from '@libp2p/utils'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Command } from 'commander'
+import { createLibp2p } from 'libp2p'
+import { decodeJsonMessage, encodeJsonMessage } from '../../../protocol/codec.ts'
+import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
+import { parseNodeUrl } from '../../../protocol/node-url.ts'
+import {
+  PAIRING_MESSAGE_MAX_BYTES,
+  pairingResponseSchema,
+  pairProtocolId,
+} from '../../../protocol/pairing.ts'
+import {
+  OPERATOR_ROLES,
+  type OperatorRole,
+  operatorCertificateSchema,
+} from '../../../protocol/safety/index.ts'
+import { DEFAULT_WS_PORT } from '../../config.ts'
+import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
+import { writeJsonAtomic } from '../../state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
+import { TrustStore } from '../../trust/trust-store.ts'
+import { CLAWMESH_VERSION } from '../../version.ts'
+import { CliUsageError } from '../errors.ts'
+import { printJson } from '../output.ts'
+import { resolveTargetUrl } from './gateways.ts'
+import { withClient } from './status.ts'
+
+export function registerPairCommands(program: Command): void {
+  const pair = program
+    .command('pair')
+    // `pair --url` opens a window; `pair join --url` joins one: options belong to the word before them.
+    .enablePositionalOptions()
+    .description('open a pairing window on this command center and print a one-time code')
+    .option('--operator <name>', 'pair a person (console or CLI) as an operator instead of a device')
+    .option('--roles <roles>', `operator roles (${OPERATOR_ROLES.join(', ')})`, 'operator')
+    .option('--ttl <minutes>', 'minutes the code stays valid', '5')
+    .option('--url <url>', 'command center URL (default: the saved gateway, else ws://127.0.0.1:18789)')
+    .option('--json', 'print JSON')
+    .action(
+      async (options: { operator?: string; roles: string; ttl: string; url?: string; json?: boolean }) => {
+        const roles = options.roles.split(',').map((role) => role.trim())
+        for (const role of roles) {
+          if (!(OPERATOR_ROLES as readonly string[]).includes(role))
+            throw new CliUsageError(`unknown role "${role}"`)
+        }
+        const url = await resolveTargetUrl(program, options.url)
+        await withClient(program, url, async (client) => {
+          const opened = await client.call('pair.open', {
+            kind: options.operator === undefined ? 'device' : 'operator',
+            ttlMs: Math.round(Number(options.ttl) * 60_000),
+            ...(options.operator === undefined
+              ? {}
+              : { operatorName: options.operator, roles: roles as OperatorRole[] }),
+          })
+          if (options.json) return printJson(opened)
+          console.log(
+            `pairing code  ${opened.code}  (valid until ${new Date(opened.expiresAt).toLocaleTimeString()}, one use)`,
+          )
+          console.log(
+            `on the joining device:  clawmesh pair join --url ${url} --code ${opened.code}${options.operator === undefined ? '' : ' --operator'}`,
+          )
+        })
+      },
+    )
+
+  pair
+    .command('join')
+    .description('join a command center with the one-time code it showed')
+    .requiredOption('--url <url>', 'command center URL (ws://HOST:PORT)')
+    .requiredOption('--code <code>', 'the one-time code')
+    .option('--operator', "join as an operator with this CLI's key (default: as this device)")
+    .option('--name <name>', 'how this device should be listed by the command center')
+    .action(async (options: { url: string; code: string; operator?: boolean; name?: string }) => {
+      const paths = statePaths(resolveStateDir(program.opts().stateDir))
+      const key = await loadOrCreateIdentity(options.operator ? paths.cliIdentity : paths.deviceIdentity)
+      const libp2p = await createLibp2p({
+        privateKey: key.privateKey,
+        nodeInfo: {
+          name: 'clawmesh-pair',
+          version: CLAWMESH_VERSION,
+          userAgent: formatAgentVersion({
+            meshName: DEFAULT_MESH_NAME,
+            generation: PROTOCOL_GENERATION,
+            kind: 'cli',
+            version: CLAWMESH_VERSION,
+          }),
+        },
+        transports: [webSockets()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        connectionGater: { denyDialMultiaddr: () => false },
+        services: { identify: identify() },
+      })
+      try {
+        const signal = AbortSignal.timeout(15_000)
+        const stream = await libp2p.dialProtocol(
+          multiaddr(parseNodeUrl(options.url, DEFAULT_WS_PORT).multiaddr),
+          pairProtocolId(PROTOCOL_GENERATION),
+          { signal },
+        )
+        const messages = lpStream(stream, { maxDataLength: PAIRING_MESSAGE_MAX_BYTES })
+        await messages.write(
+          encodeJsonMessage(
+            { code: options.code, ...(options.name === undefined ? {} : { name: options.name }) },
+            PAIRING_MESSAGE_MAX_BYTES,
+          ),
+          { signal },
+        )
+        const answer = pairingResponseSchema.parse(
+          decodeJsonMessage((await messages.read({ signal })).subarray(), PAIRING_MESSAGE_MAX_BYTES),
+        )
+        if (!answer.ok) throw new CliUsageError(`pairing refused (${answer.reason}): ${answer.message}`)
+        const trust = await TrustStore.open(paths.trustedPeers)
+        await trust.add(answer.commandCenterId, answer.commandCenterName)
+        if (answer.certificate !== undefined) {
+          await writeJsonAtomic(
+            `${paths.stateDir}/identity/operator-certificate.json`,
+            operatorCertificateSchema.parse(answer.certificate),
+          )
+        }
+        console.log(
+          `paired with ${answer.commandCenterName} (${answer.commandCenterId}) in mesh ${answer.meshName} as ${answer.kind}; it is now in this device's trust store`,
+        )
+        if (answer.certificate !== undefined)
+          console.log('operator certificate saved: this CLI can approve and reject proposals')
+      } catch (error) {
+        if (error instanceof CliUsageError) throw error
+        throw new Error(
+          `could not reach the pairing service at ${options.url}: ${(error as Error).message}. Is a pairing window open?`,
+          { cause: error },
+        )
+      } finally {
+        await libp2p.stop()
+      }
+    })
+}

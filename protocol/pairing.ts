@@ -1,0 +1,36 @@
+/**
+ * Pairing wire format: a joining device or operator proves a one-time code over the Noise-secured
+ * `/clawmesh/pair/<gen>` stream. Noise has already authenticated the joiner's key, so a correct code
+ * binds that key to the grant; nothing else is accepted from an untrusted peer.
+ */
+import { z } from 'zod'
+import { DISPLAY_NAME_MAX_LENGTH } from './limits.ts'
+
+export function pairProtocolId(generation: number): string {
+  return `/clawmesh/pair/${generation}`
+}
+
+/** One small request and one small answer (an operator certificate is ~1 KiB). */
+export const PAIRING_MESSAGE_MAX_BYTES = 8 * 1024
+
+export const pairingRequestSchema = z
+  .object({
+    code: z.string().min(4).max(32),
+    /** How the joiner wants to be listed in the command center's trust store. */
+    name: z.string().min(1).max(DISPLAY_NAME_MAX_LENGTH).optional(),
+  })
+  .strict()
+export type PairingRequestMessage = z.infer<typeof pairingRequestSchema>
+
+export const pairingResponseSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    kind: z.enum(['device', 'operator']),
+    commandCenterId: z.string(),
+    commandCenterName: z.string(),
+    meshName: z.string(),
+    certificate: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({ ok: z.literal(false), reason: z.string(), message: z.string() }),
+])
+export type PairingResponseMessage = z.infer<typeof pairingResponseSchema>
