@@ -144,6 +144,7 @@ export async function startClawMeshNode(
     listen,
     gater,
     discovery: config.discovery,
+    isGossipPeer: (deviceId) => trust.has(deviceId),
     iceServers: config.iceServers.map((urls) => ({ urls })),
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
   })

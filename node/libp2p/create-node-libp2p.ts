@@ -28,6 +28,9 @@ export interface NodeLibp2pInit {
   /** LAN discovery with mDNS. Announcements use a mesh-specific service tag, so nodes of other meshes
    * are not even offered to us; untrusted announcers are ignored by the caller. */
   discovery?: boolean
+  /** Peers for which this returns false are graylisted by gossipsub: nothing is published to them
+   * and nothing they send is processed (used for keys admitted only to pair). */
+  isGossipPeer?: (deviceId: string) => boolean
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
@@ -65,6 +68,9 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         globalSignaturePolicy: StrictNoSign,
         msgIdFn: (message) => sha256(message.data),
         scoreParams: createPeerScoreParams({
+          appSpecificScore: (peer) =>
+            init.isGossipPeer === undefined || init.isGossipPeer(peer) ? 0 : UNTRUSTED_GOSSIP_SCORE,
+          appSpecificWeight: 1,
           topics: {
             [contextTopic(init.mesh)]: createTopicScoreParams({
               topicWeight: 1,
@@ -112,5 +118,8 @@ export const INVALID_MESSAGE_SCORE_WEIGHT = -50
  * for public nodes; a site whose nodes share one NAT address, or a test bench on loopback, opens
  * more than that after a restart, and the trust gater already refuses strangers. */
 export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 32
+
+/** Far below gossipsub's graylist threshold (-80 by default). */
+const UNTRUSTED_GOSSIP_SCORE = -10_000
 
 export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>

@@ -81,19 +81,26 @@ export function registerStartCommand(program: Command): void {
 }
 
 export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMeshNode> {
+  // Handlers go in before the node starts: a signal that arrives while it is starting (or right
+  // after "ready") still stops it gracefully, with a leave announcement and a final snapshot.
+  let received: string | undefined
+  let stopNode: ((signal: string) => Promise<void>) | undefined
+  const onSignal = (signal: string) => {
+    if (received !== undefined) return
+    received = signal
+    void stopNode?.(signal)
+  }
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
   const node = await startClawMeshNode(config)
-  printReady(node)
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
+  stopNode = async (signal: string) => {
     console.log(`received ${signal}: stopping ${config.name}`)
     await node.stop()
     console.log('stopped')
     process.exit(0)
   }
-  process.on('SIGINT', () => void stop('SIGINT'))
-  process.on('SIGTERM', () => void stop('SIGTERM'))
+  if (received !== undefined) await stopNode(received)
+  printReady(node)
   return node
 }
 
