@@ -3,10 +3,12 @@
  * declared down after a failed reachability probe, and a restarted peer comes back once. Also checks
  * that `peers` and `inspect` answer within their schemas, in text and JSON.
  */
+import { spawn } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DOWN_PROBE_TIMEOUT_MS } from '../node/mesh/membership.ts'
 import { meshInspectResultSchema, meshPeersResultSchema, type PeerEntry } from '../protocol/rpc/methods.ts'
 import {
+  CLI,
   cliJson,
   deviceIdOf,
   makeStateDir,
@@ -66,6 +68,27 @@ describe('peer lifecycle', () => {
     )
     expect(events.events.some((event) => event.type === 'peer.left' && event.peer === idB)).toBe(true)
     expect(events.events.some((event) => event.type === 'peer.down' && event.peer === idB)).toBe(false)
+  })
+
+  it('status --events --follow prints lifecycle events live', async () => {
+    const { a, b, idB } = await meshOfTwo()
+    const follower = spawn(process.execPath, [CLI, 'status', '--url', a.url, '--events', '--follow'], {
+      env: { ...process.env, CLAWMESH_STATE_DIR: a.stateDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    follower.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    try {
+      await waitFor('the follower to print the current events', () =>
+        output.includes('peer.connected') ? true : undefined,
+      )
+      await b.stop('SIGTERM')
+      await waitFor('the leave to appear live', () =>
+        output.includes(`peer.left`) && output.includes(idB) ? true : undefined,
+      )
+    } finally {
+      follower.kill('SIGKILL')
+    }
   })
 
   it('kill -9 is declared down after a failed probe, and a restart brings the peer back once', async () => {

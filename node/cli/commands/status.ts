@@ -1,7 +1,12 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
+import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
 import { type CliClient, connectCliClient } from '../client-node.ts'
 import { formatDuration, printJson, table } from '../output.ts'
+
+/** How often `status --events --follow` asks for new events. */
+const EVENTS_FOLLOW_INTERVAL_MS = 1_000
+
 import { resolveTargetUrl } from './gateways.ts'
 
 export async function withClient<T>(
@@ -23,8 +28,9 @@ export function registerStatusCommand(program: Command): void {
     .description('status of a running node')
     .option('--url <url>', 'node URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--events', 'include recent lifecycle and security events')
+    .option('--follow', 'with --events: keep printing new events as they happen (Ctrl-C to stop)')
     .option('--json', 'print JSON')
-    .action(async (options: { url?: string; json?: boolean; events?: boolean }) => {
+    .action(async (options: { url?: string; json?: boolean; events?: boolean; follow?: boolean }) => {
       const url = await resolveTargetUrl(program, options.url)
       await withClient(program, url, async (client) => {
         const status = await client.call('mesh.status', {})
@@ -53,10 +59,22 @@ export function registerStatusCommand(program: Command): void {
             ]),
           )
         }
-        for (const event of events ?? []) {
+        const print = (event: MeshEvent) =>
           console.log(
             `${new Date(event.at).toISOString()} ${event.level.padEnd(5)} ${event.type} ${event.message}`,
           )
+        for (const event of events ?? []) print(event)
+        if (!options.events || !options.follow) return
+        // Live subscription: ask for everything after the last sequence number seen; a gap in the
+        // sequence means events fell off the node's ring between two polls.
+        let lastSeq = events?.at(-1)?.seq ?? 0
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, EVENTS_FOLLOW_INTERVAL_MS))
+          const next = await client.call('mesh.events', { afterSeq: lastSeq })
+          if ((next.events[0]?.seq ?? lastSeq + 1) > lastSeq + 1)
+            console.log(`… ${next.events[0]!.seq - lastSeq - 1} events missed`)
+          for (const event of next.events) print(event)
+          lastSeq = next.lastSeq
         }
       })
     })
