@@ -3,9 +3,6 @@
  * membership, the RPC server and gossip, and owns start/stop. Everything a node is made of is
  * assembled here and nowhere else.
  */
-import { type FSWatcher, watch } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -38,6 +35,7 @@ import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { TrustStore } from './trust/trust-store.ts'
+import { watchTrustFile } from './trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from './version.ts'
 import { WorldModel } from './world/world-model.ts'
 import { WorldSnapshotStore } from './world/world-snapshot-store.ts'
@@ -47,9 +45,6 @@ const DEFAULT_PAIRING_TTL_MS = 5 * 60_000
 
 /** How long a stopping node waits for each member to take its leave announcement. */
 const LEAVE_ANNOUNCE_TIMEOUT_MS = 1_000
-
-/** Coalesces bursts of file-change notifications (editors write in several steps). */
-const TRUST_RELOAD_DEBOUNCE_MS = 100
 
 export interface ClawMeshNode {
   readonly deviceId: string
@@ -472,7 +467,7 @@ export async function startClawMeshNode(
     counters,
   })
 
-  const trustWatcher = await watchTrustStore(paths.trustedPeers, async () => {
+  const trustWatcher = await watchTrustFile(paths.trustedPeers, async () => {
     try {
       await trust.reload()
       for (const connection of libp2p.getConnections()) {
@@ -619,17 +614,4 @@ function inspect(libp2p: NodeLibp2p): MeshInspect {
       .map((address) => address.toString())
       .filter((address) => address.includes('/p2p-circuit')),
   }
-}
-
-async function watchTrustStore(path: string, onChange: () => Promise<void>): Promise<FSWatcher> {
-  const directory = dirname(path)
-  await mkdir(directory, { recursive: true, mode: 0o700 })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const watcher = watch(directory, (_event, filename) => {
-    if (filename !== null && !path.endsWith(filename)) return
-    clearTimeout(timer)
-    timer = setTimeout(() => void onChange(), TRUST_RELOAD_DEBOUNCE_MS)
-  })
-  watcher.unref()
-  return watcher
 }

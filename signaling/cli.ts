@@ -5,13 +5,13 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
+import { addTrustCommands } from '../node/cli/commands/trust.ts'
 import { CliUsageError } from '../node/cli/errors.ts'
-import { printJson, table } from '../node/cli/output.ts'
+import { printJson } from '../node/cli/output.ts'
 import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { resolveStateDir, statePaths } from '../node/state/state-dir.ts'
 import { TrustStore } from '../node/trust/trust-store.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
-import { checkDeviceId } from '../protocol/device-id.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { DEFAULT_HEALTH_PORT, DEFAULT_RELAY_PORT, SHUTDOWN_GRACE_MS } from './constants.ts'
 import { type RunningRelay, startRelay } from './relay.ts'
@@ -77,55 +77,18 @@ export function buildRelayProgram(): Command {
       console.log(`state dir  ${stateDir}`)
     })
 
-  const openStore = () =>
-    TrustStore.open(statePaths(resolveRelayStateDir(program.opts().stateDir)).trustedPeers)
-  const trust = program.command('trust').description('manage the devices this relay serves')
-  trust
-    .command('add <deviceId>')
-    .description('let a device hold a reservation and be reached through this relay')
-    .option('--name <name>', 'a display name for the device')
-    .action(async (deviceId: string, options: { name?: string }) => {
-      requireDeviceId(deviceId)
-      const changed = await (await openStore()).add(deviceId, options.name)
-      console.log(
-        changed
-          ? `trusted ${deviceId}${options.name ? ` (${options.name})` : ''}`
-          : `${deviceId} was already trusted`,
-      )
-    })
-  trust
-    .command('list')
-    .description('list the devices this relay serves')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const peers = (await openStore()).list()
-      if (options.json) return printJson({ peers })
-      if (peers.length === 0)
-        return console.log('no trusted peers yet: add one with `clawmesh-relay trust add <deviceId>`')
-      console.log(
-        table([
-          ['DEVICE ID', 'NAME', 'ADDED'],
-          ...peers.map((peer) => [peer.deviceId, peer.name ?? '-', peer.addedAt]),
-        ]),
-      )
-    })
-  trust
-    .command('remove <deviceId>')
-    .description('stop serving a device (a running relay drops its connections)')
-    .action(async (deviceId: string) => {
-      requireDeviceId(deviceId)
-      const removed = await (await openStore()).remove(deviceId)
-      console.log(removed ? `removed ${deviceId}` : `${deviceId} was not trusted`)
-    })
+  addTrustCommands(
+    program,
+    () => TrustStore.open(statePaths(resolveRelayStateDir(program.opts().stateDir)).trustedPeers),
+    {
+      command: 'clawmesh-relay',
+      group: 'manage the devices this relay serves',
+      add: 'let a device hold a reservation and be reached through this relay',
+      list: 'list the devices this relay serves',
+      remove: 'stop serving a device (a running relay drops its connections)',
+    },
+  )
   return program
-}
-
-function requireDeviceId(deviceId: string): void {
-  const check = checkDeviceId(deviceId)
-  if (!check.ok)
-    throw new CliUsageError(
-      `"${deviceId}" is not a device ID: ${check.reason}. Copy it from \`clawmesh identity\` on that device.`,
-    )
 }
 
 async function runRelayUntilSignalled(options: RunOptions): Promise<RunningRelay> {

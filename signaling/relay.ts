@@ -9,11 +9,9 @@
  * `denyOutboundRelayedConnection` requires both ends of a relayed connection to be trusted (which
  * still holds if trust is removed while a reservation is live).
  */
-import { type FSWatcher, watch } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { dirname } from 'node:path'
 import { circuitRelayServer, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
@@ -25,6 +23,7 @@ import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/devi
 import { Counters } from '../node/mesh/counters.ts'
 import { statePaths } from '../node/state/state-dir.ts'
 import { TrustStore } from '../node/trust/trust-store.ts'
+import { watchTrustFile } from '../node/trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
 import {
   checkMeshCompatibility,
@@ -44,9 +43,6 @@ import {
   RESERVATION_TTL_MS,
 } from './constants.ts'
 import { createRelayGater, REFUSED_PREFIX, RELAYED_ACCEPTED } from './relay-gater.ts'
-
-/** Coalesces bursts of file-change notifications (an atomic write is a create plus a rename). */
-const TRUST_RELOAD_DEBOUNCE_MS = 100
 
 export interface RelayTlsFiles {
   certFile: string
@@ -171,7 +167,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     void connection.close().catch(() => {})
   })
 
-  const trustWatcher = await watchFile(paths.trustedPeers, async () => {
+  const trustWatcher = await watchTrustFile(paths.trustedPeers, async () => {
     try {
       await trust.reload()
       log(`trust store reloaded (${trust.size} peers)`)
@@ -281,17 +277,4 @@ function startHealthServer(host: string, port: number, health: () => RelayHealth
       resolveListen(server)
     })
   })
-}
-
-async function watchFile(path: string, onChange: () => Promise<void>): Promise<FSWatcher> {
-  const directory = dirname(path)
-  await mkdir(directory, { recursive: true, mode: 0o700 })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const watcher = watch(directory, (_event, filename) => {
-    if (filename !== null && !path.endsWith(filename)) return
-    clearTimeout(timer)
-    timer = setTimeout(() => void onChange(), TRUST_RELOAD_DEBOUNCE_MS)
-  })
-  watcher.unref()
-  return watcher
 }

@@ -1,4 +1,7 @@
-/** `clawmesh trust add|list|remove`: edits the allowlist the connection gater enforces. */
+/**
+ * `trust add|list|remove`: edits the allowlist the connection gater enforces. The same command group
+ * serves `clawmesh` (a node's trust store) and `clawmesh-relay` (the devices a relay serves).
+ */
 import type { Command } from 'commander'
 import { checkDeviceId } from '../../../protocol/device-id.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
@@ -6,28 +9,44 @@ import { TrustStore } from '../../trust/trust-store.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson, table } from '../output.ts'
 
-async function openStore(program: Command): Promise<TrustStore> {
-  return TrustStore.open(statePaths(resolveStateDir(program.opts().stateDir)).trustedPeers)
+export interface TrustCommandWording {
+  readonly command: string
+  readonly group: string
+  readonly add: string
+  readonly list: string
+  readonly remove: string
+}
+
+const NODE_WORDING: TrustCommandWording = {
+  command: 'clawmesh',
+  group: 'manage the trusted peers of this device',
+  add: 'trust a device (its node may then connect, and this node may connect to it)',
+  list: 'list trusted devices',
+  remove: 'stop trusting a device (a running node drops its connections)',
 }
 
 function requireDeviceId(deviceId: string): void {
   const check = checkDeviceId(deviceId)
-  if (!check.ok)
+  if (!check.ok) {
     throw new CliUsageError(
       `"${deviceId}" is not a device ID: ${check.reason}. Copy it from \`clawmesh identity\` on that device.`,
     )
+  }
 }
 
-export function registerTrustCommands(program: Command): void {
-  const trust = program.command('trust').description('manage the trusted peers of this device')
+export function addTrustCommands(
+  parent: Command,
+  openStore: () => Promise<TrustStore>,
+  wording: TrustCommandWording,
+): void {
+  const trust = parent.command('trust').description(wording.group)
   trust
     .command('add <deviceId>')
-    .description('trust a device (its node may then connect, and this node may connect to it)')
+    .description(wording.add)
     .option('--name <name>', 'a display name for the device')
     .action(async (deviceId: string, options: { name?: string }) => {
       requireDeviceId(deviceId)
-      const store = await openStore(program)
-      const changed = await store.add(deviceId, options.name)
+      const changed = await (await openStore()).add(deviceId, options.name)
       console.log(
         changed
           ? `trusted ${deviceId}${options.name ? ` (${options.name})` : ''}`
@@ -36,14 +55,13 @@ export function registerTrustCommands(program: Command): void {
     })
   trust
     .command('list')
-    .description('list trusted devices')
+    .description(wording.list)
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const store = await openStore(program)
-      const peers = store.list()
+      const peers = (await openStore()).list()
       if (options.json) return printJson({ peers })
       if (peers.length === 0)
-        return console.log('no trusted peers yet: add one with `clawmesh trust add <deviceId>`')
+        return console.log(`no trusted peers yet: add one with \`${wording.command} trust add <deviceId>\``)
       console.log(
         table([
           ['DEVICE ID', 'NAME', 'ADDED'],
@@ -53,10 +71,19 @@ export function registerTrustCommands(program: Command): void {
     })
   trust
     .command('remove <deviceId>')
-    .description('stop trusting a device (a running node drops its connections)')
+    .description(wording.remove)
     .action(async (deviceId: string) => {
       requireDeviceId(deviceId)
-      const store = await openStore(program)
-      console.log((await store.remove(deviceId)) ? `removed ${deviceId}` : `${deviceId} was not trusted`)
+      console.log(
+        (await (await openStore()).remove(deviceId)) ? `removed ${deviceId}` : `${deviceId} was not trusted`,
+      )
     })
+}
+
+export function registerTrustCommands(program: Command): void {
+  addTrustCommands(
+    program,
+    () => TrustStore.open(statePaths(resolveStateDir(program.opts().stateDir)).trustedPeers),
+    NODE_WORDING,
+  )
 }
