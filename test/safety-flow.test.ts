@@ -200,6 +200,36 @@ describe('safety flow', () => {
     expect((await runCli(['evidence', 'verify'], dirs.cc)).code).toBe(0)
   })
 
+  it('L1 runs without approval only inside the manifest bounds', async () => {
+    const inBounds = (
+      await cliJson<{ proposal: ProposalJson }>(
+        ['propose', 'actuator:valve:zone-1', 'open-short', '--arg', 'durationSec=60', '--url', cc.url],
+        dirs.cc,
+      )
+    ).proposal
+    expect(inBounds.proposal.level).toBe('L1')
+    await waitFor('the bounded L1 proposal to execute without approval', async () => {
+      const { proposals } = await cliJson<{ proposals: ProposalJson[] }>(
+        ['proposals', '--url', cc.url, '--state', 'completed'],
+        dirs.cc,
+      )
+      return proposals.find((entry) => entry.proposal.id === inBounds.proposal.id)
+    })
+    const outOfBounds = await runCli(
+      ['propose', 'actuator:valve:zone-1', 'open-short', '--arg', 'durationSec=500', '--url', cc.url],
+      dirs.cc,
+    )
+    expect(outOfBounds.code).toBe(1)
+    expect(outOfBounds.stderr).toContain('POLICY_DENIED')
+    const evidence = await cliJson<{ entries: Array<{ type: string; data: { code?: string } }> }>(
+      ['evidence', 'list'],
+      dirs.cc,
+    )
+    expect(
+      evidence.entries.some((entry) => entry.type === 'refusal' && entry.data.code === 'out-of-bounds'),
+    ).toBe(true)
+  })
+
   it('a forged approval is refused with its own code', async () => {
     const proposal = await propose(['--arg', 'durationSec=60'])
     const bobKey = await loadOrCreateIdentity(join(dirs.bob, 'identity', 'cli.json'))
