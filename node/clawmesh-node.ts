@@ -6,7 +6,7 @@
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { FrameFields } from '../protocol/context/index.ts'
+import type { FrameFields, LocalFrameFields } from '../protocol/context/index.ts'
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../protocol/link-posture.ts'
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
@@ -63,7 +63,7 @@ export interface ClawMeshNode {
   readonly devices: FieldDevices | undefined
   readonly safety: SafetyRuntime
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
-  publish(fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>): Promise<unknown>
+  publish(fields: LocalFrameFields): Promise<unknown>
   listenAddrs(): string[]
   status(): MeshStatus
   stop(): Promise<void>
@@ -180,7 +180,7 @@ export async function startClawMeshNode(
     membership,
     counters,
   })
-  const publish = (fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>) =>
+  const publish = (fields: LocalFrameFields) =>
     context.publish({
       ...fields,
       generation: mesh.generation,
@@ -213,7 +213,7 @@ export async function startClawMeshNode(
     actuators: devices?.actuators,
     isCommandCenter: (id) =>
       config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId),
-    publish: (fields) => publish(fields) as never,
+    publish,
     providersOf: (capability) =>
       router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
     counters,
@@ -424,7 +424,7 @@ export async function startClawMeshNode(
     kind: 'capability_update',
     data: { role: config.role, capabilities },
     trust: { tier: 'T3', sources: ['node-config'] },
-  } as never).catch((error: Error) => log(`could not announce capabilities: ${error.message}`))
+  }).catch((error: Error) => log(`could not announce capabilities: ${error.message}`))
   // A member that (re)joins may hold frames we missed: catch up from it, re-verifying each frame.
   const stopSyncOnJoin = events.subscribe((event) => {
     if (event.type !== 'peer.connected' || event.peer === undefined) return

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Frame, FrameFields } from '../../protocol/context/index.ts'
+import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { rpcProtocolId } from '../../protocol/mesh.ts'
 import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
@@ -63,7 +63,7 @@ export interface SafetyRuntimeInit {
   actuators: MockActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
-  publish(fields: Omit<FrameFields, 'generation' | 'meshName' | 'originName'>): Promise<Frame>
+  publish(fields: LocalFrameFields): Promise<Frame>
   providersOf(capability: string): string[]
   counters: Counters
   events: EventRing
@@ -342,13 +342,13 @@ export class SafetyRuntime {
           approvers: verdict.approvers,
         },
         trust: { tier: 'T3', sources: [proposal.capability] },
-      } as never),
+      }),
       ...(outcome.ok ? outcome.observations : []).map((data) =>
         this.#init.publish({
           kind: 'observation',
           data,
           trust: { tier: 'T3', sources: [proposal.capability] },
-        } as never),
+        }),
       ),
     ])
     await this.evidence.append('execution', {
@@ -516,7 +516,7 @@ export class SafetyRuntime {
         kind: 'proposal',
         data: { hash, state: record.state, proposal: record.proposal },
         trust: { tier: 'T2', sources: ['proposal-store'] },
-      } as never)
+      })
       .catch((error: Error) =>
         this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
       )

@@ -168,6 +168,9 @@ export class InvalidFrameError extends Error {
 
 export type FrameFields = DistributiveOmit<FrameBody, 'origin' | 'timestamp'> & { timestamp?: number }
 
+/** What a node's own code fills in when it publishes: the node adds mesh, generation and name. */
+export type LocalFrameFields = DistributiveOmit<FrameFields, 'generation' | 'meshName' | 'originName'>
+
 /** Builds a frame body with its ID but no signature; used by the batch scheme, where one batch
  * signature covers many frames. Throws InvalidFrameError if the result would not pass
  * `verifyFrame`'s schema check, so a node never publishes what its peers would reject. */

@@ -110,7 +110,7 @@ export function registerDemoActuateCommand(program: Command): void {
               kind: 'inference',
               data: { text: 'zone-2 probably needs water', cites: [] },
               trust: { tier: 'T0', sources: ['planner'] },
-            } as never)
+            })
             const frameId = (inference as { frameId: string }).frameId
             console.log(`\n1. alice proposes opening ${VALVE}, citing only a model inference (T0)`)
             try {
