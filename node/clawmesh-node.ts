@@ -16,7 +16,7 @@ import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { WORLD_SNAPSHOT_INTERVAL_MS } from './context/constants.ts'
-import { ContextService } from './context/context-service.ts'
+import { ContextService, type PublishOptions } from './context/context-service.ts'
 import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { assessHealth, RECENT_REFUSAL_WINDOW_MS } from './health/health.ts'
@@ -63,7 +63,7 @@ export interface ClawMeshNode {
   readonly devices: FieldDevices | undefined
   readonly safety: SafetyRuntime
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
-  publish(fields: LocalFrameFields): Promise<unknown>
+  publish(fields: LocalFrameFields, options?: PublishOptions): Promise<unknown>
   listenAddrs(): string[]
   status(): MeshStatus
   stop(): Promise<void>
@@ -180,13 +180,16 @@ export async function startClawMeshNode(
     membership,
     counters,
   })
-  const publish = (fields: LocalFrameFields) =>
-    context.publish({
-      ...fields,
-      generation: mesh.generation,
-      meshName: mesh.meshName,
-      originName: config.name,
-    } as FrameFields)
+  const publish = (fields: LocalFrameFields, options?: PublishOptions) =>
+    context.publish(
+      {
+        ...fields,
+        generation: mesh.generation,
+        meshName: mesh.meshName,
+        originName: config.name,
+      } as FrameFields,
+      options,
+    )
   const devices =
     site !== undefined && (config.mockSensor || config.mockActuator)
       ? new FieldDevices({

@@ -40,6 +40,10 @@ import {
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
 const SYNC_CLOCK_SKEW_MS = 5_000
 
+export interface PublishOptions {
+  readonly urgent?: boolean
+}
+
 export type FrameListener = (frame: Frame) => void
 
 export interface ContextServiceInit {
@@ -108,10 +112,13 @@ export class ContextService {
   }
 
   /** Publishes a frame from this node. Resolves with the signed frame once its batch is sent. */
-  publish(fields: FrameFields): Promise<Frame> {
+  publish(fields: FrameFields, options: PublishOptions = {}): Promise<Frame> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ fields, resolve, reject })
+      // Urgent frames (an execution result someone is waiting for) go out on the next tick, with
+      // whatever else was queued in the same tick, instead of waiting out the coalescing window.
       if (this.#queue.length >= BATCH_MAX_FRAMES) void this.#flush()
+      else if (options.urgent === true) queueMicrotask(() => void this.#flush())
       else this.#flushTimer ??= setTimeout(() => void this.#flush(), BATCH_COALESCE_WINDOW_MS)
     })
   }

@@ -46,6 +46,8 @@ export const DEFAULT_PROPOSAL_TTL_MS = 30 * 60_000
 export const DEFAULT_OPERATOR_CERT_TTL_MS = 90 * 24 * 3_600_000
 /** Observations auto-cited as evidence when a proposal names none: the latest few in the zone. */
 const AUTO_EVIDENCE_FRAMES = 3
+/** Execution results are waited for: they skip the coalescing window. */
+const URGENT = { urgent: true } as const
 /** Retry schedule for dispatching an approved proposal to an unreachable actuator. */
 const DISPATCH_RETRY_INITIAL_MS = 1_000
 const DISPATCH_RETRY_MAX_MS = 15_000
@@ -63,7 +65,7 @@ export interface SafetyRuntimeInit {
   actuators: MockActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
-  publish(fields: LocalFrameFields): Promise<Frame>
+  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   providersOf(capability: string): string[]
   counters: Counters
   events: EventRing
@@ -241,8 +243,11 @@ export class SafetyRuntime {
     const added = await this.proposals.addApproval(record.hash, approval)
     if (added.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${added.detail}`)
-    await this.evidence.append('approval', { hash: record.hash, approval })
+    // The approval's evidence entry is made durable alongside the next store write rather than
+    // before it: both are awaited before this call answers.
+    const approvalLogged = this.evidence.append('approval', { hash: record.hash, approval })
     if (verdict.verdict === 'deny') {
+      await approvalLogged
       await this.proposals.move(record.hash, 'reject', { reason: verdict.detail })
       await this.evidence.append('decision', {
         hash: record.hash,
@@ -251,9 +256,11 @@ export class SafetyRuntime {
       })
       return { record: this.#get(record.hash), verdict: 'rejected', detail: verdict.detail }
     }
-    if (verdict.verdict === 'pending')
+    if (verdict.verdict === 'pending') {
+      await approvalLogged
       return { record: this.#get(record.hash), verdict: 'pending', detail: verdict.detail }
-    await this.#approveAndDispatch(record.hash, verdict.approvers)
+    }
+    await Promise.all([approvalLogged, this.#approveAndDispatch(record.hash, verdict.approvers)])
     return {
       record: this.#get(record.hash),
       verdict: 'allow',
@@ -330,19 +337,22 @@ export class SafetyRuntime {
       : { error: outcome.code, message: outcome.message }
     // The execution frame and the actuator's state observations go out in one gossip batch.
     const [frame] = await Promise.all([
-      this.#init.publish({
-        kind: 'execution',
-        data: {
-          proposalId: proposal.id,
-          proposalHash: commandHash,
-          capability: proposal.capability,
-          operation: proposal.operation,
-          status,
-          result,
-          approvers: verdict.approvers,
+      this.#init.publish(
+        {
+          kind: 'execution',
+          data: {
+            proposalId: proposal.id,
+            proposalHash: commandHash,
+            capability: proposal.capability,
+            operation: proposal.operation,
+            status,
+            result,
+            approvers: verdict.approvers,
+          },
+          trust: { tier: 'T3', sources: [proposal.capability] },
         },
-        trust: { tier: 'T3', sources: [proposal.capability] },
-      }),
+        URGENT,
+      ),
       ...(outcome.ok ? outcome.observations : []).map((data) =>
         this.#init.publish({
           kind: 'observation',
@@ -375,8 +385,10 @@ export class SafetyRuntime {
   }
 
   async #approveAndDispatch(hash: string, approvers: readonly string[]): Promise<void> {
-    await this.proposals.move(hash, 'approve')
-    await this.evidence.append('decision', { hash, decision: 'approved', approvers })
+    await Promise.all([
+      this.proposals.move(hash, 'approve'),
+      this.evidence.append('decision', { hash, decision: 'approved', approvers }),
+    ])
     await this.#dispatch(hash)
   }
 
