@@ -4,7 +4,7 @@
  * file knows how the stack is put together.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
+import { gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub'
 import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
@@ -28,6 +28,9 @@ export interface NodeLibp2pInit {
   /** LAN discovery with mDNS. Announcements use a mesh-specific service tag, so nodes of other meshes
    * are not even offered to us; untrusted announcers are ignored by the caller. */
   discovery?: boolean
+  /** gossipsub's own message signing; off by default because every batch carries its origin's
+   * signature. Benchmarks turn it on to measure what it costs. */
+  gossipSigning?: 'off' | 'strict'
   /** Peers for which this returns false are graylisted by gossipsub: nothing is published to them
    * and nothing they send is processed (used for keys admitted only to pair). */
   isGossipPeer?: (deviceId: string) => boolean
@@ -65,7 +68,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // Every frame batch carries its origin's signature (protocol/context/batch.ts), so gossipsub's
         // own per-message signature would authenticate the same publisher twice; the message ID is
         // the hash of the content, which also collapses identical re-publications.
-        globalSignaturePolicy: StrictNoSign,
+        globalSignaturePolicy: init.gossipSigning === 'strict' ? StrictSign : StrictNoSign,
         msgIdFn: (message) => sha256(message.data),
         scoreParams: createPeerScoreParams({
           appSpecificScore: (peer) =>

@@ -1,36 +1,8 @@
-/**
- * One node of the frame fan-out benchmark (test/bench/fanout.bench.ts), in its own process so every
- * node has its own event loop, as on a real mesh. The parent drives it over IPC: it reports its
- * address, dials the peers it is told to, and then either publishes at a paced rate (publisher) or
- * records, per run, how many frames arrived and how long after their send time (every other node).
- *
- *   node test/bench/fanout-worker.ts '{"mode":"clawmesh","role":"publisher","name":"n0"}'
- *
- * Modes: `clawmesh` and `clawmesh-signed` publish through ContextService (5 ms coalescing, one
- * batch signature, full validation on every hop); `raw` and `raw-signed` publish each 512-byte
- * payload as its own gossip message with no topic validator. `*-signed` adds gossipsub's own
- * per-message signature (StrictSign); the others use the node's StrictNoSign stack unchanged.
- */
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, type Message, StrictSign } from '@libp2p/gossipsub'
-import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
-import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { ping } from '@libp2p/ping'
-import { webRTC } from '@libp2p/webrtc'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
+import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { createLibp2p } from 'libp2p'
 import { ContextService } from '../../node/context/context-service.ts'
-import {
-  createNodeLibp2p,
-  INVALID_MESSAGE_SCORE_WEIGHT,
-  type NodeLibp2p,
-} from '../../node/libp2p/create-node-libp2p.ts'
+import { createNodeLibp2p } from '../../node/libp2p/create-node-libp2p.ts'
 import { Counters } from '../../node/mesh/counters.ts'
 import { EventRing } from '../../node/mesh/event-ring.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
@@ -91,49 +63,15 @@ function send(message: WorkerMessage): void {
   process.send?.(message)
 }
 
-/** The node stack of create-node-libp2p.ts with gossipsub's own signature switched on; everything
- * else (transports, message ID, score parameters) is kept so only the signing differs. */
-async function createStrictSignLibp2p(privateKey: PrivateKey, listen: string[]): Promise<NodeLibp2p> {
-  const node = await createLibp2p({
-    privateKey,
-    addresses: { listen },
-    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: {
-      identify: identify(),
-      ping: ping(),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        globalSignaturePolicy: StrictSign,
-        msgIdFn: (message) => sha256(message.data),
-        scoreParams: createPeerScoreParams({
-          topics: {
-            [topic]: createTopicScoreParams({
-              topicWeight: 1,
-              timeInMeshQuantum: 1_000,
-              timeInMeshWeight: 0.01,
-              timeInMeshCap: 3_600,
-              meshMessageDeliveriesWeight: 0,
-              meshFailurePenaltyWeight: 0,
-              invalidMessageDeliveriesWeight: INVALID_MESSAGE_SCORE_WEIGHT,
-              invalidMessageDeliveriesDecay: 0.9,
-            }),
-          },
-        }),
-      }),
-    },
-  })
-  return node as unknown as NodeLibp2p
-}
-
 const privateKey = await generateKeyPair('Ed25519')
 const listen = ['/ip4/127.0.0.1/tcp/0/ws']
-const libp2p = signed
-  ? await createStrictSignLibp2p(privateKey, listen)
-  : await createNodeLibp2p({ privateKey, mesh, listen, gater: { denyDialMultiaddr: () => false } })
+const libp2p = await createNodeLibp2p({
+  privateKey,
+  mesh,
+  listen,
+  gater: { denyDialMultiaddr: () => false },
+  gossipSigning: signed ? 'strict' : 'off',
+})
 
 /** Per run: sequence numbers seen and latency of each. */
 interface RunRecord {
