@@ -11,6 +11,9 @@ export const STATIC_PEER_BACKOFF_INITIAL_MS = 500
 /** A field link that is down for minutes should still come back within half a minute of healing. */
 export const STATIC_PEER_BACKOFF_MAX_MS = 30_000
 export const STATIC_PEER_DIAL_TIMEOUT_MS = 10_000
+/** A WebRTC dial through a relay exchanges SDP and ICE over the relayed link, then runs DTLS and
+ * Noise: several round trips more than a WebSocket dial, and much slower on a loaded field node. */
+export const STATIC_PEER_WEBRTC_DIAL_TIMEOUT_MS = 30_000
 
 export type StaticPeerState = 'connecting' | 'connected' | 'backoff'
 
@@ -74,7 +77,11 @@ export class StaticPeerDialer {
     state.attempts += 1
     try {
       await this.#libp2p.dial(multiaddr(state.peer.multiaddr), {
-        signal: AbortSignal.timeout(STATIC_PEER_DIAL_TIMEOUT_MS),
+        signal: AbortSignal.timeout(
+          state.peer.multiaddr.includes('/webrtc')
+            ? STATIC_PEER_WEBRTC_DIAL_TIMEOUT_MS
+            : STATIC_PEER_DIAL_TIMEOUT_MS,
+        ),
       })
       state.state = 'connected'
       state.attempts = 0
