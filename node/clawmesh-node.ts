@@ -3,7 +3,6 @@
  * membership, the RPC server and gossip, and owns start/stop. Everything a node is made of is
  * assembled here and nowhere else.
  */
-import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FrameFields, LocalFrameFields } from '../protocol/context/index.ts'
@@ -229,12 +228,11 @@ export async function startClawMeshNode(
   lag.start()
   const startedAt = Date.now()
 
-  const authorize = async (callerId: string, connection: Connection): Promise<CallerAccess | undefined> => {
+  const authorize = async (callerId: string): Promise<CallerAccess | undefined> => {
     if (callerId === localAdmin.deviceId) return 'admin'
     if (!trust.has(callerId)) return undefined
     const verdict = await membership.verdict(callerId)
     if (verdict.verdict === 'reject') return undefined
-    void connection
     return 'peer'
   }
 

@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
 import type { PeerEntry } from '../protocol/rpc/methods.ts'
 import {
-  deviceIdOf,
   makeStateDir,
   type NodeProcess,
-  runCli,
   startNode,
   stopAll,
+  trustEachOther,
   waitFor,
 } from './helpers/processes.ts'
 
@@ -23,10 +22,7 @@ let client: CliClient
 
 beforeAll(async () => {
   const dirs = await Promise.all(['hub', 'field-a', 'field-b'].map((name) => makeStateDir(name)))
-  const ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
-  for (const [index, dir] of dirs.entries()) {
-    for (const [other, id] of ids.entries()) if (other !== index) await runCli(['trust', 'add', id], dir)
-  }
+  const ids = await trustEachOther(dirs)
   hub = await startNode(dirs[0] as string, ['--name', 'hub', '--role', 'planner'])
   // Both field nodes serve the demo farm's `field-1` sensors, so either can answer.
   fields = await Promise.all(

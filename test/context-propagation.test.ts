@@ -23,12 +23,12 @@ import type { MeshHealth, MeshInspect } from '../protocol/rpc/methods.ts'
 import { signerFromPrivateKey, signValue } from '../protocol/signing.ts'
 import {
   cliJson,
-  deviceIdOf,
   makeStateDir,
   type NodeProcess,
   runCli,
   startNode,
   stopAll,
+  trustEachOther,
   waitFor,
 } from './helpers/processes.ts'
 
@@ -45,13 +45,10 @@ const worldOf = (node: NodeProcess, args: string[] = []) =>
 
 beforeAll(async () => {
   dirs = await Promise.all(NAMES.map((name) => makeStateDir(name)))
-  ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
+  ids = await trustEachOther(dirs)
   const hostileKey = await generateKeyPair('Ed25519')
   const hostileId = peerIdFromPrivateKey(hostileKey).toString()
   hostileSigner = signerFromPrivateKey(hostileKey)
-  for (const [index, dir] of dirs.entries()) {
-    for (const [other, id] of ids.entries()) if (other !== index) await runCli(['trust', 'add', id], dir)
-  }
   await runCli(['trust', 'add', hostileId, '--name', 'hostile'], dirs[0] as string)
   const hub = await startNode(dirs[0] as string, ['--name', 'hub', '--role', 'planner'])
   const peerArgs = ['--peer', `${ids[0]}=${hub.url}`]
@@ -156,6 +153,7 @@ describe('context frames over gossipsub', () => {
       throw new Error(`${error.message}; hub counters: ${JSON.stringify(lastCounters)}`)
     })
     expect(health.counters['frames.rejected.bad-signature']).toBeGreaterThanOrEqual(1)
+    expect(health.counters[`frames.rejected.from.${hostile.peerId.toString()}`]).toBeGreaterThanOrEqual(3)
     const report = await waitFor('the hostile peer score to drop', async () => {
       const inspect = await cliJson<MeshInspect>(['inspect', '--url', hub.url], hub.stateDir)
       return (inspect.gossipsub.scores[hostile.peerId.toString()] ?? 0) < 0 ? inspect : undefined

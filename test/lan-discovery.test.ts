@@ -14,6 +14,7 @@ import {
   runCli,
   startNode,
   stopAll,
+  trustEachOther,
   waitFor,
 } from './helpers/processes.ts'
 
@@ -34,10 +35,7 @@ describe.skipIf(!netnsAvailable)('LAN discovery (mDNS, needs root for a network 
     const dirs = await Promise.all(['one', 'two', 'three', 'stranger'].map((label) => makeStateDir(label)))
     const ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
     const members = [0, 1, 2]
-    for (const index of members) {
-      for (const other of members)
-        if (other !== index) await runCli(['trust', 'add', ids[other] as string], dirs[index] as string)
-    }
+    await trustEachOther(dirs.slice(0, 3))
     // The stranger trusts everyone, but nobody trusts it.
     for (const other of members) await runCli(['trust', 'add', ids[other] as string], dirs[3] as string)
     const placement = { prefix: netns.prefix }

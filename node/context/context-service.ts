@@ -70,7 +70,6 @@ export class ContextService {
   #queue: Array<{ fields: FrameFields; resolve: (frame: Frame) => void; reject: (error: unknown) => void }> =
     []
   #flushTimer: ReturnType<typeof setTimeout> | undefined
-  readonly #rejectsByPeer = new Map<string, number>()
   /** When we last had contact with each peer; a rejoining peer is asked for frames since then.
    * Frames that arrive by gossip right after the reconnect must not move this point forward, or the
    * gap before them would never be filled. */
@@ -105,10 +104,6 @@ export class ContextService {
   onFrame(listener: FrameListener): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
-  }
-
-  rejectsByPeer(): Record<string, number> {
-    return Object.fromEntries(this.#rejectsByPeer)
   }
 
   /** Publishes a frame from this node. Resolves with the signed frame once its batch is sent. */
@@ -216,7 +211,8 @@ export class ContextService {
       const reason =
         decoded.reason ?? decoded.frames.find((frame) => frame.verdict === 'reject')?.reason ?? 'malformed'
       this.#init.counters.increment(`frames.rejected.${reason}`)
-      this.#rejectsByPeer.set(forwarder, (this.#rejectsByPeer.get(forwarder) ?? 0) + 1)
+      // Per forwarder too, so an operator sees in mesh.health which peer sends junk.
+      this.#init.counters.increment(`frames.rejected.from.${forwarder}`)
       this.#init.events.push({
         level: 'warn',
         type: `frames.rejected.${reason}`,

@@ -73,6 +73,15 @@ export async function deviceIdOf(stateDir: string): Promise<string> {
   return (await cliJson<{ deviceId: string }>(['identity'], stateDir)).deviceId
 }
 
+/** Every state dir trusts every other one (by device ID), as `clawmesh trust add` would. */
+export async function trustEachOther(dirs: readonly string[]): Promise<string[]> {
+  const ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
+  for (const [index, dir] of dirs.entries()) {
+    for (const [other, id] of ids.entries()) if (other !== index) await runCli(['trust', 'add', id], dir)
+  }
+  return ids
+}
+
 export interface NodeProcess {
   readonly child: ChildProcess
   readonly deviceId: string
