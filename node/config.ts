@@ -8,6 +8,7 @@ import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
 import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
+import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
 export const DEFAULT_WS_PORT = 18789
@@ -42,6 +43,12 @@ export const nodeConfigSchema = z
     mockSensor: z.boolean().default(false),
     mockActuator: z.boolean().default(false),
     stateDir: z.string().optional(),
+    /** Planner model `provider/model` (pi-ai); unset: the built-in rule-based planner answers. */
+    piModel: piModelSpecSchema.optional(),
+    /** OpenAI-compatible server for `local/NAME` (llama.cpp, Ollama, vLLM), or a provider proxy. */
+    piBaseUrl: piBaseUrlSchema.optional(),
+    /** Budget for one planner answer (all model turns and tool calls). */
+    piTimeoutMs: piTimeoutMsSchema.optional(),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>

@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
+import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
@@ -53,6 +54,9 @@ export function registerStartCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--pi-model <provider/model>', 'planner model, e.g. anthropic/claude-sonnet-4-5 or local/NAME')
+    .option('--pi-base-url <url>', 'OpenAI-compatible server for local/NAME (llama-server, Ollama, vLLM)')
+    .option('--pi-timeout-ms <ms>', 'budget for one planner answer (default 60000)')
     .action(async (options: Record<string, unknown>) => {
       const config = parseNodeConfig(
         {
@@ -73,6 +77,9 @@ export function registerStartCommand(program: Command): void {
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
           mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
           stateDir: program.opts().stateDir,
+          piModel: options['piModel'],
+          piBaseUrl: options['piBaseUrl'],
+          piTimeoutMs: options['piTimeoutMs'] === undefined ? undefined : Number(options['piTimeoutMs']),
         },
         'command-line flags',
       )
@@ -81,6 +88,7 @@ export function registerStartCommand(program: Command): void {
 }
 
 export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMeshNode> {
+  await printPiPlannerLine(config)
   // Handlers go in before the node starts: a signal that arrives while it is starting (or right
   // after "ready") still stops it gracefully, with a leave announcement and a final snapshot.
   let received: string | undefined

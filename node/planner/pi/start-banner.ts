@@ -1,0 +1,15 @@
+/**
+ * The planner line of the start banner: which model the planner uses and where its key comes from
+ * (a credential name or an environment variable, never the value). Resolving the model here makes
+ * a misspelt `--pi-model` fail at start with a clear message rather than at the first question.
+ */
+import type { NodeConfig } from '../../config.ts'
+import { CredentialStore } from '../../credentials/credential-store.ts'
+import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
+import { describePiPlanner } from './from-config.ts'
+
+export async function printPiPlannerLine(config: NodeConfig): Promise<void> {
+  if (config.piModel === undefined) return
+  const credentials = await CredentialStore.open(statePaths(resolveStateDir(config.stateDir)).credentials)
+  console.log(`planner model  ${describePiPlanner(config, credentials)}`)
+}
