@@ -16,7 +16,7 @@ import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import { Counters } from '../../mesh/counters.ts'
 import type { PlannerRequest, PlannerTools, ProposalDraft } from '../backend.ts'
 import { PI_MAX_TURNS } from './constants.ts'
-import { PI_COUNTERS, createPiBackend } from './pi-backend.ts'
+import { createPiBackend, PI_COUNTERS } from './pi-backend.ts'
 
 const FRAME_A = 'a'.repeat(64)
 const FRAME_B = 'b'.repeat(64)
@@ -48,11 +48,16 @@ function recordingTools(): PlannerTools & { calls: RecordedCall[] } {
     calls,
     async queryWorld(params) {
       calls.push({ tool: 'queryWorld', args: params })
-      return { frames: [observation(FRAME_A, 12), observation(FRAME_B, 11)], summary: 'zone-2 moisture 11–12 %' }
+      return {
+        frames: [observation(FRAME_A, 12), observation(FRAME_B, 11)],
+        summary: 'zone-2 moisture 11–12 %',
+      }
     },
     async listCapabilities() {
       calls.push({ tool: 'listCapabilities', args: undefined })
-      return [{ capability: 'actuator:valve:zone-2', providers: [{ deviceId: '12D3KooWField', local: false }] }]
+      return [
+        { capability: 'actuator:valve:zone-2', providers: [{ deviceId: '12D3KooWField', local: false }] },
+      ]
     },
     async listPeers() {
       calls.push({ tool: 'listPeers', args: undefined })
@@ -117,7 +122,11 @@ describe('Pi backend with the faux provider', () => {
         stopReason: 'toolUse',
       }),
       fauxAssistantMessage(fauxToolCall('create_proposal', proposalArgs), { stopReason: 'toolUse' }),
-      fauxAssistantMessage(fauxText('Zone 2 is dry (11–12 %). I proposed opening its valve for 5 minutes; it awaits your approval.')),
+      fauxAssistantMessage(
+        fauxText(
+          'Zone 2 is dry (11–12 %). I proposed opening its valve for 5 minutes; it awaits your approval.',
+        ),
+      ),
     ])
     const tools = recordingTools()
     const backend = createPiBackend({ model: faux.getModel() })
@@ -137,7 +146,12 @@ describe('Pi backend with the faux provider', () => {
       'Zone 2 is dry (11–12 %). I proposed opening its valve for 5 minutes; it awaits your approval.',
     )
     expect(tokens.join('')).toBe(reply.answer)
-    expect(events).toEqual(['start:query_world', 'end:query_world', 'start:create_proposal', 'end:create_proposal'])
+    expect(events).toEqual([
+      'start:query_world',
+      'end:query_world',
+      'start:create_proposal',
+      'end:create_proposal',
+    ])
     expect(backend.label).toBe(`pi:${faux.getModel().provider}/${faux.getModel().id}`)
     expect(backend.ruleBased).toBe(false)
   })
@@ -194,7 +208,10 @@ describe('Pi backend with the faux provider', () => {
     )
     const counters = new Counters()
     const tools = recordingTools()
-    const reply = await createPiBackend({ model: faux.getModel(), counters }).respond(request('hi').value, tools)
+    const reply = await createPiBackend({ model: faux.getModel(), counters }).respond(
+      request('hi').value,
+      tools,
+    )
     expect(reply.error).toMatch(/^turn_limit: /)
     expect(tools.calls).toHaveLength(PI_MAX_TURNS)
     expect(counters.get(PI_COUNTERS.turnLimits)).toBe(1)
