@@ -81,7 +81,7 @@ export function describePiPlanner(
     key.apiKey !== undefined
       ? `key from ${key.description}`
       : provider === LOCAL_PROVIDER
-        ? 'no key (set local/api-key if the server needs one)'
+        ? 'no key; set local/api-key if the server needs one'
         : `no key found: run \`clawmesh credential set ${apiKeyCredentialName(provider)}\``
   return `pi:${config.piModel} at ${baseUrl} (${keyText})`
 }

@@ -43,10 +43,11 @@ export function resolvePiModel(spec: string, baseUrl?: string): Model<Api> {
   const models = getModels(provider as KnownProvider) as Model<Api>[]
   const model = models.find((candidate) => candidate.id === modelId)
   if (model === undefined) {
-    const known = models
-      .map((candidate) => candidate.id)
-      .slice(0, SUGGESTIONS_MAX)
-      .join(', ')
+    // Suggest the provider's models of the same family ("claude-…", "gpt-…") when there are any.
+    const family = modelId.split(/[-.:/]/)[0] ?? ''
+    const ids = models.map((candidate) => candidate.id)
+    const related = ids.filter((id) => family.length > 0 && id.startsWith(family))
+    const known = (related.length > 0 ? related : ids).slice(-SUGGESTIONS_MAX).join(', ')
     throw new PiModelConfigError(
       `provider "${provider}" has no model "${modelId}" in this release of pi-ai. Some of its models: ${known}`,
     )
