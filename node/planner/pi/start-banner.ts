@@ -6,10 +6,12 @@
 import type { NodeConfig } from '../../config.ts'
 import { CredentialStore } from '../../credentials/credential-store.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { describePiPlanner } from './from-config.ts'
 
 export async function printPiPlannerLine(config: NodeConfig): Promise<void> {
   if (config.piModel === undefined) return
+  // pi-ai takes about a second to load; every other CLI command (which all share start.ts's
+  // module graph) should not pay for it.
+  const { describePiPlanner } = await import('./from-config.ts')
   const credentials = await CredentialStore.open(statePaths(resolveStateDir(config.stateDir)).credentials)
   console.log(`planner model  ${describePiPlanner(config, credentials)}`)
 }
