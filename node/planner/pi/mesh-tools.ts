@@ -76,10 +76,12 @@ export const createProposalArgsSchema = z.strictObject({
     .enum(APPROVAL_LEVELS)
     .optional()
     .describe('approval level; omit to use the level the capability declares (L2: one operator, L3: two)'),
+  // Empty is allowed (an explicit operator request with no data yet); the safety policy, not this
+  // schema, decides what evidence a level needs.
   evidence: z
     .array(frameIdSchema)
-    .min(1)
     .max(PI_EVIDENCE_MAX)
+    .default([])
     .describe('IDs of the frames (from query_world) this proposal rests on'),
   reason: z.string().min(1).max(PI_REASON_MAX_CHARS).describe('one line for the operator: why'),
 })
