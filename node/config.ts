@@ -8,6 +8,7 @@ import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
 import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
+import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
 export const DEFAULT_WS_PORT = 18789
@@ -42,6 +43,14 @@ export const nodeConfigSchema = z
     mockSensor: z.boolean().default(false),
     mockActuator: z.boolean().default(false),
     stateDir: z.string().optional(),
+    /** `auto`: WSS and the HTTPS console when `clawmesh cert` made TLS material; `on`: make it if
+     * missing; `off`: plain WS only (docs/console-serving.md). */
+    tls: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** HTTPS port of the console (command centers with TLS only); 0 picks a free port. */
+    httpsPort: z.number().int().min(0).max(65_535).default(DEFAULT_HTTPS_PORT),
+    /** Built console to serve (default: browser/dist of this checkout). Also makes a node that is
+     * not a command center serve it. */
+    consoleDir: z.string().optional(),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>

@@ -53,6 +53,10 @@ export function registerStartCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--tls', 'serve WSS and the HTTPS console, creating a local CA and certificate if missing')
+    .option('--no-tls', 'plain WS only, even when TLS material exists')
+    .option('--https-port <port>', 'HTTPS port of the console (default 18443; 0 picks a free port)')
+    .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
     .action(async (options: Record<string, unknown>) => {
       const config = parseNodeConfig(
         {
@@ -73,6 +77,9 @@ export function registerStartCommand(program: Command): void {
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
           mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
           stateDir: program.opts().stateDir,
+          tls: options['tls'] === true ? 'on' : options['tls'] === false ? 'off' : undefined,
+          httpsPort: options['httpsPort'] === undefined ? undefined : Number(options['httpsPort']),
+          consoleDir: options['consoleDir'],
         },
         'command-line flags',
       )
@@ -112,6 +119,7 @@ function printReady(node: ClawMeshNode): void {
   console.log(`  role       ${status.role}`)
   console.log(`  state dir  ${node.paths.stateDir}`)
   for (const address of status.listenAddrs) console.log(`  listening  ${address}`)
+  if (node.console !== undefined) console.log(`  console    ${node.console.url()}`)
   if (status.trustedPeerCount === 0) {
     console.log(
       '  no trusted peers yet: other nodes are refused until you run `clawmesh trust add <deviceId>`',
