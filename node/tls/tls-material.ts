@@ -2,7 +2,7 @@
  * The TLS material of a node on disk: create it from the local CA, import a user's certificate,
  * check it (parses, key matches, dates, SANs) and load it for the HTTPS and WSS listeners.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { writeFileAtomic } from '../state/atomic-file.ts'
@@ -45,6 +45,9 @@ export interface CertificateSummary {
   validTo: string
   /** SHA-256 of the DER certificate, colon-separated hex (what phones show in their settings). */
   fingerprint256: string
+  /** Base64 SHA-256 of the public key (SPKI): what Chromium's
+   * `--ignore-certificate-errors-spki-list` takes, e.g. for headless tests. */
+  spkiSha256: string
 }
 
 export interface TlsStatus {
@@ -249,6 +252,9 @@ export function summarize(certificate: X509Certificate): CertificateSummary {
     validFrom: new Date(certificate.validFrom).toISOString(),
     validTo: new Date(certificate.validTo).toISOString(),
     fingerprint256: certificate.fingerprint256,
+    spkiSha256: createHash('sha256')
+      .update(certificate.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64'),
   }
 }
 
