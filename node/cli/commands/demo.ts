@@ -242,7 +242,7 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
     const consolePort = commandCenter.ready.consolePort
     const cli = `npx clawmesh --state-dir ${dirs.commandCenter}`
     console.log('\nClawMesh demo site is up (each part is its own process; logs in ' + dirs.logs + ')')
-    console.log(`  relay           ${relay.ready.address}`)
+    console.log(`  relay           ${relay.ready.address} (health ${relay.ready.health})`)
     console.log(`  command center  ${commandCenterUrl} (also wss://), planner, ${ids.commandCenter}`)
     console.log(`  field-1         demo farm sensors and valves, ${ids.field}`)
     console.log(`\nconsole         https://localhost:${consolePort}/`)
