@@ -61,8 +61,12 @@ function handshake(port: number, ca: string | undefined): Promise<'ok' | string>
   })
 }
 
+/** The console line comes after the listen lines startNode waits for: wait for it too. */
 const consolePortOf = (node: NodeProcess) =>
-  Number(/console {4}https:\/\/[^:]+:(\d+)\//.exec(node.output())?.[1])
+  waitFor('the console line', () => {
+    const port = /console {4}https:\/\/[^:]+:(\d+)\//.exec(node.output())?.[1]
+    return port === undefined ? undefined : Number(port)
+  })
 
 describe('clawmesh cert and the console server', () => {
   let stateDir: string
