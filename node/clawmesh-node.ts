@@ -13,6 +13,8 @@ import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
+import type { ConsoleServer } from './console/console-server.ts'
+import { serveConsoleIfCommandCenter } from './console/serve-console.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { WORLD_SNAPSHOT_INTERVAL_MS } from './context/constants.ts'
 import { ContextService, type PublishOptions } from './context/context-service.ts'
@@ -33,6 +35,7 @@ import { startPairingService } from './safety/pairing-service.ts'
 import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
+import { resolveNodeTls } from './tls/node-tls.ts'
 import { TrustStore } from './trust/trust-store.ts'
 import { watchTrustFile } from './trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from './version.ts'
@@ -61,6 +64,8 @@ export interface ClawMeshNode {
   readonly site: SiteModel | undefined
   readonly devices: FieldDevices | undefined
   readonly safety: SafetyRuntime
+  /** The HTTPS console server (command centers with TLS), see docs/console-serving.md. */
+  readonly console: ConsoleServer | undefined
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
   publish(fields: LocalFrameFields, options?: PublishOptions): Promise<unknown>
   listenAddrs(): string[]
@@ -91,6 +96,7 @@ export async function startClawMeshNode(
   // before the first `clawmesh status` runs.
   const localAdmin = await loadOrCreateIdentity(paths.cliIdentity)
   const trust = await TrustStore.open(paths.trustedPeers)
+  const tls = await resolveNodeTls(config.tls, paths.stateDir, log)
   const site = config.site === undefined ? undefined : await loadSiteFile(config.site)
   const snapshots = new WorldSnapshotStore({ stateDir: paths.stateDir })
   const restored = await snapshots.load()
@@ -141,6 +147,7 @@ export async function startClawMeshNode(
     isGossipPeer: (deviceId) => trust.has(deviceId),
     iceServers: config.iceServers.map((urls) => ({ urls })),
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
+    ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
   })
   const rpcProtocol = rpcProtocolId(mesh.generation)
   const membership = new Membership({
@@ -490,6 +497,23 @@ export async function startClawMeshNode(
     }
   })
 
+  const consoleServer = await serveConsoleIfCommandCenter({
+    config,
+    tls,
+    source: {
+      deviceId: identity.deviceId,
+      name: config.name,
+      meshName: mesh.meshName,
+      generation: mesh.generation,
+      listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
+      relays: config.relays,
+      ...(site === undefined ? {} : { siteName: site.site.name }),
+    },
+    counters,
+    events,
+    log,
+  })
+
   events.push({
     level: 'info',
     type: 'node.started',
@@ -513,12 +537,14 @@ export async function startClawMeshNode(
     site,
     devices,
     safety,
+    console: consoleServer,
     publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,
     async stop() {
       if (stopped) return
       stopped = true
+      await consoleServer?.close()
       trustWatcher.close()
       staticPeerDialer.stop()
       lanPeerHandler = () => {}

@@ -9,6 +9,7 @@ import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
 import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
+import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
 export const DEFAULT_WS_PORT = 18789
@@ -49,6 +50,14 @@ export const nodeConfigSchema = z
     piBaseUrl: piBaseUrlSchema.optional(),
     /** Budget for one planner answer (all model turns and tool calls). */
     piTimeoutMs: piTimeoutMsSchema.optional(),
+    /** `auto`: WSS and the HTTPS console when `clawmesh cert` made TLS material; `on`: make it if
+     * missing; `off`: plain WS only (docs/console-serving.md). */
+    tls: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** HTTPS port of the console (command centers with TLS only); 0 picks a free port. */
+    httpsPort: z.number().int().min(0).max(65_535).default(DEFAULT_HTTPS_PORT),
+    /** Built console to serve (default: browser/dist of this checkout). Also makes a node that is
+     * not a command center serve it. */
+    consoleDir: z.string().optional(),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>

@@ -21,6 +21,7 @@ import { DEFAULT_WS_PORT } from '../config.ts'
 import { loadOrCreateIdentity } from '../identity/device-identity.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import { resolveStateDir, statePaths } from '../state/state-dir.ts'
+import { trustOwnLocalCa } from '../tls/trust-ca.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
 
 export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`
@@ -38,6 +39,7 @@ export interface CliClient {
 export async function connectCliClient(url: string, stateDir?: string): Promise<CliClient> {
   const paths = statePaths(resolveStateDir(stateDir))
   const identity = await loadOrCreateIdentity(paths.cliIdentity)
+  await trustOwnLocalCa(paths.stateDir)
   const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
   const libp2p = await createLibp2p({
     privateKey: identity.privateKey,

@@ -3,8 +3,10 @@
  * and excess arguments are errors, never ignored.
  */
 import { Command } from 'commander'
+import { trustCaFile } from '../tls/trust-ca.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { registerCredentialCommands } from './commands/credential.ts'
+import { registerCertCommand } from './commands/cert.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
@@ -23,10 +25,15 @@ export function buildProgram(): Command {
     .description('ClawMesh: a trust-gated, capability-routed mesh for AI-assisted field operations')
     .version(CLAWMESH_VERSION)
     .option('--state-dir <dir>', 'state directory (default $CLAWMESH_STATE_DIR or ~/.clawmesh)')
+    .option('--ca <file>', 'also trust this CA certificate (PEM) when dialing wss:// nodes')
     .showHelpAfterError()
     // Global options come before the command (`clawmesh --state-dir D status`), so a command's own
     // options (e.g. `pair --url` vs `pair join --url`) are never confused with them.
     .enablePositionalOptions()
+    .hook('preAction', async () => {
+      const ca = program.opts().ca
+      if (typeof ca === 'string') await trustCaFile(ca)
+    })
   registerIdentityCommand(program)
   registerTrustCommands(program)
   registerStartCommand(program)
@@ -38,6 +45,7 @@ export function buildProgram(): Command {
   registerProposalCommands(program)
   registerPairCommands(program)
   registerDemoCommand(program)
+  registerCertCommand(program)
   registerDemoActuateCommand(program)
   registerCredentialCommands(program)
   return program

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { NodeConfigError } from '../config.ts'
 import { StateFileError } from '../state/atomic-file.ts'
+import { TlsMaterialError } from '../tls/tls-material.ts'
 import { CliUsageError } from './errors.ts'
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {
@@ -15,6 +16,10 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     if (error instanceof CliUsageError || error instanceof NodeConfigError) {
       console.error(`error: ${error.message}`)
       process.exit(2)
+    }
+    if (error instanceof TlsMaterialError) {
+      console.error(`error: ${error.code}: ${error.message}`)
+      process.exit(1)
     }
     if (error instanceof StateFileError || error instanceof ClawMeshError) {
       console.error(`error: ${error instanceof ClawMeshError ? `${error.code}: ` : ''}${error.message}`)

@@ -19,6 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { wssCertificate } from './wss-certificate.ts'
 
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
@@ -38,6 +39,8 @@ export interface NodeLibp2pInit {
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
+  /** PEM certificate (chain) and key: the WebSocket port then also speaks WSS (see wss-certificate.ts). */
+  wssCertificate?: { cert: string; key: string }
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
@@ -62,6 +65,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     services: {
       identify: identify(),
       ping: ping(),
+      wssCertificate: wssCertificate(init.wssCertificate),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,

@@ -57,6 +57,10 @@ export function registerStartCommand(program: Command): void {
     .option('--pi-model <provider/model>', 'planner model, e.g. anthropic/claude-sonnet-4-5 or local/NAME')
     .option('--pi-base-url <url>', 'OpenAI-compatible server for local/NAME (llama-server, Ollama, vLLM)')
     .option('--pi-timeout-ms <ms>', 'budget for one planner answer (default 60000)')
+    .option('--tls', 'serve WSS and the HTTPS console, creating a local CA and certificate if missing')
+    .option('--no-tls', 'plain WS only, even when TLS material exists')
+    .option('--https-port <port>', 'HTTPS port of the console (default 18443; 0 picks a free port)')
+    .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
     .action(async (options: Record<string, unknown>) => {
       const config = parseNodeConfig(
         {
@@ -80,6 +84,9 @@ export function registerStartCommand(program: Command): void {
           piModel: options['piModel'],
           piBaseUrl: options['piBaseUrl'],
           piTimeoutMs: options['piTimeoutMs'] === undefined ? undefined : Number(options['piTimeoutMs']),
+          tls: options['tls'] === true ? 'on' : options['tls'] === false ? 'off' : undefined,
+          httpsPort: options['httpsPort'] === undefined ? undefined : Number(options['httpsPort']),
+          consoleDir: options['consoleDir'],
         },
         'command-line flags',
       )
@@ -120,6 +127,7 @@ function printReady(node: ClawMeshNode): void {
   console.log(`  role       ${status.role}`)
   console.log(`  state dir  ${node.paths.stateDir}`)
   for (const address of status.listenAddrs) console.log(`  listening  ${address}`)
+  if (node.console !== undefined) console.log(`  console    ${node.console.url()}`)
   if (status.trustedPeerCount === 0) {
     console.log(
       '  no trusted peers yet: other nodes are refused until you run `clawmesh trust add <deviceId>`',

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { consoleConfigSchema } from '../../protocol/console-config.ts'
+import { buildConsoleConfig, type ConsoleConfigSource } from './console-config.ts'
+
+const deviceId = '12D3KooWJQmdynaGTeqwpyMaFtM94qnC2MDFVikrD6QQaKm6YJ49'
+const relay = '/ip4/127.0.0.1/tcp/18791/ws/p2p/12D3KooWBFkagUZwgjVU3rjQkFcpEjYcaFUhfcYJ4UdMVcxV9uQx'
+const source: ConsoleConfigSource = {
+  deviceId,
+  name: 'command-center',
+  meshName: 'farm',
+  generation: 1,
+  relays: [relay],
+  siteName: 'Demo natural farm',
+  listenAddrs: () => [
+    `/ip4/127.0.0.1/tcp/18789/ws/p2p/${deviceId}`,
+    `/ip4/127.0.0.1/tcp/18789/tls/ws/p2p/${deviceId}`,
+    `/ip4/192.168.1.5/tcp/18789/ws/p2p/${deviceId}`,
+    `/ip4/192.168.1.5/tcp/18789/tls/ws/p2p/${deviceId}`,
+    `${relay}/p2p-circuit/webrtc/p2p/${deviceId}`,
+  ],
+}
+
+describe('buildConsoleConfig', () => {
+  it('lists only what a browser can dial: WSS first, the relayed WebRTC path last, never plain ws', () => {
+    const config = consoleConfigSchema.parse(buildConsoleConfig(source))
+    expect(config.commandCenter.addrs).toEqual([
+      `/ip4/192.168.1.5/tcp/18789/tls/ws/p2p/${deviceId}`,
+      `/ip4/127.0.0.1/tcp/18789/tls/ws/p2p/${deviceId}`,
+      `${relay}/p2p-circuit/webrtc/p2p/${deviceId}`,
+    ])
+    for (const address of config.commandCenter.addrs) expect(address.endsWith(`/p2p/${deviceId}`)).toBe(true)
+    expect(config.relays).toEqual([relay])
+    expect(config.siteName).toBe('Demo natural farm')
+  })
+
+  it('puts the address the page was loaded from first', () => {
+    const config = buildConsoleConfig(source, '127.0.0.1:18443')
+    expect(config.commandCenter.addrs[0]).toBe(`/ip4/127.0.0.1/tcp/18789/tls/ws/p2p/${deviceId}`)
+  })
+
+  it('dials a host name the browser used by name (the certificate covers it, the IP may differ)', () => {
+    const config = buildConsoleConfig(source, 'farm-laptop.local:18443')
+    expect(config.commandCenter.addrs[0]).toBe(`/dns/farm-laptop.local/tcp/18789/tls/ws/p2p/${deviceId}`)
+  })
+})

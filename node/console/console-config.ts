@@ -1,0 +1,78 @@
+/**
+ * Builds `GET /console-config.json` (protocol/console-config.ts) from the running node: who the
+ * command center is and which of its addresses a browser can dial. The address the browser used to
+ * load the page comes first, because that name is the one it can resolve and the certificate covers.
+ */
+import { type ConsoleConfig, consoleConfigSchema } from '../../protocol/console-config.ts'
+
+export interface ConsoleConfigSource {
+  deviceId: string
+  name: string
+  meshName: string
+  generation: number
+  /** The node's multiaddrs, each ending in `/p2p/<deviceId>`. */
+  listenAddrs(): string[]
+  relays: readonly string[]
+  siteName?: string
+}
+
+const MAX_ADDRS = 16
+const MAX_RELAYS = 8
+
+export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: string): ConsoleConfig {
+  const suffix = `/p2p/${source.deviceId}`
+  const all = source
+    .listenAddrs()
+    .map((address) => (address.endsWith(suffix) ? address : `${address}${suffix}`))
+  const secure = all.filter((address) => address.includes('/tls/ws/'))
+  const hostname = requestHost === undefined ? undefined : hostnameOf(requestHost)
+  const first: string[] = []
+  if (hostname !== undefined) {
+    const matching = secure.filter((address) => hostOf(address) === hostname)
+    first.push(...matching)
+    const port = secure.map(portOf).find((value) => value !== undefined)
+    if (matching.length === 0 && port !== undefined && !isIpLiteral(hostname))
+      first.push(`/dns/${hostname}/tcp/${port}/tls/ws${suffix}`)
+  }
+  const isLoopback = (address: string) => /^\/ip4\/127\.|^\/ip6\/::1\//.test(address)
+  const relayed = all.filter((address) => address.includes('/p2p-circuit/webrtc/'))
+  const addrs = [
+    ...new Set([
+      ...first,
+      ...secure.filter((address) => !isLoopback(address)),
+      ...secure.filter(isLoopback),
+      ...relayed,
+    ]),
+  ].slice(0, MAX_ADDRS)
+  return consoleConfigSchema.parse({
+    version: 1,
+    meshName: source.meshName,
+    generation: source.generation,
+    commandCenter: { deviceId: source.deviceId, name: source.name, addrs },
+    relays: source.relays.slice(0, MAX_RELAYS),
+    ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
+  })
+}
+
+/** `host:port`, `[v6]:port` or a bare host → the lowercase host without brackets. */
+function hostnameOf(hostHeader: string): string | undefined {
+  try {
+    const host = new URL(`https://${hostHeader}/`).hostname.toLowerCase()
+    return host.startsWith('[') ? host.slice(1, -1) : host
+  } catch {
+    return undefined
+  }
+}
+
+function hostOf(multiaddr: string): string | undefined {
+  return /^\/(?:ip4|ip6|dns|dns4|dns6)\/([^/]+)\//.exec(multiaddr)?.[1]?.toLowerCase()
+}
+
+function portOf(multiaddr: string): number | undefined {
+  const port = /\/tcp\/(\d+)\//.exec(multiaddr)?.[1]
+  return port === undefined ? undefined : Number(port)
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':')
+}
