@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { registerAskCommand } from './commands/ask.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
@@ -38,5 +39,6 @@ export function buildProgram(): Command {
   registerPairCommands(program)
   registerDemoCommand(program)
   registerDemoActuateCommand(program)
+  registerAskCommand(program)
   return program
 }
