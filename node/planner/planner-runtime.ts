@@ -87,7 +87,7 @@ export class PlannerRuntime {
     return {
       'planner.ask': (params, call) => this.#answerOrForward(params.text, call.callerId),
       'planner.status': () => this.status(),
-      'mesh.message.forward': (params, call) => {
+      'mesh.message.forward': async (params, call) => {
         if (this.session === undefined || !this.#init.leaderView.isLeader()) {
           // One hop only: a node that is not the leader does not forward again.
           this.#init.counters.increment('planner.forward.refused.not-leader')
