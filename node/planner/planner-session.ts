@@ -57,13 +57,17 @@ export const systemClock: PlannerClock = {
   clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
 }
 
+/** Someone waits for the answer: its frames skip the publisher's coalescing window (they still go
+ * out together, in one batch). */
+const ANSWER_PUBLISH = { urgent: true } as const
+
 export interface PlannerSessionInit {
   deviceId: string
   backend: PlannerBackend
   tools: PlannerTools
   leaderView: LeaderView
-  /** Publishes a frame of this node (the node's `publish`). */
-  publish(fields: LocalFrameFields): Promise<Frame>
+  /** Publishes a frame of this node (the node's `publish`); `urgent` skips the coalescing window. */
+  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   events: EventRing
   counters: Counters
   log?: (line: string) => void
@@ -301,8 +305,9 @@ export class PlannerSession {
     item.signal?.addEventListener('abort', onCallerAbort, { once: true })
     this.#setMode('thinking')
     const created: ProposalRecordWire[] = []
-    const replyTo =
-      item.trigger === 'operator' ? await this.#publishInput(item.text, item.operator) : undefined
+    // The operator's input goes out while the backend already works on it.
+    const inputFrame =
+      item.trigger === 'operator' ? this.#publishInput(item.text, item.operator) : Promise.resolve(undefined)
     let reply: PlannerReply
     try {
       if (controller.signal.aborted) throw controller.signal.reason
@@ -338,7 +343,7 @@ export class PlannerSession {
       item.signal?.removeEventListener('abort', onCallerAbort)
       if (this.#current === controller) this.#current = undefined
     }
-    return this.#deliver(item, reply, created, replyTo)
+    return this.#deliver(item, reply, created, await inputFrame)
   }
 
   async #deliver(
@@ -372,21 +377,23 @@ export class PlannerSession {
     const trust = { tier: 'T0' as const, sources: [`planner:${backend.label}`.slice(0, 128)] }
     const published = await Promise.all([
       reply.error === undefined && (cites.length > 0 || proposals.length > 0)
-        ? this.#tryPublish({
-            kind: 'inference',
-            data: { text: clip(reply.inference ?? answer), cites },
-            trust,
-          })
+        ? this.#tryPublish(
+            { kind: 'inference', data: { text: clip(reply.inference ?? answer), cites }, trust },
+            ANSWER_PUBLISH,
+          )
         : undefined,
-      this.#tryPublish({
-        kind: 'agent_response',
-        data: {
-          text: clip(answer),
-          ...(replyTo === undefined ? {} : { replyTo }),
-          ...(reply.error === undefined ? {} : { error: true }),
+      this.#tryPublish(
+        {
+          kind: 'agent_response',
+          data: {
+            text: clip(answer),
+            ...(replyTo === undefined ? {} : { replyTo }),
+            ...(reply.error === undefined ? {} : { error: true }),
+          },
+          trust,
         },
-        trust,
-      }),
+        ANSWER_PUBLISH,
+      ),
     ])
     const responseFrameId = published[1]?.frameId
     const summary = answer.replace(/\s+/g, ' ').slice(0, 200)
@@ -439,9 +446,9 @@ export class PlannerSession {
     return frame?.frameId
   }
 
-  async #tryPublish(fields: LocalFrameFields): Promise<Frame | undefined> {
+  async #tryPublish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame | undefined> {
     try {
-      return await this.#init.publish(fields)
+      return await this.#init.publish(fields, options)
     } catch (error) {
       this.#init.counters.increment('planner.publish.failed')
       this.#init.log?.(`planner could not publish its ${fields.kind} frame: ${(error as Error).message}`)
