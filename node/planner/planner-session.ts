@@ -435,14 +435,17 @@ export class PlannerSession {
 
   async #publishInput(text: string, operator: AskOptions['operator']): Promise<string | undefined> {
     // Operator input is a request, not a measurement: T0, so it can never back an actuation.
-    const frame = await this.#tryPublish({
-      kind: 'human_input',
-      data: {
-        text: clip(text),
-        ...(operator === undefined ? {} : { operatorId: operator.id.slice(0, 128) }),
+    const frame = await this.#tryPublish(
+      {
+        kind: 'human_input',
+        data: {
+          text: clip(text),
+          ...(operator === undefined ? {} : { operatorId: operator.id.slice(0, 128) }),
+        },
+        trust: { tier: 'T0', sources: ['operator-input'] },
       },
-      trust: { tier: 'T0', sources: ['operator-input'] },
-    })
+      ANSWER_PUBLISH,
+    )
     return frame?.frameId
   }
 
