@@ -25,6 +25,10 @@ export const PLANNER_ALERT_HYSTERESIS_FRACTION = 0.05
  * more than the hysteresis still raises one alert per half hour, not a storm. */
 export const PLANNER_ALERT_COOLDOWN_MS = 30 * 60_000
 
+/** Readings older than this never raise an alert: they arrive by catch-up sync after a reconnect
+ * and describe the past; the sensor's next live reading (every few seconds) says whether it still holds. */
+export const PLANNER_ALERT_MAX_AGE_MS = 5 * 60_000
+
 /** Sensor keys the alert gate remembers; a farm has tens to hundreds of sensors. The oldest key is
  * forgotten first (it re-arms, which at worst costs one extra alert). */
 export const PLANNER_ALERT_MAX_KEYS = 4_096

@@ -158,6 +158,12 @@ describe('planner session', () => {
     await settle()
     expect(session.status()).toMatchObject({ mode: 'idle', queueDepth: 0 })
     expect(modes(events).at(-1)).toBe('planner idle')
+    // Announced: each request starting, each tool, the return to idle; not the steps in between.
+    expect(modes(events).slice(0, 3)).toEqual([
+      'planner thinking',
+      'planner tool (query_world)',
+      'planner thinking',
+    ])
 
     // Frames: human_input (T0) and agent_response for each operator answer; an inference citing the
     // frame the first answer used; the alert as an agent_response and a planner.alert event.
@@ -304,6 +310,14 @@ describe('threshold alerts', () => {
     await drain()
     expect(proactive()).toHaveLength(2)
     expect(counters.get('planner.alerts.raised')).toBe(2)
+  })
+
+  it('a reading caught up from history raises no alert', async () => {
+    const { session, backend, clock, counters } = setup()
+    session.observe(dry(10, clock.now() - 10 * 60_000))
+    await settle()
+    expect(backend.requests).toHaveLength(0)
+    expect(counters.get('planner.alerts.ignored.stale')).toBe(1)
   })
 
   it('a node that does not lead raises no alerts and runs no periodic checks', async () => {

@@ -16,6 +16,7 @@ import type { EventRing } from '../mesh/event-ring.ts'
 import { AlertGate } from './alert-gate.ts'
 import type { PlannerBackend, PlannerReply, PlannerTools, ProactiveContext } from './backend.ts'
 import {
+  PLANNER_ALERT_MAX_AGE_MS,
   PLANNER_INFERENCE_MAX_CITES,
   PLANNER_PROACTIVE_INTERVAL_MS,
   PLANNER_QUEUE_LIMIT,
@@ -201,6 +202,11 @@ export class PlannerSession {
    * proactive trigger, on the leader only. */
   observe(frame: Frame): void {
     if (this.#stopped) return
+    // A reading caught up from history (context.sync after a reconnect) is news about the past.
+    if (this.#clock.now() - frame.timestamp > PLANNER_ALERT_MAX_AGE_MS) {
+      if (frame.kind === 'observation') this.#init.counters.increment('planner.alerts.ignored.stale')
+      return
+    }
     const decision = this.#gate.observe(frame, this.#clock.now())
     if (decision.decision === 'quiet') {
       if (decision.reason === 'cooldown') this.#init.counters.increment('planner.alerts.suppressed.cooldown')
@@ -276,8 +282,13 @@ export class PlannerSession {
 
   #setMode(mode: PlannerMode, tool?: string): void {
     if (mode === this.#mode && tool === this.#tool) return
+    const previous = this.#mode
     this.#mode = mode
     this.#tool = tool
+    // The ring is shared with security events: announce a request starting, each tool and the
+    // return to idle, not the steps in between (status() always has the exact mode).
+    const between = (mode === 'thinking' && previous === 'tool') || (mode === 'queued' && previous === 'idle')
+    if (between) return
     this.#init.events.push({
       level: 'info',
       type: 'planner.mode',
