@@ -162,7 +162,7 @@ describe('planner session', () => {
     expect(modes(events).slice(0, 3)).toEqual([
       'planner thinking',
       'planner tool (query_world)',
-      'planner thinking',
+      'planner queued',
     ])
 
     // Frames: human_input (T0) and agent_response for each operator answer; an inference citing the
