@@ -28,6 +28,13 @@ import { EventRing } from './mesh/event-ring.ts'
 import { Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
+import { BuiltinPlanner } from './planner/builtin-planner.ts'
+import { PLANNER_FORWARD_TIMEOUT_MS } from './planner/constants.ts'
+import { soleLeader } from './planner/leader-view.ts'
+import { createMeshTools } from './planner/mesh-tools.ts'
+import { observedLeader } from './planner/observed-leader.ts'
+import { PlannerRuntime, runsPlanner } from './planner/planner-runtime.ts'
+import { selectPlannerBackend } from './planner/select-backend.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
 import { PairingWindow } from './safety/pairing.ts'
@@ -66,6 +73,7 @@ export interface ClawMeshNode {
   readonly safety: SafetyRuntime
   /** The HTTPS console server (command centers with TLS), see docs/console-serving.md. */
   readonly console: ConsoleServer | undefined
+  readonly planner: PlannerRuntime
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
   publish(fields: LocalFrameFields, options?: PublishOptions): Promise<unknown>
   listenAddrs(): string[]
@@ -313,13 +321,56 @@ export async function startClawMeshNode(
     trustedPeerCount: trust.size,
     discovery: config.discovery ? 'mdns' : 'off',
     staticPeers: staticPeerDialer.states(),
+    ...(planner.session === undefined ? {} : { planner: planner.status() }),
   })
   const kindOf = (deviceId: string) => {
     const kind = membership.agentOf(deviceId)?.kind
     return kind === undefined ? {} : { kind }
   }
 
+  // Planner: a session on planner / standby-planner nodes; every node answers planner.ask, forwarding
+  // to the leader when it does not lead. The election replaces these leader views.
+  const plannerLeader = runsPlanner(config.role)
+    ? soleLeader(identity.deviceId)
+    : observedLeader(() =>
+        membership.entries().map((record) => ({
+          deviceId: record.deviceId,
+          role: record.info?.role,
+          connected: record.state === 'connected',
+        })),
+      )
+  const plannerBackend = runsPlanner(config.role)
+    ? await selectPlannerBackend({ config, site, credentialsPath: paths.credentials, counters })
+    : undefined
+  const planner = new PlannerRuntime({
+    deviceId: identity.deviceId,
+    role: config.role,
+    leaderView: plannerLeader,
+    backend: () => plannerBackend ?? new BuiltinPlanner(site === undefined ? {} : { site }),
+    tools: () =>
+      createMeshTools({
+        deviceId: identity.deviceId,
+        name: config.name,
+        world,
+        router,
+        safety,
+        leaderView: plannerLeader,
+        peers: peerEntries,
+        localCapabilities: () => capabilities,
+      }),
+    publish,
+    forward: (leaderId, params) =>
+      callRpc(libp2p, peerIdFromString(leaderId), rpcProtocol, 'mesh.message.forward', params, {
+        timeoutMs: PLANNER_FORWARD_TIMEOUT_MS,
+      }),
+    nameOf: (deviceId) => trust.list().find((entry) => entry.deviceId === deviceId)?.name,
+    events,
+    counters,
+    log,
+  })
+
   const handlers: RpcHandlers = {
+    ...planner.handlers(),
     'mesh.status': () => status(),
     'mesh.health': () => {
       const memory = process.memoryUsage()
@@ -428,6 +479,8 @@ export async function startClawMeshNode(
     })
   })
   devices?.start()
+  const stopPlannerObserver = context.onFrame((frame) => planner.session?.observe(frame))
+  planner.start()
   await publish({
     kind: 'capability_update',
     data: { role: config.role, capabilities },
@@ -538,6 +591,7 @@ export async function startClawMeshNode(
     devices,
     safety,
     console: consoleServer,
+    planner,
     publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,
@@ -550,6 +604,8 @@ export async function startClawMeshNode(
       lanPeerHandler = () => {}
       stopSyncOnJoin()
       stopCapabilityUpdates()
+      stopPlannerObserver()
+      planner.stop()
       clearInterval(snapshotTimer)
       safety.close()
       stopPairing()

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   POLICY_DENIED: 'The safety policy refused the action; `data.code` names the rule (see docs/safety.md).',
   ALREADY_EXECUTED: 'This command was executed (or started) before; it is never executed twice.',
   APPROVAL_REQUIRED: 'Actuation runs only through an approved proposal, never through a direct invoke.',
+  NO_PLANNER: 'No planner leader is known right now (no live planner or standby-planner); retry later.',
   MESH_MISMATCH: 'The peer belongs to another mesh or protocol generation.',
   INTERNAL: 'The node failed while handling the request; see its log.',
 } as const

@@ -7,6 +7,7 @@ import { trustCaFile } from '../tls/trust-ca.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { registerCredentialCommands } from './commands/credential.ts'
 import { registerCertCommand } from './commands/cert.ts'
+import { registerAskCommand } from './commands/ask.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
@@ -48,5 +49,6 @@ export function buildProgram(): Command {
   registerCertCommand(program)
   registerDemoActuateCommand(program)
   registerCredentialCommands(program)
+  registerAskCommand(program)
   return program
 }

@@ -36,10 +36,26 @@ export interface PlannerTools {
 
 export type PlannerTrigger = 'operator' | 'proactive'
 
+type ObservationFrame = Extract<Frame, { kind: 'observation' }>
+
+/** Why a proactive trigger fired, for backends that act on structure rather than on `text`
+ * (the built-in planner). `text` always describes the same thing in words. */
+export type ProactiveContext =
+  | {
+      kind: 'threshold'
+      /** The observation that left its band. */
+      frame: ObservationFrame
+      bound: 'low' | 'high'
+      limit: number
+    }
+  | { kind: 'periodic' }
+
 export interface PlannerRequest {
   text: string
   trigger: PlannerTrigger
   operator?: { id: string; name: string }
+  /** Set for proactive triggers. */
+  proactive?: ProactiveContext
   signal: AbortSignal
   /** The session shows `tool` mode with this name while a tool runs. */
   onToolStart(name: string): void
@@ -53,6 +69,9 @@ export interface PlannerReply {
   /** Frames the answer relied on; the session cites them in the `inference` frame. */
   citedFrameIds: string[]
   proposals: ProposalRecordWire[]
+  /** The reasoning behind the answer in a sentence or two, published as the T0 `inference` frame;
+   * defaults to the answer. An empty answer to a proactive trigger means "nothing to report". */
+  inference?: string
   /** Set when the backend failed (provider error, timeout); `answer` then explains it. */
   error?: string
 }

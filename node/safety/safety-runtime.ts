@@ -54,6 +54,13 @@ const DISPATCH_RETRY_MAX_MS = 15_000
 /** How long the command center waits for the actuator to execute. */
 const EXECUTE_TIMEOUT_MS = 15_000
 
+/** Who authors a proposal created through `createProposal`; defaults to the calling operator. */
+export interface ProposalAuthorship {
+  authorKind?: 'operator' | 'planner'
+  /** Planner leader term at creation (planner proposals only). */
+  leaderTerm?: number
+}
+
 export interface SafetyRuntimeInit {
   deviceId: string
   signer: Signer
@@ -159,9 +166,13 @@ export class SafetyRuntime {
     return certificate
   }
 
+  /** `authorId` is the calling operator unless `author.authorKind` says the planner proposes (its
+   * device ID as author, stamped with the leader term it proposes under). A planner proposal goes
+   * through the same policy and needs the same approvals as an operator's. */
   async createProposal(
     params: ProposalCreateParams,
     authorId: string,
+    author: ProposalAuthorship = {},
   ): Promise<{ record: StoredProposal; merged: boolean }> {
     const now = Date.now()
     const site = this.#init.site
@@ -183,9 +194,10 @@ export class SafetyRuntime {
       args: params.args ?? {},
       level,
       evidence: this.#evidence(params, found?.actuator.zone),
-      author: { kind: 'operator', id: authorId },
+      author: { kind: author.authorKind ?? 'operator', id: authorId },
       createdAt: now,
       expiresAt: now + (params.ttlMs ?? DEFAULT_PROPOSAL_TTL_MS),
+      ...(author.leaderTerm === undefined ? {} : { leaderTerm: author.leaderTerm }),
     }
     // The sender's run of the policy: refuse at once what can never pass (T0-only evidence,
     // unbounded L1, a level below the manifest) instead of waiting for approvals.

@@ -8,6 +8,7 @@ import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
+import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
@@ -51,6 +52,8 @@ export const meshStatusResultSchema = z.object({
       lastError: z.string().optional(),
     }),
   ),
+  /** Present on nodes that run a planner session (role planner or standby-planner). */
+  planner: plannerStatusSchema.optional(),
 })
 export type MeshStatus = z.infer<typeof meshStatusResultSchema>
 
@@ -268,6 +271,20 @@ export const actuatorExecuteResultSchema = z.object({
   executionFrameId: z.string().optional(),
 })
 
+/** What `planner.ask` and `mesh.message.forward` answer: the planner's text, the backend that wrote
+ * it (honestly labelled), the proposals it created (awaiting approval, never executed by it), and
+ * the device that answered (the leader, when the question was forwarded). */
+export const plannerAnswerSchema = z.object({
+  answer: z.string(),
+  planner: z.string(),
+  ruleBased: z.boolean(),
+  proposals: z.array(proposalRecordSchema),
+  responseFrameId: z.string().optional(),
+  answeredBy: deviceIdSchema,
+  error: z.string().optional(),
+})
+export type PlannerAnswer = z.infer<typeof plannerAnswerSchema>
+
 const noParamsSchema = z.object({}).strict().optional()
 
 export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -405,6 +422,26 @@ export const RPC_METHODS = {
     result: actuatorExecuteResultSchema,
     access: 'peer',
     description: 'Executes a certified command on this actuator node after running the policy itself.',
+  }),
+  'planner.ask': method({
+    params: plannerAskParamsSchema,
+    result: plannerAnswerSchema,
+    access: 'peer',
+    description:
+      'Asks the planner a question or for an action; a non-leader forwards to the leader. Proposals it creates await approval.',
+  }),
+  'planner.status': method({
+    params: noParamsSchema,
+    result: plannerStatusSchema,
+    access: 'peer',
+    description: 'Planner mode, current tool, queue depth, backend label and the leader this node knows.',
+  }),
+  'mesh.message.forward': method({
+    params: messageForwardParamsSchema,
+    result: plannerAnswerSchema,
+    access: 'peer',
+    description:
+      'Operator input forwarded by a non-leader to the planner leader (one hop at most); answered like planner.ask.',
   }),
 } as const
 

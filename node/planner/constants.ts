@@ -1,0 +1,41 @@
+/**
+ * Limits of the planner session. Each number carries the reason it has that value.
+ */
+
+/** Triggers waiting at once (operator input and proactive checks together). A planner answers one
+ * at a time; more than a handful queued means operators would wait minutes behind a model, so the
+ * next one is refused at once (RATE_LIMITED) rather than answered late. */
+export const PLANNER_QUEUE_LIMIT = 8
+
+/** Budget of one request to the backend, tools included. A hosted model answers within tens of
+ * seconds; past a minute the operator is better served by an error than by silence. Stays below
+ * PLANNER_ASK_CLIENT_TIMEOUT_MS (protocol/planner.ts) so the client sees the error, not a timeout. */
+export const PLANNER_REQUEST_TIMEOUT_MS = 60_000
+
+/** How often the leader runs a proactive check of the world when nothing crossed a threshold.
+ * Field conditions change over tens of minutes; every 15 minutes keeps a model's cost low. */
+export const PLANNER_PROACTIVE_INTERVAL_MS = 15 * 60_000
+
+/** A sensor that crossed a threshold alerts again only after it recovered by this fraction of its
+ * band (or of the bound itself when only one is set): a reading jittering around the bound must
+ * not produce an alert per reading. */
+export const PLANNER_ALERT_HYSTERESIS_FRACTION = 0.05
+
+/** Even after recovering, the same sensor alerts at most once per cooldown: a value oscillating by
+ * more than the hysteresis still raises one alert per half hour, not a storm. */
+export const PLANNER_ALERT_COOLDOWN_MS = 30 * 60_000
+
+/** Readings older than this never raise an alert: they arrive by catch-up sync after a reconnect
+ * and describe the past; the sensor's next live reading (every few seconds) says whether it still holds. */
+export const PLANNER_ALERT_MAX_AGE_MS = 5 * 60_000
+
+/** Sensor keys the alert gate remembers; a farm has tens to hundreds of sensors. The oldest key is
+ * forgotten first (it re-arms, which at worst costs one extra alert). */
+export const PLANNER_ALERT_MAX_KEYS = 4_096
+
+/** Frame IDs an inference frame cites at most (FRAME_CITES_MAX in protocol/context/constants.ts). */
+export const PLANNER_INFERENCE_MAX_CITES = 64
+
+/** How long a non-leader waits for the leader to answer forwarded input: the leader's own request
+ * budget plus a few seconds for the hop and the frames it publishes. */
+export const PLANNER_FORWARD_TIMEOUT_MS = PLANNER_REQUEST_TIMEOUT_MS + 5_000

@@ -1,0 +1,33 @@
+/**
+ * The leader as a node without a planner session sees it, until the election's gossiped terms
+ * replace this: the best live planner peer — role `planner` before `standby-planner`, then the
+ * lowest device ID (the election's own ranking). Its term is reported as 0 (unknown). Such a node
+ * never leads; it only needs to know where to forward operator input.
+ */
+import type { NodeRole } from '../../protocol/roles.ts'
+import type { LeaderInfo, LeaderView } from './leader-view.ts'
+
+export interface PlannerCandidate {
+  deviceId: string
+  role: NodeRole | undefined
+  connected: boolean
+}
+
+const RANK: Partial<Record<NodeRole, number>> = { planner: 0, 'standby-planner': 1 }
+
+export function observedLeader(candidates: () => readonly PlannerCandidate[]): LeaderView {
+  const leader = (): LeaderInfo | undefined => {
+    const best = candidates()
+      .filter(
+        (candidate) =>
+          candidate.connected && candidate.role !== undefined && RANK[candidate.role] !== undefined,
+      )
+      .sort(
+        (a, b) =>
+          (RANK[a.role as NodeRole] as number) - (RANK[b.role as NodeRole] as number) ||
+          (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0),
+      )[0]
+    return best === undefined ? undefined : { deviceId: best.deviceId, term: 0 }
+  }
+  return { leader, isLeader: () => false, onChange: () => () => {} }
+}
