@@ -116,6 +116,7 @@ export async function startClawMeshNode(
     isAllowed: (deviceId) => isKnown(deviceId) || pairing.isOpen(),
     onRefused: (direction, deviceId) => {
       counters.increment(`connections.refused.untrusted.${direction}`)
+      if (trust.isExpired(deviceId)) counters.increment('connections.refused.operator-expired')
       noteRefusal()
       events.push({
         level: 'warn',
@@ -355,6 +356,7 @@ export async function startClawMeshNode(
         ttlMs: params.ttlMs ?? DEFAULT_PAIRING_TTL_MS,
         ...(params.operatorName === undefined ? {} : { operatorName: params.operatorName }),
         ...(params.roles === undefined ? {} : { roles: params.roles }),
+        ...(params.certificateTtlMs === undefined ? {} : { certificateTtlMs: params.certificateTtlMs }),
       })
       events.push({
         level: 'info',
