@@ -187,6 +187,19 @@ describe('operator console', () => {
     )
   })
 
+  it('Telemetry shows live frame rates from gossip, command-center health and a chart of observations', async () => {
+    const { page } = operator
+    await page.click('[data-testid="tab-telemetry"]')
+    // Frame rates count only frames that arrived over gossip (polling backfills observations but
+    // never counts as an arrival), so this proves the live subscription to the context topic.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid="frame-rates"] li')].some((item) => item.textContent.startsWith('observation'))`,
+    )
+    await page.waitForSelector('[data-testid="telemetry-chart"] canvas')
+    expect(await textOf(page, '[data-testid="health-status"]')).toMatch(/ok|degraded|unhealthy/)
+    expect(await textOf(page, '[data-testid="events-list"]')).not.toBe('')
+  })
+
   it('approving in the console opens the valve: the Twin shows it open and Command shows the outcome', async () => {
     const { page } = operator
     expect(await valveOpen(APPROVED_VALVE)).toBe(false)

@@ -119,8 +119,17 @@ export function createConsoleSession(): ConsoleSession {
     node = await createConsoleNode(key.privateKey, loaded)
     const link$ = createCommandCenterLink(node, loaded)
     link = link$
-    // The link's signal is mirrored so the views can read it before the link exists.
-    createRoot(() => createEffect(() => setLinkState(link$.state())))
+    // The link's signal is mirrored so the views can read it before the link exists; a fresh
+    // connection is polled at once rather than at the next tick of the loop.
+    createRoot(() =>
+      createEffect(() => {
+        const current = link$.state()
+        setLinkState(current)
+        if (current.kind === 'connected' && running) {
+          void pollNow()
+        }
+      }),
+    )
     const problem = stored.success ? certificateProblem(stored.data, loaded, key.operatorId) : undefined
     if (!stored.success || problem !== undefined) {
       setPhase({ kind: 'pairing', ...(problem === undefined ? {} : { reason: problem }) })
@@ -265,9 +274,20 @@ export function createConsoleSession(): ConsoleSession {
     return true
   }
 
+  let polling = false
+  const pollNow = async () => {
+    if (polling || !checkCertificate()) return
+    polling = true
+    try {
+      await Promise.all([pollOnce().catch(noteRefusal), slowPollOnce().catch(noteRefusal)])
+    } finally {
+      polling = false
+    }
+  }
+
   const pollLoop = async () => {
     while (running) {
-      if (connected() && checkCertificate()) await pollOnce().catch(noteRefusal)
+      if (connected() && !polling && checkCertificate()) await pollOnce().catch(noteRefusal)
       await sleep(POLL_INTERVAL_MS)
     }
   }
