@@ -20,9 +20,21 @@ export default defineConfig({
           ...shared,
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/bench/**'],
+          exclude: ['test/bench/**', 'test/e2e/**'],
           fileParallelism: false,
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // Builds browser/dist when it is missing or older than its sources.
+          globalSetup: ['test/helpers/console-build.ts'],
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -130,6 +130,7 @@ export async function startClawMeshNode(
     isAllowed: (deviceId) => isKnown(deviceId) || pairing.isOpen(),
     onRefused: (direction, deviceId) => {
       counters.increment(`connections.refused.untrusted.${direction}`)
+      if (trust.isExpired(deviceId)) counters.increment('connections.refused.operator-expired')
       noteRefusal()
       events.push({
         level: 'warn',
@@ -413,6 +414,7 @@ export async function startClawMeshNode(
         ttlMs: params.ttlMs ?? DEFAULT_PAIRING_TTL_MS,
         ...(params.operatorName === undefined ? {} : { operatorName: params.operatorName }),
         ...(params.roles === undefined ? {} : { roles: params.roles }),
+        ...(params.certificateTtlMs === undefined ? {} : { certificateTtlMs: params.certificateTtlMs }),
       })
       events.push({
         level: 'info',

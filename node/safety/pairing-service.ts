@@ -82,15 +82,24 @@ async function serve(init: PairingServiceInit, stream: Stream, connection: Conne
         init.log(`pairing attempt by ${joiner} refused: ${verdict.reason}`)
       } else {
         const name = verdict.grant.kind === 'operator' ? verdict.grant.operatorName : request.data.name
-        await init.trust.add(joiner, name)
         const certificate =
           verdict.grant.kind === 'operator'
             ? await init.safety.issueOperatorCertificate({
                 operatorId: joiner,
                 displayName: verdict.grant.operatorName ?? 'operator',
                 roles: [...(verdict.grant.roles ?? ['operator'])],
+                ...(verdict.grant.certificateTtlMs === undefined
+                  ? {}
+                  : { ttlMs: verdict.grant.certificateTtlMs }),
               })
             : undefined
+        // An operator's key is trusted only as long as its certificate: past expiry the gater, the
+        // RPC boundary and gossip all refuse it.
+        await init.trust.add(
+          joiner,
+          name,
+          certificate === undefined ? {} : { kind: 'operator', expiresAt: certificate.body.expiresAt },
+        )
         await init.safety.evidence.append('decision', {
           kind: 'paired',
           as: verdict.grant.kind,

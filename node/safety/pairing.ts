@@ -22,6 +22,8 @@ export interface PairingRequest {
   readonly operatorName?: string
   /** For an operator: the roles their certificate will grant. */
   readonly roles?: readonly OperatorRole[]
+  /** For an operator: how long their certificate (and so their trust entry) lasts. */
+  readonly certificateTtlMs?: number
   readonly ttlMs: number
 }
 
@@ -35,6 +37,7 @@ export interface PairingGrant {
   readonly kind: PairingKind
   readonly operatorName?: string
   readonly roles?: readonly OperatorRole[]
+  readonly certificateTtlMs?: number
 }
 
 export type PairingRefusal = 'no-window' | 'expired' | 'wrong-code' | 'too-many-attempts' | 'already-used'
@@ -89,7 +92,12 @@ export class PairingWindow {
     const code = generateCode()
     const grant: PairingGrant =
       request.kind === 'operator'
-        ? { kind: 'operator', operatorName: request.operatorName, roles: [...(request.roles ?? [])] }
+        ? {
+            kind: 'operator',
+            operatorName: request.operatorName,
+            roles: [...(request.roles ?? [])],
+            ...(request.certificateTtlMs === undefined ? {} : { certificateTtlMs: request.certificateTtlMs }),
+          }
         : { kind: 'device' }
     const expiresAt = now + request.ttlMs
     this.#window = { codeDigest: digest(code), grant, expiresAt, failedAttempts: 0, used: false }

@@ -13,6 +13,10 @@ export const trustedPeerSchema = z.object({
   deviceId: deviceIdSchema,
   name: z.string().max(DISPLAY_NAME_MAX_LENGTH).optional(),
   addedAt: z.string(),
+  /** `operator`: a person's console or CLI key admitted by operator pairing (absent: a device). */
+  kind: z.enum(['device', 'operator']).optional(),
+  /** Epoch ms after which the key is no longer trusted (an operator's certificate expiry). */
+  expiresAt: z.number().int().nonnegative().optional(),
 })
 export type TrustedPeer = z.infer<typeof trustedPeerSchema>
 
@@ -41,8 +45,16 @@ export class TrustStore {
     this.#peers = new Map((file?.peers ?? []).map((peer) => [peer.deviceId, peer]))
   }
 
-  has(deviceId: string): boolean {
-    return this.#peers.has(deviceId)
+  /** False for unknown keys and for entries past their `expiresAt` (an expired operator). */
+  has(deviceId: string, now: number = Date.now()): boolean {
+    const peer = this.#peers.get(deviceId)
+    return peer !== undefined && (peer.expiresAt === undefined || now < peer.expiresAt)
+  }
+
+  /** True when the key is listed but its entry has expired. */
+  isExpired(deviceId: string, now: number = Date.now()): boolean {
+    const expiresAt = this.#peers.get(deviceId)?.expiresAt
+    return expiresAt !== undefined && now >= expiresAt
   }
 
   get(deviceId: string): TrustedPeer | undefined {
@@ -57,13 +69,26 @@ export class TrustStore {
     return this.#peers.size
   }
 
-  /** Adds or renames a peer. Returns false when it was already trusted under the same name. */
-  async add(deviceId: string, name?: string): Promise<boolean> {
+  /** Adds or renames a peer. Returns false when it was already trusted under the same name (and
+   * kind and expiry). An operator entry carries its certificate's expiry. */
+  async add(
+    deviceId: string,
+    name?: string,
+    options: { kind?: 'device' | 'operator'; expiresAt?: number } = {},
+  ): Promise<boolean> {
     deviceIdSchema.parse(deviceId)
     const existing = this.#peers.get(deviceId)
-    if (existing !== undefined && existing.name === name) return false
+    if (
+      existing !== undefined &&
+      existing.name === name &&
+      existing.kind === options.kind &&
+      existing.expiresAt === options.expiresAt
+    )
+      return false
     const peer: TrustedPeer = { deviceId, addedAt: existing?.addedAt ?? new Date().toISOString() }
     if (name !== undefined) peer.name = name
+    if (options.kind !== undefined) peer.kind = options.kind
+    if (options.expiresAt !== undefined) peer.expiresAt = options.expiresAt
     this.#peers.set(deviceId, peer)
     await this.#save()
     return true

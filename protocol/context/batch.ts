@@ -10,6 +10,7 @@
  *   each frame, so a frame stored and re-served alone still proves its origin. One signature per
  *   batch instead of one per frame, for both publisher and receivers.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { decodeJsonMessage, encodeJsonMessage } from '../codec.ts'
 import { deviceIdSchema } from '../device-id.ts'
@@ -150,4 +151,10 @@ export async function decodeBatch(
   }
   const anyAccepted = verdicts.some((verdict) => verdict.verdict === 'accept')
   return { verdict: anyAccepted ? 'accept' : 'ignore', frames: verdicts }
+}
+
+/** Gossip message ID of a batch: the hash of its bytes, so identical re-publications collapse.
+ * Every subscriber (nodes and the browser console) must compute IDs the same way for IHAVE/IWANT. */
+export function gossipMessageId(data: Uint8Array): Uint8Array {
+  return sha256(data)
 }

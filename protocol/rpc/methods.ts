@@ -405,6 +405,13 @@ export const RPC_METHODS = {
           .min(10_000)
           .max(15 * 60_000)
           .optional(),
+        /** Operator only: validity of the certificate (default: the command center's, 90 days). */
+        certificateTtlMs: z
+          .number()
+          .int()
+          .min(10_000)
+          .max(365 * 24 * 3_600_000)
+          .optional(),
       })
       .strict(),
     result: z.object({

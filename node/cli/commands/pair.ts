@@ -6,20 +6,14 @@
  */
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
-import { lpStream } from '@libp2p/utils'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command } from 'commander'
 import { createLibp2p } from 'libp2p'
-import { decodeJsonMessage, encodeJsonMessage } from '../../../protocol/codec.ts'
 import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
-import {
-  PAIRING_MESSAGE_MAX_BYTES,
-  pairingResponseSchema,
-  pairProtocolId,
-} from '../../../protocol/pairing.ts'
+import { requestPairing } from '../../../protocol/pairing.ts'
 import {
   OPERATOR_ROLES,
   type OperatorRole,
@@ -45,10 +39,21 @@ export function registerPairCommands(program: Command): void {
     .option('--operator <name>', 'pair a person (console or CLI) as an operator instead of a device')
     .option('--roles <roles>', `operator roles (${OPERATOR_ROLES.join(', ')})`, 'operator')
     .option('--ttl <minutes>', 'minutes the code stays valid', '5')
+    .option(
+      '--cert-ttl <minutes>',
+      "operator only: minutes the operator's certificate stays valid (default 90 days)",
+    )
     .option('--url <url>', 'command center URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--json', 'print JSON')
     .action(
-      async (options: { operator?: string; roles: string; ttl: string; url?: string; json?: boolean }) => {
+      async (options: {
+        operator?: string
+        roles: string
+        ttl: string
+        certTtl?: string
+        url?: string
+        json?: boolean
+      }) => {
         const roles = options.roles.split(',').map((role) => role.trim())
         for (const role of roles) {
           if (!(OPERATOR_ROLES as readonly string[]).includes(role))
@@ -62,6 +67,9 @@ export function registerPairCommands(program: Command): void {
             ...(options.operator === undefined
               ? {}
               : { operatorName: options.operator, roles: roles as OperatorRole[] }),
+            ...(options.certTtl === undefined || options.operator === undefined
+              ? {}
+              : { certificateTtlMs: Math.round(Number(options.certTtl) * 60_000) }),
           })
           if (options.json) return printJson(opened)
           console.log(
@@ -103,22 +111,11 @@ export function registerPairCommands(program: Command): void {
         services: { identify: identify() },
       })
       try {
-        const signal = AbortSignal.timeout(15_000)
-        const stream = await libp2p.dialProtocol(
+        const answer = await requestPairing(
+          libp2p,
           multiaddr(parseNodeUrl(options.url, DEFAULT_WS_PORT).multiaddr),
-          pairProtocolId(PROTOCOL_GENERATION),
-          { signal },
-        )
-        const messages = lpStream(stream, { maxDataLength: PAIRING_MESSAGE_MAX_BYTES })
-        await messages.write(
-          encodeJsonMessage(
-            { code: options.code, ...(options.name === undefined ? {} : { name: options.name }) },
-            PAIRING_MESSAGE_MAX_BYTES,
-          ),
-          { signal },
-        )
-        const answer = pairingResponseSchema.parse(
-          decodeJsonMessage((await messages.read({ signal })).subarray(), PAIRING_MESSAGE_MAX_BYTES),
+          PROTOCOL_GENERATION,
+          { code: options.code, ...(options.name === undefined ? {} : { name: options.name }) },
         )
         if (!answer.ok) throw new CliUsageError(`pairing refused (${answer.reason}): ${answer.message}`)
         const trust = await TrustStore.open(paths.trustedPeers)

@@ -1,0 +1,97 @@
+/** The console's shell: pairing until the operator holds a certificate, then the four views. */
+import { createSignal, For, Match, Show, Switch } from 'solid-js'
+import type { ConsoleSession } from './state/console-session.ts'
+import { CommandView } from './views/CommandView.tsx'
+import { PairingScreen } from './views/PairingScreen.tsx'
+import { StatusBar } from './views/StatusBar.tsx'
+import { TelemetryView } from './views/TelemetryView.tsx'
+import { TopologyView } from './views/TopologyView.tsx'
+import { TwinView } from './views/TwinView.tsx'
+
+const VIEWS = ['topology', 'telemetry', 'command', 'twin'] as const
+type ViewName = (typeof VIEWS)[number]
+
+export function App(props: { session: ConsoleSession }) {
+  const session = props.session
+  const [view, setView] = createSignal<ViewName>('topology')
+  const commandCenter = () => session.config()?.commandCenter.name ?? 'command center'
+  return (
+    <Switch>
+      <Match when={session.phase().kind === 'loading'}>
+        <main class="loading" data-testid="loading">
+          Loading…
+        </main>
+      </Match>
+      <Match when={session.phase().kind === 'failed'}>
+        <main class="failed" data-testid="load-failed" role="alert">
+          {(session.phase() as { message: string }).message}
+        </main>
+      </Match>
+      <Match when={session.phase().kind === 'pairing'}>
+        <PairingScreen
+          commandCenter={commandCenter()}
+          operatorId={session.operatorId() ?? ''}
+          {...((session.phase() as { reason?: string }).reason === undefined
+            ? {}
+            : { reason: (session.phase() as { reason: string }).reason })}
+          onPair={(code) => session.pair(code)}
+        />
+      </Match>
+      <Match when={session.phase().kind === 'ready'}>
+        <StatusBar
+          link={session.link()}
+          freshAt={session.state.freshAt}
+          commandCenter={commandCenter()}
+          operator={session.certificate()?.body.displayName ?? ''}
+          onReconnect={() => session.reconnectNow()}
+        />
+        <Show when={session.refusal()}>
+          <p class="error banner" data-testid="refusal" role="alert">
+            {session.refusal()}
+          </p>
+        </Show>
+        <div class="tabs" role="tablist" aria-label="Views">
+          <For each={VIEWS}>
+            {(name) => (
+              <button
+                type="button"
+                role="tab"
+                aria-selected={view() === name}
+                data-testid={`tab-${name}`}
+                onClick={() => setView(name)}
+              >
+                {name[0]!.toUpperCase() + name.slice(1)}
+              </button>
+            )}
+          </For>
+        </div>
+        <main class="view">
+          <Switch>
+            <Match when={view() === 'topology'}>
+              <TopologyView state={session.state} />
+            </Match>
+            <Match when={view() === 'telemetry'}>
+              <TelemetryView state={session.state} />
+            </Match>
+            <Match when={view() === 'command'}>
+              <CommandView
+                state={session.state}
+                operatorId={session.operatorId()}
+                onDecide={(record, decision) => session.decide(record, decision)}
+                onAsk={(text) => session.ask(text)}
+              />
+            </Match>
+            <Match when={view() === 'twin'}>
+              <TwinView
+                state={session.state}
+                {...(session.config()?.siteName === undefined
+                  ? {}
+                  : { siteName: session.config()!.siteName! })}
+              />
+            </Match>
+          </Switch>
+        </main>
+      </Match>
+    </Switch>
+  )
+}

@@ -1,0 +1,63 @@
+/** The always-visible strip: link to the command center, its age when stale, the operator. */
+import { Show } from 'solid-js'
+import type { LinkState } from '../mesh/command-center-link.ts'
+import { POLL_INTERVAL_MS } from '../state/console-session.ts'
+import { formatAge } from '../state/mesh-state.ts'
+import { now } from './clock.ts'
+
+/** Data older than a few missed polls is shown as stale even while the link claims to be up. */
+const STALE_AFTER_MS = POLL_INTERVAL_MS * 3
+
+export function isStale(link: LinkState, freshAt: number, at: number): boolean {
+  return link.kind !== 'connected' || freshAt === 0 || at - freshAt > STALE_AFTER_MS
+}
+
+export function StatusBar(props: {
+  link: LinkState
+  freshAt: number
+  commandCenter: string
+  operator: string
+  onReconnect: () => void
+}) {
+  const label = () => {
+    const link = props.link
+    switch (link.kind) {
+      case 'connected':
+        return `connected to ${props.commandCenter}`
+      case 'connecting':
+        return `connecting to ${props.commandCenter}${link.attempt > 1 ? ` (attempt ${link.attempt})` : ''}…`
+      case 'backoff':
+        return `${props.commandCenter} unreachable — retrying in ${formatAge(link.retryAt - now())}`
+      default:
+        return 'disconnected'
+    }
+  }
+  return (
+    <header class="status-bar">
+      <span class="brand">ClawMesh</span>
+      <span
+        class={`link link-${props.link.kind}`}
+        data-testid="link-status"
+        data-state={props.link.kind}
+        role="status"
+      >
+        {label()}
+      </span>
+      <Show when={props.link.kind !== 'connected'}>
+        <button type="button" onClick={() => props.onReconnect()} aria-label="Reconnect now">
+          Reconnect
+        </button>
+      </Show>
+      <Show when={isStale(props.link, props.freshAt, now())}>
+        <span class="stale" data-testid="stale-banner" role="alert">
+          {props.freshAt === 0
+            ? 'no data from the command center yet'
+            : `stale — last update ${formatAge(now() - props.freshAt)} ago`}
+        </span>
+      </Show>
+      <span class="operator" title="operator">
+        {props.operator}
+      </span>
+    </header>
+  )
+}

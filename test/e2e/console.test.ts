@@ -1,0 +1,311 @@
+/**
+ * The operator console in a real Chromium against real processes: a command center and a field node
+ * with the demo farm's mock devices, the console served from browser/dist. Pairing with a code,
+ * the live views, approvals signed in the browser that really move an actuator, a rejection that
+ * moves nothing, an unpaired or expired console that sees nothing, stale state and reconnection
+ * across a command-center restart, and the installable, offline-capable PWA.
+ */
+import { createServer } from 'node:net'
+import type { Browser, BrowserContext, Page } from 'puppeteer-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectCliClient } from '../../node/cli/client-node.ts'
+import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
+import { launchChromium } from '../helpers/chromium.ts'
+import { type ConsoleServer, loopbackConsoleConfig, startConsoleServer } from '../helpers/console-server.ts'
+import {
+  cliJson,
+  makeStateDir,
+  type NodeProcess,
+  startNode,
+  stopAll,
+  trustEachOther,
+  waitFor,
+} from '../helpers/processes.ts'
+
+const APPROVED_VALVE = 'actuator:valve:zone-2'
+const REJECTED_VALVE = 'actuator:valve:zone-3'
+/** Actuators report their state under their device ID (the site model's `id`). */
+const APPROVED_VALVE_DEVICE = 'valve-zone-2'
+const REJECTED_VALVE_DEVICE = 'valve-zone-3'
+const UI_TIMEOUT_MS = 30_000
+
+let dirs: { cc: string; field: string }
+let ccId: string
+let ccPort: number
+let cc: NodeProcess
+let server: ConsoleServer
+let browser: Browser
+let operator: { context: BrowserContext; page: Page }
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+const startCommandCenter = () =>
+  startNode(dirs.cc, [
+    '--name',
+    'command-center',
+    '--role',
+    'planner',
+    '--site',
+    DEMO_FARM_PATH,
+    '--port',
+    String(ccPort),
+  ])
+
+/** Each console is its own browser profile (its own IndexedDB, so its own operator key). The
+ * operator's runs in the default, non-incognito context: Chromium does not offer to install a PWA
+ * from an incognito window. */
+async function openConsole(incognito = true): Promise<{ context: BrowserContext; page: Page }> {
+  const context = incognito ? await browser.createBrowserContext() : browser.defaultBrowserContext()
+  const page = await context.newPage()
+  page.setDefaultTimeout(UI_TIMEOUT_MS)
+  await page.goto(server.url, { waitUntil: 'load' })
+  return { context, page }
+}
+
+async function pairingCode(operatorName: string, extra: string[] = []): Promise<string> {
+  const opened = await cliJson<{ code: string }>(
+    ['pair', '--operator', operatorName, '--url', cc.url, ...extra],
+    dirs.cc,
+  )
+  return opened.code
+}
+
+async function pair(page: Page, code: string): Promise<void> {
+  await page.waitForSelector('[data-testid="pairing-code-input"]')
+  await page.type('[data-testid="pairing-code-input"]', code)
+  await page.click('[data-testid="pairing-submit"]')
+}
+
+const textOf = (page: Page, selector: string) =>
+  page.$eval(selector, (element) => element.textContent ?? '').catch(() => '')
+
+async function propose(capability: string): Promise<string> {
+  const created = await cliJson<{ proposal: { proposal: { id: string } } }>(
+    ['propose', capability, 'open', '--arg', 'durationSec=300', '--url', cc.url],
+    dirs.cc,
+  )
+  return created.proposal.proposal.id
+}
+
+async function valveOpen(capability: string): Promise<boolean> {
+  const client = await connectCliClient(cc.url, dirs.cc)
+  try {
+    const state = await client.call('capability.invoke', { capability, operation: 'state' })
+    return (state.result as { open: boolean }).open
+  } finally {
+    await client.close()
+  }
+}
+
+beforeAll(async () => {
+  dirs = { cc: await makeStateDir('console-cc'), field: await makeStateDir('console-field') }
+  ccId = (await trustEachOther([dirs.cc, dirs.field]))[0] as string
+  ccPort = await freePort()
+  cc = await startCommandCenter()
+  await startNode(dirs.field, [
+    '--name',
+    'field-1',
+    '--field-node',
+    '--command-center',
+    ccId,
+    '--peer',
+    `${ccId}=${cc.url}`,
+  ])
+  server = await startConsoleServer(() => loopbackConsoleConfig(ccId, ccPort))
+  browser = await launchChromium()
+  await waitFor(
+    'observations of zone-2 at the command center',
+    async () => {
+      const world = await cliJson<{ frames: unknown[] }>(
+        ['world', '--url', cc.url, '--kind', 'observation', '--zone', 'zone-2'],
+        dirs.cc,
+      )
+      return world.frames.length > 0 ? true : undefined
+    },
+    30_000,
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  await stopAll()
+})
+
+describe('operator console', () => {
+  it('an unpaired console sees nothing of the mesh and has nothing to approve; a wrong code is refused', async () => {
+    const { context, page } = await openConsole()
+    try {
+      await page.waitForSelector('[data-testid="pairing-screen"]')
+      expect(await page.$('[data-testid="view-topology"]')).toBeNull()
+      expect(await page.$('[data-testid="approve-button"]')).toBeNull()
+      await pairingCode('someone-else')
+      await pair(page, 'WRONG-CODE')
+      await page.waitForSelector('[data-testid="pairing-error"]')
+      expect(await textOf(page, '[data-testid="pairing-error"]')).toContain('wrong-code')
+      expect(await page.$('[data-testid="view-topology"]')).toBeNull()
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('pairs with a one-time code; Topology shows the command center and the field node', async () => {
+    operator = await openConsole(false)
+    const { page } = operator
+    await pair(page, await pairingCode('tablet-alice'))
+    await page.waitForSelector('[data-testid="view-topology"]')
+    await page.waitForSelector('[data-testid="topology-node"][data-name="field-1"]')
+    const nodes = await page.$$eval('[data-testid="topology-node"]', (elements) =>
+      elements.map((element) => ({
+        name: element.getAttribute('data-name'),
+        role: element.getAttribute('data-role'),
+        state: element.getAttribute('data-state'),
+      })),
+    )
+    expect(nodes).toContainEqual({ name: 'command-center', role: 'planner', state: 'self' })
+    expect(nodes.find((node) => node.name === 'field-1')?.state).toBe('connected')
+    await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+  })
+
+  it('Twin shows live sensor values changing', async () => {
+    const { page } = operator
+    await page.click('[data-testid="tab-twin"]')
+    const sensor =
+      '[data-testid="twin-zone"][data-zone="zone-2"] [data-testid="twin-sensor"][data-metric="soil-moisture"]'
+    await page.waitForSelector(sensor)
+    const first = await page.$eval(sensor, (element) => Number(element.getAttribute('data-at')))
+    await page.waitForFunction(
+      `Number(document.querySelector(${JSON.stringify(sensor)})?.getAttribute('data-at')) > ${first}`,
+    )
+  })
+
+  it('Telemetry shows live frame rates from gossip, command-center health and a chart of observations', async () => {
+    const { page } = operator
+    await page.click('[data-testid="tab-telemetry"]')
+    // Frame rates count only frames that arrived over gossip (polling backfills observations but
+    // never counts as an arrival), so this proves the live subscription to the context topic.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid="frame-rates"] li')].some((item) => item.textContent.startsWith('observation'))`,
+    )
+    await page.waitForSelector('[data-testid="telemetry-chart"] canvas')
+    expect(await textOf(page, '[data-testid="health-status"]')).toMatch(/ok|degraded|unhealthy/)
+    expect(await textOf(page, '[data-testid="events-list"]')).not.toBe('')
+  })
+
+  it('approving in the console opens the valve: the Twin shows it open and Command shows the outcome', async () => {
+    const { page } = operator
+    expect(await valveOpen(APPROVED_VALVE)).toBe(false)
+    const id = await propose(APPROVED_VALVE)
+    await page.click('[data-testid="tab-command"]')
+    const card = `[data-testid="proposal"][data-id="${id}"]`
+    await page.waitForSelector(`${card}[data-state="awaiting_approval"] [data-testid="approve-button"]`)
+    expect(await textOf(page, `${card} [data-testid="proposal-level"]`)).toBe('L2')
+    expect(await textOf(page, `${card} [data-testid="proposal-evidence"]`)).toContain('T1')
+    await page.click(`${card} [data-testid="approve-button"]`)
+    await page.waitForSelector(`${card}[data-state="completed"] [data-testid="proposal-outcome"]`)
+    expect(await valveOpen(APPROVED_VALVE)).toBe(true)
+    await page.click('[data-testid="tab-twin"]')
+    await page.waitForSelector(
+      `[data-testid="twin-actuator"][data-source="${APPROVED_VALVE_DEVICE}"][data-open="true"]`,
+    )
+  })
+
+  it('rejecting in the console moves nothing', async () => {
+    const { page } = operator
+    const id = await propose(REJECTED_VALVE)
+    await page.click('[data-testid="tab-command"]')
+    const card = `[data-testid="proposal"][data-id="${id}"]`
+    await page.waitForSelector(`${card} [data-testid="reject-button"]`)
+    await page.click(`${card} [data-testid="reject-button"]`)
+    await page.waitForSelector(`${card}[data-state="rejected"]`)
+    expect(await page.$(`${card} [data-testid="approve-button"]`)).toBeNull()
+    expect(await valveOpen(REJECTED_VALVE)).toBe(false)
+    await page.click('[data-testid="tab-twin"]')
+    expect(
+      await page.$(`[data-testid="twin-actuator"][data-source="${REJECTED_VALVE_DEVICE}"][data-open="true"]`),
+    ).toBeNull()
+  })
+
+  it('the Command view answers from the planner, or says it is not available (never a made-up answer)', async () => {
+    const { page } = operator
+    await page.click('[data-testid="tab-command"]')
+    await page.type('[data-testid="chat-input"]', 'open the valve in zone-1')
+    await page.click('[data-testid="chat-send"]')
+    await page.waitForSelector(
+      '[data-testid="chat-entry"][data-from="planner"], [data-testid="chat-entry"][data-from="system"]',
+    )
+    const planner = await page.$('[data-testid="chat-entry"][data-from="planner"]')
+    if (planner === null)
+      expect(await textOf(page, '[data-testid="chat-entry"][data-from="system"]')).toContain(
+        'planner not available',
+      )
+  })
+
+  it('shows stale state with its age while the command center is down, and reconnects by itself', async () => {
+    const { page } = operator
+    await page.click('[data-testid="tab-topology"]')
+    await cc.stop()
+    await page.waitForSelector('[data-testid="stale-banner"]')
+    await page.waitForFunction(
+      `/last update \\d+ s ago/.test(document.querySelector('[data-testid="stale-banner"]')?.textContent ?? '')`,
+    )
+    // The last known state stays on screen, marked stale.
+    expect(await page.$('[data-testid="topology-node"][data-name="field-1"]')).not.toBeNull()
+    expect(
+      await page.$eval('[data-testid="link-status"]', (element) => element.getAttribute('data-state')),
+    ).not.toBe('connected')
+    cc = await startCommandCenter()
+    await page.waitForSelector('[data-testid="link-status"][data-state="connected"]', { timeout: 45_000 })
+    await page.waitForFunction(`document.querySelector('[data-testid="stale-banner"]') === null`, {
+      timeout: 20_000,
+    })
+  })
+
+  it('a console whose operator certificate expired sees nothing and must pair again', async () => {
+    const { context, page } = await openConsole()
+    try {
+      await pair(page, await pairingCode('short-lived', ['--cert-ttl', '0.25']))
+      await page.waitForSelector('[data-testid="view-topology"]')
+      // 15 s certificate: once it lapses the console drops the mesh and asks for a new code.
+      await page.waitForSelector('[data-testid="pairing-reason"]', { timeout: 40_000 })
+      expect(await textOf(page, '[data-testid="pairing-reason"]')).toContain('expired')
+      expect(await page.$('[data-testid="view-topology"]')).toBeNull()
+      expect(await page.$('[data-testid="approve-button"]')).toBeNull()
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('is an installable PWA whose app shell loads offline with the last known state marked stale', async () => {
+    const { page } = operator
+    const session = await page.createCDPSession()
+    const manifest = (await session.send('Page.getAppManifest')) as { errors: unknown[]; data?: string }
+    expect(manifest.errors).toEqual([])
+    expect(JSON.parse(manifest.data ?? '{}').name).toBe('ClawMesh operator console')
+    await page.waitForFunction(
+      `navigator.serviceWorker.ready.then((registration) => registration.active?.state === 'activated')`,
+    )
+    const installability = (await session.send('Page.getInstallabilityErrors')) as {
+      installabilityErrors: unknown[]
+    }
+    expect(installability.installabilityErrors).toEqual([])
+    // The page must be controlled by the worker before the server goes away.
+    await page.reload({ waitUntil: 'load' })
+    await page.waitForFunction('navigator.serviceWorker.controller !== null')
+    await server.close()
+    await cc.stop()
+    await page.reload({ waitUntil: 'load' })
+    await page.waitForSelector('[data-testid="view-topology"]')
+    await page.waitForSelector('[data-testid="topology-node"][data-name="field-1"]')
+    await page.waitForSelector('[data-testid="stale-banner"]')
+    expect(await textOf(page, '[data-testid="stale-banner"]')).toMatch(/last update .* ago/)
+  })
+})
