@@ -2,14 +2,34 @@
  * Crash safety of an approved proposal: the actuator is down when the approval arrives, then the
  * command center is killed (-9) while the proposal is executing. After both restart, the proposal
  * resumes and executes exactly once, and its outcome is visible.
+ *
+ * Then, with the actuator holding each execution between its ledger's `started` record and the
+ * device write (test hook CLAWMESH_TEST_HOLD_EXECUTION_MS): a kill -9 of the command center while
+ * the actuator executes (the execution completes once; the restarted command center learns the
+ * outcome), and a kill -9 of the actuator itself mid-execution (never re-run after its restart; the
+ * proposal fails with the reason, visible in `proposals --json` and in the evidence log).
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { connectCliClient } from '../node/cli/client-node.ts'
+import { INTERRUPTED_EXECUTION_DETAIL } from '../node/safety/constants.ts'
+import { HOLD_EXECUTION_ENV } from '../node/safety/test-hooks.ts'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
-import { cliJson, makeStateDir, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
+import {
+  cliJson,
+  makeStateDir,
+  type NodeProcess,
+  runCli,
+  startNode,
+  stopAll,
+  waitFor,
+} from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-3'
+/** Each test starts, kills and restarts several processes; on a shared 2-core machine that alone
+ * can take a minute. */
+const CRASH_TEST_TIMEOUT_MS = 150_000
 
 afterAll(stopAll)
 
@@ -20,93 +40,269 @@ interface ProposalJson {
 }
 
 describe('crash safety', () => {
-  it('an approved proposal survives an unreachable actuator and a command-center kill -9, and runs once', async () => {
-    const dirs = {
-      cc: await makeStateDir('cc'),
-      field: await makeStateDir('field'),
-      bob: await makeStateDir('bob'),
-    }
-    const identity = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
-    const [cc, field, bob] = await Promise.all([identity(dirs.cc), identity(dirs.field), identity(dirs.bob)])
-    await runCli(['trust', 'add', field.deviceId], dirs.cc)
-    await runCli(['trust', 'add', bob.cliKeyId], dirs.cc)
-    await runCli(['trust', 'add', cc.deviceId], dirs.field)
-    const ccArgs = ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH]
-    let ccNode = await startNode(dirs.cc, ccArgs)
-    const fieldArgs = [
-      '--name',
-      'field-1',
-      '--field-node',
-      '--command-center',
-      cc.deviceId,
-      '--peer',
-      `${cc.deviceId}=${ccNode.url}`,
-    ]
-    let fieldNode = await startNode(dirs.field, fieldArgs)
-    await runCli(['operator', 'enroll', '--name', 'alice', '--url', ccNode.url], dirs.cc)
-    const issued = await runCli(
-      ['operator', 'issue', bob.cliKeyId, '--name', 'bob', '--url', ccNode.url],
-      dirs.cc,
-    )
-    await writeFile(join(dirs.bob, 'cert.json'), issued.stdout)
-    await runCli(['operator', 'import', join(dirs.bob, 'cert.json')], dirs.bob)
-    await waitFor(
-      'zone-3 observations at the command center',
-      async () => {
-        const world = await cliJson<{ frames: unknown[] }>(
-          ['world', '--url', ccNode.url, '--zone', 'zone-3', '--kind', 'observation'],
-          dirs.cc,
-        )
-        return world.frames.length > 0 ? true : undefined
-      },
-      20_000,
-    )
-    const { proposal } = await cliJson<{ proposal: ProposalJson }>(
-      ['propose', VALVE, 'open', '--arg', 'durationSec=200', '--url', ccNode.url],
-      dirs.cc,
-    )
+  it(
+    'an approved proposal survives an unreachable actuator and a command-center kill -9, and runs once',
+    async () => {
+      const dirs = {
+        cc: await makeStateDir('cc'),
+        field: await makeStateDir('field'),
+        bob: await makeStateDir('bob'),
+      }
+      const identity = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
+      const [cc, field, bob] = await Promise.all([
+        identity(dirs.cc),
+        identity(dirs.field),
+        identity(dirs.bob),
+      ])
+      await runCli(['trust', 'add', field.deviceId], dirs.cc)
+      await runCli(['trust', 'add', bob.cliKeyId], dirs.cc)
+      await runCli(['trust', 'add', cc.deviceId], dirs.field)
+      const ccArgs = ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH]
+      let ccNode = await startNode(dirs.cc, ccArgs)
+      const fieldArgs = [
+        '--name',
+        'field-1',
+        '--field-node',
+        '--command-center',
+        cc.deviceId,
+        '--peer',
+        `${cc.deviceId}=${ccNode.url}`,
+      ]
+      let fieldNode = await startNode(dirs.field, fieldArgs)
+      await runCli(['operator', 'enroll', '--name', 'alice', '--url', ccNode.url], dirs.cc)
+      const issued = await runCli(
+        ['operator', 'issue', bob.cliKeyId, '--name', 'bob', '--url', ccNode.url],
+        dirs.cc,
+      )
+      await writeFile(join(dirs.bob, 'cert.json'), issued.stdout)
+      await runCli(['operator', 'import', join(dirs.bob, 'cert.json')], dirs.bob)
+      await waitFor(
+        'zone-3 observations at the command center',
+        async () => {
+          const world = await cliJson<{ frames: unknown[] }>(
+            ['world', '--url', ccNode.url, '--zone', 'zone-3', '--kind', 'observation'],
+            dirs.cc,
+          )
+          return world.frames.length > 0 ? true : undefined
+        },
+        20_000,
+      )
+      const { proposal } = await cliJson<{ proposal: ProposalJson }>(
+        ['propose', VALVE, 'open', '--arg', 'durationSec=200', '--url', ccNode.url],
+        dirs.cc,
+      )
 
-    // The actuator goes down before the approval arrives.
-    const fieldPort = fieldNode.port
-    await fieldNode.stop('SIGKILL')
-    const approved = await cliJson<{ proposal: ProposalJson }>(
-      ['approve', proposal.proposal.id, '--url', ccNode.url],
-      dirs.bob,
-    )
-    expect(approved.proposal.state).toBe('executing')
-    await waitFor('the command center to report the actuator unreachable', () =>
-      ccNode.output().includes('unreachable') ? true : undefined,
-    )
+      // The actuator goes down before the approval arrives.
+      const fieldPort = fieldNode.port
+      await fieldNode.stop('SIGKILL')
+      const approved = await cliJson<{ proposal: ProposalJson }>(
+        ['approve', proposal.proposal.id, '--url', ccNode.url],
+        dirs.bob,
+      )
+      expect(approved.proposal.state).toBe('executing')
+      await waitFor('the command center to report the actuator unreachable', () =>
+        ccNode.output().includes('unreachable') ? true : undefined,
+      )
 
-    // The command center dies while the proposal is executing; then both come back.
-    const ccPort = ccNode.port
-    await ccNode.stop('SIGKILL')
-    fieldNode = await startNode(dirs.field, [...fieldArgs, '--port', String(fieldPort)])
-    ccNode = await startNode(dirs.cc, [...ccArgs, '--port', String(ccPort)])
-    expect(ccNode.output()).toContain(`resuming proposal ${proposal.proposal.id} (executing)`)
+      // The command center dies while the proposal is executing; then both come back.
+      const ccPort = ccNode.port
+      await ccNode.stop('SIGKILL')
+      fieldNode = await startNode(dirs.field, [...fieldArgs, '--port', String(fieldPort)])
+      ccNode = await startNode(dirs.cc, [...ccArgs, '--port', String(ccPort)])
+      expect(ccNode.output()).toContain(`resuming proposal ${proposal.proposal.id} (executing)`)
 
-    const done = await waitFor(
-      'the resumed proposal to complete',
-      async () => {
-        const { proposals } = await cliJson<{ proposals: ProposalJson[] }>(
-          ['proposals', '--url', ccNode.url],
-          dirs.cc,
-        )
-        const record = proposals.find((entry) => entry.proposal.id === proposal.proposal.id)
-        return record?.state === 'completed' || record?.state === 'failed' ? record : undefined
-      },
-      45_000,
-    )
-    expect(done.state).toBe('completed')
-    const evidence = await cliJson<{ entries: Array<{ type: string; data: { proposalId?: string } }> }>(
-      ['evidence', 'list'],
-      dirs.field,
-    )
-    const executions = evidence.entries.filter(
-      (entry) => entry.type === 'execution' && entry.data.proposalId === proposal.proposal.id,
-    )
-    expect(executions).toHaveLength(1)
-    expect((await runCli(['evidence', 'verify'], dirs.field)).code).toBe(0)
-    expect((await runCli(['evidence', 'verify'], dirs.cc)).code).toBe(0)
-  })
+      const done = await waitFor(
+        'the resumed proposal to complete',
+        async () => {
+          const { proposals } = await cliJson<{ proposals: ProposalJson[] }>(
+            ['proposals', '--url', ccNode.url],
+            dirs.cc,
+          )
+          const record = proposals.find((entry) => entry.proposal.id === proposal.proposal.id)
+          return record?.state === 'completed' || record?.state === 'failed' ? record : undefined
+        },
+        45_000,
+      )
+      expect(done.state).toBe('completed')
+      const evidence = await cliJson<{ entries: Array<{ type: string; data: { proposalId?: string } }> }>(
+        ['evidence', 'list'],
+        dirs.field,
+      )
+      const executions = evidence.entries.filter(
+        (entry) => entry.type === 'execution' && entry.data.proposalId === proposal.proposal.id,
+      )
+      expect(executions).toHaveLength(1)
+      expect((await runCli(['evidence', 'verify'], dirs.field)).code).toBe(0)
+      expect((await runCli(['evidence', 'verify'], dirs.cc)).code).toBe(0)
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  )
+})
+
+interface EvidenceJson {
+  entries: Array<{
+    type: string
+    data: { proposalId?: string; hash?: string; reason?: string; previous?: { detail?: string } }
+  }>
+}
+
+/** A command center and a field node whose executions are held `holdMs` after `started`. */
+async function meshWithHeldExecutions(holdMs: number) {
+  const dirs = {
+    cc: await makeStateDir('cc'),
+    field: await makeStateDir('field'),
+    bob: await makeStateDir('bob'),
+  }
+  const identity = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
+  const [cc, field, bob] = await Promise.all([identity(dirs.cc), identity(dirs.field), identity(dirs.bob)])
+  await runCli(['trust', 'add', field.deviceId], dirs.cc)
+  await runCli(['trust', 'add', bob.cliKeyId], dirs.cc)
+  await runCli(['trust', 'add', cc.deviceId], dirs.field)
+  const ccArgs = ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH]
+  const ccNode = await startNode(dirs.cc, ccArgs)
+  const fieldArgs = [
+    '--name',
+    'field-1',
+    '--field-node',
+    '--command-center',
+    cc.deviceId,
+    '--peer',
+    `${cc.deviceId}=${ccNode.url}`,
+  ]
+  // The hook is read from the environment the node starts with; only this field node gets it.
+  process.env[HOLD_EXECUTION_ENV] = String(holdMs)
+  let fieldNode: NodeProcess
+  try {
+    fieldNode = await startNode(dirs.field, fieldArgs)
+  } finally {
+    delete process.env[HOLD_EXECUTION_ENV]
+  }
+  await runCli(['operator', 'enroll', '--name', 'alice', '--url', ccNode.url], dirs.cc)
+  const issued = await runCli(
+    ['operator', 'issue', bob.cliKeyId, '--name', 'bob', '--url', ccNode.url],
+    dirs.cc,
+  )
+  await writeFile(join(dirs.bob, 'cert.json'), issued.stdout)
+  await runCli(['operator', 'import', join(dirs.bob, 'cert.json')], dirs.bob)
+  return { dirs, ccArgs, fieldArgs, ccNode, fieldNode }
+}
+
+async function proposeAndApprove(
+  valve: string,
+  zone: string,
+  ccUrl: string,
+  dirs: { cc: string; bob: string },
+) {
+  await waitFor(
+    `${zone} observations at the command center`,
+    async () => {
+      const world = await cliJson<{ frames: unknown[] }>(
+        ['world', '--url', ccUrl, '--zone', zone, '--kind', 'observation'],
+        dirs.cc,
+      )
+      return world.frames.length > 0 ? true : undefined
+    },
+    20_000,
+  )
+  const { proposal } = await cliJson<{ proposal: ProposalJson & { hash: string } }>(
+    ['propose', valve, 'open', '--arg', 'durationSec=300', '--url', ccUrl],
+    dirs.cc,
+  )
+  // The approve call answers once the execution ends; here the process it talks to is killed first.
+  void runCli(['approve', proposal.proposal.id, '--url', ccUrl], dirs.bob)
+  return proposal
+}
+
+const proposalState = async (id: string, url: string, dir: string) => {
+  const { proposals } = await cliJson<{ proposals: ProposalJson[] }>(['proposals', '--url', url], dir)
+  const record = proposals.find((entry) => entry.proposal.id === id)
+  return record?.state === 'completed' || record?.state === 'failed' ? record : undefined
+}
+
+const valveOpen = async (valve: string, url: string, dir: string) => {
+  const client = await connectCliClient(url, dir)
+  try {
+    const invoked = await client.call('capability.invoke', { capability: valve, operation: 'state' })
+    return (invoked.result as { open: boolean }).open
+  } finally {
+    await client.close()
+  }
+}
+
+describe('kill -9 during execution', () => {
+  it(
+    'of the command center: the held execution completes once, and the restarted command center reports it',
+    async () => {
+      const mesh = await meshWithHeldExecutions(4_000)
+      const valve = 'actuator:valve:zone-1'
+      const proposal = await proposeAndApprove(valve, 'zone-1', mesh.ccNode.url, mesh.dirs)
+      await waitFor('the actuator to hold the execution', () =>
+        mesh.fieldNode.output().includes(`holding execution of ${proposal.proposal.id}`) ? true : undefined,
+      )
+      const ccPort = mesh.ccNode.port
+      await mesh.ccNode.stop('SIGKILL')
+      await waitFor('the actuator to finish the execution', () =>
+        mesh.fieldNode.output().includes(`for proposal ${proposal.proposal.id}: completed`)
+          ? true
+          : undefined,
+      )
+      const ccNode = await startNode(mesh.dirs.cc, [...mesh.ccArgs, '--port', String(ccPort)])
+      expect(ccNode.output()).toContain(`resuming proposal ${proposal.proposal.id} (executing)`)
+      const done = await waitFor(
+        'the restarted command center to learn the outcome',
+        () => proposalState(proposal.proposal.id, ccNode.url, mesh.dirs.cc),
+        45_000,
+      )
+      expect(done.state).toBe('completed')
+      const evidence = await cliJson<EvidenceJson>(['evidence', 'list'], mesh.dirs.field)
+      expect(
+        evidence.entries.filter(
+          (entry) => entry.type === 'execution' && entry.data.proposalId === proposal.proposal.id,
+        ),
+      ).toHaveLength(1)
+      // The resumed dispatch was answered from the ledger, not executed again.
+      expect(
+        evidence.entries.filter((entry) => entry.type === 'refusal' && entry.data.hash === proposal.hash),
+      ).toEqual([expect.objectContaining({ data: expect.objectContaining({ reason: 'replay' }) })])
+      expect((await runCli(['evidence', 'verify'], mesh.dirs.field)).code).toBe(0)
+      expect((await runCli(['evidence', 'verify'], mesh.dirs.cc)).code).toBe(0)
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'of the actuator: never executed after its restart, the proposal fails with the reason, visible in proposals and evidence',
+    async () => {
+      const mesh = await meshWithHeldExecutions(8_000)
+      const valve = 'actuator:valve:zone-2'
+      const proposal = await proposeAndApprove(valve, 'zone-2', mesh.ccNode.url, mesh.dirs)
+      await waitFor('the actuator to hold the execution', () =>
+        mesh.fieldNode.output().includes(`holding execution of ${proposal.proposal.id}`) ? true : undefined,
+      )
+      const fieldPort = mesh.fieldNode.port
+      await mesh.fieldNode.stop('SIGKILL')
+      // Restarted without the hold: were the command run again, it would execute at once.
+      const fieldNode = await startNode(mesh.dirs.field, [...mesh.fieldArgs, '--port', String(fieldPort)])
+      const done = await waitFor(
+        'the command center to learn the interrupted outcome',
+        () => proposalState(proposal.proposal.id, mesh.ccNode.url, mesh.dirs.cc),
+        45_000,
+      )
+      expect(done).toMatchObject({ state: 'failed', reason: INTERRUPTED_EXECUTION_DETAIL })
+      expect(fieldNode.output()).not.toContain(`for proposal ${proposal.proposal.id}`)
+      expect(await valveOpen(valve, mesh.ccNode.url, mesh.dirs.cc)).toBe(false)
+      const evidence = await cliJson<EvidenceJson>(['evidence', 'list'], mesh.dirs.field)
+      expect(
+        evidence.entries.filter(
+          (entry) => entry.type === 'execution' && entry.data.proposalId === proposal.proposal.id,
+        ),
+      ).toHaveLength(0)
+      expect(
+        evidence.entries.find((entry) => entry.type === 'refusal' && entry.data.hash === proposal.hash)?.data
+          .previous,
+      ).toMatchObject({ detail: INTERRUPTED_EXECUTION_DETAIL })
+      expect((await runCli(['evidence', 'verify'], mesh.dirs.field)).code).toBe(0)
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  )
 })

@@ -7,14 +7,20 @@ import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 export async function appendLineDurably(path: string, line: string): Promise<void> {
-  if (line.includes('\n')) throw new Error('a JSON-lines record must not contain a newline')
+  await appendLinesDurably(path, [line])
+}
+
+/** Appends several JSON lines with one write and one fsync. */
+export async function appendLinesDurably(path: string, lines: readonly string[]): Promise<void> {
+  if (lines.some((line) => line.includes('\n')))
+    throw new Error('a JSON-lines record must not contain a newline')
   const directory = dirname(path)
   await mkdir(directory, { recursive: true, mode: 0o700 })
   const handle = await open(path, 'a', 0o600)
   let created: boolean
   try {
     created = (await handle.stat()).size === 0
-    await handle.write(`${line}\n`)
+    await handle.write(`${lines.join('\n')}\n`)
     await handle.sync()
   } finally {
     await handle.close()
@@ -64,5 +70,82 @@ export class SerialQueue {
   /** Resolves when every task queued so far has settled. */
   async idle(): Promise<void> {
     await this.#tail
+  }
+}
+
+interface PendingLine {
+  readonly line: string
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+/**
+ * A JSON-lines file with group commit: lines appended while a write is on its way are written
+ * together by the next write, with one fsync for all of them. Each `append` still resolves only
+ * once its own line is on disk, so the durability promise of `appendLineDurably` is unchanged;
+ * concurrent writers (an approval and the decision it triggers) just share the fsync.
+ */
+export class GroupCommitFile {
+  readonly path: string
+  readonly #queue = new SerialQueue()
+  #pending: PendingLine[] = []
+  #flushQueued = false
+  /** Set by a failed write: every later append is refused (fail-stop). A line written after a lost
+   * one would leave a hole: a broken hash chain in the evidence log, a skipped state in a journal. */
+  #failure: Error | undefined
+
+  readonly #write: (path: string, lines: readonly string[]) => Promise<void>
+
+  /** `write` is appendLinesDurably; tests pass a wrapper to watch the batches. */
+  constructor(path: string, write = appendLinesDurably) {
+    this.path = path
+    this.#write = write
+  }
+
+  append(line: string): Promise<void> {
+    if (line.includes('\n'))
+      return Promise.reject(new Error('a JSON-lines record must not contain a newline'))
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ line, resolve, reject })
+      if (this.#flushQueued) return
+      this.#flushQueued = true
+      void this.#queue.run(() => this.#flush())
+    })
+  }
+
+  /** Runs `task` with no write in flight and holds new writes until it settles (compaction). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.#queue.run(task)
+  }
+
+  /** Resolves when every line appended so far is on disk (or failed). */
+  async idle(): Promise<void> {
+    await this.#queue.idle()
+    if (this.#pending.length > 0 || this.#flushQueued) await this.idle()
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushQueued = false
+    const batch = this.#pending
+    this.#pending = []
+    if (batch.length === 0) return
+    if (this.#failure !== undefined) {
+      for (const pending of batch) pending.reject(this.#failure)
+      return
+    }
+    try {
+      await this.#write(
+        this.path,
+        batch.map((pending) => pending.line),
+      )
+      for (const pending of batch) pending.resolve()
+    } catch (error) {
+      this.#failure = new Error(
+        `writing ${this.path} failed (${(error as Error).message}); no further records are accepted until the node restarts`,
+        { cause: error },
+      )
+      for (const pending of batch) pending.reject(error)
+    }
   }
 }

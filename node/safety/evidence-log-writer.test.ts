@@ -27,6 +27,7 @@ async function writeThree(): Promise<string[]> {
   await log.append('proposal', { id: 'p-1' }, NOW)
   await log.append('approval', { id: 'p-1', by: 'op-1' }, NOW + 1)
   await log.append('execution', { id: 'p-1', outcome: 'completed' }, NOW + 2)
+  await log.flush()
   return (await readFile(evidenceLogPaths(stateDir).log, 'utf8')).trimEnd().split('\n')
 }
 
@@ -59,6 +60,14 @@ describe('EvidenceLogWriter', () => {
     )
     expect(entries.map((entry) => entry.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect((await verifyEvidenceFile(stateDir)).verdict).toMatchObject({ outcome: 'ok', count: 10 })
+  })
+
+  it('records the head after the entries are durable, never ahead of the log', async () => {
+    const log = await EvidenceLogWriter.open({ stateDir, signer })
+    await Promise.all(Array.from({ length: 5 }, (_, i) => log.append('decision', { i }, NOW + i)))
+    await log.flush()
+    const head = JSON.parse(await readFile(evidenceLogPaths(stateDir).head, 'utf8'))
+    expect(head).toMatchObject({ seq: 4, hash: log.head?.hash })
   })
 
   it('lists entries by type and keeps the newest when limited', async () => {

@@ -1,9 +1,12 @@
 /**
  * The node's evidence log, `<stateDir>/evidence/evidence.jsonl`: every proposal, decision,
  * approval, refusal and execution, one protocol evidence entry per line, hash-chained and signed by
- * this node. Appends are serialised and fsynced before they resolve. `head.json` beside it records
- * the last entry so removing entries from the end is detected too. A log that does not verify is a
- * startup error and is never rewritten: it is the record someone will want to inspect.
+ * this node. Entries are signed in call order and each append resolves only once its line is
+ * fsynced; appends made while a write is on its way share the next write and its fsync (group
+ * commit). `head.json` beside it records a recent entry so removing entries from the end is detected
+ * too; it is rewritten after the entries are durable, off the caller's path (see docs/safety.md). A
+ * log that does not verify is a startup error and is never rewritten: it is the record someone will
+ * want to inspect.
  */
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -21,7 +24,7 @@ import { sha256HexSchema } from '../../protocol/safety/schemas.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import { statePaths } from '../state/state-dir.ts'
-import { appendLineDurably, readJsonLines, SerialQueue } from './durable-append.ts'
+import { GroupCommitFile, readJsonLines, SerialQueue } from './durable-append.ts'
 
 export function evidenceLogPaths(stateDir: string) {
   const evidenceDir = statePaths(stateDir).evidenceDir
@@ -105,7 +108,8 @@ export async function verifyEvidenceFile(
   return { verdict, entries }
 }
 
-/** The head is written after the entry, so the log may be one entry ahead of it, never behind. */
+/** The head is written after its entry is durable, so the log may be ahead of it (the entries of the
+ * last moments before a crash), never behind. */
 function checkRecordedHead(entries: readonly EvidenceEntry[], head: EvidenceHead): BrokenVerdict | undefined {
   const recorded = entries[head.seq]
   if (recorded === undefined) {
@@ -145,12 +149,18 @@ export class EvidenceLogWriter {
   readonly #stateDir: string
   readonly #signer: Signer
   readonly #now: () => number
-  readonly #queue = new SerialQueue()
+  /** Signing is serialised: each entry links to the one signed before it. */
+  readonly #signing = new SerialQueue()
+  readonly #file: GroupCommitFile
   #last: EvidenceEntry | undefined
+  /** The newest durable entry not yet recorded in head.json, and the head write in flight. */
+  #headDue: EvidenceEntry | undefined
+  #headWrite: Promise<void> | undefined
 
   private constructor(init: EvidenceLogWriterInit, last: EvidenceEntry | undefined) {
     const paths = evidenceLogPaths(init.stateDir)
     this.path = paths.log
+    this.#file = new GroupCommitFile(paths.log)
     this.#headPath = paths.head
     this.#stateDir = init.stateDir
     this.#signer = init.signer
@@ -169,20 +179,49 @@ export class EvidenceLogWriter {
     return this.#last === undefined ? undefined : { seq: this.#last.seq, hash: entryHash(this.#last) }
   }
 
-  /** Signs and appends one entry; resolves once it is on disk. */
-  append(type: EvidenceEntryType, data: unknown, at: number = this.#now()): Promise<EvidenceEntry> {
-    return this.#queue.run(async () => {
-      const entry = await appendEntry(this.#last, this.#signer, type, data, at)
-      await appendLineDurably(this.path, JSON.stringify(entry))
-      this.#last = entry
-      await writeJsonAtomic(this.#headPath, { version: 1, seq: entry.seq, hash: entryHash(entry) })
-      return entry
+  /**
+   * Signs and appends one entry; resolves once it is on disk. A failed write stops the writer (every
+   * later append is refused): an entry after a lost one would break the chain.
+   */
+  async append(type: EvidenceEntryType, data: unknown, at: number = this.#now()): Promise<EvidenceEntry> {
+    const entry = await this.#signing.run(async () => {
+      const signed = await appendEntry(this.#last, this.#signer, type, data, at)
+      this.#last = signed
+      return signed
     })
+    await this.#file.append(JSON.stringify(entry))
+    this.#recordHead(entry)
+    return entry
+  }
+
+  /** Resolves when every entry appended so far is on disk and head.json records the newest. */
+  async flush(): Promise<void> {
+    await this.#signing.idle()
+    await this.#file.idle()
+    while (this.#headWrite !== undefined) await this.#headWrite
+  }
+
+  /** One head write at a time, each taking the newest durable entry: a burst of appends costs one
+   * or two head writes, none of them on an append's path. A failed head write is retried with the
+   * next append; the log itself is the record, the head only guards its end. */
+  #recordHead(entry: EvidenceEntry): void {
+    if (this.#headDue === undefined || entry.seq > this.#headDue.seq) this.#headDue = entry
+    if (this.#headWrite !== undefined) return
+    this.#headWrite = (async () => {
+      while (this.#headDue !== undefined) {
+        const due = this.#headDue
+        this.#headDue = undefined
+        await writeJsonAtomic(this.#headPath, { version: 1, seq: due.seq, hash: entryHash(due) }).catch(
+          () => undefined,
+        )
+      }
+      this.#headWrite = undefined
+    })()
   }
 
   /** Entries on disk, oldest first; the newest `limit` when a limit is given. */
   async list(options: ListEvidenceOptions = {}): Promise<EvidenceEntry[]> {
-    await this.#queue.idle()
+    await this.flush()
     const { verdict, entries } = await verifyEvidenceFile(this.#stateDir, { nodeId: this.#signer.id })
     if (verdict.outcome === 'broken') throw new EvidenceLogError(this.path, verdict)
     return selectEntries(entries, options)
@@ -190,7 +229,7 @@ export class EvidenceLogWriter {
 
   /** Re-reads and verifies the whole file, including that it still ends at this writer's head. */
   async verify(): Promise<EvidenceChainVerdict> {
-    await this.#queue.idle()
+    await this.flush()
     const { verdict, entries } = await verifyEvidenceFile(this.#stateDir, { nodeId: this.#signer.id })
     if (verdict.outcome === 'broken') return verdict
     const head = this.head

@@ -11,7 +11,12 @@ import {
   newSigner,
   type Operator,
 } from '../../protocol/safety/test-fixtures.ts'
-import { ProposalStore, type ProposalStoreChange, proposalStorePath } from './proposal-store.ts'
+import {
+  ProposalStore,
+  type ProposalStoreChange,
+  proposalJournalPath,
+  proposalStorePath,
+} from './proposal-store.ts'
 
 let stateDir: string
 let targetNode: string
@@ -34,7 +39,7 @@ function proposal(overrides: Partial<Proposal> = {}): Proposal {
   return makeProposal({ targetNode, authorId, ...overrides })
 }
 
-const openStore = (now = NOW, extra: { maxTerminal?: number } = {}) =>
+const openStore = (now = NOW, extra: { maxTerminal?: number; compactAfterLines?: number } = {}) =>
   ProposalStore.open({ stateDir, now: () => now, ...extra })
 
 async function created(store: ProposalStore, candidate: Proposal) {
@@ -166,6 +171,7 @@ describe('ProposalStore', () => {
   it('refuses to open a file whose proposal no longer matches its hash', async () => {
     const store = await openStore()
     await created(store, proposal())
+    await store.compact()
     const file = JSON.parse(await readFile(proposalStorePath(stateDir), 'utf8'))
     file.proposals[0].proposal.args.durationSec = 3600
     await writeFile(proposalStorePath(stateDir), JSON.stringify(file))
@@ -200,5 +206,61 @@ describe('ProposalStore', () => {
       ['transition', false],
       ['transition', true],
     ])
+  })
+
+  it('journals each change durably and replays the journal after a crash, dropping a torn last line', async () => {
+    const store = await openStore()
+    const { hash } = await created(store, proposal())
+    await store.move(hash, 'submit')
+    await store.move(hash, 'approve')
+    // No fold happened: the snapshot does not exist, the three changes are journal lines.
+    await expect(readFile(proposalStorePath(stateDir), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    const journal = await readFile(proposalJournalPath(stateDir), 'utf8')
+    expect(journal.trimEnd().split('\n')).toHaveLength(3)
+    // A crash cut the next write short.
+    await writeFile(proposalJournalPath(stateDir), `${journal}{"seq":4,"record":{"ha`)
+    const reopened = await openStore()
+    expect(reopened.get(hash)?.state).toBe('approved')
+    expect(reopened.resumable().map((record) => record.hash)).toEqual([hash])
+    // Opening folded the journal into the snapshot.
+    expect(await readFile(proposalJournalPath(stateDir), 'utf8')).toBe('')
+    expect(JSON.parse(await readFile(proposalStorePath(stateDir), 'utf8'))).toMatchObject({
+      journalSeq: 3,
+      proposals: [{ hash, state: 'approved' }],
+    })
+  })
+
+  it('folds the journal into the snapshot after the configured number of changes, losing nothing', async () => {
+    const store = await openStore(NOW, { compactAfterLines: 3 })
+    const hashes: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const { hash } = await created(store, proposal({ id: `p-${i}`, args: { durationSec: i } }))
+      await store.move(hash, 'submit')
+      hashes.push(hash)
+    }
+    await store.compact()
+    const reopened = await openStore()
+    expect(reopened.list().map((record) => [record.hash, record.state])).toEqual(
+      hashes.map((hash) => [hash, 'awaiting_approval']),
+    )
+  })
+
+  it('does not let journal lines the snapshot already covers roll a proposal back', async () => {
+    const store = await openStore()
+    const { hash } = await created(store, proposal())
+    await store.move(hash, 'submit')
+    const oldLines = await readFile(proposalJournalPath(stateDir), 'utf8')
+    await store.move(hash, 'approve')
+    await store.compact()
+    // A crash between writing the snapshot and emptying the journal leaves older lines behind.
+    await writeFile(proposalJournalPath(stateDir), oldLines)
+    expect((await openStore()).get(hash)?.state).toBe('approved')
+  })
+
+  it('refuses to open a journal with a line that is not a record', async () => {
+    const store = await openStore()
+    await created(store, proposal())
+    await writeFile(proposalJournalPath(stateDir), '{"seq":1,"record":{}}\n')
+    await expect(openStore()).rejects.toMatchObject({ name: 'StateFileError' })
   })
 })

@@ -1,10 +1,14 @@
 /**
  * Proposals this node tracks, with their lifecycle state, the approvals collected so far and how
- * they ended: `<stateDir>/safety/proposals.json`, rewritten atomically on every change. The
+ * they ended. Every change is one fsynced line in `<stateDir>/safety/proposals.journal.jsonl` (the
+ * whole record, numbered), written before the change's promise resolves; concurrent changes share a
+ * write (group commit). The journal is folded into the snapshot `<stateDir>/safety/proposals.json`
+ * (atomic rewrite) every PROPOSAL_JOURNAL_COMPACT_LINES changes and at open. The
  * protocol's `transition` decides every move, so the store cannot put a proposal in a state the
  * state machine forbids. After a restart, expired proposals are closed and approved or executing
  * ones are handed back through `resumable()` for the runtime to finish.
  */
+import { open as openFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import {
@@ -24,11 +28,15 @@ import {
 } from '../../protocol/safety/index.ts'
 import { describeIssues, sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
 import { readJsonFile, StateFileError, writeJsonAtomic } from '../state/atomic-file.ts'
-import { PROPOSAL_STORE_MAX_TERMINAL } from './constants.ts'
-import { SerialQueue } from './durable-append.ts'
+import { PROPOSAL_JOURNAL_COMPACT_LINES, PROPOSAL_STORE_MAX_TERMINAL } from './constants.ts'
+import { GroupCommitFile, readJsonLines } from './durable-append.ts'
 
 export function proposalStorePath(stateDir: string): string {
   return join(stateDir, 'safety', 'proposals.json')
+}
+
+export function proposalJournalPath(stateDir: string): string {
+  return join(stateDir, 'safety', 'proposals.journal.jsonl')
 }
 
 const NOTE_MAX_LENGTH = 1_000
@@ -49,10 +57,16 @@ const storedProposalSchema = z.strictObject({
 })
 export type StoredProposal = z.infer<typeof storedProposalSchema>
 
+const journalSeqSchema = z.number().int().nonnegative()
+
 const proposalFileSchema = z.strictObject({
   version: z.literal(1),
+  /** The last journal line folded into this snapshot; replay starts after it. */
+  journalSeq: journalSeqSchema.optional(),
   proposals: z.array(storedProposalSchema),
 })
+
+const journalLineSchema = z.strictObject({ seq: journalSeqSchema, record: storedProposalSchema })
 
 export type CreateProposalResult =
   | { readonly outcome: 'created'; readonly merged: false; readonly record: StoredProposal }
@@ -107,6 +121,7 @@ export interface ProposalStoreInit {
   readonly now?: () => number
   readonly dedupWindowMs?: number
   readonly maxTerminal?: number
+  readonly compactAfterLines?: number
 }
 
 export interface MoveOptions {
@@ -128,10 +143,17 @@ export class ProposalStore {
   readonly #byHash = new Map<string, StoredProposal>()
   readonly #hashById = new Map<string, string>()
   readonly #listeners = new Set<ProposalStoreListener>()
-  readonly #writes = new SerialQueue()
+  readonly #journal: GroupCommitFile
+  readonly #compactAfterLines: number
+  /** Number of the last journal line handed out, and lines in the journal file since the last fold. */
+  #seq = 0
+  #journalLines = 0
+  #compacting: Promise<void> | undefined
 
   private constructor(init: ProposalStoreInit) {
     this.path = proposalStorePath(init.stateDir)
+    this.#journal = new GroupCommitFile(proposalJournalPath(init.stateDir))
+    this.#compactAfterLines = init.compactAfterLines ?? PROPOSAL_JOURNAL_COMPACT_LINES
     this.#now = init.now ?? Date.now
     this.#maxTerminal = init.maxTerminal ?? PROPOSAL_STORE_MAX_TERMINAL
     this.#deduplicator = new ProposalDeduplicator(
@@ -139,11 +161,14 @@ export class ProposalStore {
     )
   }
 
-  /** Loads the file (a corrupt one is a StateFileError, left untouched) and expires what is due. */
+  /** Loads the snapshot and replays the journal (a corrupt one is a StateFileError, left untouched),
+   * folds the journal into the snapshot, and expires what is due. */
   static async open(init: ProposalStoreInit): Promise<ProposalStore> {
     const store = new ProposalStore(init)
     const file = await readJsonFile(store.path, proposalFileSchema, 'proposal store')
-    const records = [...(file?.proposals ?? [])].sort((a, b) => a.receivedAt - b.receivedAt)
+    const latest = new Map((file?.proposals ?? []).map((record) => [record.hash, record]))
+    const replayed = await store.#replayJournal(file?.journalSeq ?? 0, latest)
+    const records = [...latest.values()].sort((a, b) => a.receivedAt - b.receivedAt)
     for (const record of records) {
       if (proposalHash(record.proposal) !== record.hash) {
         throw new StateFileError(
@@ -155,8 +180,71 @@ export class ProposalStore {
       store.#index(record)
       store.#deduplicator.admit(record.proposal, record.receivedAt)
     }
+    store.#pruneTerminal()
+    if (replayed > 0) await store.compact()
     await store.expireDue()
     return store
+  }
+
+  /** Applies journal lines numbered after the snapshot's `journalSeq`, in order. A last line without
+   * its newline is a write a crash cut short: its change never resolved, so it is dropped. */
+  async #replayJournal(afterSeq: number, latest: Map<string, StoredProposal>): Promise<number> {
+    const path = this.#journal.path
+    const { lines, torn } = await readJsonLines(path)
+    if (torn !== undefined) {
+      const text = lines.map((line) => `${line}\n`).join('')
+      const handle = await openFile(path, 'r+')
+      try {
+        await handle.truncate(Buffer.byteLength(text))
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    }
+    this.#seq = afterSeq
+    for (const [index, line] of lines.entries()) {
+      let parsed: z.infer<typeof journalLineSchema>
+      try {
+        parsed = journalLineSchema.parse(JSON.parse(line))
+      } catch {
+        throw new StateFileError(
+          path,
+          `proposal journal at ${path}: line ${index + 1} is not a journal record. It was left untouched: ` +
+            'restore it or move it aside (approved proposals recorded there would be lost).',
+        )
+      }
+      this.#seq = Math.max(this.#seq, parsed.seq)
+      if (parsed.seq <= afterSeq) continue
+      latest.set(parsed.record.hash, parsed.record)
+    }
+    this.#journalLines = lines.length
+    return lines.length
+  }
+
+  /**
+   * Folds the journal into the snapshot: writes every record (as of now) atomically, then empties
+   * the journal. Lines still waiting to be written carry numbers the snapshot already covers, so a
+   * replay skips them; a crash between the two steps replays lines the snapshot also holds, which
+   * is harmless (each line is a whole record, and its number orders it).
+   */
+  compact(): Promise<void> {
+    this.#compacting ??= this.#journal
+      .exclusive(async () => {
+        const journalSeq = this.#seq
+        await writeJsonAtomic(this.path, { version: 1, journalSeq, proposals: [...this.#byHash.values()] })
+        const handle = await openFile(this.#journal.path, 'a')
+        try {
+          await handle.truncate(0)
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        this.#journalLines = 0
+      })
+      .finally(() => {
+        this.#compacting = undefined
+      })
+    return this.#compacting
   }
 
   onChange(listener: ProposalStoreListener): () => void {
@@ -328,12 +416,15 @@ export class ProposalStore {
     }
   }
 
-  /** Writes the whole store (each write takes the state current when it runs, so the last one
-   * written is the latest), then tells listeners. */
+  /** Appends the changed record to the journal (durable when this resolves), then tells listeners. */
   async #commit(change: ProposalStoreChange): Promise<void> {
-    await this.#writes.run(() =>
-      writeJsonAtomic(this.path, { version: 1, proposals: [...this.#byHash.values()] }),
-    )
+    this.#seq += 1
+    await this.#journal.append(JSON.stringify({ seq: this.#seq, record: change.record }))
+    this.#journalLines += 1
+    if (this.#journalLines >= this.#compactAfterLines && this.#compacting === undefined) {
+      // Off the caller's path; a failed fold leaves the journal as it is, to be folded later.
+      void this.compact().catch(() => undefined)
+    }
     for (const listener of this.#listeners) {
       try {
         listener(change)

@@ -38,6 +38,7 @@ import type { WorldModel } from '../world/world-model.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
 import { ProposalStore, type StoredProposal } from './proposal-store.ts'
+import { holdExecutionForTests } from './test-hooks.ts'
 
 /** A proposal nobody decides on within this time expires; long enough for an operator to walk to
  * the field, short enough that stale intentions do not linger. */
@@ -311,7 +312,12 @@ export class SafetyRuntime {
     const previous = this.ledger.outcome(commandHash)
     if (previous !== undefined) {
       this.#init.counters.increment('safety.refused.replay')
-      await this.evidence.append('refusal', { hop: 'actuator', hash: commandHash, reason: 'replay' })
+      await this.evidence.append('refusal', {
+        hop: 'actuator',
+        hash: commandHash,
+        reason: 'replay',
+        previous,
+      })
       throw new ClawMeshError(
         'ALREADY_EXECUTED',
         `proposal ${proposal.id} was executed before (${previous.state})`,
@@ -341,6 +347,7 @@ export class SafetyRuntime {
         data: { code: 'replay' },
       })
     }
+    await holdExecutionForTests(proposal.id, this.#init.log)
     const outcome = actuator.execute(proposal.operation, proposal.args, Date.now())
     const status = outcome.ok ? 'completed' : 'failed'
     await this.ledger.finish(commandHash, outcome.ok ? { status } : { status, detail: outcome.message })

@@ -12,7 +12,10 @@
  * Pass "approve only" measures (a) with nothing else on the wire; pass "approve + poll" measures (a)
  * and (b) together in the same runs. Signing the approval happens before t0 in both.
  *
- *   node test/bench/approval-roundtrip.bench.ts [--runs 200] [--warmup 10] [--poll-ms 2]
+ *   node test/bench/approval-roundtrip.bench.ts [--runs 200] [--warmup 10] [--poll-ms 2] [--approve-only]
+ *
+ * `--approve-only` skips the polling pass (A/B comparisons on a loaded machine: it takes seconds, not
+ * minutes).
  *
  * Prints a table and writes test/bench/results/approval-roundtrip.json.
  */
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '200' },
     warmup: { type: 'string', default: '10' },
     'poll-ms': { type: 'string', default: '2' },
+    'approve-only': { type: 'boolean', default: false },
   },
 })
 const runs = Number(values.runs)
@@ -218,7 +222,7 @@ try {
   const bob = await operatorB(cc.url)
   try {
     const approveOnly = await pass(alice, bob, false)
-    const withPoll = await pass(alice, bob, true)
+    const withPoll = values['approve-only'] ? undefined : await pass(alice, bob, true)
     const result = {
       benchmark: 'approval-roundtrip',
       node: process.version,
@@ -227,11 +231,14 @@ try {
       pollIntervalMs: pollMs,
       targetP50Ms: TARGET_P50_MS,
       approveOnly: { approveRoundTripMs: summarise(approveOnly.map((sample) => sample.approveMs)) },
-      approveWithPolling: {
-        approveRoundTripMs: summarise(withPoll.map((sample) => sample.approveMs)),
-        executionFrameVisibleMs: summarise(withPoll.map((sample) => sample.frameMs as number)),
-        pollsPerRun: summarise(withPoll.map((sample) => sample.polls as number)),
-      },
+      approveWithPolling:
+        withPoll === undefined
+          ? undefined
+          : {
+              approveRoundTripMs: summarise(withPoll.map((sample) => sample.approveMs)),
+              executionFrameVisibleMs: summarise(withPoll.map((sample) => sample.frameMs as number)),
+              pollsPerRun: summarise(withPoll.map((sample) => sample.polls as number)),
+            },
     }
     const row = (stats: ReturnType<typeof summarise>) => ({
       'p50 (ms)': stats.p50.toFixed(1),
@@ -240,12 +247,15 @@ try {
       'min (ms)': stats.min.toFixed(1),
       'max (ms)': stats.max.toFixed(1),
     })
+    const polling = result.approveWithPolling
     console.table({
       '(a) approve round trip, approve only': row(result.approveOnly.approveRoundTripMs),
-      '(a) approve round trip, while polling': row(result.approveWithPolling.approveRoundTripMs),
-      [`(b) execution frame at CC, poll ${pollMs} ms`]: row(
-        result.approveWithPolling.executionFrameVisibleMs,
-      ),
+      ...(polling === undefined
+        ? {}
+        : {
+            '(a) approve round trip, while polling': row(polling.approveRoundTripMs),
+            [`(b) execution frame at CC, poll ${pollMs} ms`]: row(polling.executionFrameVisibleMs),
+          }),
     })
     const p50 = result.approveOnly.approveRoundTripMs.p50
     console.log(

@@ -11,6 +11,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command } from 'commander'
 import { createLibp2p } from 'libp2p'
+import { renderUnicodeCompact } from 'uqr'
 import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
 import { requestPairing } from '../../../protocol/pairing.ts'
@@ -45,6 +46,7 @@ export function registerPairCommands(program: Command): void {
     )
     .option('--url <url>', 'command center URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--json', 'print JSON')
+    .option('--no-qr', 'do not draw the join command as a QR code')
     .action(
       async (options: {
         operator?: string
@@ -53,6 +55,7 @@ export function registerPairCommands(program: Command): void {
         certTtl?: string
         url?: string
         json?: boolean
+        qr: boolean
       }) => {
         const roles = options.roles.split(',').map((role) => role.trim())
         for (const role of roles) {
@@ -75,9 +78,10 @@ export function registerPairCommands(program: Command): void {
           console.log(
             `pairing code  ${opened.code}  (valid until ${new Date(opened.expiresAt).toLocaleTimeString()}, one use)`,
           )
-          console.log(
-            `on the joining device:  clawmesh pair join --url ${url} --code ${opened.code}${options.operator === undefined ? '' : ' --operator'}`,
-          )
+          const join = `clawmesh pair join --url ${url} --code ${opened.code}${options.operator === undefined ? '' : ' --operator'}`
+          console.log(`on the joining device:  ${join}`)
+          // The same command as a QR code, for a phone or a device with a camera at hand.
+          if (options.qr) console.log(`\n${renderUnicodeCompact(join, { border: 1 })}`)
         })
       },
     )
