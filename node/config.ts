@@ -8,8 +8,8 @@ import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
 import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
-import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
 import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
+import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
 export const DEFAULT_WS_PORT = 18789
