@@ -26,6 +26,8 @@ import { EventRing } from './mesh/event-ring.ts'
 import { Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
+import { createPlannerElection, type PlannerElection } from './planner/election.ts'
+import { createLeaderForwarder } from './planner/forward-to-leader.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
 import { PairingWindow } from './safety/pairing.ts'
@@ -61,6 +63,8 @@ export interface ClawMeshNode {
   readonly site: SiteModel | undefined
   readonly devices: FieldDevices | undefined
   readonly safety: SafetyRuntime
+  /** The planner election: this node's LeaderView (every node follows the leader term). */
+  readonly election: PlannerElection
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
   publish(fields: LocalFrameFields, options?: PublishOptions): Promise<unknown>
   listenAddrs(): string[]
@@ -143,6 +147,8 @@ export async function startClawMeshNode(
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
   })
   const rpcProtocol = rpcProtocolId(mesh.generation)
+  // Assigned below; a peer's status may arrive (fetchInfo) while the node is still being assembled.
+  let election: PlannerElection | undefined
   const membership = new Membership({
     local: mesh,
     libp2p,
@@ -151,6 +157,7 @@ export async function startClawMeshNode(
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
+      if (status.leader !== undefined) void election?.consider(status.leader.announcement)
       return { name: status.name, role: status.role, capabilities: status.capabilities }
     },
     log: (line) => {
@@ -204,6 +211,34 @@ export async function startClawMeshNode(
         })
       : undefined
   const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  const plannerElection = await createPlannerElection({
+    deviceId: identity.deviceId,
+    role: config.role,
+    signer,
+    mesh,
+    libp2p,
+    stateDir: paths.stateDir,
+    peers: () => membership.entries(),
+    isTrusted: (deviceId) => trust.has(deviceId),
+    events,
+    counters,
+    log,
+  })
+  election = plannerElection
+  const leaderForwarder = createLeaderForwarder({
+    deviceId: identity.deviceId,
+    libp2p,
+    generation: mesh.generation,
+    leaderView: plannerElection,
+    isMember: (deviceId) => membership.isMember(deviceId),
+    counters,
+    log,
+  })
+  // Approvals for a proposal this planner does not hold go to the leader (one hop), answer relayed.
+  const leaderForApproval = (id: string, callerId: string) =>
+    selfIsCommandCenter && safety.proposals.get(id) === undefined
+      ? leaderForwarder.leaderFor(callerId)
+      : undefined
   const safety = await SafetyRuntime.open({
     deviceId: identity.deviceId,
     signer,
@@ -218,6 +253,7 @@ export async function startClawMeshNode(
     publish,
     providersOf: (capability) =>
       router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
+    leadership: plannerElection,
     counters,
     events,
     log,
@@ -306,7 +342,12 @@ export async function startClawMeshNode(
     trustedPeerCount: trust.size,
     discovery: config.discovery ? 'mdns' : 'off',
     staticPeers: staticPeerDialer.states(),
+    ...leaderStatus(),
   })
+  const leaderStatus = () => {
+    const leader = plannerElection.status()
+    return leader === undefined ? {} : { leader }
+  }
   const kindOf = (deviceId: string) => {
     const kind = membership.agentOf(deviceId)?.kind
     return kind === undefined ? {} : { kind }
@@ -339,11 +380,15 @@ export async function startClawMeshNode(
     },
     'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
     'proposal.get': (params) => ({ proposal: toWire(safety.get(params.id)) }),
-    'proposal.approve': async (params) => {
+    'proposal.approve': async (params, call) => {
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.approve', params)
       const decided = await safety.decide(params.id, params.approval, 'approve')
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
-    'proposal.reject': async (params) => {
+    'proposal.reject': async (params, call) => {
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.reject', params)
       const decided = await safety.decide(params.id, params.approval, 'reject')
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
@@ -410,6 +455,7 @@ export async function startClawMeshNode(
   }
 
   context.start()
+  plannerElection.start()
   // Capabilities and roles are advertised live: a member's capability_update replaces what it
   // reported when it joined.
   const stopCapabilityUpdates = context.onFrame((frame) => {
@@ -513,6 +559,7 @@ export async function startClawMeshNode(
     site,
     devices,
     safety,
+    election: plannerElection,
     publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,
@@ -526,6 +573,7 @@ export async function startClawMeshNode(
       stopCapabilityUpdates()
       clearInterval(snapshotTimer)
       safety.close()
+      plannerElection.stop()
       stopPairing()
       pairing.close()
       devices?.stop()

@@ -16,6 +16,7 @@ import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rp
 import {
   type ApprovalLevel,
   type CertifiedCommand,
+  checkCommandTerm,
   evaluateActuationPolicy,
   evaluateCommandPolicy,
   issueCommand,
@@ -67,9 +68,25 @@ export interface SafetyRuntimeInit {
   isCommandCenter(deviceId: string): boolean
   publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   providersOf(capability: string): string[]
+  /** The planner election's fence, when this node takes part in one or follows its term. Absent
+   * (or before any term is seen): no term checks, exactly as before elections existed. */
+  leadership?: SafetyLeadership
   counters: Counters
   events: EventRing
   log: (line: string) => void
+}
+
+export interface SafetyLeadership {
+  /** Highest leader term this node has seen; commands and planner proposals below it are refused. */
+  currentTerm(): number | undefined
+  /** The term this node issues commands under: set while it leads, `{ leading: false }` for a
+   * planner that does not lead (it holds approved proposals until it does), undefined otherwise. */
+  issuing(): { readonly leading: true; readonly term: number } | { readonly leading: false } | undefined
+}
+
+export interface CreateProposalOptions {
+  /** `planner`: authored by this node's planner and stamped with the current leader term. */
+  readonly author?: 'operator' | 'planner'
 }
 
 export class SafetyRuntime {
@@ -162,8 +179,10 @@ export class SafetyRuntime {
   async createProposal(
     params: ProposalCreateParams,
     authorId: string,
+    options: CreateProposalOptions = {},
   ): Promise<{ record: StoredProposal; merged: boolean }> {
     const now = Date.now()
+    const currentTerm = this.#init.leadership?.currentTerm()
     const site = this.#init.site
     const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
     const level: ApprovalLevel | undefined = params.level ?? found?.operation.level
@@ -183,9 +202,13 @@ export class SafetyRuntime {
       args: params.args ?? {},
       level,
       evidence: this.#evidence(params, found?.actuator.zone),
-      author: { kind: 'operator', id: authorId },
+      author:
+        options.author === 'planner'
+          ? { kind: 'planner', id: this.#init.deviceId }
+          : { kind: 'operator', id: authorId },
       createdAt: now,
       expiresAt: now + (params.ttlMs ?? DEFAULT_PROPOSAL_TTL_MS),
+      ...(options.author === 'planner' && currentTerm !== undefined ? { leaderTerm: currentTerm } : {}),
     }
     // The sender's run of the policy: refuse at once what can never pass (T0-only evidence,
     // unbounded L1, a level below the manifest) instead of waiting for approvals.
@@ -197,6 +220,7 @@ export class SafetyRuntime {
       now,
       executedBefore: false,
       commandHash: proposalHash(proposal),
+      ...termFact(currentTerm),
       hop: 'sender',
     })
     if (verdict.verdict === 'deny') {
@@ -235,6 +259,7 @@ export class SafetyRuntime {
       now: Date.now(),
       executedBefore: this.ledger.hasExecuted(record.hash),
       commandHash: record.hash,
+      ...termFact(this.#init.leadership?.currentTerm()),
       hop: 'forwarder',
     })
     if (verdict.verdict === 'deny' && verdict.code !== 'rejected-by-operator') {
@@ -308,11 +333,41 @@ export class SafetyRuntime {
         },
       )
     }
+    // Fencing: a command issued under an older leader term comes from a deposed leader.
+    const currentTerm = this.#init.leadership?.currentTerm()
+    const fenced = checkCommandTerm(command.body.leaderTerm, currentTerm)
+    if (fenced.outcome === 'reject') {
+      this.#init.counters.increment(`safety.refused.${fenced.reason}`)
+      await this.evidence.append('refusal', {
+        hop: 'actuator',
+        proposalId: proposal.id,
+        hash: commandHash,
+        code: fenced.reason,
+        detail: fenced.detail,
+        issuedBy: command.body.issuedBy,
+        commandTerm: command.body.leaderTerm ?? null,
+        currentTerm: currentTerm ?? null,
+      })
+      this.#init.events.push({
+        level: 'warn',
+        type: `safety.refused.${fenced.reason}`,
+        message: `actuator refused proposal ${proposal.id} from ${command.body.issuedBy}: ${fenced.detail}`,
+        peer: command.body.issuedBy,
+      })
+      throw new ClawMeshError('STALE_LEADER_TERM', `actuator refused: ${fenced.detail}`, {
+        data: {
+          code: fenced.reason,
+          commandTerm: command.body.leaderTerm ?? null,
+          currentTerm: currentTerm ?? null,
+        },
+      })
+    }
     const verdict = await evaluateCommandPolicy(command, {
       manifest: this.manifestFor(proposal.capability),
       trustedIssuers: (id) => this.#init.isCommandCenter(id),
       now: Date.now(),
       executedBefore: false,
+      ...termFact(currentTerm),
     })
     if (verdict.verdict !== 'allow') {
       const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
@@ -404,11 +459,21 @@ export class SafetyRuntime {
     if (this.#closed) return
     let record = this.#get(hash)
     try {
+      const issuing = this.#init.leadership?.issuing()
+      if (issuing?.leading === false) {
+        // Only the leader's commands pass the actuators' fence; a planner that does not lead (yet:
+        // right after a restart, or after losing an election) holds the proposal and retries.
+        throw new ClawMeshError(
+          'UNAVAILABLE',
+          'this planner is not the leader; holding the proposal until it leads',
+        )
+      }
       if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
       const command = await issueCommand(this.#init.signer, {
         proposal: record.proposal,
         approvals: record.approvals,
         issuedAt: Date.now(),
+        ...(issuing?.leading === true ? { leaderTerm: issuing.term } : {}),
       })
       const result =
         record.proposal.targetNode === this.#init.deviceId
@@ -533,6 +598,10 @@ export class SafetyRuntime {
         this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
       )
   }
+}
+
+function termFact(currentTerm: number | undefined): { currentLeaderTerm?: number } {
+  return currentTerm === undefined ? {} : { currentLeaderTerm: currentTerm }
 }
 
 function describe(record: StoredProposal): string {
