@@ -379,7 +379,12 @@ export async function startClawMeshNode(
       return { proposal: toWire(created.record), merged: created.merged }
     },
     'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
-    'proposal.get': (params) => ({ proposal: toWire(safety.get(params.id)) }),
+    'proposal.get': (params, call) => {
+      // The approve CLI reads the proposal first: a planner that does not hold it asks the leader.
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.get', params)
+      return { proposal: toWire(safety.get(params.id)) }
+    },
     'proposal.approve': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)
         return leaderForwarder.forwardToLeader('proposal.approve', params)
