@@ -460,6 +460,9 @@ export async function startClawMeshNode(
   }
 
   context.start()
+  const stopLeadershipWatch = plannerElection.onChange((leader) => {
+    if (leader?.deviceId === identity.deviceId) safety.leadershipGained()
+  })
   plannerElection.start()
   // Capabilities and roles are advertised live: a member's capability_update replaces what it
   // reported when it joined.
@@ -578,6 +581,7 @@ export async function startClawMeshNode(
       stopCapabilityUpdates()
       clearInterval(snapshotTimer)
       safety.close()
+      stopLeadershipWatch()
       plannerElection.stop()
       stopPairing()
       pairing.close()

@@ -95,6 +95,8 @@ export class SafetyRuntime {
   readonly ledger: ExecutionLedger
   readonly evidence: EvidenceLogWriter
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
+  readonly #heldForLeadership = new Set<string>()
   #closed = false
 
   private constructor(
@@ -447,6 +449,14 @@ export class SafetyRuntime {
     await this.#dispatch(hash)
   }
 
+  /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */
+  leadershipGained(): void {
+    for (const hash of [...this.#heldForLeadership]) {
+      clearTimeout(this.#retries.get(hash))
+      void this.#dispatch(hash)
+    }
+  }
+
   /** Stops retrying dispatches (the proposals stay persisted and resume at the next start). */
   close(): void {
     this.#closed = true
@@ -456,6 +466,7 @@ export class SafetyRuntime {
 
   async #dispatch(hash: string, attempt = 0): Promise<void> {
     this.#retries.delete(hash)
+    this.#heldForLeadership.delete(hash)
     if (this.#closed) return
     let record = this.#get(hash)
     try {
@@ -463,6 +474,7 @@ export class SafetyRuntime {
       if (issuing?.leading === false) {
         // Only the leader's commands pass the actuators' fence; a planner that does not lead (yet:
         // right after a restart, or after losing an election) holds the proposal and retries.
+        this.#heldForLeadership.add(hash)
         throw new ClawMeshError(
           'UNAVAILABLE',
           'this planner is not the leader; holding the proposal until it leads',
