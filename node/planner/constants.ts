@@ -18,7 +18,8 @@ export const ELECTION_TICK_MS = 1_000
 
 /** A freshly started planner listens this long before claiming, so it learns the mesh's current
  * term (from peers' status and heartbeats) instead of claiming a low term that is refused. It is
- * not a safety mechanism: a premature claim is superseded by the rules in protocol/planner-election.ts. */
+ * not a safety mechanism: a premature claim is superseded by the rules in protocol/planner-election.ts.
+ * A planner whose persisted claim is its own (it led until it stopped) claims at once. */
 export const ELECTION_STARTUP_GRACE_MS = 2_000
 
 /**

@@ -99,6 +99,9 @@ export class PlannerElection implements LeaderView {
   /** This process claimed `#known` and still holds it. */
   #leading = false
   #lastClaimedTerm: number | undefined
+  /** The persisted highest claim is our own: we led until we stopped, so we claim again without the
+   * startup grace (if the mesh moved on meanwhile, the higher claim we then hear supersedes ours). */
+  readonly #ledBeforeRestart: boolean
   #claiming = false
   readonly #heardAt = new Map<string, { at: number; role: NodeRole }>()
   readonly #lostAt = new Map<string, number>()
@@ -115,6 +118,7 @@ export class PlannerElection implements LeaderView {
     this.#topic = leaderTopic(init.mesh)
     this.#path = leaderTermPath(init.stateDir)
     this.#known = known
+    this.#ledBeforeRestart = known?.body.leader === init.deviceId
   }
 
   /** Loads the persisted highest term; an unreadable file stops the node (never silently reset). */
@@ -237,10 +241,8 @@ export class PlannerElection implements LeaderView {
   #evaluate(): void {
     if (this.#stopped || this.#startedAt === 0) return
     const now = Date.now()
-    if (
-      this.isCandidate &&
-      now >= this.#startedAt + (this.#init.startupGraceMs ?? ELECTION_STARTUP_GRACE_MS)
-    ) {
+    const grace = this.#ledBeforeRestart ? 0 : (this.#init.startupGraceMs ?? ELECTION_STARTUP_GRACE_MS)
+    if (this.isCandidate && now >= this.#startedAt + grace) {
       const expected = electLeader(this.#candidates())
       const holds = this.#leading && this.#known?.body.leader === this.#init.deviceId
       if (expected?.deviceId === this.#init.deviceId && !holds) void this.#claim('elected')
