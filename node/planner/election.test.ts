@@ -6,7 +6,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   type SignedLeaderAnnouncement,
   signedLeaderAnnouncementSchema,
@@ -80,8 +80,6 @@ const connectedPlanner = (deviceId: string, role: NodeRole = 'planner'): PeerRec
   info: { name: deviceId.slice(-4), role, capabilities: [] },
 })
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
-
 /** Two fresh signers, the better-ranked (lower ID) first. */
 async function ranked(): Promise<[Signer, Signer]> {
   const [a, b] = [await newSigner(), await newSigner()]
@@ -93,8 +91,7 @@ describe('PlannerElection', () => {
     const self = await newSigner()
     const first = await harness({ self, role: 'planner' })
     first.election.start()
-    await settle()
-    expect(first.election.isLeader()).toBe(true)
+    await vi.waitFor(() => expect(first.election.isLeader()).toBe(true))
     expect(first.election.leader()).toEqual({ deviceId: self.id, term: 1 })
     expect(first.published.at(-1)?.body).toMatchObject({ leader: self.id, term: 1, role: 'planner' })
     first.election.stop()
@@ -105,8 +102,7 @@ describe('PlannerElection', () => {
     const second = await harness({ self, role: 'planner', stateDir: first.stateDir })
     expect(second.election.currentTerm()).toBe(1)
     second.election.start()
-    await settle()
-    expect(second.election.leader()).toEqual({ deviceId: self.id, term: 2 })
+    await vi.waitFor(() => expect(second.election.leader()).toEqual({ deviceId: self.id, term: 2 }))
     second.election.stop()
   })
 
@@ -158,19 +154,17 @@ describe('PlannerElection', () => {
     const loser = await harness({ self: worse, role: 'planner' })
     winner.election.start()
     loser.election.start()
-    await settle()
     // Each led alone at term 1 (two halves of a split mesh).
-    expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 1 })
-    expect(loser.election.leader()).toEqual({ deviceId: worse.id, term: 1 })
+    await vi.waitFor(() => expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 1 }))
+    await vi.waitFor(() => expect(loser.election.leader()).toEqual({ deviceId: worse.id, term: 1 }))
     // The halves meet.
     winner.peers.push(connectedPlanner(worse.id))
     loser.peers.push(connectedPlanner(better.id))
     await loser.election.consider(winner.published.at(-1))
     await winner.election.consider(loser.published.at(-1))
-    await settle()
-    expect(loser.election.isLeader()).toBe(false)
+    await vi.waitFor(() => expect(loser.election.isLeader()).toBe(false))
     expect(loser.election.issuing()).toEqual({ leading: false })
-    expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 2 })
+    await vi.waitFor(() => expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 2 }))
     expect(winner.counters.get('election.split-brain')).toBe(1)
     await loser.election.consider(winner.published.at(-1))
     expect(loser.election.leader()).toEqual({ deviceId: better.id, term: 2 })
@@ -188,12 +182,10 @@ describe('PlannerElection', () => {
     // The standby led at term 7 while the planner was away.
     await back.election.consider(await claim(standby, 7, 'standby-planner'))
     back.election.start()
-    await settle()
-    expect(back.election.leader()).toEqual({ deviceId: planner.id, term: 8 })
+    await vi.waitFor(() => expect(back.election.leader()).toEqual({ deviceId: planner.id, term: 8 }))
     standbyNode.election.start()
     await standbyNode.election.consider(back.published.at(-1))
-    await settle()
-    expect(standbyNode.election.isLeader()).toBe(false)
+    await vi.waitFor(() => expect(standbyNode.election.isLeader()).toBe(false))
     expect(standbyNode.election.leader()).toEqual({ deviceId: planner.id, term: 8 })
     back.election.stop()
     standbyNode.election.stop()

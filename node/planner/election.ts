@@ -110,7 +110,7 @@ export class PlannerElection implements LeaderView {
   #tick: ReturnType<typeof setInterval> | undefined
   #lastHeartbeat = 0
   #stopped = false
-  #writes: Promise<void> = Promise.resolve()
+  #writes: Promise<boolean> = Promise.resolve(true)
   #unsubscribeEvents: () => void = () => {}
 
   private constructor(init: PlannerElectionInit, known: SignedLeaderAnnouncement | undefined) {
@@ -154,8 +154,8 @@ export class PlannerElection implements LeaderView {
   }
 
   /** Resolves once the persisted term file is up to date (tests, shutdown). */
-  flushed(): Promise<void> {
-    return this.#writes
+  async flushed(): Promise<void> {
+    await this.#writes
   }
 
   leader(): LeaderInfo | undefined {
@@ -268,11 +268,16 @@ export class PlannerElection implements LeaderView {
       // Someone may have claimed higher while we signed: then theirs stands.
       if (this.#known !== undefined && this.#known.body.term >= term) return
       this.#known = announcement
-      this.#leading = true
       this.#lastClaimedTerm = term
       this.#init.counters.increment('election.claims')
-      // On disk before anyone hears of it: a crash right after announcing never reuses the term.
-      await this.#persist()
+      // On disk before anyone hears of it or a command carries it: a crash right after announcing
+      // never reuses the term.
+      if (!(await this.#persist())) {
+        this.#init.log(`not leading at term ${term}: the term could not be written to ${this.#path}`)
+        return
+      }
+      if (this.#known !== announcement) return
+      this.#leading = true
       this.#init.log(`claimed planner leadership at term ${term} (${why})`)
       this.#lastHeartbeat = Date.now()
       await this.#publish(announcement)
@@ -430,15 +435,20 @@ export class PlannerElection implements LeaderView {
     for (const listener of this.#listeners) listener(current)
   }
 
-  #persist(): Promise<void> {
+  /** Resolves true once the highest claim is on disk; false (counted, logged) if it could not be. */
+  #persist(): Promise<boolean> {
     const highest = this.#known
     if (highest === undefined) return this.#writes
     this.#writes = this.#writes
       .then(() => writeJsonAtomic(this.#path, { version: 1, highest }))
-      .catch((error: Error) => {
-        this.#init.counters.increment('election.persist.failed')
-        this.#init.log(`could not persist the leader term: ${error.message}`)
-      })
+      .then(
+        () => true,
+        (error: Error) => {
+          this.#init.counters.increment('election.persist.failed')
+          this.#init.log(`could not persist the leader term: ${error.message}`)
+          return false
+        },
+      )
     return this.#writes
   }
 }
