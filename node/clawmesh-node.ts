@@ -30,9 +30,9 @@ import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import { BuiltinPlanner } from './planner/builtin-planner.ts'
 import { PLANNER_FORWARD_TIMEOUT_MS } from './planner/constants.ts'
-import { soleLeader } from './planner/leader-view.ts'
+import { createPlannerElection, type PlannerElection } from './planner/election.ts'
+import { createLeaderForwarder } from './planner/forward-to-leader.ts'
 import { createMeshTools } from './planner/mesh-tools.ts'
-import { observedLeader } from './planner/observed-leader.ts'
 import { PlannerRuntime, runsPlanner } from './planner/planner-runtime.ts'
 import { selectPlannerBackend } from './planner/select-backend.ts'
 import { callRpc } from './rpc/rpc-client.ts'
@@ -74,6 +74,8 @@ export interface ClawMeshNode {
   /** The HTTPS console server (command centers with TLS), see docs/console-serving.md. */
   readonly console: ConsoleServer | undefined
   readonly planner: PlannerRuntime
+  /** The planner election: this node's LeaderView (every node follows the leader term). */
+  readonly election: PlannerElection
   /** Publishes a frame of this node (origin, mesh and generation filled in). */
   publish(fields: LocalFrameFields, options?: PublishOptions): Promise<unknown>
   listenAddrs(): string[]
@@ -159,6 +161,8 @@ export async function startClawMeshNode(
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
   })
   const rpcProtocol = rpcProtocolId(mesh.generation)
+  // Assigned below; a peer's status may arrive (fetchInfo) while the node is still being assembled.
+  let election: PlannerElection | undefined
   const membership = new Membership({
     local: mesh,
     libp2p,
@@ -167,6 +171,7 @@ export async function startClawMeshNode(
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
+      if (status.leader !== undefined) void election?.consider(status.leader.announcement)
       return { name: status.name, role: status.role, capabilities: status.capabilities }
     },
     log: (line) => {
@@ -220,6 +225,34 @@ export async function startClawMeshNode(
         })
       : undefined
   const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  const plannerElection = await createPlannerElection({
+    deviceId: identity.deviceId,
+    role: config.role,
+    signer,
+    mesh,
+    libp2p,
+    stateDir: paths.stateDir,
+    peers: () => membership.entries(),
+    isTrusted: (deviceId) => trust.has(deviceId),
+    events,
+    counters,
+    log,
+  })
+  election = plannerElection
+  const leaderForwarder = createLeaderForwarder({
+    deviceId: identity.deviceId,
+    libp2p,
+    generation: mesh.generation,
+    leaderView: plannerElection,
+    isMember: (deviceId) => membership.isMember(deviceId),
+    counters,
+    log,
+  })
+  // Approvals for a proposal this planner does not hold go to the leader (one hop), answer relayed.
+  const leaderForApproval = (id: string, callerId: string) =>
+    selfIsCommandCenter && safety.proposals.get(id) === undefined
+      ? leaderForwarder.leaderFor(callerId)
+      : undefined
   const safety = await SafetyRuntime.open({
     deviceId: identity.deviceId,
     signer,
@@ -234,6 +267,7 @@ export async function startClawMeshNode(
     publish,
     providersOf: (capability) =>
       router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
+    leadership: plannerElection,
     counters,
     events,
     log,
@@ -323,30 +357,26 @@ export async function startClawMeshNode(
     discovery: config.discovery ? 'mdns' : 'off',
     staticPeers: staticPeerDialer.states(),
     ...(planner.session === undefined ? {} : { planner: planner.status() }),
+    ...leaderStatus(),
   })
+  const leaderStatus = () => {
+    const leader = plannerElection.status()
+    return leader === undefined ? {} : { leader }
+  }
   const kindOf = (deviceId: string) => {
     const kind = membership.agentOf(deviceId)?.kind
     return kind === undefined ? {} : { kind }
   }
 
   // Planner: a session on planner / standby-planner nodes; every node answers planner.ask, forwarding
-  // to the leader when it does not lead. The election replaces these leader views.
-  const plannerLeader = runsPlanner(config.role)
-    ? soleLeader(identity.deviceId)
-    : observedLeader(() =>
-        membership.entries().map((record) => ({
-          deviceId: record.deviceId,
-          role: record.info?.role,
-          connected: record.state === 'connected',
-        })),
-      )
+  // to the leader the election names when it does not lead.
   const plannerBackend = runsPlanner(config.role)
     ? await selectPlannerBackend({ config, site, credentialsPath: paths.credentials, counters })
     : undefined
   const planner = new PlannerRuntime({
     deviceId: identity.deviceId,
     role: config.role,
-    leaderView: plannerLeader,
+    leaderView: plannerElection,
     backend: () => plannerBackend ?? new BuiltinPlanner(site === undefined ? {} : { site }),
     tools: () =>
       createMeshTools({
@@ -355,7 +385,7 @@ export async function startClawMeshNode(
         world,
         router,
         safety,
-        leaderView: plannerLeader,
+        leaderView: plannerElection,
         peers: peerEntries,
         localCapabilities: () => capabilities,
       }),
@@ -397,12 +427,21 @@ export async function startClawMeshNode(
       return { proposal: toWire(created.record), merged: created.merged }
     },
     'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
-    'proposal.get': (params) => ({ proposal: toWire(safety.get(params.id)) }),
-    'proposal.approve': async (params) => {
+    'proposal.get': (params, call) => {
+      // The approve CLI reads the proposal first: a planner that does not hold it asks the leader.
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.get', params)
+      return { proposal: toWire(safety.get(params.id)) }
+    },
+    'proposal.approve': async (params, call) => {
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.approve', params)
       const decided = await safety.decide(params.id, params.approval, 'approve')
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
-    'proposal.reject': async (params) => {
+    'proposal.reject': async (params, call) => {
+      if (leaderForApproval(params.id, call.callerId) !== undefined)
+        return leaderForwarder.forwardToLeader('proposal.reject', params)
       const decided = await safety.decide(params.id, params.approval, 'reject')
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
@@ -470,6 +509,10 @@ export async function startClawMeshNode(
   }
 
   context.start()
+  const stopLeadershipWatch = plannerElection.onChange((leader) => {
+    if (leader?.deviceId === identity.deviceId) safety.leadershipGained()
+  })
+  plannerElection.start()
   // Capabilities and roles are advertised live: a member's capability_update replaces what it
   // reported when it joined.
   const stopCapabilityUpdates = context.onFrame((frame) => {
@@ -594,6 +637,7 @@ export async function startClawMeshNode(
     safety,
     console: consoleServer,
     planner,
+    election: plannerElection,
     publish,
     listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     status,
@@ -610,6 +654,8 @@ export async function startClawMeshNode(
       planner.stop()
       clearInterval(snapshotTimer)
       safety.close()
+      stopLeadershipWatch()
+      plannerElection.stop()
       stopPairing()
       pairing.close()
       devices?.stop()

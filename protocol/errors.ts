@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   NO_PROVIDER: 'No live, trusted, non-viewer node advertises this capability.',
   POLICY_DENIED: 'The safety policy refused the action; `data.code` names the rule (see docs/safety.md).',
   ALREADY_EXECUTED: 'This command was executed (or started) before; it is never executed twice.',
+  STALE_LEADER_TERM:
+    'The command was issued under an older planner leader term than this node knows: its issuer is no longer the leader.',
   APPROVAL_REQUIRED: 'Actuation runs only through an approved proposal, never through a direct invoke.',
   NO_PLANNER: 'No planner leader is known right now (no live planner or standby-planner); retry later.',
   MESH_MISMATCH: 'The peer belongs to another mesh or protocol generation.',

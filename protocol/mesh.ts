@@ -37,6 +37,12 @@ export function contextTopic(mesh: MeshIdentity): string {
   return `clawmesh/${mesh.meshName}/ctx/${mesh.generation}`
 }
 
+/** Signed planner leader announcements (protocol/planner-election.ts): control state, kept off the
+ * context topic so it is neither coalesced, stored in the world model nor aged out by sync. */
+export function leaderTopic(mesh: MeshIdentity): string {
+  return `clawmesh/${mesh.meshName}/leader/${mesh.generation}`
+}
+
 /**
  * The identify `agentVersion` a ClawMesh process announces. Identify runs on every new connection in
  * both directions, so both ends learn the other's mesh and generation and can refuse a mismatch.

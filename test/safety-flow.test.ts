@@ -264,6 +264,9 @@ describe('safety flow', () => {
     const client = await connectCliClient(cc.url, dirs.cc)
     const ccKey = await loadOrCreateIdentity(join(dirs.cc, 'identity', 'device.json'))
     const now = Date.now()
+    // Stamped with the command center's current leader term, so the refusal below is about the
+    // missing approvals and evidence, not the term fence (test/planner-election.test.ts covers that).
+    const leaderTerm = (await client.call('mesh.status', {})).leader?.term
     const unapproved = await issueCommand(signerFromPrivateKey(ccKey.privateKey), {
       proposal: {
         version: 1,
@@ -277,9 +280,11 @@ describe('safety flow', () => {
         author: { kind: 'planner', id: ids.cc },
         createdAt: now,
         expiresAt: now + 60_000,
+        ...(leaderTerm === undefined ? {} : { leaderTerm }),
       },
       approvals: [],
       issuedAt: now,
+      ...(leaderTerm === undefined ? {} : { leaderTerm }),
     })
     try {
       // Sent straight to the field node, bypassing the command center's own checks.

@@ -114,8 +114,7 @@ export function createMeshTools(init: MeshToolsInit): PlannerTools {
       }
       const { reason: _reason, evidence, ...fields } = parsed.data
       const created = await init.safety.createProposal({ ...fields, evidence }, init.deviceId, {
-        authorKind: 'planner',
-        leaderTerm: leader.term,
+        author: 'planner',
       })
       return toWire(created.record)
     },

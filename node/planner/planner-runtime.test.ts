@@ -6,8 +6,8 @@ import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import type { RpcCallContext } from '../rpc/rpc-server.ts'
 import { TEST_ORIGIN, TEST_ORIGIN_2 } from '../world/test-frames.ts'
-import { observedLeader, type PlannerCandidate } from './observed-leader.ts'
 import { PlannerRuntime } from './planner-runtime.ts'
+import { observedLeader, type PlannerCandidate } from './test-leader-view.ts'
 
 const OPERATOR = '12D3KooWHtYsZ7PqQGmRuUSoeyG8FYnTvUz3VnQ5fvfzsWCngvXU'
 const call = { callerId: OPERATOR } as RpcCallContext

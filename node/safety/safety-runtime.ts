@@ -16,6 +16,7 @@ import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rp
 import {
   type ApprovalLevel,
   type CertifiedCommand,
+  checkCommandTerm,
   evaluateActuationPolicy,
   evaluateCommandPolicy,
   issueCommand,
@@ -56,12 +57,6 @@ const DISPATCH_RETRY_MAX_MS = 15_000
 const EXECUTE_TIMEOUT_MS = 15_000
 
 /** Who authors a proposal created through `createProposal`; defaults to the calling operator. */
-export interface ProposalAuthorship {
-  authorKind?: 'operator' | 'planner'
-  /** Planner leader term at creation (planner proposals only). */
-  leaderTerm?: number
-}
-
 export interface SafetyRuntimeInit {
   deviceId: string
   signer: Signer
@@ -75,9 +70,25 @@ export interface SafetyRuntimeInit {
   isCommandCenter(deviceId: string): boolean
   publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   providersOf(capability: string): string[]
+  /** The planner election's fence, when this node takes part in one or follows its term. Absent
+   * (or before any term is seen): no term checks, exactly as before elections existed. */
+  leadership?: SafetyLeadership
   counters: Counters
   events: EventRing
   log: (line: string) => void
+}
+
+export interface SafetyLeadership {
+  /** Highest leader term this node has seen; commands and planner proposals below it are refused. */
+  currentTerm(): number | undefined
+  /** The term this node issues commands under: set while it leads, `{ leading: false }` for a
+   * planner that does not lead (it holds approved proposals until it does), undefined otherwise. */
+  issuing(): { readonly leading: true; readonly term: number } | { readonly leading: false } | undefined
+}
+
+export interface CreateProposalOptions {
+  /** `planner`: authored by this node's planner and stamped with the current leader term. */
+  readonly author?: 'operator' | 'planner'
 }
 
 export class SafetyRuntime {
@@ -86,6 +97,8 @@ export class SafetyRuntime {
   readonly ledger: ExecutionLedger
   readonly evidence: EvidenceLogWriter
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
+  readonly #heldForLeadership = new Set<string>()
   #closed = false
 
   private constructor(
@@ -173,9 +186,10 @@ export class SafetyRuntime {
   async createProposal(
     params: ProposalCreateParams,
     authorId: string,
-    author: ProposalAuthorship = {},
+    options: CreateProposalOptions = {},
   ): Promise<{ record: StoredProposal; merged: boolean }> {
     const now = Date.now()
+    const currentTerm = this.#init.leadership?.currentTerm()
     const site = this.#init.site
     const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
     const level: ApprovalLevel | undefined = params.level ?? found?.operation.level
@@ -195,10 +209,13 @@ export class SafetyRuntime {
       args: params.args ?? {},
       level,
       evidence: this.#evidence(params, found?.actuator.zone),
-      author: { kind: author.authorKind ?? 'operator', id: authorId },
+      author:
+        options.author === 'planner'
+          ? { kind: 'planner', id: this.#init.deviceId }
+          : { kind: 'operator', id: authorId },
       createdAt: now,
       expiresAt: now + (params.ttlMs ?? DEFAULT_PROPOSAL_TTL_MS),
-      ...(author.leaderTerm === undefined ? {} : { leaderTerm: author.leaderTerm }),
+      ...(options.author === 'planner' && currentTerm !== undefined ? { leaderTerm: currentTerm } : {}),
     }
     // The sender's run of the policy: refuse at once what can never pass (T0-only evidence,
     // unbounded L1, a level below the manifest) instead of waiting for approvals.
@@ -210,6 +227,7 @@ export class SafetyRuntime {
       now,
       executedBefore: false,
       commandHash: proposalHash(proposal),
+      ...termFact(currentTerm),
       hop: 'sender',
     })
     if (verdict.verdict === 'deny') {
@@ -248,6 +266,7 @@ export class SafetyRuntime {
       now: Date.now(),
       executedBefore: this.ledger.hasExecuted(record.hash),
       commandHash: record.hash,
+      ...termFact(this.#init.leadership?.currentTerm()),
       hop: 'forwarder',
     })
     if (verdict.verdict === 'deny' && verdict.code !== 'rejected-by-operator') {
@@ -326,11 +345,41 @@ export class SafetyRuntime {
         },
       )
     }
+    // Fencing: a command issued under an older leader term comes from a deposed leader.
+    const currentTerm = this.#init.leadership?.currentTerm()
+    const fenced = checkCommandTerm(command.body.leaderTerm, currentTerm)
+    if (fenced.outcome === 'reject') {
+      this.#init.counters.increment(`safety.refused.${fenced.reason}`)
+      await this.evidence.append('refusal', {
+        hop: 'actuator',
+        proposalId: proposal.id,
+        hash: commandHash,
+        code: fenced.reason,
+        detail: fenced.detail,
+        issuedBy: command.body.issuedBy,
+        commandTerm: command.body.leaderTerm ?? null,
+        currentTerm: currentTerm ?? null,
+      })
+      this.#init.events.push({
+        level: 'warn',
+        type: `safety.refused.${fenced.reason}`,
+        message: `actuator refused proposal ${proposal.id} from ${command.body.issuedBy}: ${fenced.detail}`,
+        peer: command.body.issuedBy,
+      })
+      throw new ClawMeshError('STALE_LEADER_TERM', `actuator refused: ${fenced.detail}`, {
+        data: {
+          code: fenced.reason,
+          commandTerm: command.body.leaderTerm ?? null,
+          currentTerm: currentTerm ?? null,
+        },
+      })
+    }
     const verdict = await evaluateCommandPolicy(command, {
       manifest: this.manifestFor(proposal.capability),
       trustedIssuers: (id) => this.#init.isCommandCenter(id),
       now: Date.now(),
       executedBefore: false,
+      ...termFact(currentTerm),
     })
     if (verdict.verdict !== 'allow') {
       const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
@@ -411,6 +460,14 @@ export class SafetyRuntime {
     await this.#dispatch(hash)
   }
 
+  /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */
+  leadershipGained(): void {
+    for (const hash of [...this.#heldForLeadership]) {
+      clearTimeout(this.#retries.get(hash))
+      void this.#dispatch(hash)
+    }
+  }
+
   /** Stops retrying dispatches (the proposals stay persisted and resume at the next start). */
   close(): void {
     this.#closed = true
@@ -420,14 +477,26 @@ export class SafetyRuntime {
 
   async #dispatch(hash: string, attempt = 0): Promise<void> {
     this.#retries.delete(hash)
+    this.#heldForLeadership.delete(hash)
     if (this.#closed) return
     let record = this.#get(hash)
     try {
+      const issuing = this.#init.leadership?.issuing()
+      if (issuing?.leading === false) {
+        // Only the leader's commands pass the actuators' fence; a planner that does not lead (yet:
+        // right after a restart, or after losing an election) holds the proposal and retries.
+        this.#heldForLeadership.add(hash)
+        throw new ClawMeshError(
+          'UNAVAILABLE',
+          'this planner is not the leader; holding the proposal until it leads',
+        )
+      }
       if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
       const command = await issueCommand(this.#init.signer, {
         proposal: record.proposal,
         approvals: record.approvals,
         issuedAt: Date.now(),
+        ...(issuing?.leading === true ? { leaderTerm: issuing.term } : {}),
       })
       const result =
         record.proposal.targetNode === this.#init.deviceId
@@ -552,6 +621,10 @@ export class SafetyRuntime {
         this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
       )
   }
+}
+
+function termFact(currentTerm: number | undefined): { currentLeaderTerm?: number } {
+  return currentTerm === undefined ? {} : { currentLeaderTerm: currentTerm }
 }
 
 function describe(record: StoredProposal): string {

@@ -54,6 +54,18 @@ export const meshStatusResultSchema = z.object({
   ),
   /** Present on nodes that run a planner session (role planner or standby-planner). */
   planner: plannerStatusSchema.optional(),
+  /** Planner election (docs/planner-election.md): the highest leader term this node has seen and
+   * who claimed it; `live` is false while that leader is lost and no successor has announced yet.
+   * `announcement` is the leader's signed claim, which a joining peer verifies and adopts. */
+  leader: z
+    .object({
+      term: z.number().int().min(1),
+      deviceId: deviceIdSchema,
+      live: z.boolean(),
+      isSelf: z.boolean(),
+      announcement: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
 })
 export type MeshStatus = z.infer<typeof meshStatusResultSchema>
 

@@ -111,3 +111,25 @@ export function evaluateCommandPolicy(
     hop: 'actuator',
   })
 }
+
+export type CommandTermCheck =
+  | { readonly outcome: 'accept' }
+  | { readonly outcome: 'reject'; readonly reason: 'stale-leader-term'; readonly detail: string }
+
+/**
+ * Fencing: a node that knows leader term N refuses a command issued under a term below N, or with
+ * no term at all (leaving the field out must not get a deposed leader past the fence). A node that
+ * has seen no term (no election in its mesh) accepts as before.
+ */
+export function checkCommandTerm(
+  commandTerm: number | undefined,
+  currentTerm: number | undefined,
+): CommandTermCheck {
+  if (currentTerm === undefined) return { outcome: 'accept' }
+  if (commandTerm !== undefined && commandTerm >= currentTerm) return { outcome: 'accept' }
+  return {
+    outcome: 'reject',
+    reason: 'stale-leader-term',
+    detail: `command issued under leader term ${commandTerm ?? 'none'}, current leader term is ${currentTerm}`,
+  }
+}

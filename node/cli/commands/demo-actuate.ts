@@ -93,6 +93,12 @@ export function registerDemoActuateCommand(program: Command): void {
               (await aliceClient.call('mesh.world.query', { kind: 'observation', zone: 'zone-2' })).frames
                 .length > 0,
           )
+          // The command center leads planning and the field node follows its term (the fence).
+          await waitUntil(
+            async () =>
+              ccNode.election.isLeader() &&
+              fieldNode.election.currentTerm() === ccNode.election.currentTerm(),
+          )
           const issue = async (operatorId: string, displayName: string) =>
             (await aliceClient.call('operator.issue', { operatorId, displayName, roles: ['operator'] }))
               .certificate as unknown as OperatorCertificate
@@ -140,6 +146,8 @@ export function registerDemoActuateCommand(program: Command): void {
               author: { kind: 'planner' as const, id: cc.deviceId },
               createdAt: now,
               expiresAt: now + 600_000,
+              // The command center's leader term: the actuator fences commands without one.
+              ...leaderTermOf(ccNode),
             }
             const approval = await signApproval(signerFromPrivateKey(bob.privateKey), {
               proposalHash: proposalHash(proposal),
@@ -152,6 +160,7 @@ export function registerDemoActuateCommand(program: Command): void {
               proposal,
               approvals: [approval],
               issuedAt: now,
+              ...leaderTermOf(ccNode),
             })
             try {
               await callRpc(
@@ -230,4 +239,9 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 15_000):
     if (Date.now() > deadline) throw new Error('the demo mesh did not produce observations in time')
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
+}
+
+function leaderTermOf(node: ClawMeshNode): { leaderTerm?: number } {
+  const term = node.election.currentTerm()
+  return term === undefined ? {} : { leaderTerm: term }
 }

@@ -45,6 +45,12 @@ export function registerStatusCommand(program: Command): void {
           `health     ${health.status}${health.reasons.length > 0 ? ` — ${health.reasons.join('; ')}` : ''}`,
         )
         for (const address of status.listenAddrs) console.log(`listening  ${address}`)
+        if (status.leader !== undefined) {
+          const who = status.leader.isSelf ? 'this node' : status.leader.deviceId
+          console.log(
+            `leader     ${who} at term ${status.leader.term}${status.leader.live ? '' : ' (lost; waiting for a successor)'}`,
+          )
+        }
         console.log(`trusted peers ${status.trustedPeerCount}, connections ${status.connections.length}`)
         if (status.connections.length > 0) {
           console.log(

@@ -1,8 +1,7 @@
 /**
- * The leader as a node without a planner session sees it, until the election's gossiped terms
- * replace this: the best live planner peer — role `planner` before `standby-planner`, then the
- * lowest device ID (the election's own ranking). Its term is reported as 0 (unknown). Such a node
- * never leads; it only needs to know where to forward operator input.
+ * Test helper: a LeaderView for a node that never leads, naming the best connected planner among
+ * fixed candidates (role `planner` before `standby-planner`, then the lowest device ID, as the
+ * election ranks them) at term 0. Nodes use the election (node/planner/election.ts).
  */
 import type { NodeRole } from '../../protocol/roles.ts'
 import type { LeaderInfo, LeaderView } from './leader-view.ts'

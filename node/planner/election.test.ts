@@ -1,0 +1,193 @@
+/**
+ * PlannerElection's decisions with its gossip topic replaced by an in-memory stand-in (the rules are
+ * property-tested in protocol/; real processes in test/planner-election.test.ts). Covers what the
+ * process test cannot provoke on demand: split brain, stepping down, refusals and persistence.
+ */
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  type SignedLeaderAnnouncement,
+  signedLeaderAnnouncementSchema,
+  signLeaderAnnouncement,
+} from '../../protocol/planner-election.ts'
+import type { NodeRole } from '../../protocol/roles.ts'
+import { newSigner } from '../../protocol/safety/test-fixtures.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import { Counters } from '../mesh/counters.ts'
+import { EventRing } from '../mesh/event-ring.ts'
+import type { PeerRecordView } from '../mesh/membership.ts'
+import { leaderTermPath, PlannerElection } from './election.ts'
+
+const mesh = { meshName: 'farm', generation: 1 }
+
+interface Harness {
+  election: PlannerElection
+  published: SignedLeaderAnnouncement[]
+  counters: Counters
+  events: EventRing
+  peers: PeerRecordView[]
+  stateDir: string
+}
+
+async function harness(options: {
+  self: Signer
+  role: NodeRole
+  stateDir?: string
+  trusted?: (id: string) => boolean
+}): Promise<Harness> {
+  const published: SignedLeaderAnnouncement[] = []
+  const pubsub = {
+    topicValidators: new Map(),
+    subscribe: () => {},
+    publish: async (_topic: string, data: Uint8Array) => {
+      published.push(signedLeaderAnnouncementSchema.parse(JSON.parse(new TextDecoder().decode(data))))
+      return { recipients: [] }
+    },
+  }
+  const counters = new Counters()
+  const events = new EventRing(100)
+  const peers: PeerRecordView[] = []
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'clawmesh-election-')))
+  const election = await PlannerElection.open({
+    deviceId: options.self.id,
+    role: options.role,
+    signer: options.self,
+    mesh,
+    libp2p: { services: { pubsub } } as unknown as NodeLibp2p,
+    stateDir,
+    peers: () => peers,
+    isTrusted: options.trusted ?? (() => true),
+    events,
+    counters,
+    log: () => {},
+    startupGraceMs: 0,
+    tickMs: 60_000,
+  })
+  return { election, published, counters, events, peers, stateDir }
+}
+
+const claim = (signer: Signer, term: number, role: NodeRole = 'planner') =>
+  signLeaderAnnouncement(signer, { ...mesh, role, term, issuedAt: Date.now() })
+
+const connectedPlanner = (deviceId: string, role: NodeRole = 'planner'): PeerRecordView => ({
+  deviceId,
+  state: 'connected',
+  lastSeen: Date.now(),
+  agent: { kind: 'node', version: 'test', ...mesh },
+  info: { name: deviceId.slice(-4), role, capabilities: [] },
+})
+
+/** Two fresh signers, the better-ranked (lower ID) first. */
+async function ranked(): Promise<[Signer, Signer]> {
+  const [a, b] = [await newSigner(), await newSigner()]
+  return a.id < b.id ? [a, b] : [b, a]
+}
+
+describe('PlannerElection', () => {
+  it('a lone planner claims term 1, announces it signed, and the term survives a restart', async () => {
+    const self = await newSigner()
+    const first = await harness({ self, role: 'planner' })
+    first.election.start()
+    await vi.waitFor(() => expect(first.election.isLeader()).toBe(true))
+    expect(first.election.leader()).toEqual({ deviceId: self.id, term: 1 })
+    expect(first.published.at(-1)?.body).toMatchObject({ leader: self.id, term: 1, role: 'planner' })
+    first.election.stop()
+    await first.election.flushed()
+    expect(JSON.parse(await readFile(leaderTermPath(first.stateDir), 'utf8')).highest.body.term).toBe(1)
+
+    // Restarted: it does not resume its old term but claims above it.
+    const second = await harness({ self, role: 'planner', stateDir: first.stateDir })
+    expect(second.election.currentTerm()).toBe(1)
+    second.election.start()
+    await vi.waitFor(() => expect(second.election.leader()).toEqual({ deviceId: self.id, term: 2 }))
+    second.election.stop()
+  })
+
+  it('a follower adopts the highest claim, ignores older ones and keeps the term across a restart', async () => {
+    const [leader] = await ranked()
+    const field = await newSigner()
+    const node = await harness({ self: field, role: 'field' })
+    node.peers.push(connectedPlanner(leader.id))
+    node.election.start()
+    await node.election.consider(await claim(leader, 5))
+    await node.election.consider(await claim(leader, 3))
+    expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 5 })
+    expect(node.election.issuing()).toBeUndefined()
+    expect(node.published).toEqual([])
+    expect(node.counters.get('election.ignored.stale-term')).toBe(1)
+    expect(
+      node.events.list().some((event) => event.type === 'planner.leader' && event.peer === leader.id),
+    ).toBe(true)
+    // The leader is lost: no live leader, but the fence term stays.
+    ;(node.peers[0] as { state: string }).state = 'down'
+    expect(node.election.leader()).toBeUndefined()
+    expect(node.election.currentTerm()).toBe(5)
+    node.election.stop()
+    await node.election.flushed()
+    const restarted = await harness({ self: field, role: 'field', stateDir: node.stateDir })
+    expect(restarted.election.currentTerm()).toBe(5)
+  })
+
+  it('refuses claims from untrusted and non-planner origins, counted', async () => {
+    const [planner] = await ranked()
+    const stranger = await newSigner()
+    const node = await harness({
+      self: await newSigner(),
+      role: 'field',
+      trusted: (id) => id !== stranger.id,
+    })
+    node.peers.push(connectedPlanner(planner.id, 'field'))
+    node.election.start()
+    await node.election.consider(await claim(stranger, 9))
+    await node.election.consider(await claim(planner, 9))
+    expect(node.election.currentTerm()).toBeUndefined()
+    expect(node.counters.get('election.refused.untrusted-origin')).toBe(1)
+    expect(node.counters.get('election.refused.non-planner-origin')).toBe(1)
+  })
+
+  it('split brain: the better-ranked leader keeps leading at a fresh term; the other steps down', async () => {
+    const [better, worse] = await ranked()
+    const winner = await harness({ self: better, role: 'planner' })
+    const loser = await harness({ self: worse, role: 'planner' })
+    winner.election.start()
+    loser.election.start()
+    // Each led alone at term 1 (two halves of a split mesh).
+    await vi.waitFor(() => expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 1 }))
+    await vi.waitFor(() => expect(loser.election.leader()).toEqual({ deviceId: worse.id, term: 1 }))
+    // The halves meet.
+    winner.peers.push(connectedPlanner(worse.id))
+    loser.peers.push(connectedPlanner(better.id))
+    await loser.election.consider(winner.published.at(-1))
+    await winner.election.consider(loser.published.at(-1))
+    await vi.waitFor(() => expect(loser.election.isLeader()).toBe(false))
+    expect(loser.election.issuing()).toEqual({ leading: false })
+    await vi.waitFor(() => expect(winner.election.leader()).toEqual({ deviceId: better.id, term: 2 }))
+    expect(winner.counters.get('election.split-brain')).toBe(1)
+    await loser.election.consider(winner.published.at(-1))
+    expect(loser.election.leader()).toEqual({ deviceId: better.id, term: 2 })
+    expect(loser.election.currentTerm()).toBe(2)
+    winner.election.stop()
+    loser.election.stop()
+  })
+
+  it('a returning better-ranked planner claims above the standby that led meanwhile; the standby steps down', async () => {
+    const [planner, standby] = await ranked()
+    const back = await harness({ self: planner, role: 'planner' })
+    back.peers.push(connectedPlanner(standby.id, 'standby-planner'))
+    const standbyNode = await harness({ self: standby, role: 'standby-planner' })
+    standbyNode.peers.push(connectedPlanner(planner.id))
+    // The standby led at term 7 while the planner was away.
+    await back.election.consider(await claim(standby, 7, 'standby-planner'))
+    back.election.start()
+    await vi.waitFor(() => expect(back.election.leader()).toEqual({ deviceId: planner.id, term: 8 }))
+    standbyNode.election.start()
+    await standbyNode.election.consider(back.published.at(-1))
+    await vi.waitFor(() => expect(standbyNode.election.isLeader()).toBe(false))
+    expect(standbyNode.election.leader()).toEqual({ deviceId: planner.id, term: 8 })
+    back.election.stop()
+    standbyNode.election.stop()
+  })
+})

@@ -1,0 +1,458 @@
+/**
+ * The planner election of one node: the real `LeaderView`. Every node runs it. Planner nodes
+ * (`planner`, `standby-planner`) are candidates and claim leadership when the pure rules
+ * (protocol/planner-election.ts) elect them over their live view; every node, actuators included,
+ * follows the highest signed claim it has seen, persists it (terms never go backwards, also across
+ * restarts) and hands that term to the safety runtime as the fence.
+ *
+ * Claims travel as signed leader announcements on their own gossipsub topic (`leaderTopic`), are
+ * re-gossiped by the leader every LEADER_HEARTBEAT_MS, and are also read from every peer's
+ * `mesh.status` when it joins, so a node that starts late learns the current term at once.
+ */
+import { join } from 'node:path'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { z } from 'zod'
+import { leaderTopic, type MeshIdentity } from '../../protocol/mesh.ts'
+import {
+  claimOf,
+  compareClaims,
+  type ElectionCandidate,
+  electLeader,
+  isPlannerRole,
+  LEADER_ANNOUNCEMENT_MAX_BYTES,
+  type LeaderAnnouncementRefusal,
+  nextTerm,
+  type SignedLeaderAnnouncement,
+  signedLeaderAnnouncementSchema,
+  signLeaderAnnouncement,
+  verifyLeaderAnnouncement,
+} from '../../protocol/planner-election.ts'
+import type { NodeRole } from '../../protocol/roles.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import type { PeerRecordView } from '../mesh/membership.ts'
+import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
+import {
+  ELECTION_STARTUP_GRACE_MS,
+  ELECTION_TICK_MS,
+  LEADER_HEARD_STALE_MS,
+  LEADER_HEARTBEAT_MS,
+} from './constants.ts'
+import type { LeaderInfo, LeaderView } from './leader-view.ts'
+
+export function leaderTermPath(stateDir: string): string {
+  return join(stateDir, 'planner', 'leader-term.json')
+}
+
+const leaderTermFileSchema = z.strictObject({
+  version: z.literal(1),
+  /** The highest claim this node has seen (its own included). */
+  highest: signedLeaderAnnouncementSchema,
+})
+
+/** What `mesh.status` shows of the election (protocol/rpc/methods.ts `leader`). */
+export interface LeaderStatus {
+  term: number
+  deviceId: string
+  live: boolean
+  isSelf: boolean
+  announcement: Record<string, unknown>
+}
+
+/** How this node may stamp the commands it issues (see SafetyRuntime). */
+export type IssuingTerm = { readonly leading: true; readonly term: number } | { readonly leading: false }
+
+export interface PlannerElectionInit {
+  deviceId: string
+  role: NodeRole
+  signer: Signer
+  mesh: MeshIdentity
+  libp2p: NodeLibp2p
+  stateDir: string
+  /** Membership's records: state, kind and advertised role of every peer. */
+  peers(): readonly PeerRecordView[]
+  isTrusted(deviceId: string): boolean
+  /** Subscribes to the node's event ring (peer.down / peer.left / peer.connected trigger a re-run). */
+  events: EventRing
+  counters: Counters
+  log: (line: string) => void
+  startupGraceMs?: number
+  heartbeatMs?: number
+  tickMs?: number
+}
+
+const LIVE_STATES = new Set<string>(['connected', 'suspect'])
+const LOST_STATES = new Set<string>(['down', 'left', 'refused'])
+/** Refusals that prove the forwarder sent junk (lowers its gossip score) versus merely unwanted. */
+const REJECTED: ReadonlySet<LeaderAnnouncementRefusal> = new Set(['malformed', 'wrong-mesh', 'bad-signature'])
+
+export class PlannerElection implements LeaderView {
+  readonly #init: PlannerElectionInit
+  readonly #topic: string
+  readonly #path: string
+  readonly #listeners = new Set<(leader: LeaderInfo | undefined) => void>()
+  /** Highest claim seen (ours included). */
+  #known: SignedLeaderAnnouncement | undefined
+  /** This process claimed `#known` and still holds it. */
+  #leading = false
+  #lastClaimedTerm: number | undefined
+  /** The persisted highest claim is our own: we led until we stopped, so we claim again without the
+   * startup grace (if the mesh moved on meanwhile, the higher claim we then hear supersedes ours). */
+  readonly #ledBeforeRestart: boolean
+  #claiming = false
+  readonly #heardAt = new Map<string, { at: number; role: NodeRole }>()
+  readonly #lostAt = new Map<string, number>()
+  #lastNotified: LeaderInfo | undefined
+  #startedAt = 0
+  #tick: ReturnType<typeof setInterval> | undefined
+  #lastHeartbeat = 0
+  #stopped = false
+  #writes: Promise<boolean> = Promise.resolve(true)
+  #unsubscribeEvents: () => void = () => {}
+
+  private constructor(init: PlannerElectionInit, known: SignedLeaderAnnouncement | undefined) {
+    this.#init = init
+    this.#topic = leaderTopic(init.mesh)
+    this.#path = leaderTermPath(init.stateDir)
+    this.#known = known
+    this.#ledBeforeRestart = known?.body.leader === init.deviceId
+  }
+
+  /** Loads the persisted highest term; an unreadable file stops the node (never silently reset). */
+  static async open(init: PlannerElectionInit): Promise<PlannerElection> {
+    const file = await readJsonFile(leaderTermPath(init.stateDir), leaderTermFileSchema, 'leader term')
+    return new PlannerElection(init, file?.highest)
+  }
+
+  get isCandidate(): boolean {
+    return isPlannerRole(this.#init.role)
+  }
+
+  start(): void {
+    const pubsub = this.#init.libp2p.services.pubsub
+    pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message.data))
+    pubsub.subscribe(this.#topic)
+    this.#startedAt = Date.now()
+    this.#unsubscribeEvents = this.#init.events.subscribe((event) => {
+      if (event.peer === undefined || !event.type.startsWith('peer.')) return
+      if (event.type === 'peer.down' || event.type === 'peer.left') this.#lostAt.set(event.peer, Date.now())
+      this.#evaluate()
+    })
+    this.#tick = setInterval(() => this.#evaluate(), this.#init.tickMs ?? ELECTION_TICK_MS)
+    this.#tick.unref()
+    this.#evaluate()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    clearInterval(this.#tick)
+    this.#unsubscribeEvents()
+    this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
+  }
+
+  /** Resolves once the persisted term file is up to date (tests, shutdown). */
+  async flushed(): Promise<void> {
+    await this.#writes
+  }
+
+  leader(): LeaderInfo | undefined {
+    const known = this.#known
+    if (known === undefined) return undefined
+    const { leader, term } = known.body
+    if (leader === this.#init.deviceId) return this.#leading ? { deviceId: leader, term } : undefined
+    return this.#isLive(leader) ? { deviceId: leader, term } : undefined
+  }
+
+  isLeader(): boolean {
+    return this.#leading
+  }
+
+  onChange(listener: (leader: LeaderInfo | undefined) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Highest leader term seen: the fence the safety runtime applies. Undefined until any is seen. */
+  currentTerm(): number | undefined {
+    return this.#known?.body.term
+  }
+
+  /** Planner nodes stamp commands with the term they lead under; undefined for non-candidates. */
+  issuing(): IssuingTerm | undefined {
+    if (!this.isCandidate) return undefined
+    const term = this.#known?.body.term
+    return this.#leading && term !== undefined ? { leading: true, term } : { leading: false }
+  }
+
+  status(): LeaderStatus | undefined {
+    const known = this.#known
+    if (known === undefined) return undefined
+    const isSelf = known.body.leader === this.#init.deviceId
+    return {
+      term: known.body.term,
+      deviceId: known.body.leader,
+      live: this.leader() !== undefined,
+      isSelf,
+      announcement: known as unknown as Record<string, unknown>,
+    }
+  }
+
+  /** An announcement read from a peer's `mesh.status` (the same checks as one from gossip). */
+  async consider(candidate: unknown): Promise<void> {
+    await this.#receive(candidate, 'status')
+  }
+
+  #isLive(deviceId: string): boolean {
+    const record = this.#init.peers().find((entry) => entry.deviceId === deviceId)
+    if (record !== undefined && LIVE_STATES.has(record.state) && record.agent?.kind === 'node') return true
+    // Not directly connected (or lost): a heartbeat heard recently, and after we saw it go, means
+    // it is alive behind another peer.
+    const heard = this.#heardAt.get(deviceId)
+    if (heard === undefined || Date.now() - heard.at >= LEADER_HEARD_STALE_MS) return false
+    const lost = this.#lostAt.get(deviceId)
+    if (record !== undefined && LOST_STATES.has(record.state) && (lost === undefined || heard.at <= lost))
+      return false
+    return true
+  }
+
+  #candidates(): ElectionCandidate[] {
+    const candidates: ElectionCandidate[] = []
+    if (isPlannerRole(this.#init.role))
+      candidates.push({ deviceId: this.#init.deviceId, role: this.#init.role })
+    const seen = new Set<string>([this.#init.deviceId])
+    for (const record of this.#init.peers()) {
+      const role = record.info?.role
+      if (!isPlannerRole(role) || !this.#init.isTrusted(record.deviceId)) continue
+      if (!this.#isLive(record.deviceId)) continue
+      seen.add(record.deviceId)
+      candidates.push({ deviceId: record.deviceId, role })
+    }
+    // Planners we only hear through others (no direct connection).
+    for (const [deviceId, heard] of this.#heardAt) {
+      if (seen.has(deviceId) || !isPlannerRole(heard.role) || !this.#init.isTrusted(deviceId)) continue
+      if (this.#isLive(deviceId)) candidates.push({ deviceId, role: heard.role })
+    }
+    return candidates
+  }
+
+  #evaluate(): void {
+    if (this.#stopped || this.#startedAt === 0) return
+    const now = Date.now()
+    const grace = this.#ledBeforeRestart ? 0 : (this.#init.startupGraceMs ?? ELECTION_STARTUP_GRACE_MS)
+    if (this.isCandidate && now >= this.#startedAt + grace) {
+      const expected = electLeader(this.#candidates())
+      const holds = this.#leading && this.#known?.body.leader === this.#init.deviceId
+      if (expected?.deviceId === this.#init.deviceId && !holds) void this.#claim('elected')
+    }
+    if (this.#leading && now - this.#lastHeartbeat >= (this.#init.heartbeatMs ?? LEADER_HEARTBEAT_MS)) {
+      void this.#heartbeat()
+    }
+    this.#notifyIfChanged()
+  }
+
+  async #claim(why: string): Promise<void> {
+    if (this.#claiming || this.#stopped || !isPlannerRole(this.#init.role)) return
+    this.#claiming = true
+    try {
+      const term = nextTerm(Math.max(this.#known?.body.term ?? 0, this.#lastClaimedTerm ?? 0))
+      const announcement = await signLeaderAnnouncement(this.#init.signer, {
+        meshName: this.#init.mesh.meshName,
+        generation: this.#init.mesh.generation,
+        role: this.#init.role,
+        term,
+        issuedAt: Date.now(),
+      })
+      // Someone may have claimed higher while we signed: then theirs stands.
+      if (this.#known !== undefined && this.#known.body.term >= term) return
+      this.#known = announcement
+      this.#lastClaimedTerm = term
+      this.#init.counters.increment('election.claims')
+      // On disk before anyone hears of it or a command carries it: a crash right after announcing
+      // never reuses the term.
+      if (!(await this.#persist())) {
+        this.#init.log(`not leading at term ${term}: the term could not be written to ${this.#path}`)
+        return
+      }
+      if (this.#known !== announcement) return
+      this.#leading = true
+      this.#init.log(`claimed planner leadership at term ${term} (${why})`)
+      this.#lastHeartbeat = Date.now()
+      await this.#publish(announcement)
+      this.#notifyIfChanged()
+    } catch (error) {
+      this.#init.log(`could not claim planner leadership: ${(error as Error).message}`)
+    } finally {
+      this.#claiming = false
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    const known = this.#known
+    if (!this.#leading || known === undefined) return
+    this.#lastHeartbeat = Date.now()
+    const fresh = await signLeaderAnnouncement(this.#init.signer, {
+      meshName: known.body.meshName,
+      generation: known.body.generation,
+      role: known.body.role,
+      term: known.body.term,
+      issuedAt: Date.now(),
+    })
+    if (this.#known !== known || !this.#leading) return
+    this.#known = fresh
+    await this.#publish(fresh)
+  }
+
+  async #publish(announcement: SignedLeaderAnnouncement): Promise<void> {
+    try {
+      // Every copy is signed afresh with its own issuedAt, so no two are duplicates to gossipsub.
+      await this.#init.libp2p.services.pubsub.publish(
+        this.#topic,
+        new TextEncoder().encode(JSON.stringify(announcement)),
+      )
+    } catch (error) {
+      this.#init.counters.increment('election.publish.failed')
+      this.#init.log(`could not gossip the leader announcement: ${(error as Error).message}`)
+    }
+  }
+
+  async #validate(peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+    if (data.byteLength > LEADER_ANNOUNCEMENT_MAX_BYTES) {
+      this.#refused('malformed', `announcement of ${data.byteLength} bytes relayed by ${peer.toString()}`)
+      return TopicValidatorResult.Reject
+    }
+    let candidate: unknown
+    try {
+      candidate = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data))
+    } catch {
+      this.#refused('malformed', `undecodable announcement relayed by ${peer.toString()}`)
+      return TopicValidatorResult.Reject
+    }
+    const outcome = await this.#receive(candidate, 'gossip')
+    if (outcome === 'accepted') return TopicValidatorResult.Accept
+    return outcome === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+  }
+
+  async #receive(
+    candidate: unknown,
+    source: 'gossip' | 'status',
+  ): Promise<'accepted' | 'ignored' | 'rejected'> {
+    if (this.#stopped) return 'ignored'
+    const verdict = await verifyLeaderAnnouncement(candidate, {
+      ...this.#init.mesh,
+      isTrustedOrigin: (id) => id === this.#init.deviceId || this.#init.isTrusted(id),
+      roleOf: (id) =>
+        id === this.#init.deviceId
+          ? this.#init.role
+          : this.#init.peers().find((entry) => entry.deviceId === id)?.info?.role,
+    })
+    if (verdict.verdict === 'reject') {
+      this.#refused(verdict.reason, `${verdict.detail} (via ${source})`)
+      return REJECTED.has(verdict.reason) ? 'rejected' : 'ignored'
+    }
+    const announcement = verdict.announcement
+    const claim = claimOf(announcement)
+    const self = this.#init.deviceId
+    // Only gossip proves the claimant is alive now: a status answer may carry a dead leader's claim.
+    if (claim.leader !== self && source === 'gossip')
+      this.#heardAt.set(claim.leader, { at: Date.now(), role: claim.role })
+    const known = this.#known
+    const order = known === undefined ? 1 : compareClaims(claim, claimOf(known))
+    if (order > 0) {
+      const wasLeading = this.#leading
+      this.#known = announcement
+      // A claim of ours we no longer hold (from before a restart) is not leadership.
+      this.#leading = false
+      if (claim.leader !== self) {
+        this.#init.counters.increment('election.terms.adopted')
+        if (wasLeading) {
+          this.#init.log(`stepping down: ${claim.leader} claimed term ${claim.term}`)
+          this.#init.events.push({
+            level: 'warn',
+            type: 'planner.leader.stepped-down',
+            message: `stepped down: ${claim.leader} claimed leader term ${claim.term}`,
+            peer: claim.leader,
+          })
+        }
+      }
+      void this.#persist()
+      this.#evaluate()
+      return 'accepted'
+    }
+    if (order === 0) {
+      if (claim.leader !== self) this.#known = announcement
+      this.#notifyIfChanged()
+      return 'accepted'
+    }
+    if (known !== undefined && claim.term === known.body.term && this.#leading) {
+      // Split brain: another planner claimed our term and we outrank it. It steps down when it hears
+      // us; we move to a fresh term so commands it issued under the shared term are fenced.
+      this.#init.counters.increment('election.split-brain')
+      this.#init.events.push({
+        level: 'warn',
+        type: 'planner.leader.conflict',
+        message: `${claim.leader} also claimed term ${claim.term}; this node outranks it and claims a new term`,
+        peer: claim.leader,
+      })
+      this.#leading = false
+      void this.#claim('split brain')
+      return 'accepted'
+    }
+    this.#init.counters.increment('election.ignored.stale-term')
+    return 'ignored'
+  }
+
+  #refused(reason: LeaderAnnouncementRefusal, detail: string): void {
+    this.#init.counters.increment(`election.refused.${reason}`)
+    this.#init.events.push({
+      level: 'warn',
+      type: `planner.leader.refused.${reason}`,
+      message: `leader announcement refused: ${detail}`,
+    })
+  }
+
+  #notifyIfChanged(): void {
+    const current = this.leader()
+    const previous = this.#lastNotified
+    if (current?.deviceId === previous?.deviceId && current?.term === previous?.term) return
+    this.#lastNotified = current
+    this.#init.events.push(
+      current === undefined
+        ? {
+            level: 'warn',
+            type: 'planner.leader',
+            message: `no live planner leader (last: ${previous?.deviceId ?? 'none'} at term ${previous?.term ?? this.currentTerm() ?? 0})`,
+          }
+        : {
+            level: 'info',
+            type: 'planner.leader',
+            message: `planner leader ${current.deviceId === this.#init.deviceId ? 'is this node' : current.deviceId} at term ${current.term}`,
+            peer: current.deviceId,
+          },
+    )
+    for (const listener of this.#listeners) listener(current)
+  }
+
+  /** Resolves true once the highest claim is on disk; false (counted, logged) if it could not be. */
+  #persist(): Promise<boolean> {
+    const highest = this.#known
+    if (highest === undefined) return this.#writes
+    this.#writes = this.#writes
+      .then(() => writeJsonAtomic(this.#path, { version: 1, highest }))
+      .then(
+        () => true,
+        (error: Error) => {
+          this.#init.counters.increment('election.persist.failed')
+          this.#init.log(`could not persist the leader term: ${error.message}`)
+          return false
+        },
+      )
+    return this.#writes
+  }
+}
+
+export async function createPlannerElection(init: PlannerElectionInit): Promise<PlannerElection> {
+  return PlannerElection.open(init)
+}

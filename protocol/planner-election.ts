@@ -1,0 +1,161 @@
+/**
+ * Planner election: the pure rules every node runs over its own view of the mesh, so nodes with the
+ * same view elect the same leader. Among live planner candidates a `planner` outranks a
+ * `standby-planner` and the lower device ID breaks ties. A leader claims a monotonic term
+ * (highest term seen + 1) and announces it in a signed leader announcement; every node keeps the
+ * highest claim it has seen, ordered by (term, rank), so claims converge whatever order they
+ * arrive in. Actuators fence commands issued under an older term (see `checkCommandTerm` in
+ * safety/command.ts).
+ */
+import { z } from 'zod'
+import { deviceIdSchema } from './device-id.ts'
+import { generationSchema, type MeshIdentity, meshNameSchema } from './mesh.ts'
+import { type NodeRole, nodeRoleSchema } from './roles.ts'
+import { type Signer, signValue, verifyValue } from './signing.ts'
+
+/** Roles that may lead planning, best first. */
+export const PLANNER_ROLES = ['planner', 'standby-planner'] as const satisfies readonly NodeRole[]
+export type PlannerRole = (typeof PLANNER_ROLES)[number]
+
+export function isPlannerRole(role: NodeRole | undefined): role is PlannerRole {
+  return role === 'planner' || role === 'standby-planner'
+}
+
+export interface ElectionCandidate {
+  readonly deviceId: string
+  readonly role: PlannerRole
+}
+
+/** Orders candidates best first: `planner` before `standby-planner`, then the lower device ID.
+ * A total order, so every node sorts the same set the same way. */
+export function compareCandidates(a: ElectionCandidate, b: ElectionCandidate): number {
+  const byRole = PLANNER_ROLES.indexOf(a.role) - PLANNER_ROLES.indexOf(b.role)
+  if (byRole !== 0) return byRole
+  return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0
+}
+
+/** The leader among the live candidates of one node's view, or undefined when there is none.
+ * Depends only on the set: order and duplicates do not matter. */
+export function electLeader(candidates: readonly ElectionCandidate[]): ElectionCandidate | undefined {
+  let best: ElectionCandidate | undefined
+  for (const candidate of candidates) {
+    if (!isPlannerRole(candidate.role)) continue
+    if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate
+  }
+  return best
+}
+
+/** The highest term a leader may claim; far beyond any real mesh, it keeps terms exact in JSON. */
+export const LEADER_TERM_MAX = Number.MAX_SAFE_INTEGER
+
+export const leaderTermSchema = z.number().int().min(1).max(LEADER_TERM_MAX)
+
+export const leaderAnnouncementBodySchema = z.strictObject({
+  version: z.literal(1),
+  meshName: meshNameSchema,
+  generation: generationSchema,
+  /** The claiming leader; the announcement must be signed by this device's key. */
+  leader: deviceIdSchema,
+  /** The role the leader runs with; ranks equal-term claims. */
+  role: nodeRoleSchema,
+  term: leaderTermSchema,
+  /** When this copy was signed. Heartbeats re-sign, so each copy is a distinct gossip message. */
+  issuedAt: z.number().int().nonnegative(),
+})
+export type LeaderAnnouncementBody = z.infer<typeof leaderAnnouncementBodySchema>
+
+export const signedLeaderAnnouncementSchema = z.strictObject({
+  body: leaderAnnouncementBodySchema,
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'expected a base64url Ed25519 signature'),
+})
+export type SignedLeaderAnnouncement = z.infer<typeof signedLeaderAnnouncementSchema>
+
+/** Largest encoded announcement a node accepts (a real one is about 400 bytes). */
+export const LEADER_ANNOUNCEMENT_MAX_BYTES = 2_048
+
+export async function signLeaderAnnouncement(
+  signer: Signer,
+  fields: Omit<LeaderAnnouncementBody, 'version' | 'leader'>,
+): Promise<SignedLeaderAnnouncement> {
+  const body = leaderAnnouncementBodySchema.parse({ version: 1, leader: signer.id, ...fields })
+  return { body, signature: await signValue(signer, 'leader-term', body) }
+}
+
+/** A claim as every node compares it: the term, then the claimant's rank. */
+export interface LeaderClaim {
+  readonly term: number
+  readonly leader: string
+  readonly role: NodeRole
+}
+
+/** Positive when `a` supersedes `b`: a higher term wins; at equal terms the better-ranked claimant
+ * wins (split brain: two leaders claimed the same term, rank decides). Zero for the same claim. */
+export function compareClaims(a: LeaderClaim, b: LeaderClaim): number {
+  if (a.term !== b.term) return a.term - b.term
+  const rankA = isPlannerRole(a.role) ? a.role : 'standby-planner'
+  const rankB = isPlannerRole(b.role) ? b.role : 'standby-planner'
+  return compareCandidates({ deviceId: b.leader, role: rankB }, { deviceId: a.leader, role: rankA })
+}
+
+/** The term a node claims when it becomes leader: one above every term it has seen. */
+export function nextTerm(highestSeen: number | undefined): number {
+  return (highestSeen ?? 0) + 1
+}
+
+export const LEADER_ANNOUNCEMENT_REFUSALS = {
+  malformed: 'The announcement does not match the leader announcement schema.',
+  'wrong-mesh': 'The announcement names another mesh or protocol generation.',
+  'bad-signature': 'The announcement is not signed by the leader it names.',
+  'untrusted-origin': 'The announcing leader is not in the trust store.',
+  'non-planner-origin': 'The announcing node does not run as planner or standby-planner.',
+} as const
+export type LeaderAnnouncementRefusal = keyof typeof LEADER_ANNOUNCEMENT_REFUSALS
+
+export type LeaderAnnouncementVerdict =
+  | { readonly verdict: 'accept'; readonly announcement: SignedLeaderAnnouncement }
+  | { readonly verdict: 'reject'; readonly reason: LeaderAnnouncementRefusal; readonly detail: string }
+
+export interface VerifyLeaderAnnouncementOptions extends MeshIdentity {
+  isTrustedOrigin(deviceId: string): boolean
+  /** The role the origin advertised in its own status or capability update, when known. */
+  roleOf(deviceId: string): NodeRole | undefined
+}
+
+/** Checks shape, mesh, signature, trust and role. Whether the claim is newer than what the node
+ * holds is the caller's business (`compareClaims`). */
+export async function verifyLeaderAnnouncement(
+  candidate: unknown,
+  options: VerifyLeaderAnnouncementOptions,
+): Promise<LeaderAnnouncementVerdict> {
+  const parsed = signedLeaderAnnouncementSchema.safeParse(candidate)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return reject('malformed', issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`)
+  }
+  const { body, signature } = parsed.data
+  if (body.meshName !== options.meshName || body.generation !== options.generation) {
+    return reject('wrong-mesh', `announcement for ${body.meshName}/${body.generation}`)
+  }
+  if (!(await verifyValue(body.leader, 'leader-term', body, signature))) {
+    return reject('bad-signature', `signature does not verify against ${body.leader}`)
+  }
+  if (!options.isTrustedOrigin(body.leader)) {
+    return reject('untrusted-origin', `${body.leader} is not trusted`)
+  }
+  const advertised = options.roleOf(body.leader)
+  if (!isPlannerRole(body.role) || (advertised !== undefined && advertised !== body.role)) {
+    return reject(
+      'non-planner-origin',
+      `${body.leader} claims role ${body.role}${advertised === undefined ? '' : ` but advertises ${advertised}`}`,
+    )
+  }
+  return { verdict: 'accept', announcement: parsed.data }
+}
+
+function reject(reason: LeaderAnnouncementRefusal, detail: string): LeaderAnnouncementVerdict {
+  return { verdict: 'reject', reason, detail }
+}
+
+export function claimOf(announcement: SignedLeaderAnnouncement): LeaderClaim {
+  return { term: announcement.body.term, leader: announcement.body.leader, role: announcement.body.role }
+}
