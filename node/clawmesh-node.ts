@@ -606,6 +606,7 @@ export async function startClawMeshNode(
       listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
       relays: config.relays,
       ...(site === undefined ? {} : { siteName: site.site.name }),
+      ...(site === undefined ? {} : { site }),
     },
     counters,
     events,

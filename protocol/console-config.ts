@@ -7,6 +7,38 @@ import { z } from 'zod'
 import { deviceIdSchema } from './device-id.ts'
 
 export const CONSOLE_CONFIG_PATH = '/console-config.json'
+/** Bounds of the site summary: a farm has a handful of zones and a few devices in each. */
+export const CONSOLE_SITE_ZONES_MAX = 64
+export const CONSOLE_SITE_DEVICES_PER_ZONE_MAX = 64
+
+const siteIdSchema = z.string().min(1).max(64)
+const siteNameSchema = z.string().min(1).max(128)
+
+/** The site the command center loaded, as the Twin needs it: zones in the model's order with their
+ * names, and which sensors and actuators (by device ID, the `source` of their frames) each holds —
+ * so a zone is named and drawn before its first reading arrives. */
+export const consoleSiteSchema = z.strictObject({
+  id: siteIdSchema,
+  name: siteNameSchema,
+  zones: z
+    .array(
+      z.strictObject({
+        id: siteIdSchema,
+        name: siteNameSchema,
+        kind: z.string().max(64).optional(),
+        sensors: z
+          .array(
+            z.strictObject({ id: siteIdSchema, metric: z.string().min(1).max(64), unit: z.string().max(16) }),
+          )
+          .max(CONSOLE_SITE_DEVICES_PER_ZONE_MAX),
+        actuators: z
+          .array(z.strictObject({ id: siteIdSchema, kind: z.string().min(1).max(64) }))
+          .max(CONSOLE_SITE_DEVICES_PER_ZONE_MAX),
+      }),
+    )
+    .max(CONSOLE_SITE_ZONES_MAX),
+})
+export type ConsoleSite = z.infer<typeof consoleSiteSchema>
 
 export const consoleConfigSchema = z.strictObject({
   version: z.literal(1),
@@ -22,5 +54,7 @@ export const consoleConfigSchema = z.strictObject({
   relays: z.array(z.string().min(1).max(512)).max(8).default([]),
   /** The site the command center loaded, so the Twin can draw zones before any frame arrives. */
   siteName: z.string().max(128).optional(),
+  /** Zones, their names and their devices, when the command center loaded a site model. */
+  site: consoleSiteSchema.optional(),
 })
 export type ConsoleConfig = z.infer<typeof consoleConfigSchema>

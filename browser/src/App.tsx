@@ -87,6 +87,7 @@ export function App(props: { session: ConsoleSession }) {
                 {...(session.config()?.siteName === undefined
                   ? {}
                   : { siteName: session.config()!.siteName! })}
+                {...(session.config()?.site === undefined ? {} : { site: session.config()!.site! })}
               />
             </Match>
           </Switch>

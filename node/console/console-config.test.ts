@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { consoleConfigSchema } from '../../protocol/console-config.ts'
-import { buildConsoleConfig, type ConsoleConfigSource } from './console-config.ts'
+import { DEMO_FARM_PATH, loadSiteFile } from '../site/site-model.ts'
+import { buildConsoleConfig, type ConsoleConfigSource, consoleSiteSummary } from './console-config.ts'
 
 const deviceId = '12D3KooWJQmdynaGTeqwpyMaFtM94qnC2MDFVikrD6QQaKm6YJ49'
 const relay = '/ip4/127.0.0.1/tcp/18791/ws/p2p/12D3KooWBFkagUZwgjVU3rjQkFcpEjYcaFUhfcYJ4UdMVcxV9uQx'
@@ -41,5 +42,21 @@ describe('buildConsoleConfig', () => {
   it('dials a host name the browser used by name (the certificate covers it, the IP may differ)', () => {
     const config = buildConsoleConfig(source, 'farm-laptop.local:18443')
     expect(config.commandCenter.addrs[0]).toBe(`/dns/farm-laptop.local/tcp/18789/tls/ws/p2p/${deviceId}`)
+  })
+
+  it('summarises the loaded site for the Twin: zones in order with names and the devices each holds', async () => {
+    const site = await loadSiteFile(DEMO_FARM_PATH)
+    const config = consoleConfigSchema.parse(buildConsoleConfig({ ...source, site }))
+    expect(config.site?.name).toBe('Demo natural farm')
+    expect(config.site?.zones.map((zone) => zone.id)).toEqual(site.zones.map((zone) => zone.id))
+    const beds = config.site?.zones.find((zone) => zone.id === 'zone-2')
+    expect(beds?.name).toBe('Vegetable beds')
+    expect(beds?.actuators).toContainEqual({ id: 'valve-zone-2', kind: 'valve' })
+    expect(beds?.sensors.map((sensor) => sensor.id)).toEqual(
+      site.sensors.filter((sensor) => sensor.zone === 'zone-2').map((sensor) => sensor.id),
+    )
+    // Only what the Twin draws: no capabilities, operations or thresholds reach the browser.
+    expect(JSON.stringify(config.site)).not.toMatch(/capability|operations|thresholds/)
+    expect(consoleSiteSummary(site)).toEqual(config.site)
   })
 })

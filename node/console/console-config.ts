@@ -3,7 +3,14 @@
  * command center is and which of its addresses a browser can dial. The address the browser used to
  * load the page comes first, because that name is the one it can resolve and the certificate covers.
  */
-import { type ConsoleConfig, consoleConfigSchema } from '../../protocol/console-config.ts'
+import {
+  CONSOLE_SITE_DEVICES_PER_ZONE_MAX,
+  CONSOLE_SITE_ZONES_MAX,
+  type ConsoleConfig,
+  type ConsoleSite,
+  consoleConfigSchema,
+} from '../../protocol/console-config.ts'
+import type { SiteModel } from '../site/site-model.ts'
 
 export interface ConsoleConfigSource {
   deviceId: string
@@ -14,6 +21,8 @@ export interface ConsoleConfigSource {
   listenAddrs(): string[]
   relays: readonly string[]
   siteName?: string
+  /** The loaded site model, summarised for the Twin (zones, names, devices). */
+  site?: SiteModel
 }
 
 const MAX_ADDRS = 16
@@ -51,7 +60,30 @@ export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: st
     commandCenter: { deviceId: source.deviceId, name: source.name, addrs },
     relays: source.relays.slice(0, MAX_RELAYS),
     ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
+    ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site) }),
   })
+}
+
+/** What the Twin needs of the site model: zones in the model's order with their names and the
+ * device IDs of their sensors and actuators (no capabilities, operations or thresholds). */
+export function consoleSiteSummary(site: SiteModel): ConsoleSite {
+  return {
+    id: site.site.id,
+    name: site.site.name,
+    zones: site.zones.slice(0, CONSOLE_SITE_ZONES_MAX).map((zone) => ({
+      id: zone.id,
+      name: zone.name,
+      ...(zone.kind === undefined ? {} : { kind: zone.kind }),
+      sensors: site.sensors
+        .filter((sensor) => sensor.zone === zone.id)
+        .slice(0, CONSOLE_SITE_DEVICES_PER_ZONE_MAX)
+        .map((sensor) => ({ id: sensor.id, metric: sensor.metric, unit: sensor.unit })),
+      actuators: site.actuators
+        .filter((actuator) => actuator.zone === zone.id)
+        .slice(0, CONSOLE_SITE_DEVICES_PER_ZONE_MAX)
+        .map((actuator) => ({ id: actuator.id, kind: actuator.kind })),
+    })),
+  }
 }
 
 /** `host:port`, `[v6]:port` or a bare host → the lowercase host without brackets. */

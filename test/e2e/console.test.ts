@@ -1,17 +1,19 @@
 /**
- * The operator console in a real Chromium against real processes: a command center and a field node
- * with the demo farm's mock devices, the console served from browser/dist. Pairing with a code,
- * the live views, approvals signed in the browser that really move an actuator, a rejection that
- * moves nothing, an unpaired or expired console that sees nothing, stale state and reconnection
- * across a command-center restart, and the installable, offline-capable PWA.
+ * The operator console in a real Chromium against real processes, served the way a tablet meets it:
+ * a command center with `clawmesh cert` material serving the built console over its own HTTPS port
+ * and libp2p over WSS (Chromium trusts the server key as a tablet trusts the local CA), and a field
+ * node with the demo farm's mock devices. Pairing with a code, the live views, the planner asked in
+ * the chat to open a valve, approvals signed in the browser that really move an actuator, a
+ * rejection that moves nothing, an unpaired or expired console that sees nothing, stale state and
+ * reconnection across a command-center restart, and the installable, offline-capable PWA.
  */
 import { createServer } from 'node:net'
 import type { Browser, BrowserContext, Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCliClient } from '../../node/cli/client-node.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
-import { launchChromium } from '../helpers/chromium.ts'
-import { type ConsoleServer, loopbackConsoleConfig, startConsoleServer } from '../helpers/console-server.ts'
+import { launchChromium, trustServerKeyFlag } from '../helpers/chromium.ts'
+import { type HttpsNode, issueCertificate, startWithConsole } from '../helpers/https-command-center.ts'
 import {
   cliJson,
   makeStateDir,
@@ -33,7 +35,10 @@ let dirs: { cc: string; field: string }
 let ccId: string
 let ccPort: number
 let cc: NodeProcess
-let server: ConsoleServer
+/** The console's origin: the command center's HTTPS port, learned at first start and kept across
+ * restarts (a tablet's installed console stays on one origin). */
+let consoleUrl: string
+let httpsPort = 0
 let browser: Browser
 let operator: { context: BrowserContext; page: Page }
 
@@ -47,17 +52,16 @@ async function freePort(): Promise<number> {
   })
 }
 
-const startCommandCenter = () =>
-  startNode(dirs.cc, [
-    '--name',
-    'command-center',
-    '--role',
-    'planner',
-    '--site',
-    DEMO_FARM_PATH,
-    '--port',
-    String(ccPort),
-  ])
+async function startCommandCenter(): Promise<NodeProcess> {
+  const started: HttpsNode = await startWithConsole(
+    dirs.cc,
+    ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH, '--port', String(ccPort)],
+    httpsPort,
+  )
+  consoleUrl = started.consoleUrl
+  httpsPort = started.httpsPort
+  return started.node
+}
 
 /** Each console is its own browser profile (its own IndexedDB, so its own operator key). The
  * operator's runs in the default, non-incognito context: Chromium does not offer to install a PWA
@@ -66,7 +70,7 @@ async function openConsole(incognito = true): Promise<{ context: BrowserContext;
   const context = incognito ? await browser.createBrowserContext() : browser.defaultBrowserContext()
   const page = await context.newPage()
   page.setDefaultTimeout(UI_TIMEOUT_MS)
-  await page.goto(server.url, { waitUntil: 'load' })
+  await page.goto(consoleUrl, { waitUntil: 'load' })
   return { context, page }
 }
 
@@ -87,12 +91,30 @@ async function pair(page: Page, code: string): Promise<void> {
 const textOf = (page: Page, selector: string) =>
   page.$eval(selector, (element) => element.textContent ?? '').catch(() => '')
 
-async function propose(capability: string): Promise<string> {
-  const created = await cliJson<{ proposal: { proposal: { id: string } } }>(
-    ['propose', capability, 'open', '--arg', 'durationSec=300', '--url', cc.url],
-    dirs.cc,
+/** Asks the planner in the console's chat and returns the ID of the proposal it made for `capability`
+ * (a card that was not on screen before the question). */
+async function askForProposal(page: Page, text: string, capability: string): Promise<string> {
+  await page.click('[data-testid="tab-command"]')
+  const cards = `[data-testid="proposal"][data-capability="${capability}"]`
+  const before = await page.$$eval(cards, (elements) =>
+    elements.map((element) => element.getAttribute('data-id')),
   )
-  return created.proposal.proposal.id
+  const answers = (await page.$$('[data-testid="chat-entry"][data-from="planner"]')).length
+  await page.type('[data-testid="chat-input"]', text)
+  await page.click('[data-testid="chat-send"]')
+  await page.waitForFunction(
+    `document.querySelectorAll('[data-testid="chat-entry"][data-from="planner"]').length > ${answers}`,
+    { timeout: 60_000 },
+  )
+  const answer = await page.$$eval('[data-testid="chat-entry"][data-from="planner"]', (elements) =>
+    (elements.at(-1)?.textContent ?? '').trim(),
+  )
+  expect(answer).toContain('1 proposal(s)')
+  const known = JSON.stringify(before)
+  const found = await page.waitForFunction(
+    `[...document.querySelectorAll(${JSON.stringify(cards)})].map((element) => element.getAttribute('data-id')).find((id) => id !== null && !${known}.includes(id))`,
+  )
+  return (await found.jsonValue()) as string
 }
 
 async function valveOpen(capability: string): Promise<boolean> {
@@ -108,6 +130,7 @@ async function valveOpen(capability: string): Promise<boolean> {
 beforeAll(async () => {
   dirs = { cc: await makeStateDir('console-cc'), field: await makeStateDir('console-field') }
   ccId = (await trustEachOther([dirs.cc, dirs.field]))[0] as string
+  const spki = await issueCertificate(dirs.cc)
   ccPort = await freePort()
   cc = await startCommandCenter()
   await startNode(dirs.field, [
@@ -119,8 +142,7 @@ beforeAll(async () => {
     '--peer',
     `${ccId}=${cc.url}`,
   ])
-  server = await startConsoleServer(() => loopbackConsoleConfig(ccId, ccPort))
-  browser = await launchChromium()
+  browser = await launchChromium([trustServerKeyFlag(spki)])
   await waitFor(
     'observations of zone-2 at the command center',
     async () => {
@@ -136,7 +158,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  await server?.close()
   await stopAll()
 })
 
@@ -173,6 +194,11 @@ describe('operator console', () => {
     expect(nodes).toContainEqual({ name: 'command-center', role: 'planner', state: 'self' })
     expect(nodes.find((node) => node.name === 'field-1')?.state).toBe('connected')
     await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+    // As a tablet uses it: the page over HTTPS from the command center, libp2p over WSS.
+    expect(new URL(page.url()).protocol).toBe('https:')
+    expect(
+      await page.$eval('[data-testid="link-status"]', (element) => element.getAttribute('data-address')),
+    ).toMatch(/\/tls\/ws(\/|$)/)
   })
 
   it('Twin shows live sensor values changing', async () => {
@@ -181,6 +207,11 @@ describe('operator console', () => {
     const sensor =
       '[data-testid="twin-zone"][data-zone="zone-2"] [data-testid="twin-sensor"][data-metric="soil-moisture"]'
     await page.waitForSelector(sensor)
+    // Zones carry the site model's names (console-config's site summary).
+    expect(
+      await textOf(page, '[data-testid="twin-zone"][data-zone="zone-2"] [data-testid="twin-zone-name"]'),
+    ).toBe('Vegetable beds')
+    expect(await textOf(page, '[data-testid="twin-site"]')).toBe('Demo natural farm')
     const first = await page.$eval(sensor, (element) => Number(element.getAttribute('data-at')))
     await page.waitForFunction(
       `Number(document.querySelector(${JSON.stringify(sensor)})?.getAttribute('data-at')) > ${first}`,
@@ -200,17 +231,18 @@ describe('operator console', () => {
     expect(await textOf(page, '[data-testid="events-list"]')).not.toBe('')
   })
 
-  it('approving in the console opens the valve: the Twin shows it open and Command shows the outcome', async () => {
+  it('the planner, asked in the chat to open a valve, proposes; approving it in the console opens the valve: the Twin shows it open and Command shows the outcome', async () => {
     const { page } = operator
     expect(await valveOpen(APPROVED_VALVE)).toBe(false)
-    const id = await propose(APPROVED_VALVE)
-    await page.click('[data-testid="tab-command"]')
+    const id = await askForProposal(page, 'open valve zone-2 for 5 minutes', APPROVED_VALVE)
     const card = `[data-testid="proposal"][data-id="${id}"]`
     await page.waitForSelector(`${card}[data-state="awaiting_approval"] [data-testid="approve-button"]`)
     expect(await textOf(page, `${card} [data-testid="proposal-level"]`)).toBe('L2')
-    expect(await textOf(page, `${card} [data-testid="proposal-evidence"]`)).toContain('T1')
+    expect(await textOf(page, `${card} [data-testid="proposal-evidence"]`)).toMatch(/T[123]/)
+    expect(await textOf(page, `${card} .meta`)).toContain('"durationSec":300')
     await page.click(`${card} [data-testid="approve-button"]`)
     await page.waitForSelector(`${card}[data-state="completed"] [data-testid="proposal-outcome"]`)
+    expect(await textOf(page, `${card} [data-testid="proposal-outcome"]`)).not.toBe('')
     expect(await valveOpen(APPROVED_VALVE)).toBe(true)
     await page.click('[data-testid="tab-twin"]')
     await page.waitForSelector(
@@ -218,10 +250,9 @@ describe('operator console', () => {
     )
   })
 
-  it('rejecting in the console moves nothing', async () => {
+  it("rejecting the planner's next proposal in the console moves nothing", async () => {
     const { page } = operator
-    const id = await propose(REJECTED_VALVE)
-    await page.click('[data-testid="tab-command"]')
+    const id = await askForProposal(page, 'open valve zone-3 for 5 minutes', REJECTED_VALVE)
     const card = `[data-testid="proposal"][data-id="${id}"]`
     await page.waitForSelector(`${card} [data-testid="reject-button"]`)
     await page.click(`${card} [data-testid="reject-button"]`)
@@ -229,24 +260,14 @@ describe('operator console', () => {
     expect(await page.$(`${card} [data-testid="approve-button"]`)).toBeNull()
     expect(await valveOpen(REJECTED_VALVE)).toBe(false)
     await page.click('[data-testid="tab-twin"]')
+    // The valve is on screen (as the site model declares it, or with its last reported state) and
+    // not open.
+    await page.waitForSelector(
+      `[data-testid="twin-zone"][data-zone="zone-3"] [data-source="${REJECTED_VALVE_DEVICE}"]`,
+    )
     expect(
       await page.$(`[data-testid="twin-actuator"][data-source="${REJECTED_VALVE_DEVICE}"][data-open="true"]`),
     ).toBeNull()
-  })
-
-  it('the Command view answers from the planner, or says it is not available (never a made-up answer)', async () => {
-    const { page } = operator
-    await page.click('[data-testid="tab-command"]')
-    await page.type('[data-testid="chat-input"]', 'open the valve in zone-1')
-    await page.click('[data-testid="chat-send"]')
-    await page.waitForSelector(
-      '[data-testid="chat-entry"][data-from="planner"], [data-testid="chat-entry"][data-from="system"]',
-    )
-    const planner = await page.$('[data-testid="chat-entry"][data-from="planner"]')
-    if (planner === null)
-      expect(await textOf(page, '[data-testid="chat-entry"][data-from="system"]')).toContain(
-        'planner not available',
-      )
   })
 
   it('shows stale state with its age while the command center is down, and reconnects by itself', async () => {
@@ -297,10 +318,10 @@ describe('operator console', () => {
       installabilityErrors: unknown[]
     }
     expect(installability.installabilityErrors).toEqual([])
-    // The page must be controlled by the worker before the server goes away.
+    // The page must be controlled by the worker before the command center (the page's origin and
+    // its WSS) goes away.
     await page.reload({ waitUntil: 'load' })
     await page.waitForFunction('navigator.serviceWorker.controller !== null')
-    await server.close()
     await cc.stop()
     await page.reload({ waitUntil: 'load' })
     await page.waitForSelector('[data-testid="view-topology"]')

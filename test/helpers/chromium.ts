@@ -14,6 +14,17 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ]
 
-export function launchChromium(): Promise<Browser> {
-  return puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS })
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
+  })
+}
+
+/** Chromium flag that accepts a server key as if its certificate chained to a trusted root (service
+ * worker included): what trusting the local CA does on a tablet. `spkiSha256` is base64, as
+ * `clawmesh cert --show --json` prints it (`server.spkiSha256`). */
+export function trustServerKeyFlag(spkiSha256: string): string {
+  return `--ignore-certificate-errors-spki-list=${spkiSha256}`
 }

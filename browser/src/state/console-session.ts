@@ -175,6 +175,12 @@ export function createConsoleSession(): ConsoleSession {
     origin === config()?.commandCenter.deviceId ||
     state.peers.some((peer) => peer.deviceId === origin && peer.trusted)
 
+  /** A peer's name as the command center knows it (itself included), or its device ID. */
+  const nameOfPeer = (deviceId: string) =>
+    deviceId === state.status?.deviceId
+      ? state.status.name
+      : (state.peers.find((peer) => peer.deviceId === deviceId)?.name ?? deviceId)
+
   const ingestFrames = (frames: readonly Frame[]) => {
     const now = Date.now()
     const points = frames.flatMap((frame) => {
@@ -388,7 +394,7 @@ export function createConsoleSession(): ConsoleSession {
           at: Date.now(),
           from: 'planner',
           text: answer.answer,
-          detail: `${answer.planner}${answer.ruleBased ? ' (rule-based)' : ''}, answered by ${answer.answeredBy}${
+          detail: `${answer.planner}${answer.ruleBased && answer.planner !== 'rule-based' ? ' (rule-based)' : ''}, answered by ${nameOfPeer(answer.answeredBy)}${
             answer.proposals.length > 0 ? `, ${answer.proposals.length} proposal(s)` : ''
           }${answer.error === undefined ? '' : ` — ${answer.error}`}`,
         })

@@ -3,6 +3,7 @@
  * command center's RPC methods plus the frames received live. It is saved to IndexedDB, so a
  * console that cannot reach the command center still shows the last known state, marked stale.
  */
+import type { ConsoleSite } from '../../../protocol/console-config.ts'
 import type { Frame } from '../../../protocol/context/frame.ts'
 import type {
   MeshEvent,
@@ -157,6 +158,37 @@ export function deriveTwin(observations: readonly ObservationPoint[]): TwinZone[
       updatedAt: content.updatedAt,
     }))
     .sort((a, b) => a.zone.localeCompare(b.zone))
+}
+
+export interface TwinZoneView extends TwinZone {
+  /** The zone's name and kind from the site model, when the command center loaded one. */
+  readonly name?: string
+  readonly kind?: string
+  /** Devices the site model puts in this zone that have not reported yet. */
+  readonly waiting: { readonly id: string; readonly what: string }[]
+}
+
+/** The Twin in the site model's order: every zone of the model with its name (drawn before its
+ * first reading), its devices that have not reported yet, then any zone seen only in frames. */
+export function arrangeTwin(zones: readonly TwinZone[], site: ConsoleSite | undefined): TwinZoneView[] {
+  const observed = new Map(zones.map((zone) => [zone.zone, zone]))
+  const arranged: TwinZoneView[] = []
+  for (const declared of site?.zones ?? []) {
+    const zone = observed.get(declared.id) ?? { zone: declared.id, sensors: [], actuators: [], updatedAt: 0 }
+    observed.delete(declared.id)
+    const reported = new Set([...zone.sensors, ...zone.actuators].map((device) => device.source))
+    arranged.push({
+      ...zone,
+      name: declared.name,
+      ...(declared.kind === undefined ? {} : { kind: declared.kind }),
+      waiting: [
+        ...declared.sensors.map((sensor) => ({ id: sensor.id, what: sensor.metric })),
+        ...declared.actuators.map((actuator) => ({ id: actuator.id, what: actuator.kind })),
+      ].filter((device) => !reported.has(device.id)),
+    })
+  }
+  for (const zone of observed.values()) arranged.push({ ...zone, waiting: [] })
+  return arranged
 }
 
 /** Frames per minute by kind over the last FRAME_RATE_WINDOW_MS. */

@@ -80,6 +80,7 @@ function ProposalCard(props: {
       class={`card proposal state-${props.record.state}`}
       data-testid="proposal"
       data-id={view().id}
+      data-capability={view().capability}
       data-state={props.record.state}
     >
       <h3>

@@ -39,6 +39,8 @@ export function StatusBar(props: {
         class={`link link-${props.link.kind}`}
         data-testid="link-status"
         data-state={props.link.kind}
+        data-address={props.link.kind === 'connected' ? props.link.address : undefined}
+        title={props.link.kind === 'connected' ? props.link.address : undefined}
         role="status"
       >
         {label()}

@@ -31,7 +31,8 @@ export function TelemetryView(props: { state: MeshState }) {
                 mode <strong data-testid="planner-mode">{planner().mode}</strong>
                 <Show when={planner().tool}> · tool {planner().tool}</Show> · queue {planner().queueDepth} ·{' '}
                 {planner().backend}
-                {planner().ruleBased ? ' (rule-based)' : ''} · {planner().isLeader ? 'leader' : 'follower'}
+                {planner().ruleBased && planner().backend !== 'rule-based' ? ' (rule-based)' : ''} ·{' '}
+                {planner().isLeader ? 'leader' : 'follower'}
               </p>
             )}
           </Show>

@@ -1,27 +1,37 @@
-/** Twin: the site as its frames describe it — zones with their sensors' latest values and their
- * actuators' states, live, each with the time of its last update. */
+/** Twin: the site — zones (named and ordered as the site model has them, when the command center
+ * loaded one) with their sensors' latest values and their actuators' states, live, each with the
+ * time of its last update; devices that have not reported yet are listed as such (actuators report on a change). */
 import { createMemo, For, Show } from 'solid-js'
-import { deriveTwin, formatAge, type MeshState } from '../state/mesh-state.ts'
+import type { ConsoleSite } from '../../../protocol/console-config.ts'
+import { arrangeTwin, deriveTwin, formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 
 function formatValue(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1)
 }
 
-export function TwinView(props: { state: MeshState; siteName?: string }) {
-  const zones = createMemo(() => deriveTwin(props.state.observations))
+export function TwinView(props: { state: MeshState; siteName?: string; site?: ConsoleSite }) {
+  const zones = createMemo(() => arrangeTwin(deriveTwin(props.state.observations), props.site))
   return (
     <section data-testid="view-twin" aria-label="Twin">
       <div class="summary">
-        <span>{props.siteName ?? 'Site'}</span>
+        <span data-testid="twin-site">{props.site?.name ?? props.siteName ?? 'Site'}</span>
       </div>
       <Show when={zones().length > 0} fallback={<p class="empty">no observations received yet</p>}>
         <ul class="cards">
           <For each={zones()}>
             {(zone) => (
               <li class="card zone" data-testid="twin-zone" data-zone={zone.zone}>
-                <h3>{zone.zone}</h3>
-                <p class="meta">updated {formatAge(now() - zone.updatedAt)} ago</p>
+                <h3 data-testid="twin-zone-name">{zone.name ?? zone.zone}</h3>
+                <p class="meta">
+                  <Show when={zone.name !== undefined}>
+                    {zone.zone}
+                    {zone.kind === undefined ? '' : ` · ${zone.kind}`} ·{' '}
+                  </Show>
+                  {zone.updatedAt > 0
+                    ? `updated ${formatAge(now() - zone.updatedAt)} ago`
+                    : 'no readings yet'}
+                </p>
                 <ul class="readings">
                   <For each={zone.sensors}>
                     {(sensor) => (
@@ -53,6 +63,15 @@ export function TwinView(props: { state: MeshState; siteName?: string }) {
                         <span class="metric">{actuator.kind}</span>
                         <span class="value">{actuator.open ? 'open' : 'closed'}</span>
                         <span class="tier">{formatAge(now() - actuator.at)} ago</span>
+                      </li>
+                    )}
+                  </For>
+                  <For each={zone.waiting}>
+                    {(device) => (
+                      <li class="waiting" data-testid="twin-waiting" data-source={device.id}>
+                        <span class="metric">{device.what}</span>
+                        <span class="value">…</span>
+                        <span class="tier">not reported yet</span>
                       </li>
                     )}
                   </For>
