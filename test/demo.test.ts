@@ -100,6 +100,14 @@ describe('clawmesh demo', () => {
     )
     expect(relay.status).toBe('ok')
 
+    // The command center dialled the relay while it started; it still counts it as a connected
+    // member (a connection opened before membership listened is taken in, hello checked).
+    const peers = await cliJson<{ peers: Array<{ state: string; kind?: string }> }>(
+      ['peers', '--url', url, '--json'],
+      commandCenterDir,
+    )
+    expect(peers.peers.find((peer) => peer.kind === 'relay')?.state).toBe('connected')
+
     const before = await processesUsing(dir)
     expect(before.length).toBeGreaterThanOrEqual(4)
     demo.kill('SIGINT')

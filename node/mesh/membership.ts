@@ -93,6 +93,23 @@ export class Membership {
       () => libp2p.removeEventListener('peer:identify', onIdentify),
       () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
     )
+    // Connections opened while libp2p started (a relay dialled for its reservation) fired their
+    // events before these listeners existed: take them in now, with the hello identify stored.
+    for (const connection of libp2p.getConnections()) {
+      const deviceId = connection.remotePeer.toString()
+      this.#onConnection(deviceId)
+      libp2p.peerStore
+        .get(connection.remotePeer)
+        .then((peer) => {
+          const agentVersion = peer.metadata.get('AgentVersion')
+          if (agentVersion !== undefined && this.#peers.get(deviceId)?.state === 'verifying') {
+            this.#onIdentify(deviceId, new TextDecoder().decode(agentVersion))
+          }
+        })
+        .catch(() => {
+          // Not identified yet: its peer:identify event arrives through the listener above.
+        })
+    }
   }
 
   stop(): void {
