@@ -28,6 +28,7 @@ import { EventRing } from './mesh/event-ring.ts'
 import { Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
+import type { PlannerBackend } from './planner/backend.ts'
 import { BuiltinPlanner } from './planner/builtin-planner.ts'
 import { PLANNER_FORWARD_TIMEOUT_MS } from './planner/constants.ts'
 import { createPlannerElection, type PlannerElection } from './planner/election.ts'
@@ -85,6 +86,9 @@ export interface ClawMeshNode {
 
 export interface StartNodeOptions {
   log?: (line: string) => void
+  /** Replaces the configured planner backend on planner roles. For tests and benchmarks that run a
+   * backend living in their own process (pi-ai's faux provider); configuration never sets it. */
+  plannerBackend?: PlannerBackend
 }
 
 export async function startClawMeshNode(
@@ -371,7 +375,8 @@ export async function startClawMeshNode(
   // Planner: a session on planner / standby-planner nodes; every node answers planner.ask, forwarding
   // to the leader the election names when it does not lead.
   const plannerBackend = runsPlanner(config.role)
-    ? await selectPlannerBackend({ config, site, credentialsPath: paths.credentials, counters })
+    ? (options.plannerBackend ??
+      (await selectPlannerBackend({ config, site, credentialsPath: paths.credentials, counters })))
     : undefined
   const planner = new PlannerRuntime({
     deviceId: identity.deviceId,

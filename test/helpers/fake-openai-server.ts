@@ -19,6 +19,10 @@ export type FakeTurn =
   /** Accepts the request and never answers. */
   | { hang: true }
 
+/** A turn decided from the request it answers: a scripted model that reads the conversation so far
+ * (e.g. cites the frame IDs a tool result gave it). */
+export type FakeTurnFactory = (request: RecordedRequest) => FakeTurn
+
 export interface RecordedRequest {
   path: string
   authorization: string | undefined
@@ -35,7 +39,7 @@ export interface FakeOpenAiServer {
   readonly baseUrl: string
   readonly requests: RecordedRequest[]
   /** Replaces the remaining script. */
-  script(turns: FakeTurn[]): void
+  script(turns: Array<FakeTurn | FakeTurnFactory>): void
   close(): Promise<void>
 }
 
@@ -46,7 +50,7 @@ const MAX_BODY_BYTES = 1024 * 1024
 
 export async function startFakeOpenAiServer(): Promise<FakeOpenAiServer> {
   const requests: RecordedRequest[] = []
-  let turns: FakeTurn[] = []
+  let turns: Array<FakeTurn | FakeTurnFactory> = []
   let completion = 0
   const server: Server = createServer((req, res) => {
     void handle(req, res)
@@ -69,8 +73,10 @@ export async function startFakeOpenAiServer(): Promise<FakeOpenAiServer> {
       chunks.push(chunk as Buffer)
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body']
-    requests.push({ path: req.url, authorization: req.headers.authorization, body })
-    const turn = turns.shift() ?? { status: 500, message: 'fake server: no scripted turn left' }
+    const recorded: RecordedRequest = { path: req.url, authorization: req.headers.authorization, body }
+    requests.push(recorded)
+    const next = turns.shift() ?? { status: 500, message: 'fake server: no scripted turn left' }
+    const turn = typeof next === 'function' ? next(recorded) : next
     if ('hang' in turn) return
     if ('status' in turn) {
       res.writeHead(turn.status, { 'content-type': 'application/json' })
