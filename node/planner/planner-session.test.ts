@@ -229,6 +229,22 @@ describe('planner session', () => {
     expect((await next).answer).toBe('fine')
   })
 
+  it('a backend that explains its own failure is quoted once, not wrapped in a second explanation', async () => {
+    const { session, backend } = setup()
+    const failing = session.ask('break')
+    await settle()
+    const explanation = 'The planner model failed: 500. Nothing was proposed.'
+    backend.requests[0]?.settle({
+      answer: explanation,
+      citedFrameIds: [],
+      proposals: [],
+      error: 'provider_error: 500',
+    })
+    const result = await failing
+    expect(result.error).toBe('provider_error: 500')
+    expect(result.answer).toBe(explanation)
+  })
+
   it('cancellation: the running request is aborted, queued input can be withdrawn', async () => {
     const { session, backend } = setup()
     const controller = new AbortController()

@@ -365,10 +365,12 @@ export class PlannerSession {
   ): Promise<PlannerAnswer> {
     const { backend } = this.#init
     const proposals = mergeProposals(reply.proposals, created)
+    // A backend that failed but explained it (the Pi backend words provider errors and timeouts for
+    // the operator, proposals included) is quoted as is; a bare error gets the session's wording.
     const answer =
-      reply.error === undefined
+      reply.error === undefined || reply.answer.trim() !== ''
         ? reply.answer
-        : describeFailure(backend.label, reply.error, proposals, reply.answer)
+        : describeFailure(backend.label, reply.error, proposals)
     if (item.trigger === 'proactive' && answer.trim() === '') {
       return { ...this.#base(), answer: '', proposals: [] }
     }
@@ -525,17 +527,12 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-function describeFailure(
-  label: string,
-  reason: string,
-  proposals: readonly ProposalRecordWire[],
-  partial = '',
-): string {
+function describeFailure(label: string, reason: string, proposals: readonly ProposalRecordWire[]): string {
   const created =
     proposals.length === 0
       ? 'Nothing was proposed or executed.'
       : `Before it failed it created ${proposals.length} proposal(s), which await approval like any other; nothing was executed.`
-  return `The planner (${label}) could not answer: ${reason}. ${created}${partial === '' ? '' : `\n${partial}`}`
+  return `The planner (${label}) could not answer: ${reason}. ${created}`
 }
 
 function mergeProposals(
