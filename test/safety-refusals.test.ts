@@ -64,6 +64,10 @@ const refusals = async (dir: string) =>
   (await cliJson<EvidenceJson>(['evidence', 'list'], dir)).entries.filter((entry) => entry.type === 'refusal')
 const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
 
+/** The command center is the mesh's only planner: it leads under the first term, and its planner
+ * proposals and commands carry it (the stale-term fence is test/planner-election.test.ts's). */
+const LEADER_TERM = 1
+
 function t0Proposal(id: string, operation: 'open' | 'open-short', level: 'L1' | 'L2'): Proposal {
   const now = Date.now()
   return {
@@ -78,6 +82,7 @@ function t0Proposal(id: string, operation: 'open' | 'open-short', level: 'L1' | 
     author: { kind: 'planner', id: ids.cc },
     createdAt: now,
     expiresAt: now + HOUR,
+    leaderTerm: LEADER_TERM,
   }
 }
 
@@ -174,6 +179,25 @@ beforeAll(async () => {
     },
     20_000,
   )
+  // The fence is live on both hops (the command center leads under LEADER_TERM and the field node
+  // follows it), so the refusals below are about the evidence, with the term accepted.
+  await waitFor(
+    'the command center leading under the first term, followed by the field node',
+    async () => {
+      const terms = await Promise.all(
+        [
+          { url: cc.url, dir: dirs.cc },
+          { url: field.url, dir: dirs.field },
+        ].map(({ url, dir }) =>
+          withClient(url, dir, async (client) => (await client.call('mesh.status', {})).leader),
+        ),
+      )
+      return terms.every((leader) => leader?.term === LEADER_TERM && leader.deviceId === ids.cc)
+        ? true
+        : undefined
+    },
+    30_000,
+  )
 }, 120_000)
 
 afterAll(stopAll)
@@ -246,12 +270,23 @@ describe('T0-only (planner inference) proposals are refused at every hop', () =>
     const l2 = t0Proposal('p-raw-l2', 'open', 'L2')
     const l2Approved = t0Proposal('p-raw-l2-approved', 'open', 'L2')
     const commands = [
-      await issueCommand(ccSigner, { proposal: l1, approvals: [], issuedAt: Date.now() }),
-      await issueCommand(ccSigner, { proposal: l2, approvals: [], issuedAt: Date.now() }),
+      await issueCommand(ccSigner, {
+        proposal: l1,
+        approvals: [],
+        issuedAt: Date.now(),
+        leaderTerm: LEADER_TERM,
+      }),
+      await issueCommand(ccSigner, {
+        proposal: l2,
+        approvals: [],
+        issuedAt: Date.now(),
+        leaderTerm: LEADER_TERM,
+      }),
       await issueCommand(ccSigner, {
         proposal: l2Approved,
         approvals: [await approvalBy(bobSigner, bobCertificate, proposalHash(l2Approved))],
         issuedAt: Date.now(),
+        leaderTerm: LEADER_TERM,
       }),
     ]
     await withClient(field.url, dirs.field, async (client) => {
