@@ -15,11 +15,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import {
   BATCH_COALESCE_WINDOW_MS,
   BATCH_MAX_FRAMES,
-  createBatch,
   decodeBatch,
-  encodeBatch,
   type Frame,
   type FrameFields,
+  sealBatch,
   verifyFrame,
 } from '../../protocol/context/index.ts'
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
@@ -167,18 +166,12 @@ export class ContextService {
     if (this.#queue.length > 0) this.#flushTimer = setTimeout(() => void this.#flush(), 0)
     if (pending.length === 0) return
     try {
-      const batch = await createBatch(
+      const { bytes, frames } = await sealBatch(
         this.#init.signer,
         pending.map((item) => item.fields),
-        'batch-signature',
-      )
-      const batchHashes = batch.frames.map((frame) => frame.frameId)
-      const frames = batch.frames.map(
-        (frame) =>
-          ({ ...frame, proof: { batchHashes, batchSignature: batch.batchSignature as string } }) as Frame,
       )
       for (const frame of frames) this.#ingest(frame)
-      await this.#init.libp2p.services.pubsub.publish(this.#topic, encodeBatch(batch))
+      await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
       this.#init.counters.increment('frames.published', frames.length)
       for (const [index, item] of pending.entries()) item.resolve(frames[index] as Frame)
     } catch (error) {

@@ -15,10 +15,10 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { installNativeSha256, nativeSha256 } from './native-hash.ts'
 
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
@@ -41,6 +41,7 @@ export interface NodeLibp2pInit {
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
+  installNativeSha256()
   return createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: {
@@ -69,7 +70,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // own per-message signature would authenticate the same publisher twice; the message ID is
         // the hash of the content, which also collapses identical re-publications.
         globalSignaturePolicy: init.gossipSigning === 'strict' ? StrictSign : StrictNoSign,
-        msgIdFn: (message) => sha256(message.data),
+        msgIdFn: (message) => nativeSha256(message.data),
         scoreParams: createPeerScoreParams({
           appSpecificScore: (peer) =>
             init.isGossipPeer === undefined || init.isGossipPeer(peer) ? 0 : UNTRUSTED_GOSSIP_SCORE,
