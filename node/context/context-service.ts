@@ -83,6 +83,8 @@ export class ContextService {
    * gap before them would never be filled. */
   readonly #lastContact = new Map<string, number>()
   #startupNewest: number | undefined
+  /** Whether the last batch this node published reached no peer. */
+  #unheard = false
   readonly #onDisconnect = (event: CustomEvent<PeerId>) =>
     this.#lastContact.set(event.detail.toString(), Date.now())
 
@@ -175,13 +177,34 @@ export class ContextService {
         pending.map((item) => item.fields),
       )
       for (const frame of frames) this.#ingest(frame)
-      await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
+      const { recipients } = await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
       this.#init.counters.increment('frames.published', frames.length)
+      this.#noteAudience(recipients.length, frames.length)
       for (const [index, item] of pending.entries()) item.resolve(frames[index] as Frame)
     } catch (error) {
       this.#init.counters.increment('frames.publish.failed', pending.length)
       for (const item of pending) item.reject(error)
     }
+  }
+
+  /** gossipsub accepts a publish with no one to send it to (a lone node still records its own
+   * frames), so a node that lost every gossip link would go on publishing into nothing unnoticed.
+   * Frames sent to no peer are counted, and the change from heard to unheard (and back) is an
+   * event. */
+  #noteAudience(recipients: number, frames: number): void {
+    const unheard = recipients === 0
+    if (unheard) this.#init.counters.increment('frames.published.unheard', frames)
+    if (unheard === this.#unheard) return
+    this.#unheard = unheard
+    this.#init.events.push(
+      unheard
+        ? {
+            level: 'warn',
+            type: 'frames.unheard',
+            message: 'published frames reached no peer: this node has no gossip link for its context topic',
+          }
+        : { level: 'info', type: 'frames.heard', message: 'published frames reach peers again' },
+    )
   }
 
   #ingest(frame: Frame): boolean {
