@@ -1,7 +1,7 @@
 /**
  * ContextService on real libp2p nodes in this process (WebSockets on loopback): frames published
  * with no gossip peer are counted as unheard and raise one event; once a peer is in the mesh, the
- * same publish reaches it, is verified there and says so.
+ * same publish reaches it, is verified there and says so; a frame still queued at stop is sent.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -74,7 +74,7 @@ afterAll(async () => {
 })
 
 describe('ContextService publishing', () => {
-  it('counts frames that reached no peer, warns once, and reports when peers hear it again', async () => {
+  it('counts frames that reached no peer, warns once, reports when peers hear it again, and sends what is queued at stop', async () => {
     const field = await startNode('field')
     await field.service.publish(reading(1))
     await field.service.publish(reading(2))
@@ -95,5 +95,11 @@ describe('ContextService publishing', () => {
     expect(field.events.list().at(-1)).toMatchObject({ type: 'frames.heard' })
     await until('the frame in the hub’s world model', () => (hub.world.has(frame.frameId) ? true : undefined))
     expect(hub.counters.get('frames.received')).toBeGreaterThanOrEqual(1)
+
+    // A frame still waiting for its batch when the service stops is sent, not dropped.
+    const last = field.service.publish(reading(5))
+    field.service.stop()
+    const sent = await last
+    await until('the last frame at the hub', () => (hub.world.has(sent.frameId) ? true : undefined))
   })
 })
