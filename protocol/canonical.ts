@@ -25,8 +25,19 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return textEncoder.encode(canonicalJson(value))
 }
 
+/** SHA-256 as lowercase hex. The portable default (@noble/hashes, pure JS) runs everywhere; a
+ * platform with a native digest installs it with `useNativeSha256Hex` (the node does, at start),
+ * since every frame is hashed on every hop. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return bytesToHex(sha256(typeof data === 'string' ? textEncoder.encode(data) : data))
+  return sha256HexImplementation(typeof data === 'string' ? textEncoder.encode(data) : data)
+}
+
+let sha256HexImplementation = (data: Uint8Array): string => bytesToHex(sha256(data))
+
+/** Replaces the SHA-256 used for hashing with a native one. It must compute SHA-256 (the node's
+ * tests compare it with the portable one); only speed may differ. */
+export function useNativeSha256Hex(implementation: (data: Uint8Array) => string): void {
+  sha256HexImplementation = implementation
 }
 
 /** SHA-256 (hex) of a value's canonical encoding. */
@@ -34,20 +45,21 @@ export function canonicalHash(value: unknown): string {
   return sha256Hex(canonicalBytes(value))
 }
 
+// String concatenation and an explicit loop: this runs over every frame on every hop.
 function encode(value: unknown, depth: number, seen: Set<object>): string {
   if (depth > CANONICAL_MAX_DEPTH)
     throw new CanonicalEncodingError(`nesting deeper than ${CANONICAL_MAX_DEPTH}`)
-  if (value === null) return 'null'
   switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false'
     case 'string':
       return JSON.stringify(value)
     case 'number':
       if (!Number.isFinite(value)) throw new CanonicalEncodingError(`non-finite number ${value}`)
       // -0 and 0 must hash the same; JSON.stringify already prints -0 as "0".
       return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
     case 'object':
+      if (value === null) return 'null'
       break
     default:
       throw new CanonicalEncodingError(`cannot encode ${typeof value}`)
@@ -57,7 +69,13 @@ function encode(value: unknown, depth: number, seen: Set<object>): string {
   seen.add(object)
   try {
     if (Array.isArray(object)) {
-      return `[${object.map((item) => encode(item === undefined ? null : item, depth + 1, seen)).join(',')}]`
+      let out = '['
+      for (let index = 0; index < object.length; index++) {
+        if (index > 0) out += ','
+        const item: unknown = object[index]
+        out += encode(item === undefined ? null : item, depth + 1, seen)
+      }
+      return `${out}]`
     }
     const prototype = Object.getPrototypeOf(object)
     if (prototype !== Object.prototype && prototype !== null) {
@@ -66,13 +84,15 @@ function encode(value: unknown, depth: number, seen: Set<object>): string {
       )
     }
     const record = object as Record<string, unknown>
-    const members: string[] = []
-    for (const key of Object.keys(record).sort()) {
+    const keys = Object.keys(record).sort()
+    let out = '{'
+    for (const key of keys) {
       const member = record[key]
       if (member === undefined) continue
-      members.push(`${JSON.stringify(key)}:${encode(member, depth + 1, seen)}`)
+      if (out.length > 1) out += ','
+      out += `${JSON.stringify(key)}:${encode(member, depth + 1, seen)}`
     }
-    return `{${members.join(',')}}`
+    return `${out}}`
   } finally {
     seen.delete(object)
   }

@@ -9,7 +9,23 @@ const ED25519_PEER_ID_PREFIX = '12D3KooW'
 
 export type DeviceIdCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string }
 
+/** Device IDs recently found valid. Every frame names its origin, so every hop would otherwise
+ * base58-decode and re-encode the same few IDs thousands of times a second; a mesh has tens of
+ * devices, so a bounded set (cleared when full) holds them all. Only successes are remembered. */
+export const DEVICE_ID_CHECK_CACHE_SIZE = 4_096
+const validDeviceIds = new Set<string>()
+
 export function checkDeviceId(value: string): DeviceIdCheck {
+  if (validDeviceIds.has(value)) return { ok: true }
+  const check = checkDeviceIdUncached(value)
+  if (check.ok) {
+    if (validDeviceIds.size >= DEVICE_ID_CHECK_CACHE_SIZE) validDeviceIds.clear()
+    validDeviceIds.add(value)
+  }
+  return check
+}
+
+function checkDeviceIdUncached(value: string): DeviceIdCheck {
   if (!value.startsWith(ED25519_PEER_ID_PREFIX)) {
     return {
       ok: false,

@@ -15,11 +15,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import {
   BATCH_COALESCE_WINDOW_MS,
   BATCH_MAX_FRAMES,
-  createBatch,
   decodeBatch,
-  encodeBatch,
   type Frame,
   type FrameFields,
+  sealBatch,
   verifyFrame,
 } from '../../protocol/context/index.ts'
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
@@ -36,6 +35,7 @@ import {
   GOSSIP_MESSAGES_PER_PEER_BURST,
   GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
 } from './constants.ts'
+import { PublishCoalescer } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
 const SYNC_CLOCK_SKEW_MS = 5_000
@@ -45,6 +45,12 @@ export interface PublishOptions {
 }
 
 export type FrameListener = (frame: Frame) => void
+
+interface PendingFrame {
+  readonly fields: FrameFields
+  resolve(frame: Frame): void
+  reject(error: unknown): void
+}
 
 export interface ContextServiceInit {
   libp2p: NodeLibp2p
@@ -67,14 +73,18 @@ export class ContextService {
     burst: GOSSIP_MESSAGES_PER_PEER_BURST,
     maxConcurrent: Number.MAX_SAFE_INTEGER,
   })
-  #queue: Array<{ fields: FrameFields; resolve: (frame: Frame) => void; reject: (error: unknown) => void }> =
-    []
-  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #coalescer = new PublishCoalescer<PendingFrame>({
+    send: (items) => void this.#publishBatch(items),
+    windowMs: BATCH_COALESCE_WINDOW_MS,
+    maxItems: BATCH_MAX_FRAMES,
+  })
   /** When we last had contact with each peer; a rejoining peer is asked for frames since then.
    * Frames that arrive by gossip right after the reconnect must not move this point forward, or the
    * gap before them would never be filled. */
   readonly #lastContact = new Map<string, number>()
   #startupNewest: number | undefined
+  /** Whether the last batch this node published reached no peer. */
+  #unheard = false
   readonly #onDisconnect = (event: CustomEvent<PeerId>) =>
     this.#lastContact.set(event.detail.toString(), Date.now())
 
@@ -96,7 +106,9 @@ export class ContextService {
   }
 
   stop(): void {
-    clearTimeout(this.#flushTimer)
+    // Frames still waiting for their window go out now rather than being dropped.
+    const queued = this.#coalescer.stop()
+    if (queued.length > 0) void this.#publishBatch(queued)
     this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
     this.#init.libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
   }
@@ -108,14 +120,12 @@ export class ContextService {
 
   /** Publishes a frame from this node. Resolves with the signed frame once its batch is sent. */
   publish(fields: FrameFields, options: PublishOptions = {}): Promise<Frame> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ fields, resolve, reject })
-      // Urgent frames (an execution result someone is waiting for) go out on the next tick, with
-      // whatever else was queued in the same tick, instead of waiting out the coalescing window.
-      if (this.#queue.length >= BATCH_MAX_FRAMES) void this.#flush()
-      else if (options.urgent === true) queueMicrotask(() => void this.#flush())
-      else this.#flushTimer ??= setTimeout(() => void this.#flush(), BATCH_COALESCE_WINDOW_MS)
-    })
+    // Frames go out at once when the node has been quiet for a coalescing window, else with the
+    // next batch (node/context/publish-coalescer.ts). Urgent frames (an execution result someone is
+    // waiting for) never wait for the window.
+    return new Promise((resolve, reject) =>
+      this.#coalescer.push({ fields, resolve, reject }, options.urgent === true),
+    )
   }
 
   /** Frames to hand a reconnecting peer: bounded by count and age. */
@@ -160,31 +170,41 @@ export class ContextService {
     return { received: result.frames.length, ingested, rejected }
   }
 
-  async #flush(): Promise<void> {
-    clearTimeout(this.#flushTimer)
-    this.#flushTimer = undefined
-    const pending = this.#queue.splice(0, BATCH_MAX_FRAMES)
-    if (this.#queue.length > 0) this.#flushTimer = setTimeout(() => void this.#flush(), 0)
-    if (pending.length === 0) return
+  async #publishBatch(pending: PendingFrame[]): Promise<void> {
     try {
-      const batch = await createBatch(
+      const { bytes, frames } = await sealBatch(
         this.#init.signer,
         pending.map((item) => item.fields),
-        'batch-signature',
-      )
-      const batchHashes = batch.frames.map((frame) => frame.frameId)
-      const frames = batch.frames.map(
-        (frame) =>
-          ({ ...frame, proof: { batchHashes, batchSignature: batch.batchSignature as string } }) as Frame,
       )
       for (const frame of frames) this.#ingest(frame)
-      await this.#init.libp2p.services.pubsub.publish(this.#topic, encodeBatch(batch))
+      const { recipients } = await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
       this.#init.counters.increment('frames.published', frames.length)
+      this.#noteAudience(recipients.length, frames.length)
       for (const [index, item] of pending.entries()) item.resolve(frames[index] as Frame)
     } catch (error) {
       this.#init.counters.increment('frames.publish.failed', pending.length)
       for (const item of pending) item.reject(error)
     }
+  }
+
+  /** gossipsub accepts a publish with no one to send it to (a lone node still records its own
+   * frames), so a node that lost every gossip link would go on publishing into nothing unnoticed.
+   * Frames sent to no peer are counted, and the change from heard to unheard (and back) is an
+   * event. */
+  #noteAudience(recipients: number, frames: number): void {
+    const unheard = recipients === 0
+    if (unheard) this.#init.counters.increment('frames.published.unheard', frames)
+    if (unheard === this.#unheard) return
+    this.#unheard = unheard
+    this.#init.events.push(
+      unheard
+        ? {
+            level: 'warn',
+            type: 'frames.unheard',
+            message: 'published frames reached no peer: this node has no gossip link for its context topic',
+          }
+        : { level: 'info', type: 'frames.heard', message: 'published frames reach peers again' },
+    )
   }
 
   #ingest(frame: Frame): boolean {

@@ -16,9 +16,9 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { gossipMessageId } from '../../protocol/context/batch.ts'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { installNativeSha256, nativeSha256 } from './native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
 export interface NodeLibp2pInit {
@@ -44,6 +44,7 @@ export interface NodeLibp2pInit {
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
+  installNativeSha256()
   return createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: {
@@ -73,7 +74,9 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // own per-message signature would authenticate the same publisher twice; the message ID is
         // the hash of the content, which also collapses identical re-publications.
         globalSignaturePolicy: init.gossipSigning === 'strict' ? StrictSign : StrictNoSign,
-        msgIdFn: (message) => gossipMessageId(message.data),
+        // The same SHA-256 of the message bytes as protocol's gossipMessageId (the console uses
+        // that one), computed natively.
+        msgIdFn: (message) => nativeSha256(message.data),
         scoreParams: createPeerScoreParams({
           appSpecificScore: (peer) =>
             init.isGossipPeer === undefined || init.isGossipPeer(peer) ? 0 : UNTRUSTED_GOSSIP_SCORE,

@@ -6,7 +6,6 @@
  * the whole body to the origin.
  */
 import { z } from 'zod'
-import { canonicalHash } from '../canonical.ts'
 import { verifyValue } from '../signing.ts'
 import { BATCH_MAX_FRAMES, BATCH_VERIFIED_CACHE_SIZE } from './constants.ts'
 
@@ -26,22 +25,42 @@ export function batchSigningValue(origin: string, batchHashes: readonly string[]
   return { origin, frameIds: batchHashes }
 }
 
-const verifiedBatches = new Map<string, true>()
+/** Verified batch signatures: `origin + signature` → the frame-ID list it was verified over. A hit
+ * counts only when the presented list equals the stored one, so the cache answers exactly what
+ * verifying the (origin, list, signature) triple would, without hashing the list per frame. */
+const verifiedBatches = new Map<string, readonly string[]>()
 
 /** True when `proof` is a valid batch signature by `origin` that lists `frameId`. Verified
  * (origin, list, signature) triples are cached, so the frames of one batch cost one check. */
 export async function verifyBatchProof(origin: string, frameId: string, proof: BatchProof): Promise<boolean> {
   if (!proof.batchHashes.includes(frameId)) return false
-  const cacheKey = canonicalHash([origin, proof.batchHashes, proof.batchSignature])
-  if (verifiedBatches.has(cacheKey)) return true
+  return verifyBatchSignature(origin, proof.batchHashes, proof.batchSignature)
+}
+
+/** True when `batchSignature` is `origin`'s signature over `batchHashes`; one Ed25519 verification
+ * per distinct batch, remembered for the frames unpacked from it and for their re-verification. */
+export async function verifyBatchSignature(
+  origin: string,
+  batchHashes: readonly string[],
+  batchSignature: string,
+): Promise<boolean> {
+  const cacheKey = JSON.stringify([origin, batchSignature])
+  const verified = verifiedBatches.get(cacheKey)
+  if (verified !== undefined && sameList(verified, batchHashes)) return true
   const valid = await verifyValue(
     origin,
     'frame-batch',
-    batchSigningValue(origin, proof.batchHashes),
-    proof.batchSignature,
+    batchSigningValue(origin, batchHashes),
+    batchSignature,
   )
   if (!valid) return false
   if (verifiedBatches.size >= BATCH_VERIFIED_CACHE_SIZE) verifiedBatches.clear()
-  verifiedBatches.set(cacheKey, true)
+  verifiedBatches.set(cacheKey, [...batchHashes])
+  return true
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false
   return true
 }

@@ -1,8 +1,17 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type Signer, signerFromPrivateKey } from '../signing.ts'
+import { FRAME_MAX_BYTES } from '../limits.ts'
+import { type Signer, signerFromPrivateKey, signValue } from '../signing.ts'
 import { createBatch, decodeBatch, encodeBatch, envelopeSignedFrames, InvalidBatchError } from './batch.ts'
-import { createFrame, type Frame, type FrameFields, verifyFrame } from './frame.ts'
+import { batchSigningValue } from './batch-proof.ts'
+import {
+  buildUnsignedFrame,
+  computeFrameId,
+  createFrame,
+  type Frame,
+  type FrameFields,
+  verifyFrame,
+} from './frame.ts'
 
 const NOW = 1_750_000_000_000
 let origin: Signer
@@ -135,5 +144,106 @@ describe('batch limits', () => {
     const decoded = await decodeBatch(bytes, options)
     expect(decoded.verdict).toBe('reject')
     expect(decoded.frames[1]).toMatchObject({ verdict: 'reject', reason: 'malformed' })
+  })
+})
+
+/** A batch-signature batch of arbitrary frame objects, correctly signed by `signer`: only the rule
+ * under test can make the receiver refuse it. */
+async function signedBatch(signer: Signer, frames: Record<string, unknown>[]): Promise<Uint8Array> {
+  const withIds = frames.map((frame) => ({ ...frame, frameId: computeFrameId(frame as Frame) }))
+  const batchSignature = await signValue(
+    signer,
+    'frame-batch',
+    batchSigningValue(
+      signer.id,
+      withIds.map((frame) => frame.frameId),
+    ),
+  )
+  return new TextEncoder().encode(JSON.stringify({ origin: signer.id, frames: withIds, batchSignature }))
+}
+
+function body(value: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...reading(value), origin: origin.id, ...overrides }
+}
+
+describe('batch-signature scheme: every frame rule holds inside a correctly signed batch', () => {
+  const cases: Array<[string, () => Record<string, unknown>, Partial<typeof options>, string, string]> = [
+    ['an extra member', () => body(1, { extra: true }), {}, 'reject', 'malformed'],
+    [
+      'data of the wrong shape',
+      () => body(1, { data: { metric: 'm', value: 'wet', unit: '%' } }),
+      {},
+      'reject',
+      'malformed',
+    ],
+    ['another mesh', () => body(1), { meshName: 'other' }, 'reject', 'wrong-mesh'],
+    ['another generation', () => body(1), { generation: 2 }, 'reject', 'wrong-generation'],
+    ['a far-future timestamp', () => body(1, { timestamp: NOW + 60_000 }), {}, 'reject', 'future-dated'],
+    ['a stale timestamp', () => body(1, { timestamp: NOW - 11 * 60_000 }), {}, 'ignore', 'stale'],
+    ['an untrusted origin', () => body(1), { isTrustedOrigin: () => false }, 'ignore', 'untrusted-origin'],
+    [
+      'more than FRAME_MAX_BYTES',
+      () => body(1, { kind: 'proposal', data: { blob: 'x'.repeat(FRAME_MAX_BYTES) } }),
+      {},
+      'reject',
+      'oversized',
+    ],
+  ]
+  it.each(cases)('refuses a frame with %s', async (_name, frame, overrides, verdict, reason) => {
+    const bytes = await signedBatch(origin, [frame(), body(2)])
+    const decoded = await decodeBatch(bytes, { ...options, ...overrides })
+    expect(decoded.frames[0]).toMatchObject({ verdict, reason })
+    if (verdict === 'reject') expect(decoded).toMatchObject({ verdict: 'reject', reason })
+  })
+
+  it('rejects a batch whose origin is not a device ID', async () => {
+    const json = JSON.parse(new TextDecoder().decode(await signedBatch(origin, [body(1)])))
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ ...json, origin: 'nobody', frames: [{ ...json.frames[0], origin: 'nobody' }] }),
+    )
+    expect(await decodeBatch(bytes, options)).toMatchObject({ verdict: 'reject', reason: 'malformed' })
+  })
+
+  it('rejects every frame when the batch signature is not the origin’s', async () => {
+    const good = JSON.parse(new TextDecoder().decode(await signedBatch(origin, [body(1), body(2)])))
+    const forged = JSON.parse(new TextDecoder().decode(await signedBatch(stranger, [body(1), body(2)])))
+    // The stranger's signature over the same frame IDs, presented as the origin's.
+    const bytes = new TextEncoder().encode(JSON.stringify({ ...good, batchSignature: forged.batchSignature }))
+    const decoded = await decodeBatch(bytes, options)
+    expect(decoded).toMatchObject({ verdict: 'reject', reason: 'bad-signature' })
+    expect(decoded.frames.map((frame) => frame.verdict)).toEqual(['reject', 'reject'])
+  })
+
+  it('suppresses a frame repeated within one batch as a duplicate', async () => {
+    const decoded = await decodeBatch(await signedBatch(origin, [body(1), body(1)]), options)
+    expect(decoded.frames.map((frame) => frame.verdict)).toEqual(['accept', 'ignore'])
+  })
+
+  it('replaces a proof smuggled into a frame with the batch’s own', async () => {
+    const bogus = { batchHashes: ['0'.repeat(64)], batchSignature: 'forged' }
+    const json = JSON.parse(new TextDecoder().decode(await signedBatch(origin, [body(1)])))
+    json.frames[0].proof = bogus
+    const decoded = await decodeBatch(new TextEncoder().encode(JSON.stringify(json)), options)
+    const [frame] = acceptedFrames(decoded)
+    expect(frame!.proof).toEqual({
+      batchHashes: [json.frames[0].frameId],
+      batchSignature: json.batchSignature,
+    })
+  })
+
+  it('does not accept a verified batch signature for a different list of frame IDs', async () => {
+    const batch = await createBatch(origin, [reading(1), reading(2)], 'batch-signature')
+    // Verified (and remembered) once for the real list…
+    expect(await decodeBatch(encodeBatch(batch), options)).toMatchObject({ verdict: 'accept' })
+    // …the same signature over a list that also names another frame must still fail.
+    const other = buildUnsignedFrame(origin.id, reading(3))
+    const proof = {
+      batchHashes: [...batch.frames.map((frame) => frame.frameId), other.frameId],
+      batchSignature: batch.batchSignature as string,
+    }
+    expect(await verifyFrame({ ...other, proof }, options)).toMatchObject({
+      verdict: 'reject',
+      reason: 'bad-signature',
+    })
   })
 })

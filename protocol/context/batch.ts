@@ -14,16 +14,19 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { decodeJsonMessage, encodeJsonMessage } from '../codec.ts'
 import { deviceIdSchema } from '../device-id.ts'
-import { type Signer, signValue } from '../signing.ts'
-import { batchSigningValue } from './batch-proof.ts'
+import { type Signer, signValue, verifyValue } from '../signing.ts'
+import { type BatchProof, batchProofSchema, batchSigningValue, verifyBatchSignature } from './batch-proof.ts'
 import { BATCH_MAX_BYTES, BATCH_MAX_FRAMES } from './constants.ts'
 import {
+  badSignature,
   buildUnsignedFrame,
+  checkBatchedFrame,
   createFrame,
   type Frame,
   type FrameFields,
   type FrameRejectReason,
   type FrameVerdict,
+  frameSigningValue,
   type VerifyFrameOptions,
   verifyFrame,
 } from './frame.ts'
@@ -85,6 +88,30 @@ export function encodeBatch(batch: FrameBatch, maxBytes: number = BATCH_MAX_BYTE
   return encodeJsonMessage(batch, maxBytes)
 }
 
+/** A batch ready for the wire: its encoded bytes, and its frames as every receiver will unpack them
+ * (with the batch proof attached), for the publisher's own world model. */
+export interface SealedBatch {
+  readonly bytes: Uint8Array
+  readonly frames: readonly Frame[]
+}
+
+/** Builds, signs (one batch signature) and encodes a batch published by `signer`. Throws
+ * InvalidFrameError for a frame peers would reject, ClawMeshError PAYLOAD_TOO_LARGE past `maxBytes`. */
+export async function sealBatch(
+  signer: Signer,
+  fieldsList: readonly FrameFields[],
+  maxBytes: number = BATCH_MAX_BYTES,
+): Promise<SealedBatch> {
+  const batch = await createBatch(signer, fieldsList, 'batch-signature')
+  const bytes = encodeBatch(batch, maxBytes)
+  const proof = {
+    batchHashes: batch.frames.map((frame) => frame.frameId),
+    batchSignature: batch.batchSignature as string,
+  }
+  const frames = batch.frames.map((frame) => ({ ...frame, proof }) as Frame)
+  return { bytes, frames }
+}
+
 export interface DecodedBatch {
   /** The verdict for the gossip message as a whole: `reject` if the envelope or any frame proves
    * the forwarder misbehaves, `accept` if at least one frame is new and valid, else `ignore`. */
@@ -111,40 +138,94 @@ export async function decodeBatch(
   if (!envelope.success) return { verdict: 'reject', reason: 'malformed', frames: [] }
   const { origin, frames, batchSignature } = envelope.data
 
-  let batchHashes: string[] | undefined
-  if (batchSignature !== undefined) {
-    batchHashes = []
-    for (const frame of frames) {
-      const frameId = (frame as { frameId?: unknown } | null)?.frameId
-      if (typeof frameId !== 'string') return { verdict: 'reject', reason: 'malformed', frames: [] }
-      batchHashes.push(frameId)
-    }
+  if (batchSignature === undefined) return decodePerFrameBatch(origin, frames, options)
+
+  // Batch-signature scheme: the proof every frame will carry is validated once, each frame gets
+  // every check but the signature, and the one batch signature is verified once for all of them.
+  const batchHashes: string[] = []
+  for (const frame of frames) {
+    const frameId = (frame as { frameId?: unknown } | null)?.frameId
+    if (typeof frameId !== 'string') return { verdict: 'reject', reason: 'malformed', frames: [] }
+    batchHashes.push(frameId)
   }
+  const parsedProof = batchProofSchema.safeParse({ batchHashes, batchSignature })
+  if (!parsedProof.success) return { verdict: 'reject', reason: 'malformed', frames: [] }
+  // Shared by every frame of the batch (in the world model too), so it must not change.
+  const proof: BatchProof = Object.freeze({
+    batchHashes: Object.freeze(parsedProof.data.batchHashes) as string[],
+    batchSignature: parsedProof.data.batchSignature,
+  })
 
   const verdicts: FrameVerdict[] = []
+  const unauthenticated: Array<{ index: number; frame: Frame }> = []
   const seenInBatch = new Set<string>()
-  for (const frame of frames) {
-    if (typeof frame !== 'object' || frame === null || (frame as { origin?: unknown }).origin !== origin) {
-      verdicts.push({
-        verdict: 'reject',
-        reason: 'malformed',
-        detail: 'frame origin differs from batch origin',
-      })
+  const frameOptions: VerifyFrameOptions = {
+    ...options,
+    isDuplicate: (frameId) => seenInBatch.has(frameId) || options.isDuplicate?.(frameId) === true,
+  }
+  for (const [index, frame] of frames.entries()) {
+    if ((frame as { origin?: unknown }).origin !== origin) {
+      verdicts.push(foreignFrame)
       continue
     }
-    const candidate =
-      batchHashes === undefined
-        ? frame
-        : { ...frame, proof: { batchHashes, batchSignature: batchSignature! } }
-    verdicts.push(
-      await verifyFrame(candidate, {
-        ...options,
-        isDuplicate: (frameId) => seenInBatch.has(frameId) || options.isDuplicate?.(frameId) === true,
-      }),
-    )
+    // A frame's own `proof` member, if any, is replaced by the batch's.
+    const { proof: _ignored, ...content } = frame as Record<string, unknown>
+    const checked = checkBatchedFrame(content, frameOptions)
+    seenInBatch.add(batchHashes[index] as string)
+    if (checked.verdict !== 'unauthenticated') {
+      verdicts.push(checked)
+      continue
+    }
+    const withProof = { ...checked.frame, proof } as Frame
+    verdicts.push({ verdict: 'accept', frame: withProof })
+    unauthenticated.push({ index, frame: withProof })
+  }
+  if (
+    unauthenticated.length > 0 &&
+    !(await verifyBatchSignature(origin, batchHashes, proof.batchSignature))
+  ) {
+    // Without a valid batch signature, only a frame's own signature can still vouch for it.
+    for (const { index, frame } of unauthenticated) {
+      const ownSignature =
+        frame.signature !== undefined &&
+        (await verifyValue(frame.origin, 'context-frame', frameSigningValue(frame), frame.signature))
+      if (!ownSignature) verdicts[index] = badSignature(frame)
+    }
+  }
+  return batchVerdict(verdicts)
+}
+
+const foreignFrame: FrameVerdict = {
+  verdict: 'reject',
+  reason: 'malformed',
+  detail: 'frame origin differs from batch origin',
+}
+
+/** Per-frame scheme: each frame carries and is checked against its own origin signature. */
+async function decodePerFrameBatch(
+  origin: string,
+  frames: readonly unknown[],
+  options: VerifyFrameOptions,
+): Promise<DecodedBatch> {
+  const verdicts: FrameVerdict[] = []
+  const seenInBatch = new Set<string>()
+  const frameOptions: VerifyFrameOptions = {
+    ...options,
+    isDuplicate: (frameId) => seenInBatch.has(frameId) || options.isDuplicate?.(frameId) === true,
+  }
+  for (const frame of frames) {
+    if (typeof frame !== 'object' || frame === null || (frame as { origin?: unknown }).origin !== origin) {
+      verdicts.push(foreignFrame)
+      continue
+    }
+    verdicts.push(await verifyFrame(frame, frameOptions))
     const frameId = (frame as { frameId?: unknown }).frameId
     if (typeof frameId === 'string') seenInBatch.add(frameId)
   }
+  return batchVerdict(verdicts)
+}
+
+function batchVerdict(verdicts: FrameVerdict[]): DecodedBatch {
   const firstReject = verdicts.find((verdict) => verdict.verdict === 'reject')
   if (firstReject !== undefined) {
     return { verdict: 'reject', reason: firstReject.reason, frames: verdicts }

@@ -33,8 +33,10 @@ export const BATCH_MAX_FRAMES = 64
  * of 64 typical (~1 KiB) frames comfortably in, and a hostile batch cheap to refuse before parsing. */
 export const BATCH_MAX_BYTES = 256 * 1024
 
-/** How long a publisher waits to coalesce frames. A few ms is invisible to operators and
- * merges the bursts a sensor sweep or planner answer produces. */
+/** The coalescing window: the longest a published frame waits for others to share its gossip
+ * message, and the shortest gap between two batches that are not full. A node that has been quiet
+ * for a window sends a frame at once (node/context/publish-coalescer.ts), so the window only costs
+ * latency under load, when it caps a publisher at 200 gossip messages/s plus full batches. */
 export const BATCH_COALESCE_WINDOW_MS = 5
 
 /** Verified batch signatures remembered so frames unpacked from one batch (and re-served later)

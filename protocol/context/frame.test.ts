@@ -1,11 +1,14 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type Signer, signerFromPrivateKey } from '../signing.ts'
+import { canonicalBytes } from '../canonical.ts'
+import { FRAME_MAX_BYTES } from '../limits.ts'
+import { type Signer, signerFromPrivateKey, signValue } from '../signing.ts'
 import {
   computeFrameId,
   createFrame,
   type Frame,
   type FrameFields,
+  frameSigningValue,
   InvalidFrameError,
   verifyFrame,
 } from './frame.ts'
@@ -174,5 +177,45 @@ describe('createFrame / verifyFrame', () => {
         data: { type: 't', severity: 'bad', message: '' },
       } as never),
     ).rejects.toHaveProperty('name', InvalidFrameError.NAME)
+  })
+})
+
+describe('frame size limit', () => {
+  /** A signed proposal frame whose canonical encoding (with its signature) is `targetBytes` long. */
+  async function frameOfSize(targetBytes: number): Promise<Frame> {
+    const build = async (blobLength: number) => {
+      const body = {
+        ...observation(),
+        origin: origin.id,
+        kind: 'proposal',
+        data: { blob: 'x'.repeat(blobLength) },
+      } as unknown as Frame
+      const withId = { ...body, frameId: computeFrameId(body) } as Frame
+      return {
+        ...withId,
+        signature: await signValue(origin, 'context-frame', frameSigningValue(withId)),
+      } as Frame
+    }
+    const empty = canonicalBytes(await build(0)).byteLength
+    const frame = await build(targetBytes - empty)
+    expect(canonicalBytes(frame).byteLength).toBe(targetBytes)
+    return frame
+  }
+
+  it('accepts a frame of exactly FRAME_MAX_BYTES and rejects one byte more', async () => {
+    expect(await verifyFrame(await frameOfSize(FRAME_MAX_BYTES), options())).toMatchObject({
+      verdict: 'accept',
+    })
+    expect(await verifyFrame(await frameOfSize(FRAME_MAX_BYTES + 1), options())).toMatchObject({
+      verdict: 'reject',
+      reason: 'oversized',
+    })
+  })
+
+  it('does not count a batch proof against the frame size', async () => {
+    const frame = await frameOfSize(FRAME_MAX_BYTES)
+    const proof = { batchHashes: [frame.frameId], batchSignature: 'not-checked-before-the-size' }
+    const withProof = { ...frame, proof }
+    expect(await verifyFrame(withProof, options())).toMatchObject({ verdict: 'accept' })
   })
 })

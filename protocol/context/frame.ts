@@ -6,7 +6,7 @@
  * twice (two gossip paths, a sync after a restart) is recognised as one.
  */
 import { z } from 'zod'
-import { canonicalBytes, canonicalHash } from '../canonical.ts'
+import { canonicalBytes, canonicalHash, sha256Hex } from '../canonical.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
@@ -105,6 +105,19 @@ export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K
 /** Builds the frame schema. `originSchema` is the full device-ID check at the wire; storage
  * restores (already checked at ingest) may pass a cheaper shape check. */
 export function buildFrameSchema(originSchema: z.ZodType<string>) {
+  return buildFrameContentSchema(originSchema).refine(
+    (frame) => frame.signature !== undefined || frame.proof !== undefined,
+    {
+      message: 'a frame carries its origin signature or a batch proof',
+      path: ['signature'],
+    },
+  )
+}
+
+/** Every rule of the frame schema except "carries a signature or a proof": for frames unpacked
+ * from a signed batch, whose proof is the batch's own (validated and checked once per batch) and
+ * is attached after parsing. */
+function buildFrameContentSchema(originSchema: z.ZodType<string>) {
   const common = {
     generation: generationSchema,
     meshName: meshNameSchema,
@@ -119,25 +132,22 @@ export function buildFrameSchema(originSchema: z.ZodType<string>) {
   }
   const variant = <K extends FrameKind, D extends z.ZodType>(kind: K, data: D) =>
     z.strictObject({ ...common, kind: z.literal(kind), data })
-  return z
-    .discriminatedUnion('kind', [
-      variant('observation', observationDataSchema),
-      variant('event', eventDataSchema),
-      variant('human_input', humanInputDataSchema),
-      variant('inference', inferenceDataSchema),
-      variant('capability_update', capabilityUpdateDataSchema),
-      variant('agent_response', agentResponseDataSchema),
-      variant('proposal', openRecordSchema),
-      variant('approval', openRecordSchema),
-      variant('execution', openRecordSchema),
-    ])
-    .refine((frame) => frame.signature !== undefined || frame.proof !== undefined, {
-      message: 'a frame carries its origin signature or a batch proof',
-      path: ['signature'],
-    })
+  return z.discriminatedUnion('kind', [
+    variant('observation', observationDataSchema),
+    variant('event', eventDataSchema),
+    variant('human_input', humanInputDataSchema),
+    variant('inference', inferenceDataSchema),
+    variant('capability_update', capabilityUpdateDataSchema),
+    variant('agent_response', agentResponseDataSchema),
+    variant('proposal', openRecordSchema),
+    variant('approval', openRecordSchema),
+    variant('execution', openRecordSchema),
+  ])
 }
 
 export const frameSchema = buildFrameSchema(deviceIdSchema)
+/** The frame schema as applied to frames unpacked from a signed batch (see `checkBatchedFrame`). */
+export const batchedFrameSchema = buildFrameContentSchema(deviceIdSchema)
 export type Frame = z.infer<typeof frameSchema>
 export type FrameOf<K extends FrameKind> = Extract<Frame, { kind: K }>
 
@@ -152,6 +162,24 @@ export function frameBody(frame: Frame | FrameBody): FrameBody {
 
 export function computeFrameId(frame: Frame | FrameBody): string {
   return canonicalHash(frameBody(frame))
+}
+
+const textEncoder = new TextEncoder()
+
+/** Canonical bytes of a frame's body (what its ID is the hash of) and the canonical size of the
+ * frame without its proof, from one canonical encoding. Adding a string member to a non-empty
+ * canonical object adds exactly `,"key":"value"` (in JSON escaping) wherever the key sorts, so the
+ * size is the body's plus those of the `frameId` and `signature` members. */
+function canonicalBodyAndSize(frame: Frame): { body: Uint8Array; size: number } {
+  const { frameId, signature, proof: _proof, ...rest } = frame
+  const body = canonicalBytes(rest)
+  let size = body.byteLength + stringMemberBytes('frameId', frameId)
+  if (signature !== undefined) size += stringMemberBytes('signature', signature)
+  return { body, size }
+}
+
+function stringMemberBytes(key: string, value: string): number {
+  return textEncoder.encode(`,${JSON.stringify(key)}:${JSON.stringify(value)}`).byteLength
 }
 
 /** What the origin signature covers: everything except the signature (and a batch proof, which
@@ -175,14 +203,16 @@ export type LocalFrameFields = DistributiveOmit<FrameFields, 'generation' | 'mes
  * signature covers many frames. Throws InvalidFrameError if the result would not pass
  * `verifyFrame`'s schema check, so a node never publishes what its peers would reject. */
 export function buildUnsignedFrame(origin: string, fields: FrameFields): Omit<Frame, 'signature' | 'proof'> {
-  const body = { ...fields, origin, timestamp: fields.timestamp ?? Date.now() } as FrameBody
-  const frame = { ...body, frameId: computeFrameId(body) } as Frame
-  const parsed = frameSchema.safeParse({ ...frame, signature: 'placeholder' })
+  // frameBody drops any ID, signature or proof an untyped caller slipped into the fields.
+  const body = frameBody({ ...fields, origin, timestamp: fields.timestamp ?? Date.now() } as FrameBody)
+  const bodyBytes = canonicalBytes(body)
+  const frame = { ...body, frameId: sha256Hex(bodyBytes) } as Frame
+  const parsed = batchedFrameSchema.safeParse(frame)
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
     throw new InvalidFrameError(`frame of kind ${fields.kind} is invalid (${issues})`)
   }
-  const size = canonicalBytes(frame).byteLength
+  const size = bodyBytes.byteLength + stringMemberBytes('frameId', frame.frameId)
   if (size > FRAME_MAX_BYTES - SIGNATURE_ALLOWANCE_BYTES) {
     throw new InvalidFrameError(`frame of ${size} bytes exceeds the limit of ${FRAME_MAX_BYTES}`)
   }
@@ -250,10 +280,40 @@ export interface VerifyFrameOptions {
 /** Validates a received frame. Cheap checks run first; the signature last, so floods of junk
  * cost no public-key operations. Never throws. */
 export async function verifyFrame(input: unknown, options: VerifyFrameOptions): Promise<FrameVerdict> {
+  const checked = checkFrame(input, options, frameSchema)
+  if (checked.verdict !== 'unauthenticated') return checked
+  if (!(await hasValidOriginSignature(checked.frame))) {
+    return badSignature(checked.frame)
+  }
+  return { verdict: 'accept', frame: checked.frame }
+}
+
+/** A frame that passed every check except the origin signature, which is still to be verified. */
+export type FrameCheck =
+  | Exclude<FrameVerdict, { verdict: 'accept' }>
+  | { readonly verdict: 'unauthenticated'; readonly frame: Frame }
+
+/** Every check of `verifyFrame` except the origin signature and the "signature or proof" rule, for
+ * a frame unpacked from a batch whose one batch signature is checked once for all its frames
+ * (protocol/context/batch.ts). Any `proof` member of the input is not read: the caller attaches
+ * the batch's. */
+export function checkBatchedFrame(input: unknown, options: VerifyFrameOptions): FrameCheck {
+  return checkFrame(input, options, batchedFrameSchema)
+}
+
+export function badSignature(frame: Frame): FrameVerdict {
+  return reject('bad-signature', `frame ${frame.frameId} is not signed by its origin ${frame.origin}`)
+}
+
+function checkFrame(
+  input: unknown,
+  options: VerifyFrameOptions,
+  schema: typeof frameSchema | typeof batchedFrameSchema,
+): FrameCheck {
   if (options.encodedBytes !== undefined && options.encodedBytes > FRAME_MAX_BYTES) {
     return reject('oversized', `frame of ${options.encodedBytes} bytes exceeds ${FRAME_MAX_BYTES}`)
   }
-  const parsed = frameSchema.safeParse(input)
+  const parsed = schema.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     return reject(
@@ -262,13 +322,12 @@ export async function verifyFrame(input: unknown, options: VerifyFrameOptions): 
     )
   }
   const frame = parsed.data
-  if (options.encodedBytes === undefined) {
-    // The batch proof is bounded by its own schema (BATCH_MAX_FRAMES hashes) and is not part of
-    // the frame's content, so it does not count against FRAME_MAX_BYTES.
-    const { proof: _proof, ...content } = frame
-    const size = canonicalBytes(content).byteLength
-    if (size > FRAME_MAX_BYTES)
-      return reject('oversized', `frame of ${size} bytes exceeds ${FRAME_MAX_BYTES}`)
+  // One canonical encoding serves the size check and the frame ID. The batch proof is bounded by
+  // its own schema (BATCH_MAX_FRAMES hashes) and is not part of the frame's content, so it does not
+  // count against FRAME_MAX_BYTES.
+  const { body, size } = canonicalBodyAndSize(frame)
+  if (options.encodedBytes === undefined && size > FRAME_MAX_BYTES) {
+    return reject('oversized', `frame of ${size} bytes exceeds ${FRAME_MAX_BYTES}`)
   }
   if (frame.meshName !== options.meshName) {
     return reject(
@@ -282,7 +341,7 @@ export async function verifyFrame(input: unknown, options: VerifyFrameOptions): 
       `frame is generation ${frame.generation}, this node ${options.generation}`,
     )
   }
-  if (computeFrameId(frame) !== frame.frameId)
+  if (sha256Hex(body) !== frame.frameId)
     return reject('malformed', 'frameId is not the hash of the frame body')
   if (options.isDuplicate?.(frame.frameId) === true)
     return ignore('duplicate', `frame ${frame.frameId} seen before`)
@@ -297,10 +356,7 @@ export async function verifyFrame(input: unknown, options: VerifyFrameOptions): 
   if (frame.timestamp < options.now - maxPastMs) {
     return ignore('stale', `frame is ${options.now - frame.timestamp} ms old (limit ${maxPastMs} ms)`)
   }
-  if (!(await hasValidOriginSignature(frame))) {
-    return reject('bad-signature', `frame ${frame.frameId} is not signed by its origin ${frame.origin}`)
-  }
-  return { verdict: 'accept', frame }
+  return { verdict: 'unauthenticated', frame }
 }
 
 /** A frame is authentic if either its own signature or its batch proof checks out. */
@@ -314,10 +370,10 @@ export async function hasValidOriginSignature(frame: Frame): Promise<boolean> {
   return false
 }
 
-function reject(reason: FrameRejectReason, detail: string): FrameVerdict {
+function reject(reason: FrameRejectReason, detail: string): Extract<FrameVerdict, { verdict: 'reject' }> {
   return { verdict: 'reject', reason, detail }
 }
 
-function ignore(reason: FrameIgnoreReason, detail: string): FrameVerdict {
+function ignore(reason: FrameIgnoreReason, detail: string): Extract<FrameVerdict, { verdict: 'ignore' }> {
   return { verdict: 'ignore', reason, detail }
 }

@@ -38,7 +38,16 @@ export type ParentMessage =
 export type WorkerMessage =
   | { type: 'listening'; addr: string; peerId: string }
   | { type: 'dialled' }
-  | { type: 'status'; connections: number; meshPeers: number }
+  | {
+      type: 'status'
+      connections: number
+      meshPeers: number
+      /** Peers gossipsub still tracks, and those it holds an outbound stream to. */
+      gossipPeers?: number
+      outboundStreams?: number
+      /** Link trouble seen since start: read-stream errors (gossipsub then drops the peer), PRUNEs. */
+      linkEvents?: string[]
+    }
   | { type: 'published'; runId: string; sent: number; failed: number; lateTicks: number }
   | { type: 'count'; runId: string; received: number }
   | { type: 'collected'; runId: string; received: number; latenciesMs: number[]; cpuMs: number }
@@ -154,6 +163,31 @@ if (usesContextService) {
   }
 }
 
+/** Diagnostics for overload: gossipsub drops a peer whose inbound stream errors and PRUNEs peers
+ * from the mesh; both are recorded with the time since start. Reaches into gossipsub internals
+ * (bench only). */
+const linkEvents: string[] = []
+const startedAt = performance.now()
+const since = () => `${Math.round(performance.now() - startedAt)} ms`
+{
+  const internals = libp2p.services.pubsub as unknown as {
+    handlePeerReadStreamError(error: Error, peerId: unknown): void
+    streamsOutbound: Map<string, unknown>
+  }
+  const original = internals.handlePeerReadStreamError.bind(internals)
+  internals.handlePeerReadStreamError = (error, peerId) => {
+    linkEvents.push(`${since()}: read stream from ${String(peerId).slice(-6)} failed: ${error.message}`)
+    original(error, peerId)
+  }
+  libp2p.services.pubsub.addEventListener('gossipsub:prune', (event) => {
+    const detail = (event as CustomEvent<{ peerId: unknown; direction: string }>).detail
+    linkEvents.push(`${since()}: prune ${detail.direction} ${String(detail.peerId).slice(-6)}`)
+  })
+  libp2p.addEventListener('peer:disconnect', (event) =>
+    linkEvents.push(`${since()}: disconnected from ${event.detail.toString().slice(-6)}`),
+  )
+}
+
 await libp2p.start()
 const address = libp2p.getMultiaddrs().find((addr) => addr.toString().includes('/ws'))
 send({ type: 'listening', addr: address?.toString() ?? '', peerId: libp2p.peerId.toString() })
@@ -209,6 +243,10 @@ async function handle(message: ParentMessage): Promise<void> {
         meshPeers: (
           libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
         ).getMeshPeers(topic).length,
+        gossipPeers: libp2p.services.pubsub.getPeers().length,
+        outboundStreams: (libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> })
+          .streamsOutbound.size,
+        linkEvents: linkEvents.splice(0),
       })
       return
     case 'mark':

@@ -13,6 +13,14 @@
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
  *     [--topologies chain3,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed]
+ *     [--baseline-root DIR] [--repeat N]
+ *
+ * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
+ * before the first rate: gossipsub heartbeats, timers), divided by the frames it published or
+ * received. `--baseline-root DIR` adds the mode `clawmesh@baseline`: the same bench worker run from
+ * another checkout (e.g. `git archive <commit> | tar -x -C DIR` with node_modules linked), so a
+ * change is measured against its predecessor in the same run; `--repeat N` runs every
+ * configuration N times, interleaved, so both see the same machine load.
  *
  * Prints a table and writes test/bench/results/fanout.json.
  */
@@ -23,6 +31,8 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FanoutMode, ParentMessage, WorkerConfig, WorkerMessage } from './fanout-worker.ts'
 
+type BenchMode = FanoutMode | 'clawmesh@baseline'
+
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
   options: {
@@ -31,17 +41,27 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     topologies: { type: 'string', default: 'chain3,mesh10' },
     modes: { type: 'string', default: 'clawmesh,clawmesh-signed,raw,raw-signed' },
+    'baseline-root': { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 })
+const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root'])
+const repeat = Number(values.repeat)
+/** The bench worker of another checkout, run in the same way (its own protocol and node code). */
+const BASELINE_MODE: BenchMode = 'clawmesh@baseline'
 const rates = values.rates.split(',').map(Number)
 const seconds = Number(values.seconds)
 const warmupSeconds = Number(values.warmup)
-const modes = values.modes.split(',') as FanoutMode[]
+const modes: BenchMode[] = [
+  ...(values.modes.split(',') as BenchMode[]),
+  ...(baselineRoot === undefined ? [] : [BASELINE_MODE]),
+]
 const topologyNames = values.topologies.split(',')
 
 /** A receiver whose count has not moved for this long is done draining. */
 const DRAIN_QUIET_MS = 1_500
 const DRAIN_MAX_MS = 8_000
+const IDLE_MEASURE_MS = 2_000
 const MESH_FORMATION_TIMEOUT_MS = 15_000
 
 interface Topology {
@@ -95,8 +115,8 @@ class Worker {
   readonly process: ChildProcess
   readonly #waiters: Array<{ type: WorkerMessage['type']; resolve: (message: WorkerMessage) => void }> = []
 
-  constructor(config: WorkerConfig) {
-    this.process = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [JSON.stringify(config)], {
+  constructor(config: WorkerConfig, workerDir: string = import.meta.dirname) {
+    this.process = fork(resolve(workerDir, 'fanout-worker.ts'), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     this.process.on('message', (message: WorkerMessage) => {
@@ -162,10 +182,14 @@ interface ReceiverResult {
   p99Ms: number | null
   maxMs: number | null
   cpuPercent: number
+  /** CPU time above idle per frame received (validation, ingest, forwarding), µs. */
+  cpuMicrosPerFrame: number | null
 }
 
 interface RunResult {
-  mode: FanoutMode
+  mode: BenchMode
+  /** 1-based repetition of this configuration (see --repeat). */
+  round: number
   topology: string
   rate: number
   seconds: number
@@ -173,10 +197,17 @@ interface RunResult {
   publishFailed: number
   publisherLateTicks: number
   publisherCpuPercent: number
+  /** Publisher CPU time above idle per frame sent, µs. */
+  publisherCpuMicrosPerFrame: number | null
+  /** Mean CPU per frame of the nodes one hop from the publisher (they validate and forward). */
+  firstHopCpuMicrosPerFrame: number | null
   /** 1-minute load average when the rate ended: above the core count, other processes competed. */
   loadAverage: number
   /** Gossipsub mesh peers of each node (publisher first) after the rate; compare with the links. */
   meshPeersAfter: number[]
+  /** Peers gossipsub tracks / holds an outbound stream to, per node (null: baseline worker). */
+  gossipPeersAfter: Array<number | null>
+  outboundStreamsAfter: Array<number | null>
   receivers: ReceiverResult[]
   /** All receivers: frames delivered / (sent × receivers). */
   lossPercent: number
@@ -192,11 +223,18 @@ interface RunResult {
   all: { p50Ms: number | null; p99Ms: number | null }
 }
 
-async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<RunResult[]> {
+async function runConfiguration(mode: BenchMode, topology: Topology, round: number): Promise<RunResult[]> {
   const hops = hopsFromPublisher(topology)
+  const baseline = mode === BASELINE_MODE
+  const workerDir = baseline ? resolve(baselineRoot as string, 'test/bench') : import.meta.dirname
+  const workerMode: FanoutMode = baseline ? 'clawmesh' : (mode as FanoutMode)
   const workers = Array.from(
     { length: topology.size },
-    (_, index) => new Worker({ mode, role: index === 0 ? 'publisher' : 'receiver', name: `n${index}` }),
+    (_, index) =>
+      new Worker(
+        { mode: workerMode, role: index === 0 ? 'publisher' : 'receiver', name: `n${index}` },
+        workerDir,
+      ),
   )
   try {
     const listening = await Promise.all(workers.map((worker) => worker.next('listening')))
@@ -256,14 +294,37 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
       const statuses = await Promise.all(
         workers.map((worker) => worker.request({ type: 'status' }, 'status')),
       )
-      return { published, collected, elapsedMs, meshPeersAfter: statuses.map((status) => status.meshPeers) }
+      for (const [index, status] of statuses.entries()) {
+        for (const event of status.linkEvents ?? []) console.log(`    n${index} ${event}`)
+      }
+      return {
+        published,
+        collected,
+        elapsedMs,
+        meshPeersAfter: statuses.map((status) => status.meshPeers),
+        gossipPeersAfter: statuses.map((status) => status.gossipPeers ?? null),
+        outboundStreamsAfter: statuses.map((status) => status.outboundStreams ?? null),
+      }
     }
 
     await run('warmup', rates[0] ?? 100, warmupSeconds)
+    // What each process burns with nothing to do, subtracted from its CPU during a rate.
+    for (const worker of workers) worker.send({ type: 'mark', runId: 'idle' })
+    const idleStart = Date.now()
+    await sleep(IDLE_MEASURE_MS)
+    const idle = await Promise.all(
+      workers.map((worker) => worker.request({ type: 'collect', runId: 'idle' }, 'collected')),
+    )
+    const idleCpuPerMs = idle.map((result) => result.cpuMs / (Date.now() - idleStart))
+    const perFrame = (cpuMs: number, index: number, elapsedMs: number, frames: number) =>
+      frames === 0
+        ? null
+        : round2((1_000 * Math.max(0, cpuMs - (idleCpuPerMs[index] as number) * elapsedMs)) / frames)
     const results: RunResult[] = []
     for (const rate of rates) {
       process.stdout.write(`  ${mode} ${topology.name} ${rate}/s … `)
-      const { published, collected, elapsedMs, meshPeersAfter } = await run(`r${rate}`, rate, seconds)
+      const { published, collected, elapsedMs, meshPeersAfter, gossipPeersAfter, outboundStreamsAfter } =
+        await run(`r${rate}`, rate, seconds)
       const receiverResults: ReceiverResult[] = collected.slice(1).map((result, offset) => ({
         node: offset + 1,
         hops: hops[offset + 1] as number,
@@ -271,7 +332,11 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
         lossPercent: round2(100 * (1 - result.received / published.sent)),
         ...summarise(result.latenciesMs),
         cpuPercent: Math.round((100 * result.cpuMs) / elapsedMs),
+        cpuMicrosPerFrame: perFrame(result.cpuMs, offset + 1, elapsedMs, result.received),
       }))
+      const firstHopCosts = receiverResults
+        .filter((receiver) => receiver.hops === 1 && receiver.cpuMicrosPerFrame !== null)
+        .map((receiver) => receiver.cpuMicrosPerFrame as number)
       const maxHops = Math.max(...receiverResults.map((receiver) => receiver.hops))
       const pooled = (filter: (hop: number) => boolean) =>
         summarise(
@@ -285,6 +350,7 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
       const delivered = receiverResults.reduce((sum, receiver) => sum + receiver.received, 0)
       const result: RunResult = {
         mode,
+        round,
         topology: topology.name,
         rate,
         seconds,
@@ -292,8 +358,15 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
         publishFailed: published.failed,
         publisherLateTicks: published.lateTicks,
         publisherCpuPercent: Math.round((100 * (collected[0]?.cpuMs ?? 0)) / elapsedMs),
+        publisherCpuMicrosPerFrame: perFrame(collected[0]?.cpuMs ?? 0, 0, elapsedMs, published.sent),
+        firstHopCpuMicrosPerFrame:
+          firstHopCosts.length === 0
+            ? null
+            : round2(firstHopCosts.reduce((sum, cost) => sum + cost, 0) / firstHopCosts.length),
         loadAverage: round2(loadavg()[0] as number),
         meshPeersAfter,
+        gossipPeersAfter,
+        outboundStreamsAfter,
         receivers: receiverResults,
         lossPercent: round2(100 * (1 - delivered / (published.sent * receiverResults.length))),
         firstHop: { p50Ms: first.p50Ms, p99Ms: first.p99Ms },
@@ -308,7 +381,9 @@ async function runConfiguration(mode: FanoutMode, topology: Topology): Promise<R
       }
       console.log(
         `sent ${result.sent}, loss ${result.lossPercent}%, 1st hop p50/p99 ${first.p50Ms}/${first.p99Ms} ms, ` +
-          `far (${maxHops} hops) p50/p99 ${far.p50Ms}/${far.p99Ms} ms, publisher CPU ${result.publisherCpuPercent}%, load ${result.loadAverage}`,
+          `far (${maxHops} hops) p50/p99 ${far.p50Ms}/${far.p99Ms} ms, publisher CPU ${result.publisherCpuPercent}%, ` +
+          `CPU/frame pub ${result.publisherCpuMicrosPerFrame} µs, 1st hop ${result.firstHopCpuMicrosPerFrame} µs, ` +
+          `mesh peers after ${meshPeersAfter.join('/')}, load ${result.loadAverage}`,
       )
       results.push(result)
     }
@@ -335,26 +410,33 @@ console.log(
   `frame fan-out: ${cpus().length} cores, node ${process.version}, rates ${rates.join('/')} frames/s, ${seconds} s each`,
 )
 const results: RunResult[] = []
-for (const topologyName of topologyNames) {
-  const topology = TOPOLOGIES[topologyName]
-  if (topology === undefined) throw new Error(`unknown topology ${topologyName} (chain3, mesh10)`)
-  for (const mode of modes) {
-    console.log(`${mode} on ${topology.name} (${topology.size} processes)`)
-    results.push(...(await runConfiguration(mode, topology)))
+for (let round = 1; round <= repeat; round++) {
+  for (const topologyName of topologyNames) {
+    const topology = TOPOLOGIES[topologyName]
+    if (topology === undefined) throw new Error(`unknown topology ${topologyName} (chain3, mesh10)`)
+    for (const mode of modes) {
+      console.log(`${mode} on ${topology.name} (${topology.size} processes), round ${round}/${repeat}`)
+      results.push(...(await runConfiguration(mode, topology, round)))
+    }
   }
 }
 
 const highestZeroLoss = Object.fromEntries(
   topologyNames.flatMap((topology) =>
     modes.map((mode) => {
-      const clean = results.filter((r) => r.topology === topology && r.mode === mode && r.lossPercent === 0)
-      return [`${mode}/${topology}`, clean.length === 0 ? null : Math.max(...clean.map((r) => r.rate))]
+      // A rate counts when every round at it was loss-free.
+      const runs = results.filter((r) => r.topology === topology && r.mode === mode)
+      const clean = rates.filter((rate) =>
+        runs.filter((r) => r.rate === rate).every((r) => r.lossPercent === 0),
+      )
+      return [`${mode}/${topology}`, clean.length === 0 ? null : Math.max(...clean)]
     }),
   ),
 )
 
 const header = [
   'mode',
+  'round',
   'topology',
   'rate/s',
   'sent',
@@ -365,9 +447,12 @@ const header = [
   'far per hop p50/p99',
   'pub CPU %',
   'max rcv CPU %',
+  'CPU µs/frame pub / 1st hop',
+  'load',
 ]
 const rows = results.map((r) => [
   r.mode,
+  String(r.round),
   r.topology,
   String(r.rate),
   String(r.sent),
@@ -378,6 +463,7 @@ const rows = results.map((r) => [
   `${r.farthest.perHopP50Ms} / ${r.farthest.perHopP99Ms}`,
   String(r.publisherCpuPercent),
   String(Math.max(...r.receivers.map((receiver) => receiver.cpuPercent))),
+  `${r.publisherCpuMicrosPerFrame} / ${r.firstHopCpuMicrosPerFrame}`,
   String(r.loadAverage),
 ])
 const widths = header.map((cell, column) =>
@@ -399,7 +485,7 @@ await writeFile(
     {
       date: new Date().toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-      options: { rates, seconds, warmupSeconds, modes, topologies: topologyNames },
+      options: { rates, seconds, warmupSeconds, modes, topologies: topologyNames, repeat, baselineRoot },
       highestZeroLoss,
       results,
     },

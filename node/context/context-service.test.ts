@@ -1,0 +1,105 @@
+/**
+ * ContextService on real libp2p nodes in this process (WebSockets on loopback): frames published
+ * with no gossip peer are counted as unheard and raise one event; once a peer is in the mesh, the
+ * same publish reaches it, is verified there and says so; a frame still queued at stop is sent.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { FrameFields } from '../../protocol/context/index.ts'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
+import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { createNodeLibp2p, type NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import { Counters } from '../mesh/counters.ts'
+import { EventRing } from '../mesh/event-ring.ts'
+import { WorldModel } from '../world/world-model.ts'
+import { ContextService } from './context-service.ts'
+
+const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
+const started: Array<{ libp2p: NodeLibp2p; service: ContextService }> = []
+
+async function startNode(name: string) {
+  const privateKey = await generateKeyPair('Ed25519')
+  const libp2p = await createNodeLibp2p({
+    privateKey,
+    mesh,
+    listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+    gater: { denyDialMultiaddr: () => false },
+  })
+  const counters = new Counters()
+  const events = new EventRing(100)
+  const world = new WorldModel()
+  const service = new ContextService({
+    libp2p,
+    mesh,
+    signer: signerFromPrivateKey(privateKey),
+    displayName: name,
+    world,
+    counters,
+    events,
+    isTrustedOrigin: () => true,
+    log: () => {},
+  })
+  service.start()
+  await libp2p.start()
+  started.push({ libp2p, service })
+  return { libp2p, service, counters, events, world }
+}
+
+function reading(value: number): FrameFields {
+  return {
+    ...mesh,
+    kind: 'observation',
+    originName: 'field',
+    data: { zone: 'zone-1', metric: 'soil-moisture', value, unit: '%' },
+    trust: { tier: 'T1', sources: ['sensor:soil-moisture:zone-1'] },
+  }
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+afterAll(async () => {
+  for (const { libp2p, service } of started) {
+    service.stop()
+    await libp2p.stop()
+  }
+})
+
+describe('ContextService publishing', () => {
+  it('counts frames that reached no peer, warns once, reports when peers hear it again, and sends what is queued at stop', async () => {
+    const field = await startNode('field')
+    await field.service.publish(reading(1))
+    await field.service.publish(reading(2))
+    expect(field.counters.get('frames.published.unheard')).toBe(2)
+    expect(field.events.list().filter((event) => event.type === 'frames.unheard')).toHaveLength(1)
+    expect(field.world.has((await field.service.publish(reading(3))).frameId)).toBe(true)
+
+    const hub = await startNode('hub')
+    await field.libp2p.dial(multiaddr(hub.libp2p.getMultiaddrs()[0]!.toString()))
+    const topic = field.service.topic
+    const pubsub = field.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
+    await until('the hub in the field node’s gossip mesh', () =>
+      pubsub.getMeshPeers(topic).length > 0 ? true : undefined,
+    )
+    const unheardBefore = field.counters.get('frames.published.unheard')
+    const frame = await field.service.publish(reading(4))
+    expect(field.counters.get('frames.published.unheard')).toBe(unheardBefore)
+    expect(field.events.list().at(-1)).toMatchObject({ type: 'frames.heard' })
+    await until('the frame in the hub’s world model', () => (hub.world.has(frame.frameId) ? true : undefined))
+    expect(hub.counters.get('frames.received')).toBeGreaterThanOrEqual(1)
+
+    // A frame still waiting for its batch when the service stops is sent, not dropped.
+    const last = field.service.publish(reading(5))
+    field.service.stop()
+    const sent = await last
+    await until('the last frame at the hub', () => (hub.world.has(sent.frameId) ? true : undefined))
+  })
+})

@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { PublishCoalescer } from './publish-coalescer.ts'
+
+const WINDOW_MS = 5
+
+let clock = 0
+let batches: number[][] = []
+let coalescer: PublishCoalescer<number>
+
+/** Lets queued microtasks run (the "after the current task" flush). */
+const afterCurrentTask = () => Promise.resolve()
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  clock = 1_000
+  batches = []
+  coalescer = new PublishCoalescer<number>({
+    send: (items) => batches.push(items),
+    windowMs: WINDOW_MS,
+    maxItems: 4,
+    now: () => clock,
+  })
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+function advance(ms: number): void {
+  clock += ms
+  vi.advanceTimersByTime(ms)
+}
+
+describe('PublishCoalescer', () => {
+  it('sends at once when idle, with everything published in the same task', async () => {
+    coalescer.push(1)
+    coalescer.push(2)
+    expect(batches).toEqual([])
+    await afterCurrentTask()
+    expect(batches).toEqual([[1, 2]])
+  })
+
+  it('under load holds frames until one window after the last batch, then sends them together', async () => {
+    coalescer.push(1)
+    await afterCurrentTask()
+    advance(1)
+    coalescer.push(2)
+    await afterCurrentTask()
+    advance(2)
+    coalescer.push(3)
+    await afterCurrentTask()
+    expect(batches).toEqual([[1]])
+    advance(WINDOW_MS - 3 - 1)
+    expect(batches).toEqual([[1]])
+    advance(1)
+    expect(batches).toEqual([[1], [2, 3]])
+  })
+
+  it('sends immediately again once a window has passed without a batch', async () => {
+    coalescer.push(1)
+    await afterCurrentTask()
+    advance(WINDOW_MS)
+    coalescer.push(2)
+    await afterCurrentTask()
+    expect(batches).toEqual([[1], [2]])
+  })
+
+  it('sends a full batch without waiting for the window', async () => {
+    coalescer.push(0)
+    await afterCurrentTask()
+    for (const item of [1, 2, 3, 4, 5]) coalescer.push(item)
+    expect(batches).toEqual([[0], [1, 2, 3, 4]])
+    advance(WINDOW_MS)
+    expect(batches).toEqual([[0], [1, 2, 3, 4], [5]])
+  })
+
+  it('lets an urgent frame skip the window, taking queued frames along', async () => {
+    coalescer.push(1)
+    await afterCurrentTask()
+    coalescer.push(2)
+    coalescer.push(3, true)
+    await afterCurrentTask()
+    expect(batches).toEqual([[1], [2, 3]])
+    advance(WINDOW_MS)
+    expect(batches).toEqual([[1], [2, 3]])
+  })
+
+  it('returns what is still queued when stopped and sends nothing later', async () => {
+    coalescer.push(1)
+    await afterCurrentTask()
+    coalescer.push(2)
+    expect(coalescer.stop()).toEqual([2])
+    advance(WINDOW_MS)
+    expect(batches).toEqual([[1]])
+  })
+})

@@ -1,0 +1,237 @@
+/**
+ * Micro-benchmark: CPU cost per context frame at the publisher and at each relay hop, in one
+ * process, with no network. It runs exactly the per-batch work the node does
+ * (node/context/context-service.ts): the publisher seals a batch (`sealBatch`: build, hash, sign
+ * once, attach proofs), ingests its own frames and hands the bytes to gossipsub; a relay hop decodes
+ * and verifies the batch (`decodeBatch`) and ingests the accepted frames into its world model before
+ * gossipsub forwards the received bytes unchanged. Frames are the fan-out bench's 512-byte
+ * observations. Every batch is new to the receiving world model and to the batch-signature cache, so
+ * every batch pays one Ed25519 verification, as on the wire.
+ *
+ * CPU time (process.cpuUsage: user + system) is what is reported: on a machine shared with other
+ * processes it moves far less than wall-clock time. A stage breakdown times each step of the hop on
+ * its own over the same inputs.
+ *
+ *   node test/bench/context-hop.bench.ts [--batch-sizes 1,3,16,64] [--frames 6400] [--rounds 5]
+ *
+ * Prints a table and writes test/bench/results/context-hop.json.
+ */
+
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { installNativeSha256 } from '../../node/libp2p/native-hash.ts'
+import { WorldModel } from '../../node/world/world-model.ts'
+import { canonicalBytes, sha256Hex } from '../../protocol/canonical.ts'
+import { decodeJsonMessage } from '../../protocol/codec.ts'
+import {
+  BATCH_MAX_BYTES,
+  type BatchProof,
+  batchedFrameSchema,
+  batchProofSchema,
+  buildUnsignedFrame,
+  decodeBatch,
+  type Frame,
+  type FrameFields,
+  frameBody,
+  sealBatch,
+  verifyBatchSignature,
+} from '../../protocol/context/index.ts'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
+import { signerFromPrivateKey } from '../../protocol/signing.ts'
+
+const { values } = parseArgs({
+  options: {
+    'batch-sizes': { type: 'string', default: '1,3,16,64' },
+    frames: { type: 'string', default: '6400' },
+    rounds: { type: 'string', default: '5' },
+  },
+})
+// As a node does at start (node/libp2p/create-node-libp2p.ts).
+installNativeSha256()
+const batchSizes = values['batch-sizes'].split(',').map(Number)
+const framesPerRound = Number(values.frames)
+const rounds = Number(values.rounds)
+
+/** Same as the fan-out bench: a frame is this long as it sits in the batch. */
+const FRAME_WIRE_BYTES = 512
+const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
+const signer = signerFromPrivateKey(await generateKeyPair('Ed25519'))
+const verifyOptions = () => ({
+  ...mesh,
+  now: Date.now(),
+  isTrustedOrigin: () => true,
+})
+
+let sequence = 0
+function fields(note: string): FrameFields {
+  return {
+    ...mesh,
+    kind: 'observation',
+    originName: 'bench',
+    data: { zone: 'zone-1', metric: 'soil-moisture', value: sequence++ + Math.random(), unit: '%' },
+    trust: { tier: 'T1', sources: ['sensor:soil-moisture:zone-1'] },
+    note,
+  }
+}
+const probe = buildUnsignedFrame(signer.id, fields(''))
+const padding = 'x'.repeat(Math.max(0, FRAME_WIRE_BYTES - JSON.stringify(probe).length))
+const paddedFields = () => fields(`r:${sequence}:${padding}`)
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return used.user + used.system
+}
+
+interface Sealed {
+  bytes: Uint8Array
+  frames: readonly Frame[]
+}
+
+/** The publisher's work for `batchCount` batches of `size` frames. */
+async function publish(batchCount: number, size: number, world: WorldModel): Promise<Sealed[]> {
+  const sealed: Sealed[] = []
+  for (let b = 0; b < batchCount; b++) {
+    const fieldsList = Array.from({ length: size }, paddedFields)
+    const batch = await sealBatch(signer, fieldsList)
+    for (const frame of batch.frames) world.ingest(frame)
+    sealed.push(batch)
+  }
+  return sealed
+}
+
+/** One relay hop's work: decode and verify each batch, ingest what is accepted. */
+async function hop(batches: readonly Sealed[], world: WorldModel): Promise<number> {
+  let accepted = 0
+  for (const { bytes } of batches) {
+    const decoded = await decodeBatch(bytes, {
+      ...verifyOptions(),
+      isDuplicate: (frameId) => world.has(frameId),
+    })
+    if (decoded.verdict === 'reject') throw new Error(`bench batch rejected: ${decoded.reason}`)
+    for (const verdict of decoded.frames) {
+      if (verdict.verdict === 'accept' && world.ingest(verdict.frame)) accepted++
+    }
+  }
+  return accepted
+}
+
+/** Each step of a hop alone, over the frames of `batches`, in µs per frame. */
+async function hopBreakdown(batches: readonly Sealed[]): Promise<Record<string, number>> {
+  const frameCount = batches.reduce((sum, batch) => sum + batch.frames.length, 0)
+  const perFrame = (micros: number) => round2(micros / frameCount)
+  const stages: Record<string, number> = {}
+  let start = process.cpuUsage()
+  const parsed = batches.map(({ bytes }) => decodeJsonMessage(bytes, BATCH_MAX_BYTES)) as Array<{
+    origin: string
+    frames: Array<Record<string, unknown>>
+    batchSignature: string
+  }>
+  stages['utf8 + JSON.parse'] = perFrame(cpuMicros(start))
+  start = process.cpuUsage()
+  const proofs = parsed.map((batch) =>
+    batchProofSchema.parse({
+      batchHashes: batch.frames.map((frame) => frame.frameId),
+      batchSignature: batch.batchSignature,
+    }),
+  )
+  stages['batch proof schema (once per batch)'] = perFrame(cpuMicros(start))
+  start = process.cpuUsage()
+  const frames = parsed.flatMap((batch) => batch.frames.map((frame) => batchedFrameSchema.parse(frame)))
+  stages['zod frame schema'] = perFrame(cpuMicros(start))
+  start = process.cpuUsage()
+  for (const frame of frames) sha256Hex(canonicalBytes(frameBody(frame)))
+  stages['canonical body + SHA-256 (size check and frame ID)'] = perFrame(cpuMicros(start))
+  start = process.cpuUsage()
+  for (const [index, batch] of parsed.entries()) {
+    const proof = proofs[index] as BatchProof
+    if (!(await verifyBatchSignature(batch.origin, proof.batchHashes, proof.batchSignature)))
+      throw new Error('bad batch signature')
+  }
+  stages['batch signature (one Ed25519 per batch)'] = perFrame(cpuMicros(start))
+  const world = new WorldModel()
+  start = process.cpuUsage()
+  for (const frame of frames) world.ingest(frame as Frame)
+  stages['world model ingest'] = perFrame(cpuMicros(start))
+  return stages
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100
+}
+
+interface SizeResult {
+  batchSize: number
+  frames: number
+  publisherMicrosPerFrame: number
+  hopMicrosPerFrame: number
+  bytesPerFrame: number
+  breakdown: Record<string, number>
+}
+
+console.log(
+  `context hop CPU: ${cpus().length} cores, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}, ` +
+    `${framesPerRound} frames × ${rounds} rounds per batch size`,
+)
+// Warm up the JIT on every path once.
+await hop(await publish(20, 64, new WorldModel()), new WorldModel())
+await hopBreakdown(await publish(4, 64, new WorldModel()))
+
+const results: SizeResult[] = []
+for (const size of batchSizes) {
+  const batchCount = Math.max(1, Math.round(framesPerRound / size))
+  const publisherSamples: number[] = []
+  const hopSamples: number[] = []
+  let bytes = 0
+  let frameCount = 0
+  for (let round = 0; round < rounds; round++) {
+    let start = process.cpuUsage()
+    const sealed = await publish(batchCount, size, new WorldModel())
+    const publisherMicros = cpuMicros(start)
+    frameCount = batchCount * size
+    start = process.cpuUsage()
+    const accepted = await hop(sealed, new WorldModel())
+    const hopMicros = cpuMicros(start)
+    if (accepted !== frameCount) throw new Error(`hop accepted ${accepted} of ${frameCount}`)
+    publisherSamples.push(publisherMicros / frameCount)
+    hopSamples.push(hopMicros / frameCount)
+    bytes = sealed.reduce((sum, batch) => sum + batch.bytes.byteLength, 0)
+  }
+  const breakdown = await hopBreakdown(await publish(batchCount, size, new WorldModel()))
+  // The median round: robust to a round that shared its core with someone else's burst.
+  const median = (samples: number[]) =>
+    round2([...samples].sort((a, b) => a - b)[samples.length >> 1] as number)
+  const result: SizeResult = {
+    batchSize: size,
+    frames: frameCount,
+    publisherMicrosPerFrame: median(publisherSamples),
+    hopMicrosPerFrame: median(hopSamples),
+    bytesPerFrame: Math.round(bytes / frameCount),
+    breakdown,
+  }
+  results.push(result)
+  console.log(
+    `batch ${String(size).padStart(2)}: publisher ${result.publisherMicrosPerFrame} µs/frame, ` +
+      `relay hop ${result.hopMicrosPerFrame} µs/frame, ${result.bytesPerFrame} B/frame on the wire`,
+  )
+  for (const [stage, micros] of Object.entries(breakdown)) console.log(`    ${stage.padEnd(52)} ${micros}`)
+}
+
+const outputDir = resolve(import.meta.dirname, 'results')
+await mkdir(outputDir, { recursive: true })
+await writeFile(
+  resolve(outputDir, 'context-hop.json'),
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+      loadAverage: round2(loadavg()[0] as number),
+      options: { batchSizes, framesPerRound, rounds },
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+)
