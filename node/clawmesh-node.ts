@@ -10,6 +10,7 @@ import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../protocol/link-posture.ts'
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
+import { OPERATOR_FIELD_METHODS } from '../protocol/rpc/operator-access.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
@@ -44,6 +45,8 @@ import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { resolveNodeTls } from './tls/node-tls.ts'
+import { createOperatorAdmission } from './trust/operator-admission.ts'
+import { openOperatorDistribution } from './trust/operator-distribution.ts'
 import { TrustStore } from './trust/trust-store.ts'
 import { watchTrustFile } from './trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from './version.ts'
@@ -194,7 +197,9 @@ export async function startClawMeshNode(
     world,
     counters,
     events,
-    isTrustedOrigin: (origin) => origin === identity.deviceId || trust.has(origin),
+    // An operator key is trusted to connect, never as the origin of a context frame.
+    isTrustedOrigin: (origin) =>
+      origin === identity.deviceId || (trust.has(origin) && trust.get(origin)?.kind !== 'operator'),
     log,
   })
   const router = new CapabilityRouter({
@@ -405,6 +410,49 @@ export async function startClawMeshNode(
     log,
   })
 
+  const isCommandCenter = (id: string) =>
+    config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId)
+  const admitOperator = createOperatorAdmission({
+    trust,
+    isCommandCenter,
+    counters,
+    report: (report) => {
+      if (report.outcome === 'accept') {
+        const { body } = report.certificate
+        const message = `operator ${body.displayName} (${body.operatorId}) trusted until ${new Date(body.expiresAt).toISOString()}, vouched for by ${report.callerId}`
+        events.push({ level: 'info', type: 'trust.operator.accepted', message, peer: body.operatorId })
+        log(message)
+        return
+      }
+      noteRefusal()
+      const message = `operator certificate from ${report.callerId} refused (${report.reason}): ${report.detail}`
+      events.push({
+        level: 'warn',
+        type: `trust.operator.refused.${report.reason}`,
+        message,
+        peer: report.callerId,
+      })
+      log(message)
+    },
+  })
+  const operatorDistribution = selfIsCommandCenter
+    ? await openOperatorDistribution({
+        stateDir: paths.stateDir,
+        libp2p,
+        rpcProtocol,
+        targets: () => {
+          const relayIds = config.relays.map((relay) => /\/p2p\/([^/]+)$/.exec(relay)?.[1])
+          const connectedRelays = relayIds.filter(
+            (id): id is string => id !== undefined && libp2p.getConnections(peerIdFromString(id)).length > 0,
+          )
+          return [...new Set([...membership.connectedMembers(), ...connectedRelays])]
+        },
+        counters,
+        events,
+        log,
+      })
+    : undefined
+
   const handlers: RpcHandlers = {
     ...planner.handlers(),
     'mesh.status': () => status(),
@@ -471,6 +519,7 @@ export async function startClawMeshNode(
         listenAddrs: libp2p.getMultiaddrs().map((address) => address.toString()),
       }
     },
+    'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -483,6 +532,11 @@ export async function startClawMeshNode(
     handlers,
     counters,
     authorize,
+    // An operator console reaches a field node only to take its frames and read its state.
+    forbids: (callerId, method) =>
+      !selfIsCommandCenter && trust.get(callerId)?.kind === 'operator' && !OPERATOR_FIELD_METHODS.has(method)
+        ? `an operator console may call only ${[...OPERATOR_FIELD_METHODS].join(', ')} on a field node; ${method} goes through the command center`
+        : undefined,
     onRefusal: (callerId, code, message) => {
       noteRefusal()
       events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
@@ -546,6 +600,12 @@ export async function startClawMeshNode(
       })
       .catch((error: Error) => log(`context.sync from ${event.peer} failed: ${error.message}`))
   })
+  // A relay or member that (re)joins is handed the operators' certificates it may have missed.
+  const stopOperatorDelivery = events.subscribe((event) => {
+    if (event.type !== 'peer.connected' || event.peer === undefined || operatorDistribution === undefined)
+      return
+    void operatorDistribution.deliverAll(event.peer)
+  })
   const snapshotTimer = setInterval(() => {
     snapshots.save(world).catch((error: Error) => log(`world-model snapshot failed: ${error.message}`))
   }, WORLD_SNAPSHOT_INTERVAL_MS)
@@ -567,6 +627,7 @@ export async function startClawMeshNode(
     log,
     self: { deviceId: identity.deviceId, name: config.name, meshName: mesh.meshName },
     isKnown,
+    onOperatorPaired: (certificate) => void operatorDistribution?.paired(certificate),
   })
   staticPeerDialer.start()
   void safety.resume()
@@ -610,6 +671,11 @@ export async function startClawMeshNode(
       generation: mesh.generation,
       listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
       relays: config.relays,
+      fieldNodes: () =>
+        membership
+          .entries()
+          .filter((record) => record.state === 'connected' && record.agent?.kind === 'node')
+          .map((record) => ({ deviceId: record.deviceId, name: record.info?.name ?? record.deviceId })),
       ...(site === undefined ? {} : { siteName: site.site.name }),
       ...(site === undefined ? {} : { site }),
     },
@@ -655,6 +721,7 @@ export async function startClawMeshNode(
       staticPeerDialer.stop()
       lanPeerHandler = () => {}
       stopSyncOnJoin()
+      stopOperatorDelivery()
       stopCapabilityUpdates()
       stopPlannerObserver()
       planner.stop()

@@ -11,6 +11,11 @@ export const CONSOLE_CONFIG_PATH = '/console-config.json'
 export const CONSOLE_SITE_ZONES_MAX = 64
 export const CONSOLE_SITE_DEVICES_PER_ZONE_MAX = 64
 
+/** Field nodes a console may reach over WebRTC through the relay (the WAN path): a site has tens of
+ * nodes, and one relayed address per relay (at most the relays' bound of 8) reaches each. */
+export const CONSOLE_FIELD_NODES_MAX = 32
+export const CONSOLE_FIELD_NODE_ADDRS_MAX = 8
+
 const siteIdSchema = z.string().min(1).max(64)
 const siteNameSchema = z.string().min(1).max(128)
 
@@ -52,6 +57,18 @@ export const consoleConfigSchema = z.strictObject({
   }),
   /** Relay multiaddrs for the WebRTC path across WAN, when the mesh has a relay. */
   relays: z.array(z.string().min(1).max(512)).max(8).default([]),
+  /** Field nodes the console may dial over WebRTC signalled by the relay (`/…/p2p/<relay>/p2p-circuit/
+   * webrtc/p2p/<node>`), for their frames directly; only for WAN use, see docs/console.md. */
+  fieldNodes: z
+    .array(
+      z.strictObject({
+        deviceId: deviceIdSchema,
+        name: z.string().min(1).max(64),
+        addrs: z.array(z.string().min(1).max(512)).min(1).max(CONSOLE_FIELD_NODE_ADDRS_MAX),
+      }),
+    )
+    .max(CONSOLE_FIELD_NODES_MAX)
+    .default([]),
   /** The site the command center loaded, so the Twin can draw zones before any frame arrives. */
   siteName: z.string().max(128).optional(),
   /** Zones, their names and their devices, when the command center loaded a site model. */

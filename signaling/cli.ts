@@ -38,6 +38,7 @@ interface RunOptions {
   tlsKey?: string
   meshName: string
   announce: string[]
+  commandCenter: string[]
 }
 
 export function buildRelayProgram(): Command {
@@ -60,6 +61,12 @@ export function buildRelayProgram(): Command {
       DEFAULT_MESH_NAME,
     )
     .option('--announce <multiaddr>', 'extra address to announce, e.g. a public IP (repeatable)', collect, [])
+    .option(
+      '--command-center <deviceId>',
+      'command center whose operator certificates this relay accepts, so its consoles can signal WebRTC (repeatable)',
+      collect,
+      [],
+    )
     .showHelpAfterError()
     .action(async (options: RunOptions) => {
       await runRelayUntilSignalled(options)
@@ -108,6 +115,7 @@ async function runRelayUntilSignalled(options: RunOptions): Promise<RunningRelay
       : {}),
     meshName: meshName.data,
     announce: options.announce,
+    commandCenters: options.commandCenter,
     log: (line) => console.log(`[clawmesh-relay] ${line}`),
   })
 

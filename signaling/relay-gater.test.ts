@@ -53,4 +53,22 @@ describe('relay gater', async () => {
       trusted.add(otherMember.toString())
     }
   })
+
+  it('lets an operator console reach a member through the relay, but hold no reservation and never reach another console', async () => {
+    const [console, otherConsole] = await Promise.all([newPeer(), newPeer()])
+    const operators = new Set([console.toString(), otherConsole.toString()])
+    const counters = new Counters()
+    const gater = createRelayGater({
+      isTrusted: (deviceId) => trusted.has(deviceId) || operators.has(deviceId),
+      isOperator: (deviceId) => operators.has(deviceId),
+      counters,
+      log: () => {},
+    })
+    expect(await gater.denyInboundEncryptedConnection?.(console, {} as never)).toBe(false)
+    expect(await gater.denyOutboundRelayedConnection?.(console, member)).toBe(false)
+    expect(await gater.denyInboundRelayReservation?.(console)).toBe(true)
+    expect(await gater.denyOutboundRelayedConnection?.(console, otherConsole)).toBe(true)
+    expect(counters.get('refused.reservation.operator')).toBe(1)
+    expect(counters.get('refused.relayed-connection.operators')).toBe(1)
+  })
 })

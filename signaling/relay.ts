@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { circuitRelayServer, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
@@ -21,7 +22,9 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { Counters } from '../node/mesh/counters.ts'
+import { startRpcServer } from '../node/rpc/rpc-server.ts'
 import { statePaths } from '../node/state/state-dir.ts'
+import { createOperatorAdmission } from '../node/trust/operator-admission.ts'
 import { TrustStore } from '../node/trust/trust-store.ts'
 import { watchTrustFile } from '../node/trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
@@ -31,6 +34,7 @@ import {
   type MeshIdentity,
   PROTOCOL_GENERATION,
   parseAgentVersion,
+  rpcProtocolId,
 } from '../protocol/mesh.ts'
 import {
   HOP_TIMEOUT_MS,
@@ -59,6 +63,9 @@ export interface RelayOptions {
   healthPort: number
   tls?: RelayTlsFiles
   meshName: string
+  /** Command centers whose operator certificates this relay accepts (`trust.addOperator`), so their
+   * consoles may signal WebRTC through it. */
+  commandCenters?: readonly string[]
   /** Extra addresses to announce in reservations, e.g. the public address of a relay behind 1:1 NAT. */
   announce?: string[]
   log: (line: string) => void
@@ -105,7 +112,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     counters.increment(`${REFUSED_PREFIX}${counter}`)
     log(line)
   }
-  const gater = createRelayGater({ isTrusted: (deviceId) => trust.has(deviceId), counters, log })
+  const gater = createRelayGater({
+    isTrusted: (deviceId) => trust.has(deviceId),
+    isOperator: (deviceId) => trust.get(deviceId)?.kind === 'operator',
+    counters,
+    log,
+  })
 
   const secure = options.tls !== undefined
   const wsInit =
@@ -151,6 +163,34 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
         },
       }),
     },
+  })
+
+  // The relay answers one RPC: a trusted command center handing it an operator certificate.
+  const commandCenters = new Set(options.commandCenters ?? [])
+  const admitOperator = createOperatorAdmission({
+    trust,
+    isCommandCenter: (deviceId) => commandCenters.has(deviceId),
+    counters,
+    report: (report) => {
+      if (report.outcome === 'accept') {
+        const { body } = report.certificate
+        log(
+          `operator ${body.displayName} (${body.operatorId}) trusted until ${new Date(body.expiresAt).toISOString()}, vouched for by ${report.callerId}`,
+        )
+        return
+      }
+      counters.increment(`${REFUSED_PREFIX}operator.${report.reason}`)
+      log(`operator certificate from ${report.callerId} refused (${report.reason}): ${report.detail}`)
+    },
+  })
+  const stopRpc = await startRpcServer({
+    libp2p: libp2p as unknown as Libp2p,
+    protocol: rpcProtocolId(mesh.generation),
+    handlers: {
+      'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
+    },
+    counters,
+    authorize: async (callerId) => (trust.has(callerId) ? 'peer' : undefined),
   })
 
   libp2p.services.relay.addEventListener('relay:reservation', (event) => {
@@ -241,6 +281,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       if (stopping) return
       stopping = true
       trustWatcher.close()
+      await stopRpc().catch(() => {})
       healthServer.closeAllConnections()
       await Promise.all([
         new Promise<void>((resolveClose) => healthServer.close(() => resolveClose())),

@@ -2,6 +2,7 @@
 import { createSignal, For, Match, Show, Switch } from 'solid-js'
 import type { ConsoleSession } from './state/console-session.ts'
 import { CommandView } from './views/CommandView.tsx'
+import { FieldLinks } from './views/FieldLinks.tsx'
 import { PairingScreen } from './views/PairingScreen.tsx'
 import { StatusBar } from './views/StatusBar.tsx'
 import { TelemetryView } from './views/TelemetryView.tsx'
@@ -45,6 +46,7 @@ export function App(props: { session: ConsoleSession }) {
           operator={session.certificate()?.body.displayName ?? ''}
           onReconnect={() => session.reconnectNow()}
         />
+        <FieldLinks links={session.fieldLinks()} />
         <Show when={session.refusal()}>
           <p class="error banner" data-testid="refusal" role="alert">
             {session.refusal()}

@@ -4,6 +4,7 @@
  * load the page comes first, because that name is the one it can resolve and the certificate covers.
  */
 import {
+  CONSOLE_FIELD_NODES_MAX,
   CONSOLE_SITE_DEVICES_PER_ZONE_MAX,
   CONSOLE_SITE_ZONES_MAX,
   type ConsoleConfig,
@@ -20,6 +21,8 @@ export interface ConsoleConfigSource {
   /** The node's multiaddrs, each ending in `/p2p/<deviceId>`. */
   listenAddrs(): string[]
   relays: readonly string[]
+  /** Member field nodes (connected, kind node) the console may reach through the relays. */
+  fieldNodes?(): Array<{ deviceId: string; name: string }>
   siteName?: string
   /** The loaded site model, summarised for the Twin (zones, names, devices). */
   site?: SiteModel
@@ -59,9 +62,25 @@ export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: st
     generation: source.generation,
     commandCenter: { deviceId: source.deviceId, name: source.name, addrs },
     relays: source.relays.slice(0, MAX_RELAYS),
+    fieldNodes: relayedFieldNodes(source),
     ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
     ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site) }),
   })
+}
+
+/** Each field node's relayed WebRTC address on every relay of the command center: a site's nodes
+ * hold their reservations on the site relay, which the command center also uses. */
+function relayedFieldNodes(source: ConsoleConfigSource): ConsoleConfig['fieldNodes'] {
+  const relays = source.relays.slice(0, MAX_RELAYS).filter((relay) => /\/p2p\/[^/]+$/.test(relay))
+  if (relays.length === 0) return []
+  return (source.fieldNodes?.() ?? [])
+    .filter((node) => node.deviceId !== source.deviceId)
+    .slice(0, CONSOLE_FIELD_NODES_MAX)
+    .map((node) => ({
+      deviceId: node.deviceId,
+      name: node.name.slice(0, 64) || node.deviceId.slice(-8),
+      addrs: relays.map((relay) => `${relay}/p2p-circuit/webrtc/p2p/${node.deviceId}`),
+    }))
 }
 
 /** What the Twin needs of the site model: zones in the model's order with their names and the

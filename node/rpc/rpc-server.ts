@@ -40,12 +40,16 @@ export type RpcHandlers = { [M in RpcMethodName]: RpcHandler<M> }
 export interface RpcServerInit {
   libp2p: Libp2p
   protocol: string
-  handlers: RpcHandlers
+  /** A relay serves only part of the table; a method without a handler answers UNKNOWN_METHOD. */
+  handlers: Partial<RpcHandlers>
   counters: Counters
   /** Decides what a connected caller may do; undefined refuses it (UNAUTHORIZED). May wait for the
    * mesh hello of a freshly connected peer. */
   authorize(callerId: string, connection: Connection): Promise<CallerAccess | undefined>
   onRefusal?(callerId: string, code: string, message: string): void
+  /** A narrower rule for some callers (an operator console on a field node): the reason the caller
+   * may not call this method, or undefined when it may. Refused as FORBIDDEN. */
+  forbids?(callerId: string, method: RpcMethodName): string | undefined
 }
 
 export async function startRpcServer(init: RpcServerInit): Promise<() => Promise<void>> {
@@ -110,6 +114,11 @@ async function serveStream(
     if (definition.access === 'admin' && access !== 'admin') {
       throw new ClawMeshError('FORBIDDEN', `${methodName} is only available to the local admin`)
     }
+    const forbidden = init.forbids?.(callerId, methodName)
+    if (forbidden !== undefined) throw new ClawMeshError('FORBIDDEN', forbidden)
+    const handler = init.handlers[methodName] as RpcHandler<RpcMethodName> | undefined
+    if (handler === undefined)
+      throw new ClawMeshError('UNKNOWN_METHOD', `this peer does not serve "${methodName}"`)
     const params = definition.params.safeParse(envelope.data.params)
     if (!params.success) {
       const issue = params.error.issues[0]
@@ -118,7 +127,6 @@ async function serveStream(
         `invalid params for ${methodName}: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? ''}`.trim(),
       )
     }
-    const handler = init.handlers[methodName] as RpcHandler<RpcMethodName>
     const result = await handler(params.data as never, {
       callerId,
       access,

@@ -14,6 +14,7 @@ import {
   pairingRequestSchema,
   pairProtocolId,
 } from '../../protocol/pairing.ts'
+import type { OperatorCertificate } from '../../protocol/safety/operator-certificate.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
@@ -36,6 +37,8 @@ export interface PairingServiceInit {
   log: (line: string) => void
   self: { deviceId: string; name: string; meshName: string }
   isKnown(deviceId: string): boolean
+  /** An operator paired: its certificate goes to the relays and members (operator-distribution.ts). */
+  onOperatorPaired?(certificate: OperatorCertificate): void
 }
 
 export async function startPairingService(init: PairingServiceInit): Promise<() => void> {
@@ -113,6 +116,7 @@ async function serve(init: PairingServiceInit, stream: Stream, connection: Conne
           peer: joiner,
         })
         init.log(`paired ${name ?? joiner} (${joiner}) as ${verdict.grant.kind}`)
+        if (certificate !== undefined) init.onOperatorPaired?.(certificate)
         response = {
           ok: true,
           kind: verdict.grant.kind,

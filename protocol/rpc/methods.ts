@@ -455,6 +455,17 @@ export const RPC_METHODS = {
     access: 'peer',
     description: 'Planner mode, current tool, queue depth, backend label and the leader this node knows.',
   }),
+  'trust.addOperator': method({
+    params: z.object({ certificate: z.record(z.string(), z.unknown()) }).strict(),
+    result: z.object({
+      operatorId: deviceIdSchema,
+      expiresAt: z.number(),
+      added: z.boolean(),
+    }),
+    access: 'peer',
+    description:
+      'A command center hands its signed operator certificate to a relay or member; the receiver verifies it and trusts the operator key until the certificate expires.',
+  }),
   'mesh.message.forward': method({
     params: messageForwardParamsSchema,
     result: plannerAnswerSchema,

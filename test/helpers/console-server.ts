@@ -73,5 +73,6 @@ export function loopbackConsoleConfig(
     generation: 1,
     commandCenter: { deviceId, name, addrs: [`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${deviceId}`] },
     relays: [],
+    fieldNodes: [],
   }
 }

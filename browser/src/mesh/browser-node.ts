@@ -20,15 +20,17 @@ import { formatAgentVersion } from '../../../protocol/mesh.ts'
 
 export const CONSOLE_VERSION = '0.1.0'
 
-/** Only the command center (and, for the WAN path, the relays) may be dialled; only the command
- * center may complete a connection. The browser's default gater would refuse private addresses and
+/** Only the command center and, for the WAN path, the relays and the field nodes console-config
+ * lists may be dialled or complete a connection (the field nodes and the relay in turn admit this
+ * operator key only because the command center vouched for it). The browser's default gater would refuse private addresses and
  * plain ws://, which is exactly what a field LAN and a loopback test use, so it is replaced here. */
 export function commandCenterOnlyGater(config: ConsoleConfig): ConnectionGater {
   const commandCenter = config.commandCenter.deviceId
   const relayIds = new Set(
     config.relays.map((relay) => /\/p2p\/([^/]+)/.exec(relay)?.[1]).filter((id) => id !== undefined),
   )
-  const allowedPeer = (id: string) => id === commandCenter || relayIds.has(id)
+  const fieldNodeIds = new Set(config.fieldNodes.map((fieldNode) => fieldNode.deviceId))
+  const allowedPeer = (id: string) => id === commandCenter || relayIds.has(id) || fieldNodeIds.has(id)
   const dialTarget = (address: Multiaddr) => {
     const text = address.toString()
     const target = /\/p2p\/([^/]+)$/.exec(text)?.[1]

@@ -31,9 +31,19 @@ export interface CommandCenterLink {
 }
 
 export function createCommandCenterLink(node: ConsoleNode, config: ConsoleConfig): CommandCenterLink {
+  return createPeerLink(node, config.commandCenter, 'the command center')
+}
+
+/** The same link to any one peer the console may dial: its command center, or a field node over
+ * WebRTC through the relay (the WAN path). */
+export function createPeerLink(
+  node: ConsoleNode,
+  target: { readonly deviceId: string; readonly addrs: readonly string[] },
+  label: string,
+): CommandCenterLink {
   const [state, setState] = createSignal<LinkState>({ kind: 'connecting', attempt: 0 })
-  const addresses = config.commandCenter.addrs.map((address) => multiaddr(address))
-  const commandCenter = config.commandCenter.deviceId
+  const addresses = target.addrs.map((address) => multiaddr(address))
+  const commandCenter = target.deviceId
   let attempt = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   let dialling = false
@@ -69,7 +79,7 @@ export function createCommandCenterLink(node: ConsoleNode, config: ConsoleConfig
 
   const onDisconnect = (event: CustomEvent<{ toString(): string }>) => {
     if (event.detail.toString() !== commandCenter || connected()) return
-    scheduleRetry('the connection to the command center closed')
+    scheduleRetry(`the connection to ${label} closed`)
   }
   const wake = () => {
     if (document.visibilityState === 'visible' && !connected()) void dial()

@@ -30,6 +30,7 @@ import { type ConsoleNode, createConsoleNode } from '../mesh/browser-node.ts'
 import {
   type CommandCenterLink,
   createCommandCenterLink,
+  createPeerLink,
   type LinkState,
 } from '../mesh/command-center-link.ts'
 import { loadOrCreateOperatorKey, type OperatorKey } from '../mesh/operator-key.ts'
@@ -62,6 +63,15 @@ export type Phase =
   | { readonly kind: 'ready' }
   | { readonly kind: 'failed'; readonly message: string }
 
+/** A WebRTC link to a field node through the relay (the WAN path), and how many accepted frames
+ * arrived over it: gossip names the peer that handed each message over. */
+export interface FieldLink {
+  readonly deviceId: string
+  readonly name: string
+  readonly state: LinkState
+  readonly frames: number
+}
+
 export interface DecisionOutcome {
   readonly ok: boolean
   readonly message: string
@@ -76,6 +86,10 @@ export interface ConsoleSession {
   readonly operatorId: Accessor<string | undefined>
   /** The command center refused this console (e.g. its certificate expired there). */
   readonly refusal: Accessor<string | undefined>
+  /** Second paths, straight to the field nodes console-config lists (docs/console.md, "WAN"). */
+  readonly fieldLinks: Accessor<readonly FieldLink[]>
+  /** Accepted frames by the peer that forwarded them (command center, field node). */
+  readonly framesFrom: Accessor<Readonly<Record<string, number>>>
   pair(code: string): Promise<void>
   decide(
     record: ProposalRecordWire,
@@ -95,6 +109,9 @@ export function createConsoleSession(): ConsoleSession {
   const [refusal, setRefusal] = createSignal<string>()
   const [linkState, setLinkState] = createSignal<LinkState>({ kind: 'stopped' })
   const [state, setState] = createStore<MeshState>(emptyMeshState())
+  const [framesFrom, setFramesFrom] = createSignal<Record<string, number>>({})
+  const [fieldLinks, setFieldLinks] = createSignal<readonly FieldLink[]>([])
+  let fieldLinkHandles: CommandCenterLink[] = []
   let db: ConsoleDb | undefined
   let key: OperatorKey | undefined
   let node: ConsoleNode | undefined
@@ -145,15 +162,34 @@ export function createConsoleSession(): ConsoleSession {
     setPhase({ kind: 'ready' })
     subscribeFrames()
     link.start()
+    startFieldLinks()
     void pollLoop()
     void slowPollLoop()
+  }
+
+  /** Always a second path when console-config lists field nodes: their frames then arrive straight
+   * over WebRTC, and keep arriving while the command center is unreachable. */
+  const startFieldLinks = () => {
+    const fieldNodes = config()?.fieldNodes ?? []
+    fieldLinkHandles = fieldNodes.map((fieldNode) => createPeerLink(node!, fieldNode, fieldNode.name))
+    const render = () =>
+      setFieldLinks(
+        fieldNodes.map((fieldNode, index) => ({
+          deviceId: fieldNode.deviceId,
+          name: fieldNode.name,
+          state: fieldLinkHandles[index]!.state(),
+          frames: framesFrom()[fieldNode.deviceId] ?? 0,
+        })),
+      )
+    createRoot(() => createEffect(render))
+    for (const handle of fieldLinkHandles) handle.start()
   }
 
   const subscribeFrames = () => {
     const mesh = config()!
     const topic = contextTopic(mesh)
     const pubsub = node!.services.pubsub
-    pubsub.topicValidators.set(topic, async (_peer, message) => {
+    pubsub.topicValidators.set(topic, async (forwarder, message) => {
       const decoded = await decodeBatch(message.data, {
         meshName: mesh.meshName,
         generation: mesh.generation,
@@ -164,7 +200,11 @@ export function createConsoleSession(): ConsoleSession {
       const frames = decoded.frames.flatMap((verdict) =>
         verdict.verdict === 'accept' ? [verdict.frame] : [],
       )
-      if (frames.length > 0) ingestFrames(frames)
+      if (frames.length > 0) {
+        const from = forwarder.toString()
+        setFramesFrom((current) => ({ ...current, [from]: (current[from] ?? 0) + frames.length }))
+        ingestFrames(frames)
+      }
       return frames.length > 0 ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     })
     pubsub.subscribe(topic)
@@ -314,6 +354,8 @@ export function createConsoleSession(): ConsoleSession {
   const stopForRepair = async (reason: string) => {
     running = false
     link?.stop()
+    for (const handle of fieldLinkHandles.splice(0)) handle.stop()
+    setFieldLinks([])
     setCertificate(undefined)
     await db?.delete('operator-certificate')
     for (const connection of node?.getConnections() ?? []) await connection.close().catch(() => {})
@@ -333,6 +375,8 @@ export function createConsoleSession(): ConsoleSession {
     certificate,
     operatorId,
     refusal,
+    fieldLinks,
+    framesFrom,
     async pair(code) {
       const mesh = config()
       if (mesh === undefined || node === undefined || key === undefined)

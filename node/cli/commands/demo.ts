@@ -159,6 +159,9 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         String(portFor(2)),
         '--health-port',
         '0',
+        // Consoles paired with the command center may signal WebRTC to the field node through it.
+        '--command-center',
+        ids.commandCenter,
       ],
       ready: (output) => {
         const address = listening(output, /\/ws\/p2p\//)
