@@ -59,6 +59,8 @@ describe('EvidenceLogWriter', () => {
       Array.from({ length: 10 }, (_, i) => log.append('decision', { i }, NOW + i)),
     )
     expect(entries.map((entry) => entry.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    // head.json is written after the entries, off the append path: wait for it before reading it.
+    await log.flush()
     expect((await verifyEvidenceFile(stateDir)).verdict).toMatchObject({ outcome: 'ok', count: 10 })
   })
 
@@ -114,6 +116,7 @@ describe('EvidenceLogWriter', () => {
     const log = await EvidenceLogWriter.open({ stateDir, signer })
     await log.append('proposal', { id: 'p-1' }, NOW)
     await log.append('proposal', { id: 'p-2' }, NOW + 1)
+    await log.flush()
     const lines = (await readFile(log.path, 'utf8')).trimEnd().split('\n')
     await writeLines(lines.slice(0, 1))
     await rm(evidenceLogPaths(stateDir).head)

@@ -8,6 +8,9 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
+import { statePaths } from '../../node/state/state-dir.ts'
+import { TrustStore } from '../../node/trust/trust-store.ts'
 
 const execFileAsync = promisify(execFile)
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
@@ -69,15 +72,21 @@ export async function cliJson<T = Record<string, unknown>>(
   return JSON.parse(result.stdout) as T
 }
 
+/** The device ID of a state dir, creating its keys as `clawmesh identity` does (same code, same
+ * files, without a CLI process per call: the CLI itself is tested in trust-and-membership). */
 export async function deviceIdOf(stateDir: string): Promise<string> {
-  return (await cliJson<{ deviceId: string }>(['identity'], stateDir)).deviceId
+  const paths = statePaths(stateDir)
+  await loadOrCreateIdentity(paths.cliIdentity)
+  return (await loadOrCreateIdentity(paths.deviceIdentity)).deviceId
 }
 
-/** Every state dir trusts every other one (by device ID), as `clawmesh trust add` would. */
+/** Every state dir trusts every other one (by device ID), as `clawmesh trust add` would: the same
+ * trust-store code writing the same file. */
 export async function trustEachOther(dirs: readonly string[]): Promise<string[]> {
   const ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
   for (const [index, dir] of dirs.entries()) {
-    for (const [other, id] of ids.entries()) if (other !== index) await runCli(['trust', 'add', id], dir)
+    const trust = await TrustStore.open(statePaths(dir).trustedPeers)
+    for (const [other, id] of ids.entries()) if (other !== index) await trust.add(id)
   }
   return ids
 }
