@@ -60,7 +60,11 @@ export async function createConsoleNode(privateKey: PrivateKey, config: ConsoleC
       }),
     },
     addresses: { listen: [] },
-    transports: [webSockets(), webRTC({ rtcConfiguration: rtcConfigurationFor(config.iceServers) }), circuitRelayTransport()],
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: rtcConfigurationFor(config.iceServers) }),
+      circuitRelayTransport(),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: commandCenterOnlyGater(config),
