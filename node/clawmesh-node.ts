@@ -163,7 +163,7 @@ export async function startClawMeshNode(
     gater,
     discovery: config.discovery,
     isGossipPeer: (deviceId) => trust.has(deviceId),
-    iceServers: config.iceServers.map((urls) => ({ urls })),
+    iceServers: config.iceServers,
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
   })
@@ -671,6 +671,7 @@ export async function startClawMeshNode(
       generation: mesh.generation,
       listenAddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
       relays: config.relays,
+      iceServers: config.iceServers,
       fieldNodes: () =>
         membership
           .entries()

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
+import { iceServersConfigSchema } from '../protocol/ice-servers.ts'
 import { DISPLAY_NAME_MAX_LENGTH } from '../protocol/limits.ts'
 import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
@@ -35,10 +36,9 @@ export const nodeConfigSchema = z
     /** Device IDs of command centers whose operator certificates and commands this node accepts.
      * A node with role planner or standby-planner is a command center for itself. */
     commandCenters: z.array(z.string().min(1)).default([]),
-    /** STUN/TURN servers for WebRTC (none by default: no public STUN server is contacted). */
-    iceServers: z
-      .array(z.string().regex(/^(stun|turns?):/, 'ICE servers look like stun:host:port or turn:host:port'))
-      .default([]),
+    /** STUN/TURN servers for WebRTC (none by default: no public STUN server is contacted): a URL, or
+     * `{urls, username, credential}` for TURN. A command center hands them to its consoles too. */
+    iceServers: iceServersConfigSchema.default([]),
     /** Site model file (zones, sensors, actuators and which node serves each) */
     site: z.string().optional(),
     mockSensor: z.boolean().default(false),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { deviceIdSchema } from './device-id.ts'
+import { ICE_SERVERS_MAX, iceServerSchema } from './ice-servers.ts'
 
 export const CONSOLE_CONFIG_PATH = '/console-config.json'
 /** Bounds of the site summary: a farm has a handful of zones and a few devices in each. */
@@ -69,6 +70,10 @@ export const consoleConfigSchema = z.strictObject({
     )
     .max(CONSOLE_FIELD_NODES_MAX)
     .default([]),
+  /** STUN/TURN servers for the console's WebRTC (`rtcConfiguration.iceServers`): the command
+   * center's own configured `iceServers`, TURN credentials included when configured. Empty by
+   * default (no public STUN). Served before pairing: anyone who can load the page can read them. */
+  iceServers: z.array(iceServerSchema).max(ICE_SERVERS_MAX).default([]),
   /** The site the command center loaded, so the Twin can draw zones before any frame arrives. */
   siteName: z.string().max(128).optional(),
   /** Zones, their names and their devices, when the command center loaded a site model. */

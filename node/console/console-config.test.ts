@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { consoleConfigSchema } from '../../protocol/console-config.ts'
+import { parseNodeConfig } from '../config.ts'
 import { DEMO_FARM_PATH, loadSiteFile } from '../site/site-model.ts'
 import { buildConsoleConfig, type ConsoleConfigSource, consoleSiteSummary } from './console-config.ts'
 
@@ -42,6 +43,36 @@ describe('buildConsoleConfig', () => {
   it('dials a host name the browser used by name (the certificate covers it, the IP may differ)', () => {
     const config = buildConsoleConfig(source, 'farm-laptop.local:18443')
     expect(config.commandCenter.addrs[0]).toBe(`/dns/farm-laptop.local/tcp/18789/tls/ws/p2p/${deviceId}`)
+  })
+
+  it("hands the command center's configured ICE servers to the console, none when none are configured", () => {
+    expect(buildConsoleConfig(source).iceServers).toEqual([])
+    const iceServers = parseNodeConfig(
+      {
+        name: 'command-center',
+        iceServers: [
+          'stun:stun.farm.example:3478',
+          { urls: 'turn:turn.farm.example:3478', username: 'console', credential: 's3cret' },
+        ],
+      },
+      'test',
+    ).iceServers
+    const config = consoleConfigSchema.parse(
+      JSON.parse(JSON.stringify(buildConsoleConfig({ ...source, iceServers }))),
+    )
+    expect(config.iceServers).toEqual([
+      { urls: ['stun:stun.farm.example:3478'] },
+      { urls: ['turn:turn.farm.example:3478'], username: 'console', credential: 's3cret' },
+    ])
+    // No credentials appear that were not configured.
+    expect(config.iceServers[0]).not.toHaveProperty('username')
+    expect(config.iceServers[0]).not.toHaveProperty('credential')
+  })
+
+  it('refuses a node config whose TURN server has no credentials (a browser could not use it)', () => {
+    expect(() =>
+      parseNodeConfig({ name: 'cc', iceServers: ['turn:turn.farm.example:3478'] }, 'test'),
+    ).toThrow(/iceServers\.0: a TURN server needs a username and a credential/)
   })
 
   it('summarises the loaded site for the Twin: zones in order with names and the devices each holds', async () => {

@@ -11,6 +11,7 @@ import {
   type ConsoleSite,
   consoleConfigSchema,
 } from '../../protocol/console-config.ts'
+import { type IceServer, rtcConfigurationFor } from '../../protocol/ice-servers.ts'
 import type { SiteModel } from '../site/site-model.ts'
 
 export interface ConsoleConfigSource {
@@ -21,6 +22,8 @@ export interface ConsoleConfigSource {
   /** The node's multiaddrs, each ending in `/p2p/<deviceId>`. */
   listenAddrs(): string[]
   relays: readonly string[]
+  /** The command center's STUN/TURN servers, handed to the console's WebRTC (none by default). */
+  iceServers?: readonly IceServer[]
   /** Member field nodes (connected, kind node) the console may reach through the relays. */
   fieldNodes?(): Array<{ deviceId: string; name: string }>
   siteName?: string
@@ -63,6 +66,7 @@ export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: st
     commandCenter: { deviceId: source.deviceId, name: source.name, addrs },
     relays: source.relays.slice(0, MAX_RELAYS),
     fieldNodes: relayedFieldNodes(source),
+    iceServers: rtcConfigurationFor(source.iceServers).iceServers,
     ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
     ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site) }),
   })

@@ -116,6 +116,39 @@ export async function ensureLocalTls(
   return { createdCa, issuedServer: needed, status: (await loadServerTls(stateDir, now)).status }
 }
 
+export interface IssuedFromCa {
+  issuedServer: boolean
+  status: TlsStatus
+}
+
+/**
+ * Gives another service of this machine (the demo's relay) its own server certificate and key,
+ * signed by the local CA in `caStateDir` (which must exist: run ensureLocalTls first), with the same
+ * SANs. Writes `stateDir/tls/server.{crt,key}` and a copy of `ca.crt`, never the CA key, so a
+ * browser that trusts the CA once trusts both. Re-issues under the same rules as ensureLocalTls.
+ */
+export async function ensureServerTlsFromCa(
+  caStateDir: string,
+  stateDir: string,
+  options: EnsureLocalTlsOptions,
+): Promise<IssuedFromCa> {
+  const caPaths = tlsPaths(caStateDir)
+  const paths = tlsPaths(stateDir)
+  const now = options.now ?? new Date()
+  const ca = { certPem: await readPem(caPaths.caCert), keyPem: await readPem(caPaths.caKey) }
+  const names = localSubjectNames(options.extraNames)
+  const needed =
+    options.reissue === 'always' || (await serverCertificateNeedsReissue(paths, ca.certPem, names, now))
+  if (needed) {
+    const server = await issueServerCertificate(ca, names, now)
+    await writeFileAtomic(paths.serverKey, server.keyPem, KEY_FILE_MODE)
+    await writeFileAtomic(paths.serverCert, server.certPem, CERT_FILE_MODE)
+  }
+  if (!(await exists(paths.caCert)) || (await readPem(paths.caCert)) !== ca.certPem)
+    await writeFileAtomic(paths.caCert, ca.certPem, CERT_FILE_MODE)
+  return { issuedServer: needed, status: (await loadServerTls(stateDir, now)).status }
+}
+
 async function serverCertificateNeedsReissue(
   paths: TlsPaths,
   caPem: string,

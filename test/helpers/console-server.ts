@@ -73,6 +73,7 @@ export function loopbackConsoleConfig(
     generation: 1,
     commandCenter: { deviceId, name, addrs: [`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${deviceId}`] },
     relays: [],
+    iceServers: [],
     fieldNodes: [],
   }
 }

@@ -72,7 +72,14 @@ async function main(): Promise<void> {
       ['cert', '--show'],
       join(dir, 'command-center'),
     )
-    browser = await launchChromium([trustServerKeyFlag(cert.server.spkiSha256)])
+    // The relay has its own key from the same CA (the console reaches field-1 through it over WSS).
+    const relayCert = await cliJson<{ server: { spkiSha256: string } }>(
+      ['cert', '--show'],
+      join(dir, 'relay'),
+    )
+    browser = await launchChromium([
+      trustServerKeyFlag(`${cert.server.spkiSha256},${relayCert.server.spkiSha256}`),
+    ])
     const page = await browser.newPage()
     page.setDefaultTimeout(UI_TIMEOUT_MS)
     await page.setViewport(viewport)

@@ -16,6 +16,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { ConsoleConfig } from '../../../protocol/console-config.ts'
 import { gossipMessageId } from '../../../protocol/context/batch.ts'
+import { rtcConfigurationFor } from '../../../protocol/ice-servers.ts'
 import { formatAgentVersion } from '../../../protocol/mesh.ts'
 
 export const CONSOLE_VERSION = '0.1.0'
@@ -59,7 +60,11 @@ export async function createConsoleNode(privateKey: PrivateKey, config: ConsoleC
       }),
     },
     addresses: { listen: [] },
-    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: rtcConfigurationFor(config.iceServers) }),
+      circuitRelayTransport(),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: commandCenterOnlyGater(config),

@@ -17,7 +17,7 @@ import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { statePaths } from '../../state/state-dir.ts'
 import { lanAddresses } from '../../tls/lan-names.ts'
-import { ensureLocalTls } from '../../tls/tls-material.ts'
+import { ensureLocalTls, ensureServerTlsFromCa } from '../../tls/tls-material.ts'
 import { TrustStore } from '../../trust/trust-store.ts'
 import { type CliClient, connectCliClient } from '../client-node.ts'
 import { buildConsoleIfMissing } from '../demo/build-console.ts'
@@ -52,7 +52,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'where the demo keeps its state and logs', '.clawmesh-demo')
     .option(
       '--port <port>',
-      'first of three ports: command center WS/WSS, field node, relay (0: free ports)',
+      'first of three ports: command center WS/WSS, field node, relay WSS (0: free ports)',
       String(DEMO_BASE_PORT),
     )
     .option('--https-port <port>', 'console HTTPS port (0: a free port)', String(DEFAULT_HTTPS_PORT))
@@ -110,6 +110,12 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
 
   const tls = await ensureLocalTls(dirs.commandCenter, { reissue: 'when-needed' })
   if (tls.createdCa) console.log(`created a local CA for the demo in ${tls.status.paths.dir}`)
+  // The relay speaks WSS only, with its own certificate from the same CA: a console on an HTTPS
+  // page (a tablet across the LAN or a WAN) may not open plain ws://, and one CA trusted once
+  // covers the console, the command center's WSS and the relay. The nodes dial it over WSS too,
+  // trusting the demo CA with `--ca`, exactly as a site's nodes dial a relay across a WAN.
+  const relayTls = await ensureServerTlsFromCa(dirs.commandCenter, dirs.relay, { reissue: 'when-needed' })
+  const caFile = tls.status.paths.caCert
   const consoleDir = options.consoleDir ?? DEFAULT_CONSOLE_DIR
   if (options.consoleDir === undefined && options.build)
     await buildConsoleIfMissing({
@@ -154,22 +160,27 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         '--state-dir',
         dirs.relay,
         '--host',
-        '127.0.0.1',
+        options.lan ? '0.0.0.0' : '127.0.0.1',
         '--port',
         String(portFor(2)),
         '--health-port',
         '0',
+        '--tls-cert',
+        relayTls.status.paths.serverCert,
+        '--tls-key',
+        relayTls.status.paths.serverKey,
         // Consoles paired with the command center may signal WebRTC to the field node through it.
         '--command-center',
         ids.commandCenter,
       ],
       ready: (output) => {
-        const address = listening(output, /\/ws\/p2p\//)
+        const address = listening(output, /\/tls\/ws\/p2p\//)
         const health = /health {5}(\S+)/.exec(output)?.[1]
         return address !== undefined && health !== undefined ? { address, health } : undefined
       },
     })
     watch(relay.process)
+    const relayAddresses = demoRelayAddresses(relay.ready.address, options.lan === true)
 
     const commandCenterHost = options.lan ? '0.0.0.0' : '127.0.0.1'
     const commandCenter = await startSupervised({
@@ -179,6 +190,8 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         CLI_BIN,
         '--state-dir',
         dirs.commandCenter,
+        '--ca',
+        caFile,
         'start',
         '--name',
         'command-center',
@@ -196,8 +209,9 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         '--no-discovery',
         '--site',
         DEMO_FARM_PATH,
+        // The address consoles are given (console-config lists the command center's relays).
         '--relay',
-        relay.ready.address,
+        relayAddresses.forConsoles,
       ],
       ready: (output) => {
         const wsPort = /listening {2}\/ip4\/[^/]+\/tcp\/(\d+)\/ws\//.exec(output)?.[1]
@@ -217,6 +231,8 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         CLI_BIN,
         '--state-dir',
         dirs.field,
+        '--ca',
+        caFile,
         'start',
         '--name',
         'field-1',
@@ -236,7 +252,7 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         '--peer',
         `${ids.commandCenter}=${commandCenterUrl}|command-center`,
         '--relay',
-        relay.ready.address,
+        relayAddresses.local,
       ],
       ready: (output) => (/listening {2}\/ip4\/[^/]+\/tcp\/\d+\/ws\//.test(output) ? true : undefined),
     })
@@ -245,7 +261,7 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
     const consolePort = commandCenter.ready.consolePort
     const cli = `npx clawmesh --state-dir ${dirs.commandCenter}`
     console.log('\nClawMesh demo site is up (each part is its own process; logs in ' + dirs.logs + ')')
-    console.log(`  relay           ${relay.ready.address} (health ${relay.ready.health})`)
+    console.log(`  relay           ${relayAddresses.forConsoles} (health ${relay.ready.health})`)
     console.log(`  command center  ${commandCenterUrl} (also wss://), planner, ${ids.commandCenter}`)
     console.log(`  field-1         demo farm sensors and valves, ${ids.field}`)
     console.log(`\nconsole         https://localhost:${consolePort}/`)
@@ -272,6 +288,20 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
     console.error(`error: ${(error as Error).message}`)
     await shutdown('the demo could not start', 1)
   }
+}
+
+/**
+ * The relay's WSS address for the nodes on this machine (loopback) and for consoles: with `--lan`
+ * the first LAN IPv4 (the relay listens on every interface, its certificate covers the address), so
+ * a tablet's browser can reach it; otherwise loopback, like the rest of the demo.
+ */
+export function demoRelayAddresses(listened: string, lan: boolean): { local: string; forConsoles: string } {
+  const match = /\/tcp\/(\d+)\/tls\/ws\/p2p\/([^/]+)$/.exec(listened)
+  if (match === null) throw new Error(`the relay listens on ${listened}, not a WSS address`)
+  const [, port, relayId] = match
+  const at = (ip: string) => `/ip4/${ip}/tcp/${port}/tls/ws/p2p/${relayId}`
+  const lanIp = lan ? lanAddresses().find((address) => !address.includes(':')) : undefined
+  return { local: at('127.0.0.1'), forConsoles: at(lanIp ?? '127.0.0.1') }
 }
 
 interface DemoPairing {
