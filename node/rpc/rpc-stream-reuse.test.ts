@@ -93,4 +93,28 @@ describe('RPC stream reuse', () => {
     expect(handled - before).toBe(1)
     expect(streamsSeen.at(-1)).not.toContain(idleId)
   })
+
+  it('resends a call whose reused stream the node closed as the call went out, and runs it once', async () => {
+    await status()
+    // The node's side of the idle stream: when its idle timer closes it, send the next call at
+    // once, before the close reaches the caller, so the call goes out on a stream that still looks
+    // usable and the node never reads it.
+    const nodeSide = server
+      .getConnections(client.peerId)
+      .flatMap((connection) => connection.streams)
+      .find((stream) => stream.protocol === PROTOCOL)
+    if (nodeSide === undefined) throw new Error('no idle RPC stream on the node')
+    const close = nodeSide.close.bind(nodeSide)
+    let raced: ReturnType<typeof status> | undefined
+    const before = handled
+    nodeSide.close = async (options) => {
+      raced = status()
+      return close(options)
+    }
+    await new Promise((resolve) => setTimeout(resolve, SHORT_IDLE_MS * 3))
+    expect(raced).toBeDefined()
+    expect(await raced).not.toBeInstanceOf(Error)
+    expect(handled - before).toBe(1)
+    expect(streamsSeen.at(-1)).not.toContain(nodeSide.id)
+  })
 })

@@ -64,11 +64,12 @@ export async function callRpcRaw(
   const reused = pool?.take()
   if (reused !== undefined) {
     const reply = await exchange(reused, body, signal).catch((error: unknown) => {
+      const notTaken = endedBeforeAnswer(reused, error)
       reused.stream.abort(error as Error)
       // The node closes a stream only between requests, so one that ended gracefully without an
       // answer never took this request: send it again on a new stream. Anything else (a reset, a
       // timeout, an answer cut short) may have reached the handler and is the caller's to judge.
-      if (!endedBeforeAnswer(reused, error)) throw error
+      if (!notTaken) throw error
       return undefined
     })
     if (reply !== undefined) {
