@@ -25,6 +25,8 @@ let client: Libp2p
 /** Inbound RPC stream IDs seen by the handler on each call. */
 const streamsSeen: string[][] = []
 let handled = 0
+/** Set by a test: the node resets the stream while handling the call. */
+let resetWhileHandling = false
 
 const newNode = (listen: string[]) =>
   createLibp2p({
@@ -46,6 +48,10 @@ beforeAll(async () => {
     handlers: {
       'operator.issue': (_params: unknown, call: RpcCallContext) => {
         handled++
+        if (resetWhileHandling) {
+          for (const stream of call.connection.streams)
+            if (stream.protocol === PROTOCOL) stream.abort(new Error('reset by the test'))
+        }
         streamsSeen.push(
           call.connection.streams
             .filter((stream: Stream) => stream.protocol === PROTOCOL)
@@ -116,5 +122,18 @@ describe('RPC stream reuse', () => {
     expect(await raced).not.toBeInstanceOf(Error)
     expect(handled - before).toBe(1)
     expect(streamsSeen.at(-1)).not.toContain(nodeSide.id)
+  })
+
+  it('does not resend a call whose reused stream was reset after the node took it', async () => {
+    await status()
+    const before = handled
+    resetWhileHandling = true
+    try {
+      expect(await status()).toBeInstanceOf(Error)
+    } finally {
+      resetWhileHandling = false
+    }
+    expect(handled - before).toBe(1)
+    expect(await status()).not.toBeInstanceOf(Error)
   })
 })
