@@ -490,7 +490,13 @@ export async function startClawMeshNode(
       if (leaderForApproval(params.id, call.callerId) !== undefined)
         return leaderForwarder.forwardToLeader('proposal.approve', params)
       const decided = await safety.decide(params.id, params.approval, 'approve')
-      return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
+      const { executionFrame } = decided
+      return {
+        proposal: toWire(decided.record),
+        verdict: decided.verdict,
+        detail: decided.detail,
+        ...(executionFrame === undefined ? {} : { executionFrame }),
+      }
     },
     'proposal.reject': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)

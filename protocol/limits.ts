@@ -20,6 +20,16 @@ export const RPC_TIMEOUT_MS = 10_000
  * stream and sends nothing must not hold a handler slot. */
 export const RPC_READ_TIMEOUT_MS = 5_000
 
+/** An RPC stream carries one request at a time but may carry several in turn: after answering, the
+ * receiver waits this long for the caller's next request before closing the stream. */
+export const RPC_STREAM_IDLE_MS = 30_000
+/** The caller keeps an answered stream for its next call to the same peer this long (shorter than
+ * RPC_STREAM_IDLE_MS, so the receiver rarely closes a stream the caller is about to use), and at
+ * most this many idle streams per peer and protocol. A reused stream skips opening a stream and the
+ * protocol negotiation (one round trip) on each call. */
+export const RPC_CLIENT_IDLE_MS = 10_000
+export const RPC_IDLE_STREAMS_PER_PEER = 4
+
 /** Concurrent RPC streams a single remote peer may have open at once. Legitimate callers (CLI,
  * console, a peer node) issue a handful at a time; more means a bug or abuse. */
 export const RPC_MAX_CONCURRENT_PER_PEER = 16

@@ -1,5 +1,6 @@
 /**
- * The RPC boundary of a node: one request and one response per `/clawmesh/rpc/<gen>` stream.
+ * The RPC boundary of a node: requests and responses on `/clawmesh/rpc/<gen>` streams, one request
+ * at a time per stream (a caller may send its next request on the same stream once answered).
  * Order of checks: admission (rate, concurrency) → size-limited read → envelope → method table →
  * caller access → params schema → handler → result schema. Anything a handler throws is normalised
  * to the closed error table; every refusal is counted and the node keeps serving.
@@ -15,6 +16,7 @@ import {
   RPC_RATE_BURST,
   RPC_RATE_PER_SECOND,
   RPC_READ_TIMEOUT_MS,
+  RPC_STREAM_IDLE_MS,
 } from '../../protocol/limits.ts'
 import { type RpcResponse, rpcRequestSchema } from '../../protocol/rpc/envelope.ts'
 import { isRpcMethodName, RPC_METHODS, type RpcMethodName } from '../../protocol/rpc/methods.ts'
@@ -70,28 +72,57 @@ export async function startRpcServer(init: RpcServerInit): Promise<() => Promise
   return () => init.libp2p.unhandle(init.protocol)
 }
 
+/**
+ * Serves the requests of one stream in turn: the first must arrive within RPC_READ_TIMEOUT_MS; after
+ * each answer the stream stays open for the caller's next request (up to RPC_STREAM_IDLE_MS idle),
+ * until the caller closes its side. A request refused before its body was read (rate, size, framing)
+ * closes the stream, since what follows on it is no longer known to start a request. The stream is
+ * only ever closed while no request is being handled, so a caller whose reused stream ends without
+ * an answer knows its request was not taken (protocol/rpc/client.ts retries it on a new stream).
+ */
 async function serveStream(
   init: RpcServerInit,
   limiter: PeerLimiter,
   stream: Stream,
   connection: Connection,
 ) {
-  const callerId = connection.remotePeer.toString()
   const messages = lpStream(stream, { maxDataLength: RPC_MAX_MESSAGE_BYTES })
-  const signal = AbortSignal.timeout(RPC_READ_TIMEOUT_MS)
+  for (let first = true; ; first = false) {
+    const served = await serveRequest(init, limiter, stream, connection, messages, first)
+    if (served === 'keep-open') continue
+    if (served === 'close') {
+      await stream.close({ signal: AbortSignal.timeout(RPC_READ_TIMEOUT_MS) }).catch((error: Error) => {
+        stream.abort(error)
+      })
+    }
+    return
+  }
+}
+
+type Messages = ReturnType<typeof lpStream>
+
+async function serveRequest(
+  init: RpcServerInit,
+  limiter: PeerLimiter,
+  stream: Stream,
+  connection: Connection,
+  messages: Messages,
+  first: boolean,
+): Promise<'keep-open' | 'close' | 'aborted'> {
+  const callerId = connection.remotePeer.toString()
   let requestId = '?'
   let response: RpcResponse
-  const admission = limiter.admit(callerId)
+  let bodyRead = false
+  // The first request is admitted before it is read (a flood of streams costs no reads); a later
+  // one on the same stream is read while the stream idles, then admitted.
+  let admission = first ? limiter.admit(callerId) : undefined
   try {
-    if (!admission.admitted) {
-      throw new ClawMeshError(
-        'RATE_LIMITED',
-        `too many ${admission.reason === 'rate' ? 'requests' : 'concurrent requests'}`,
-      )
-    }
+    if (admission !== undefined && !admission.admitted) throw refusedAdmission(admission.reason)
     let body: Uint8Array
     try {
-      body = (await messages.read({ signal })).subarray()
+      body = (
+        await messages.read({ signal: AbortSignal.timeout(first ? RPC_READ_TIMEOUT_MS : RPC_STREAM_IDLE_MS) })
+      ).subarray()
     } catch (error) {
       const name = (error as Error).name
       if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
@@ -99,7 +130,14 @@ async function serveStream(
       }
       if (name === 'InvalidMessageLengthError')
         throw new ClawMeshError('BAD_REQUEST', 'invalid length prefix')
+      // The caller closed its side, or the stream idled out, between requests: nothing to answer.
+      if (!first) return 'close'
       throw error
+    }
+    bodyRead = true
+    if (admission === undefined) {
+      admission = limiter.admit(callerId)
+      if (!admission.admitted) throw refusedAdmission(admission.reason)
     }
     const envelope = rpcRequestSchema.safeParse(decodeJsonMessage(body, RPC_MAX_MESSAGE_BYTES))
     if (!envelope.success)
@@ -147,7 +185,7 @@ async function serveStream(
     init.onRefusal?.(callerId, normalised.code, normalised.message)
     response = { id: requestId, ok: false, error: normalised.toWire() }
   } finally {
-    if (admission.admitted) admission.release()
+    if (admission?.admitted === true) admission.release()
   }
   try {
     let bytes: Uint8Array
@@ -160,8 +198,16 @@ async function serveStream(
       )
     }
     await messages.write(bytes, { signal: AbortSignal.timeout(RPC_READ_TIMEOUT_MS) })
-    await stream.close({ signal: AbortSignal.timeout(RPC_READ_TIMEOUT_MS) })
   } catch (error) {
     stream.abort(error as Error)
+    return 'aborted'
   }
+  return bodyRead ? 'keep-open' : 'close'
+}
+
+function refusedAdmission(reason: 'rate' | 'concurrency'): ClawMeshError {
+  return new ClawMeshError(
+    'RATE_LIMITED',
+    `too many ${reason === 'rate' ? 'requests' : 'concurrent requests'}`,
+  )
 }

@@ -91,6 +91,61 @@ describe('ProposalStore', () => {
     expect(reopened.get('proposal-1')?.hash).toBe(hash)
   })
 
+  it('records an approval, approved and executing as one journal line, resumed as executing after a reopen', async () => {
+    const store = await openStore()
+    const { hash } = await created(store, proposal())
+    await store.move(hash, 'submit')
+    const changes: ProposalStoreChange[] = []
+    store.onChange((change) => changes.push(change))
+    const linesBefore = (await readFile(proposalJournalPath(stateDir), 'utf8')).trimEnd().split('\n')
+    const approval = await signApproval(operator.signer, {
+      proposalHash: hash,
+      decision: 'approve',
+      operatorCertificate: operator.certificate,
+      operatorLink: 'lan',
+      at: NOW,
+    })
+    const decided = store.decide(hash, approval, ['approve', 'start'])
+    if (decided.outcome !== 'accept') throw new Error(decided.detail)
+    expect(changes).toEqual([])
+    await decided.written
+    const lines = (await readFile(proposalJournalPath(stateDir), 'utf8')).trimEnd().split('\n')
+    expect(lines).toHaveLength(linesBefore.length + 1)
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
+      record: { state: 'executing', approvals: [{ signature: approval.signature }] },
+    })
+    expect(changes.map((change) => (change.kind === 'transition' ? change.event : change.kind))).toEqual([
+      'approval',
+      'approve',
+      'start',
+    ])
+    const reopened = await openStore()
+    expect(reopened.resumable().map((record) => [record.hash, record.state])).toEqual([[hash, 'executing']])
+    expect(reopened.get(hash)?.approvals).toHaveLength(1)
+  })
+
+  it('changes nothing when one step of a combined decision is refused', async () => {
+    const store = await openStore()
+    const { hash } = await created(store, proposal())
+    const approval = await signApproval(operator.signer, {
+      proposalHash: hash,
+      decision: 'approve',
+      operatorCertificate: operator.certificate,
+      operatorLink: 'lan',
+      at: NOW,
+    })
+    // `proposed` cannot be approved before it is submitted: the approval is not kept either.
+    expect(store.decide(hash, approval, ['approve', 'start'])).toMatchObject({
+      outcome: 'reject',
+      reason: 'illegal-transition',
+    })
+    await store.move(hash, 'submit')
+    expect(store.decide(hash, approval, ['start'])).toMatchObject({ outcome: 'reject' })
+    expect(store.get(hash)).toMatchObject({ state: 'awaiting_approval', approvals: [] })
+    const reopened = await openStore()
+    expect(reopened.get(hash)).toMatchObject({ state: 'awaiting_approval', approvals: [] })
+  })
+
   it('refuses approvals for another proposal hash', async () => {
     const store = await openStore()
     const { hash } = await created(store, proposal())

@@ -100,6 +100,11 @@ export type AddApprovalResult =
       readonly detail: string
     }
 
+export type DecideResult =
+  | { readonly outcome: 'accept'; readonly record: StoredProposal; readonly written: Promise<void> }
+  | Extract<AddApprovalResult, { outcome: 'reject' }>
+  | Extract<MoveProposalResult, { outcome: 'reject' }>
+
 /** What changed; the runtime maps `created` to `planner.proposal` and resolved transitions to
  * `planner.proposal.resolved`. Listeners run after the change is on disk. */
 export type ProposalStoreChange =
@@ -345,6 +350,69 @@ export class ProposalStore {
     const record = this.get(hash)
     if (record === undefined)
       return { outcome: 'reject', reason: 'unknown-proposal', detail: `no proposal ${hash}` }
+    const checked = this.#checkApproval(record, candidate)
+    if (checked.outcome === 'reject') return checked
+    const { approval } = checked
+    const next: StoredProposal = { ...record, approvals: [...record.approvals, approval], updatedAt: at }
+    this.#index(next)
+    await this.#commit({ kind: 'approval', record: next, approval })
+    return { outcome: 'accept', record: next }
+  }
+
+  /**
+   * Keeps an approval (if any) and moves the proposal through `events` in order, as ONE journal
+   * line holding the final record: the runtime uses it when the policy allowed a proposal and it is
+   * about to send the command (approval → `approved` → `executing`). Each step is checked as
+   * `addApproval` and `move` check it, and nothing changes unless every step is legal. Listeners
+   * hear each step, after the line is on disk. Why one line is enough for crash recovery: before it
+   * is durable nothing was answered or sent (a crash loses an approval nobody was told was kept);
+   * after it, the record is `executing` with its approvals, which a restart resumes exactly as it
+   * would resume `approved` (and the actuator's ledger refuses a second run).
+   *
+   * Answers at once whether the decision is kept (so the caller can start its evidence entries in
+   * the same tick and share their fsync); `written` resolves once the line is on disk.
+   */
+  decide(
+    hash: string,
+    candidate: unknown,
+    events: readonly ProposalEvent[],
+    at: number = this.#now(),
+  ): DecideResult {
+    const record = this.get(hash)
+    if (record === undefined)
+      return { outcome: 'reject', reason: 'unknown-proposal', detail: `no proposal ${hash}` }
+    const changes: ProposalStoreChange[] = []
+    let next: StoredProposal = record
+    if (candidate !== undefined) {
+      const checked = this.#checkApproval(record, candidate)
+      if (checked.outcome === 'reject') return checked
+      next = { ...next, approvals: [...next.approvals, checked.approval], updatedAt: at }
+      changes.push({ kind: 'approval', record: next, approval: checked.approval })
+    }
+    for (const event of events) {
+      const verdict = transition(next.state, event)
+      if (verdict.outcome === 'reject') return verdict
+      const from = next.state
+      next = { ...next, state: verdict.next, updatedAt: at }
+      changes.push({
+        kind: 'transition',
+        record: next,
+        from,
+        event,
+        resolved: TERMINAL_PROPOSAL_STATES.has(next.state),
+      })
+    }
+    this.#index(next)
+    this.#pruneTerminal()
+    return { outcome: 'accept', record: next, written: this.#commitAll(next, changes) }
+  }
+
+  #checkApproval(
+    record: StoredProposal,
+    candidate: unknown,
+  ):
+    | { readonly outcome: 'accept'; readonly approval: ApprovalCertificate }
+    | Extract<AddApprovalResult, { outcome: 'reject' }> {
     const parsed = approvalCertificateSchema.safeParse(candidate)
     if (!parsed.success)
       return { outcome: 'reject', reason: 'malformed', detail: describeIssues(parsed.error) }
@@ -373,10 +441,7 @@ export class ProposalStore {
         detail: `a proposal keeps at most ${COMMAND_MAX_APPROVALS} approvals`,
       }
     }
-    const next: StoredProposal = { ...record, approvals: [...record.approvals, approval], updatedAt: at }
-    this.#index(next)
-    await this.#commit({ kind: 'approval', record: next, approval })
-    return { outcome: 'accept', record: next }
+    return { outcome: 'accept', approval }
   }
 
   /** Expires every proposal whose expiry passed and that the state machine lets expire
@@ -417,19 +482,26 @@ export class ProposalStore {
   }
 
   /** Appends the changed record to the journal (durable when this resolves), then tells listeners. */
-  async #commit(change: ProposalStoreChange): Promise<void> {
+  #commit(change: ProposalStoreChange): Promise<void> {
+    return this.#commitAll(change.record, [change])
+  }
+
+  /** One journal line for `record` (the state after all `changes`), then each change to listeners. */
+  async #commitAll(record: StoredProposal, changes: readonly ProposalStoreChange[]): Promise<void> {
     this.#seq += 1
-    await this.#journal.append(JSON.stringify({ seq: this.#seq, record: change.record }))
+    await this.#journal.append(JSON.stringify({ seq: this.#seq, record }))
     this.#journalLines += 1
     if (this.#journalLines >= this.#compactAfterLines && this.#compacting === undefined) {
       // Off the caller's path; a failed fold leaves the journal as it is, to be folded later.
       void this.compact().catch(() => undefined)
     }
-    for (const listener of this.#listeners) {
-      try {
-        listener(change)
-      } catch {
-        // A failing listener (an event sink) must not undo or block a change already on disk.
+    for (const change of changes) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(change)
+        } catch {
+          // A failing listener (an event sink) must not undo or block a change already on disk.
+        }
       }
     }
   }

@@ -78,6 +78,15 @@ export interface SafetyRuntimeInit {
   log: (line: string) => void
 }
 
+/** What an actuator answers for a command it executed (`actuator.execute`). */
+export interface ExecuteResult {
+  proposalHash: string
+  status: 'completed' | 'failed'
+  result: Record<string, unknown>
+  executionFrameId?: string
+  executionFrame?: Record<string, unknown>
+}
+
 export interface SafetyLeadership {
   /** Highest leader term this node has seen; commands and planner proposals below it are refused. */
   currentTerm(): number | undefined
@@ -250,7 +259,13 @@ export class SafetyRuntime {
     id: string,
     approval: unknown,
     expected: 'approve' | 'reject',
-  ): Promise<{ record: StoredProposal; verdict: 'allow' | 'pending' | 'rejected'; detail: string }> {
+  ): Promise<{
+    record: StoredProposal
+    verdict: 'allow' | 'pending' | 'rejected'
+    detail: string
+    /** The actuator's `execution` frame, when the approval let the proposal run and it answered. */
+    executionFrame?: Record<string, unknown>
+  }> {
     const record = this.#get(id)
     const decision = (approval as { body?: { decision?: unknown } } | null)?.body?.decision
     if (decision !== expected)
@@ -272,6 +287,15 @@ export class SafetyRuntime {
     if (verdict.verdict === 'deny' && verdict.code !== 'rejected-by-operator') {
       await this.#refuse('forwarder', record.proposal, verdict.code, verdict.detail)
     }
+    if (verdict.verdict === 'allow') {
+      const executed = await this.#approveAndDispatch(record.hash, verdict.approvers, approval)
+      return {
+        record: this.#get(record.hash),
+        verdict: 'allow',
+        detail: `approved by ${verdict.approvers.join(', ')}`,
+        ...(executed?.executionFrame === undefined ? {} : { executionFrame: executed.executionFrame }),
+      }
+    }
     const added = await this.proposals.addApproval(record.hash, approval)
     if (added.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${added.detail}`)
@@ -288,25 +312,12 @@ export class SafetyRuntime {
       })
       return { record: this.#get(record.hash), verdict: 'rejected', detail: verdict.detail }
     }
-    if (verdict.verdict === 'pending') {
-      await approvalLogged
-      return { record: this.#get(record.hash), verdict: 'pending', detail: verdict.detail }
-    }
-    await Promise.all([approvalLogged, this.#approveAndDispatch(record.hash, verdict.approvers)])
-    return {
-      record: this.#get(record.hash),
-      verdict: 'allow',
-      detail: `approved by ${verdict.approvers.join(', ')}`,
-    }
+    await approvalLogged
+    return { record: this.#get(record.hash), verdict: 'pending', detail: verdict.detail }
   }
 
   /** The actuator side: runs the policy itself, then the ledger, then the device. */
-  async executeCommand(candidate: unknown): Promise<{
-    proposalHash: string
-    status: 'completed' | 'failed'
-    result: Record<string, unknown>
-    executionFrameId?: string
-  }> {
+  async executeCommand(candidate: unknown): Promise<ExecuteResult> {
     const issuer = await verifyCommandIssuer(candidate, {
       trustedCommandCenters: (id) => this.#init.isCommandCenter(id),
     })
@@ -399,12 +410,20 @@ export class SafetyRuntime {
     await holdExecutionForTests(proposal.id, this.#init.log)
     const outcome = actuator.execute(proposal.operation, proposal.args, Date.now())
     const status = outcome.ok ? 'completed' : 'failed'
-    await this.ledger.finish(commandHash, outcome.ok ? { status } : { status, detail: outcome.message })
+    // The device has moved: from here the ledger's `finished` record, the execution frame and its
+    // evidence entry go out together, and the command center is answered once all are durable.
+    // `started` is already on disk, so a crash in between still counts the command as executed
+    // (never re-run); the frame may then be out before `finished` is, as it could before be out
+    // without its evidence entry.
+    const finished = this.ledger.finish(
+      commandHash,
+      outcome.ok ? { status } : { status, detail: outcome.message },
+    )
     const result: Record<string, unknown> = outcome.ok
       ? { ...outcome.result, state: outcome.state }
       : { error: outcome.code, message: outcome.message }
     // The execution frame and the actuator's state observations go out in one gossip batch.
-    const [frame] = await Promise.all([
+    const published = Promise.all([
       this.#init.publish(
         {
           kind: 'execution',
@@ -429,17 +448,31 @@ export class SafetyRuntime {
         }),
       ),
     ])
-    await this.evidence.append('execution', {
-      hash: commandHash,
-      proposalId: proposal.id,
-      status,
-      result,
-      frameId: frame.frameId,
+    // A failed publish is still answered only after `finished` is on disk.
+    const [frame] = await published.catch(async (error: unknown) => {
+      await finished
+      throw error
     })
+    await Promise.all([
+      finished,
+      this.evidence.append('execution', {
+        hash: commandHash,
+        proposalId: proposal.id,
+        status,
+        result,
+        frameId: frame.frameId,
+      }),
+    ])
     this.#init.log(
       `executed ${proposal.capability} ${proposal.operation} for proposal ${proposal.id}: ${status}`,
     )
-    return { proposalHash: commandHash, status, result, executionFrameId: frame.frameId }
+    return {
+      proposalHash: commandHash,
+      status,
+      result,
+      executionFrameId: frame.frameId,
+      executionFrame: frame as unknown as Record<string, unknown>,
+    }
   }
 
   list(state?: string): StoredProposal[] {
@@ -452,12 +485,28 @@ export class SafetyRuntime {
     return this.#get(id)
   }
 
-  async #approveAndDispatch(hash: string, approvers: readonly string[]): Promise<void> {
+  /**
+   * The policy allowed the proposal (with `approval`, the one that completed it, if any): records
+   * the approval, `approved` and — when this node sends the command now — `executing` as one
+   * journal line, with the approval and decision evidence entries (one group-committed fsync) in
+   * parallel; the command leaves only once all of them are on disk. A planner that does not lead
+   * records `approved` and holds it (see #dispatch).
+   */
+  async #approveAndDispatch(
+    hash: string,
+    approvers: readonly string[],
+    approval?: unknown,
+  ): Promise<ExecuteResult | undefined> {
+    const sendsNow = this.#init.leadership?.issuing()?.leading !== false
+    const decided = this.proposals.decide(hash, approval, sendsNow ? ['approve', 'start'] : ['approve'])
+    if (decided.outcome === 'reject')
+      throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${decided.detail}`)
     await Promise.all([
-      this.proposals.move(hash, 'approve'),
+      decided.written,
+      approval === undefined ? undefined : this.evidence.append('approval', { hash, approval }),
       this.evidence.append('decision', { hash, decision: 'approved', approvers }),
     ])
-    await this.#dispatch(hash)
+    return this.#dispatch(hash)
   }
 
   /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */
@@ -475,10 +524,12 @@ export class SafetyRuntime {
     this.#retries.clear()
   }
 
-  async #dispatch(hash: string, attempt = 0): Promise<void> {
+  /** Sends the command; resolves with the actuator's answer when it executed now, else undefined
+   * (held, retried later, refused or reported as executed before). */
+  async #dispatch(hash: string, attempt = 0): Promise<ExecuteResult | undefined> {
     this.#retries.delete(hash)
     this.#heldForLeadership.delete(hash)
-    if (this.#closed) return
+    if (this.#closed) return undefined
     let record = this.#get(hash)
     try {
       const issuing = this.#init.leadership?.issuing()
@@ -515,6 +566,7 @@ export class SafetyRuntime {
           ? { reason: String(result.result['message'] ?? 'device refused') }
           : {}),
       })
+      return result
     } catch (error) {
       const clawError = error as ClawMeshError
       if (clawError.code === 'ALREADY_EXECUTED') {
@@ -522,7 +574,7 @@ export class SafetyRuntime {
         await this.#move(hash, previous.status === 'completed' ? 'complete' : 'fail', {
           reason: previous.detail ?? 'executed before a restart; outcome as recorded by the actuator',
         })
-        return
+        return undefined
       }
       const unreachable =
         !(error instanceof ClawMeshError) || error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE'
@@ -539,7 +591,7 @@ export class SafetyRuntime {
           hash,
           setTimeout(() => void this.#dispatch(hash, attempt + 1), delay),
         )
-        return
+        return undefined
       }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
       await this.#move(hash, 'fail', {
@@ -547,6 +599,7 @@ export class SafetyRuntime {
           ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
           : (error as Error).message.slice(0, 500),
       })
+      return undefined
     }
   }
 

@@ -259,6 +259,9 @@ export const proposalDecisionResultSchema = z.object({
   proposal: proposalRecordSchema,
   verdict: z.enum(['allow', 'pending', 'rejected']),
   detail: z.string(),
+  /** When the approval let the proposal run: the actuator's `execution` frame, handed back with the
+   * answer (verifiable on its own: origin signature and batch proof). */
+  executionFrame: z.record(z.string(), z.unknown()).optional(),
 })
 
 export const operatorIssueParamsSchema = z
@@ -281,6 +284,8 @@ export const actuatorExecuteResultSchema = z.object({
   status: z.enum(['completed', 'failed']),
   result: z.record(z.string(), z.unknown()),
   executionFrameId: z.string().optional(),
+  /** The `execution` frame itself (signed by the actuator, with its batch proof). */
+  executionFrame: z.record(z.string(), z.unknown()).optional(),
 })
 
 /** What `planner.ask` and `mesh.message.forward` answer: the planner's text, the backend that wrote

@@ -3,9 +3,11 @@
  * client → command center → field node with mock actuators). Operator A (the command center's own
  * CLI key) proposes; operator B (certified by A) signs and sends the approval. Measured per run:
  *
- *   (a) `proposal.approve` round trip: it resolves only after the command center has issued the
- *       certified command, the field node has re-run the policy and its ledger, moved the device and
- *       answered (see SafetyRuntime#dispatch);
+ *   (a) `proposal.approve` → the `execution` frame back at the client: the approve call resolves
+ *       only after the command center has issued the certified command and the field node has re-run
+ *       the policy and its ledger, moved the device and answered; its answer carries the field
+ *       node's `execution` frame, which the client verifies (origin signature and batch proof, the
+ *       proposal it names) before the clock stops;
  *   (b) approve sent → the `execution` frame visible in the command center's world model, seen by
  *       the client polling `mesh.world.query` every --poll-ms (adds up to one interval).
  *
@@ -25,7 +27,9 @@ import { parseArgs } from 'node:util'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
 import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
+import { verifyFrame } from '../../protocol/context/index.ts'
 import { RPC_RATE_BURST, RPC_RATE_PER_SECOND } from '../../protocol/limits.ts'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { type OperatorCertificate, signApproval } from '../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
 import { cliJson, makeStateDir, runCli, startNode, stopAll, waitFor } from '../helpers/processes.ts'
@@ -71,12 +75,30 @@ const dirs = {
 }
 const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
 
+let fieldDeviceId = ''
+
+/** The `execution` frame in the approve answer: signed by the field node, naming this proposal. */
+async function checkExecutionFrame(frame: unknown, proposalId: string): Promise<void> {
+  const verdict = await verifyFrame(frame, {
+    meshName: DEFAULT_MESH_NAME,
+    generation: PROTOCOL_GENERATION,
+    isTrustedOrigin: (origin) => origin === fieldDeviceId,
+    now: Date.now(),
+  })
+  if (verdict.verdict !== 'accept')
+    throw new Error(`proposal ${proposalId}: the execution frame in the answer was not accepted`)
+  const { kind, data } = verdict.frame as { kind: string; data: { proposalId?: string } }
+  if (kind !== 'execution' || data.proposalId !== proposalId)
+    throw new Error(`proposal ${proposalId}: the answer carried another frame (${kind})`)
+}
+
 async function setUp() {
   const [ccId, fieldId, bobId] = await Promise.all([
     identityOf(dirs.cc),
     identityOf(dirs.field),
     identityOf(dirs.bob),
   ])
+  fieldDeviceId = fieldId.deviceId
   await runCli(['trust', 'add', fieldId.deviceId, '--name', 'field-1'], dirs.cc)
   await runCli(['trust', 'add', bobId.cliKeyId, '--name', 'bob'], dirs.cc)
   await runCli(['trust', 'add', ccId.deviceId, '--name', 'command-center'], dirs.field)
@@ -196,11 +218,12 @@ async function oneRun(alice: CliClient, bob: Operator, poll: boolean): Promise<S
     id,
     approval: approval as unknown as Record<string, unknown>,
   })
-  const approveMs = performance.now() - t0
   if (decided.verdict !== 'allow' || decided.proposal.state !== 'completed')
     throw new Error(
       `proposal ${id} ended ${decided.verdict}/${decided.proposal.state}: ${decided.detail} ${decided.proposal.reason ?? ''}`,
     )
+  await checkExecutionFrame(decided.executionFrame, id)
+  const approveMs = performance.now() - t0
   if (framePromise === undefined) return { approveMs }
   const seen = await framePromise
   // The node admits RPC_RATE_PER_SECOND requests per peer (burst RPC_RATE_BURST); a 2 ms poll
@@ -249,11 +272,11 @@ try {
     })
     const polling = result.approveWithPolling
     console.table({
-      '(a) approve round trip, approve only': row(result.approveOnly.approveRoundTripMs),
+      '(a) approve → execution frame at client': row(result.approveOnly.approveRoundTripMs),
       ...(polling === undefined
         ? {}
         : {
-            '(a) approve round trip, while polling': row(polling.approveRoundTripMs),
+            '(a) same, while polling': row(polling.approveRoundTripMs),
             [`(b) execution frame at CC, poll ${pollMs} ms`]: row(polling.executionFrameVisibleMs),
           }),
     })
