@@ -60,3 +60,8 @@ export const EVENT_RING_SIZE = 500
 /** Nesting depth accepted by the canonical encoder: deeper structures are refused rather than
  * risking stack exhaustion on hostile input. */
 export const CANONICAL_MAX_DEPTH = 64
+
+/** Parsed public keys kept per signer ID (device and operator IDs), least recently used dropped
+ * first. A mesh has tens of devices and a handful of operators; 4,096 covers every origin a node
+ * will meet while bounding what a flood of made-up IDs can make it hold. */
+export const PUBLIC_KEY_CACHE_SIZE = 4_096

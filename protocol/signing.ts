@@ -9,6 +9,8 @@ import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
 import { canonicalBytes } from './canonical.ts'
+import { PUBLIC_KEY_CACHE_SIZE } from './limits.ts'
+import { BoundedLru } from './lru.ts'
 
 /** Purposes a ClawMesh signature can be made for. Adding one is a protocol change. */
 export type SignatureDomain =
@@ -39,10 +41,36 @@ export interface Signer {
   sign(bytes: Uint8Array): Uint8Array | Promise<Uint8Array>
 }
 
+/** A faster Ed25519 a platform can install (the node installs OpenSSL through node:crypto with key
+ * objects parsed once per key, node/libp2p/native-ed25519.ts). It must give exactly the answers of
+ * the portable path (the key's own `sign`/`verify`, @libp2p/crypto); only speed may differ. */
+export interface Ed25519Backend {
+  /** Verifies `signature` over `message` by `publicKey`, the key embedded in `signerId` (a stable
+   * cache key for the parsed key). Returns `undefined` for a key type it does not handle, so the
+   * portable path decides. */
+  verify(
+    signerId: string,
+    publicKey: PublicKey,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): boolean | undefined
+  /** Signs with `privateKey`; `undefined` for a key type it does not handle. */
+  sign(privateKey: PrivateKey, message: Uint8Array): Uint8Array | undefined
+}
+
+let ed25519Backend: Ed25519Backend | undefined
+
+/** Installs a native Ed25519 backend for every signature made and checked through this module;
+ * `undefined` restores the portable one (the browser never installs one). */
+export function useNativeEd25519(backend: Ed25519Backend | undefined): void {
+  ed25519Backend = backend
+}
+
 export function signerFromPrivateKey(privateKey: PrivateKey): Signer {
   return {
     id: peerIdFromPublicKey(privateKey.publicKey).toString(),
-    sign: (bytes) => privateKey.sign(bytes),
+    // The backend is looked up per signature, so a signer made before it was installed uses it too.
+    sign: (bytes) => ed25519Backend?.sign(privateKey, bytes) ?? privateKey.sign(bytes),
   }
 }
 
@@ -50,8 +78,7 @@ export async function signValue(signer: Signer, domain: SignatureDomain, value: 
   return encodeBase64Url(await signer.sign(signingBytes(domain, value)))
 }
 
-const publicKeyCache = new Map<string, PublicKey>()
-const PUBLIC_KEY_CACHE_LIMIT = 4_096
+const publicKeyCache = new BoundedLru<string, PublicKey>(PUBLIC_KEY_CACHE_SIZE)
 
 /** Public key embedded in an Ed25519 device/operator ID; throws on IDs that do not embed one. */
 export function publicKeyOf(id: string): PublicKey {
@@ -59,7 +86,6 @@ export function publicKeyOf(id: string): PublicKey {
   if (cached !== undefined) return cached
   const publicKey = peerIdFromString(id).publicKey
   if (publicKey === undefined) throw new Error(`ID ${id} does not embed a public key`)
-  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_LIMIT) publicKeyCache.clear()
   publicKeyCache.set(id, publicKey)
   return publicKey
 }
@@ -74,7 +100,11 @@ export async function verifyValue(
 ): Promise<boolean> {
   try {
     const publicKey = publicKeyOf(signerId)
-    return await publicKey.verify(signingBytes(domain, value), decodeBase64Url(signature))
+    const message = signingBytes(domain, value)
+    const signatureBytes = decodeBase64Url(signature)
+    const native = ed25519Backend?.verify(signerId, publicKey, message, signatureBytes)
+    if (native !== undefined) return native
+    return await publicKey.verify(message, signatureBytes)
   } catch {
     return false
   }

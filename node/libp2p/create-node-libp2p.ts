@@ -18,6 +18,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { installNativeEd25519 } from './native-ed25519.ts'
 import { installNativeSha256, nativeSha256 } from './native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
@@ -45,6 +46,7 @@ export interface NodeLibp2pInit {
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
   installNativeSha256()
+  installNativeEd25519()
   return createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: {

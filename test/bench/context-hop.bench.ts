@@ -13,6 +13,12 @@
  * its own over the same inputs.
  *
  *   node test/bench/context-hop.bench.ts [--batch-sizes 1,3,16,64] [--frames 6400] [--rounds 5]
+ *                                        [--ed25519 native,portable]
+ *
+ * `--ed25519` picks the signature path: `native` is what a node installs at start
+ * (node/libp2p/native-ed25519.ts: OpenSSL with key objects parsed once), `portable` is protocol/'s
+ * default (@libp2p/crypto, which re-imports the key on every call). Given both, every round runs
+ * each in turn, so the two are compared under the same machine load.
  *
  * Prints a table and writes test/bench/results/context-hop.json.
  */
@@ -22,6 +28,7 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createNativeEd25519 } from '../../node/libp2p/native-ed25519.ts'
 import { installNativeSha256 } from '../../node/libp2p/native-hash.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
 import { canonicalBytes, sha256Hex } from '../../protocol/canonical.ts'
@@ -40,13 +47,14 @@ import {
   verifyBatchSignature,
 } from '../../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
-import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { signerFromPrivateKey, useNativeEd25519 } from '../../protocol/signing.ts'
 
 const { values } = parseArgs({
   options: {
     'batch-sizes': { type: 'string', default: '1,3,16,64' },
     frames: { type: 'string', default: '6400' },
     rounds: { type: 'string', default: '5' },
+    ed25519: { type: 'string', default: 'native' },
   },
 })
 // As a node does at start (node/libp2p/create-node-libp2p.ts).
@@ -54,6 +62,15 @@ installNativeSha256()
 const batchSizes = values['batch-sizes'].split(',').map(Number)
 const framesPerRound = Number(values.frames)
 const rounds = Number(values.rounds)
+type Ed25519Path = 'native' | 'portable'
+const ed25519Paths = values.ed25519.split(',').map((path) => {
+  if (path !== 'native' && path !== 'portable') throw new Error(`--ed25519: unknown path ${path}`)
+  return path as Ed25519Path
+})
+const nativeEd25519 = createNativeEd25519()
+function useEd25519(path: Ed25519Path): void {
+  useNativeEd25519(path === 'native' ? nativeEd25519 : undefined)
+}
 
 /** Same as the fan-out bench: a frame is this long as it sits in the batch. */
 const FRAME_WIRE_BYTES = 512
@@ -163,6 +180,7 @@ function round2(value: number): number {
 }
 
 interface SizeResult {
+  ed25519: Ed25519Path
   batchSize: number
   frames: number
   publisherMicrosPerFrame: number
@@ -173,50 +191,62 @@ interface SizeResult {
 
 console.log(
   `context hop CPU: ${cpus().length} cores, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}, ` +
-    `${framesPerRound} frames × ${rounds} rounds per batch size`,
+    `${framesPerRound} frames × ${rounds} rounds per batch size, Ed25519 ${ed25519Paths.join(' and ')}`,
 )
 // Warm up the JIT on every path once.
-await hop(await publish(20, 64, new WorldModel()), new WorldModel())
-await hopBreakdown(await publish(4, 64, new WorldModel()))
+for (const path of ed25519Paths) {
+  useEd25519(path)
+  await hop(await publish(20, 64, new WorldModel()), new WorldModel())
+  await hopBreakdown(await publish(4, 64, new WorldModel()))
+}
 
 const results: SizeResult[] = []
 for (const size of batchSizes) {
   const batchCount = Math.max(1, Math.round(framesPerRound / size))
-  const publisherSamples: number[] = []
-  const hopSamples: number[] = []
+  const samples = new Map(
+    ed25519Paths.map((path) => [path, { publisher: [] as number[], hop: [] as number[] }]),
+  )
   let bytes = 0
   let frameCount = 0
   for (let round = 0; round < rounds; round++) {
-    let start = process.cpuUsage()
-    const sealed = await publish(batchCount, size, new WorldModel())
-    const publisherMicros = cpuMicros(start)
-    frameCount = batchCount * size
-    start = process.cpuUsage()
-    const accepted = await hop(sealed, new WorldModel())
-    const hopMicros = cpuMicros(start)
-    if (accepted !== frameCount) throw new Error(`hop accepted ${accepted} of ${frameCount}`)
-    publisherSamples.push(publisherMicros / frameCount)
-    hopSamples.push(hopMicros / frameCount)
-    bytes = sealed.reduce((sum, batch) => sum + batch.bytes.byteLength, 0)
+    // Interleaved: each path once per round, so a burst of machine load hits both alike.
+    for (const path of ed25519Paths) {
+      useEd25519(path)
+      let start = process.cpuUsage()
+      const sealed = await publish(batchCount, size, new WorldModel())
+      const publisherMicros = cpuMicros(start)
+      frameCount = batchCount * size
+      start = process.cpuUsage()
+      const accepted = await hop(sealed, new WorldModel())
+      const hopMicros = cpuMicros(start)
+      if (accepted !== frameCount) throw new Error(`hop accepted ${accepted} of ${frameCount}`)
+      samples.get(path)?.publisher.push(publisherMicros / frameCount)
+      samples.get(path)?.hop.push(hopMicros / frameCount)
+      bytes = sealed.reduce((sum, batch) => sum + batch.bytes.byteLength, 0)
+    }
   }
-  const breakdown = await hopBreakdown(await publish(batchCount, size, new WorldModel()))
   // The median round: robust to a round that shared its core with someone else's burst.
-  const median = (samples: number[]) =>
-    round2([...samples].sort((a, b) => a - b)[samples.length >> 1] as number)
-  const result: SizeResult = {
-    batchSize: size,
-    frames: frameCount,
-    publisherMicrosPerFrame: median(publisherSamples),
-    hopMicrosPerFrame: median(hopSamples),
-    bytesPerFrame: Math.round(bytes / frameCount),
-    breakdown,
+  const median = (values: number[]) => round2([...values].sort((a, b) => a - b)[values.length >> 1] as number)
+  for (const path of ed25519Paths) {
+    useEd25519(path)
+    const breakdown = await hopBreakdown(await publish(batchCount, size, new WorldModel()))
+    const pathSamples = samples.get(path) as { publisher: number[]; hop: number[] }
+    const result: SizeResult = {
+      ed25519: path,
+      batchSize: size,
+      frames: frameCount,
+      publisherMicrosPerFrame: median(pathSamples.publisher),
+      hopMicrosPerFrame: median(pathSamples.hop),
+      bytesPerFrame: Math.round(bytes / frameCount),
+      breakdown,
+    }
+    results.push(result)
+    console.log(
+      `batch ${String(size).padStart(2)}, Ed25519 ${path.padEnd(8)}: publisher ${result.publisherMicrosPerFrame} µs/frame, ` +
+        `relay hop ${result.hopMicrosPerFrame} µs/frame, ${result.bytesPerFrame} B/frame on the wire`,
+    )
+    for (const [stage, micros] of Object.entries(breakdown)) console.log(`    ${stage.padEnd(52)} ${micros}`)
   }
-  results.push(result)
-  console.log(
-    `batch ${String(size).padStart(2)}: publisher ${result.publisherMicrosPerFrame} µs/frame, ` +
-      `relay hop ${result.hopMicrosPerFrame} µs/frame, ${result.bytesPerFrame} B/frame on the wire`,
-  )
-  for (const [stage, micros] of Object.entries(breakdown)) console.log(`    ${stage.padEnd(52)} ${micros}`)
 }
 
 const outputDir = resolve(import.meta.dirname, 'results')
@@ -228,7 +258,7 @@ await writeFile(
       date: new Date().toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
       loadAverage: round2(loadavg()[0] as number),
-      options: { batchSizes, framesPerRound, rounds },
+      options: { batchSizes, framesPerRound, rounds, ed25519: ed25519Paths },
       results,
     },
     null,

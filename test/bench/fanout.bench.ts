@@ -1,8 +1,10 @@
 /**
  * Benchmark: how many context frames per second one publisher can fan out over gossipsub with no
  * loss, and how long frames take to arrive, with every node in its own process on loopback
- * (test/bench/fanout-worker.ts). Topologies: a chain of 3 (publisher → relay node → far node) and
- * 10 nodes (a ring with chords, up to 4 hops from the publisher). Modes: `clawmesh` (ContextService:
+ * (test/bench/fanout-worker.ts). Topologies: a chain of 3 (publisher → relay node → far node);
+ * `site10`, 10 nodes as a site mesh links them (every node to the command center and to 2–3
+ * neighbours; at most 2 hops from the publisher); `mesh10`, the earlier 10-node topology (a ring with
+ * chords, 2–3 links per node, up to 4 hops). Modes: `clawmesh` (ContextService:
  * 5 ms batches, one batch signature, full validation on every hop, gossipsub StrictNoSign),
  * `clawmesh-signed` (the same with gossipsub StrictSign), `raw` (one gossip message per 512-byte
  * frame, no validator, StrictNoSign) and `raw-signed` (the same with StrictSign).
@@ -12,7 +14,7 @@
  * (the moment `publish` was called, so it includes the coalescing window).
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
- *     [--topologies chain3,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed]
+ *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed]
  *     [--baseline-root DIR] [--repeat N]
  *
  * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
@@ -39,7 +41,7 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '100,500,1000,6000' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    topologies: { type: 'string', default: 'chain3,mesh10' },
+    topologies: { type: 'string', default: 'chain3,site10' },
     modes: { type: 'string', default: 'clawmesh,clawmesh-signed,raw,raw-signed' },
     'baseline-root': { type: 'string' },
     repeat: { type: 'string', default: '1' },
@@ -81,7 +83,26 @@ const TOPOLOGIES: Record<string, Topology> = {
       [2, 1],
     ],
   },
-  // A ring of 10 with three chords: every node has 2–3 links, the farthest is 4 hops away.
+  // A site of 10: node 1 is the command center, which every other node links to (as its static
+  // peer); the 9 field nodes (the publisher, 0, among them) form a ring with three chords, so each
+  // also links to 2–3 neighbours (what mDNS or a neighbour list gives). The publisher reaches the
+  // command center and its 2 ring neighbours in 1 hop and everyone else in 2.
+  site10: {
+    name: 'site10',
+    size: 10,
+    edges: [
+      ...[0, 2, 3, 4, 5, 6, 7, 8, 9].map((node): [number, number] => [node, 1]),
+      ...[0, 2, 3, 4, 5, 6, 7, 8, 9].map((node, i, ring): [number, number] => [
+        node,
+        ring[(i + 1) % ring.length] as number,
+      ]),
+      [2, 6],
+      [4, 8],
+      [5, 9],
+    ],
+  },
+  // A ring of 10 with three chords: every node has 2–3 links, the farthest is 4 hops away. Kept for
+  // comparison with figures taken before `site10` (docs/benchmarks-fanout.md).
   mesh10: {
     name: 'mesh10',
     size: 10,
@@ -413,7 +434,8 @@ const results: RunResult[] = []
 for (let round = 1; round <= repeat; round++) {
   for (const topologyName of topologyNames) {
     const topology = TOPOLOGIES[topologyName]
-    if (topology === undefined) throw new Error(`unknown topology ${topologyName} (chain3, mesh10)`)
+    if (topology === undefined)
+      throw new Error(`unknown topology ${topologyName} (${Object.keys(TOPOLOGIES).join(', ')})`)
     for (const mode of modes) {
       console.log(`${mode} on ${topology.name} (${topology.size} processes), round ${round}/${repeat}`)
       results.push(...(await runConfiguration(mode, topology, round)))
