@@ -107,6 +107,8 @@ beforeAll(async () => {
     () => cc.world.query({ kind: 'observation', zone: 'zone-2' }).length > 0 || undefined,
     20_000,
   )
+  // Only the leader proposes: wait until the election's start-up grace is over and it leads.
+  await waitFor('the command center leading the planners', () => cc.election.isLeader() || undefined, 20_000)
 }, 90_000)
 
 afterAll(async () => {

@@ -37,6 +37,7 @@ import {
   startNode,
   stopAll,
   waitFor,
+  waitForPlannerLead,
 } from './helpers/processes.ts'
 
 const MODEL = 'local/qwen2.5-7b-instruct'
@@ -148,6 +149,7 @@ beforeAll(async () => {
     String(TIMEOUT_MS),
   ])
   await issueOperator(cc.url, dirs.cc, { dir: dirs.bob, keyId: ids.bob, name: 'bob' })
+  await Promise.all([waitForPlannerLead(cc, dirs.cc), waitForPlannerLead(slowCc, dirs.slowCc)])
   await waitFor(
     'observations of zone-2 at the command center',
     async () =>

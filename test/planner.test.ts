@@ -17,6 +17,7 @@ import {
   startNode,
   stopAll,
   waitFor,
+  waitForPlannerLead,
 } from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-2'
@@ -103,6 +104,7 @@ beforeAll(async () => {
     },
     20_000,
   )
+  await waitForPlannerLead(cc, dirs.cc)
 }, 90_000)
 
 afterAll(stopAll)

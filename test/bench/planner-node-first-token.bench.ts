@@ -159,6 +159,11 @@ try {
     if (Date.now() > deadline) throw new Error('the field node did not report in time')
     await new Promise((resolveWait) => setTimeout(resolveWait, 100))
   }
+  // A planner claims leadership after the election's start-up grace; asking before answers NO_PLANNER.
+  while (!ccNode.election.isLeader()) {
+    if (Date.now() > deadline) throw new Error('the command center did not take the planner lead in time')
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100))
+  }
   client = await connectCliClient(ccUrl, dirs.cc)
   const rpcClient = client
   const ask = (text: string) =>

@@ -207,3 +207,15 @@ export async function waitFor<T>(
     `timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`,
   )
 }
+
+/** Waits until the planner node leads the election (it claims after a start-up grace): planner
+ * answers and proposals before that are refused with NO_PLANNER. */
+export async function waitForPlannerLead(node: NodeProcess, stateDir: string): Promise<void> {
+  await waitFor(`${node.deviceId} leading the planners`, async () => {
+    const status = await cliJson<{ leader?: { deviceId: string; live: boolean } }>(
+      ['status', '--url', node.url],
+      stateDir,
+    )
+    return status.leader?.deviceId === node.deviceId && status.leader.live ? true : undefined
+  })
+}
