@@ -402,4 +402,39 @@ describe('approval certificates and approvers', () => {
       version: 1,
     })
   })
+
+  it('the actuator refuses a command whose arguments differ from the approved proposal', async () => {
+    const approved = await withClient(cc.url, dirs.cc, async (alice) => {
+      const created = await alice.call('proposal.create', {
+        capability: VALVE,
+        operation: 'open',
+        args: { durationSec: 104 },
+      })
+      return { hash: created.proposal.hash, proposal: created.proposal.proposal as unknown as Proposal }
+    })
+    // Bob's approval is genuine, for the proposal as created; the command carries the same proposal
+    // with a longer duration (re-hashed, so the command itself is consistent) and that approval.
+    const approval = await approvalBy(bobSigner, bobCertificate, approved.hash)
+    const altered: Proposal = { ...approved.proposal, args: { durationSec: 3_600 } }
+    const command = await issueCommand(ccSigner, {
+      proposal: altered,
+      approvals: [approval],
+      issuedAt: Date.now(),
+      leaderTerm: LEADER_TERM,
+    })
+    await withClient(field.url, dirs.field, async (client) => {
+      expect(
+        await callRpcRaw(client.libp2p, peerIdFromString(ids.field), client.protocol, {
+          id: 'raw',
+          method: 'actuator.execute',
+          params: { command },
+        }),
+      ).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', data: { code: 'hash-mismatch' } } })
+    })
+    const logged = (await refusals(dirs.field)).filter(
+      (entry) => entry.data.hop === 'actuator' && entry.data.code === 'hash-mismatch',
+    )
+    expect(logged.map((entry) => entry.data.proposalId)).toContain(approved.proposal.id)
+    expect(await valveOpen()).toBe(false)
+  })
 })
