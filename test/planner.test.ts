@@ -6,58 +6,17 @@
  * valve opens); the same question asked at the field node is forwarded to the leader and answered by
  * it; answers are broadcast as agent_response / inference frames and the mode shows in mesh.status.
  */
-import { writeFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
-import {
-  cliJson,
-  makeStateDir,
-  type NodeProcess,
-  runCli,
-  startNode,
-  stopAll,
-  waitFor,
-  waitForPlannerLead,
-} from './helpers/processes.ts'
+import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
+import type { AnswerJson, FrameJson } from './helpers/planner-flow.ts'
+import { cliJson, type NodeProcess, stopAll, waitFor, waitForPlannerLead } from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-2'
 let cc: NodeProcess
 let field: NodeProcess
-let dirs: { cc: string; field: string; bob: string }
-let ids: { cc: string; field: string; bob: string }
+let dirs: FarmSite<'bob'>['dirs']
+let ids: FarmSite<'bob'>['ids']
 
-interface AnswerJson {
-  answer: string
-  planner: string
-  ruleBased: boolean
-  answeredBy: string
-  responseFrameId?: string
-  error?: string
-  proposals: Array<{
-    hash: string
-    state: string
-    proposal: {
-      id: string
-      level: string
-      capability: string
-      operation: string
-      args: Record<string, unknown>
-      author: { kind: string; id: string }
-      leaderTerm?: number
-      evidence: Array<{ frameId: string; tier: string }>
-    }
-  }>
-}
-
-interface FrameJson {
-  frameId: string
-  kind: string
-  origin: string
-  trust: { tier: string }
-  data: Record<string, unknown>
-}
-
-const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
 const ask = (text: string, url: string, dir: string) => cliJson<AnswerJson>(['ask', text, '--url', url], dir)
 const valveOpen = async () => {
   const answer = await cliJson<AnswerJson>(['ask', 'is valve zone-2 open?', '--url', cc.url], dirs.cc)
@@ -65,45 +24,9 @@ const valveOpen = async () => {
 }
 
 beforeAll(async () => {
-  dirs = { cc: await makeStateDir('cc'), field: await makeStateDir('field'), bob: await makeStateDir('bob') }
-  const [ccId, fieldId, bob] = await Promise.all([
-    identityOf(dirs.cc),
-    identityOf(dirs.field),
-    identityOf(dirs.bob),
-  ])
-  ids = { cc: ccId.deviceId, field: fieldId.deviceId, bob: bob.cliKeyId }
-  await runCli(['trust', 'add', ids.field, '--name', 'field-1'], dirs.cc)
-  await runCli(['trust', 'add', ids.bob, '--name', 'bob'], dirs.cc)
-  await runCli(['trust', 'add', ids.cc, '--name', 'command-center'], dirs.field)
-  cc = await startNode(dirs.cc, ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH])
-  field = await startNode(dirs.field, [
-    '--name',
-    'field-1',
-    '--field-node',
-    '--command-center',
-    ids.cc,
-    '--peer',
-    `${ids.cc}=${cc.url}`,
-  ])
-  const issued = await runCli(
-    ['operator', 'issue', ids.bob, '--name', 'bob', '--roles', 'operator', '--url', cc.url],
-    dirs.cc,
-  )
-  expect(issued.code).toBe(0)
-  const certificate = `${dirs.bob}/bob-cert.json`
-  await writeFile(certificate, issued.stdout)
-  expect((await runCli(['operator', 'import', certificate], dirs.bob)).code).toBe(0)
-  await waitFor(
-    'soil-moisture observations of zone-2 at the command center',
-    async () => {
-      const world = await cliJson<{ frames: unknown[] }>(
-        ['world', '--url', cc.url, '--kind', 'observation', '--zone', 'zone-2'],
-        dirs.cc,
-      )
-      return world.frames.length > 0 ? true : undefined
-    },
-    20_000,
-  )
+  const site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }] })
+  ;({ cc, field, dirs, ids } = site)
+  await waitForZoneObservations(site, 'zone-2')
   await waitForPlannerLead(cc, dirs.cc)
 }, 90_000)
 

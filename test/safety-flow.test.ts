@@ -6,31 +6,22 @@
  * and recorded as evidence; a raw command without approvals sent straight to the actuator is refused
  * by the actuator itself; and a replayed command is refused after the actuator restarts.
  */
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
 import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
-import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import { issueCommand, signApproval } from '../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
-import {
-  cliJson,
-  makeStateDir,
-  type NodeProcess,
-  runCli,
-  startNode,
-  stopAll,
-  waitFor,
-} from './helpers/processes.ts'
+import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
+import { cliJson, type NodeProcess, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-2'
 let cc: NodeProcess
 let field: NodeProcess
-let ids: { cc: string; field: string; alice: string; bob: string; viewer: string }
-let dirs: { cc: string; field: string; bob: string; viewer: string }
+let ids: FarmSite<'bob' | 'viewer'>['ids']
+let dirs: FarmSite<'bob' | 'viewer'>['dirs']
 let executedProposalId: string | undefined
 
 interface ProposalJson {
@@ -41,47 +32,20 @@ interface ProposalJson {
   proposal: { id: string; level: string; evidence: Array<{ tier: string }> }
 }
 
-const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
 const valveState = async (client: CliClient) =>
   (await client.call('capability.invoke', { capability: VALVE, operation: 'state' })).result as {
     open: boolean
   }
 
 beforeAll(async () => {
-  dirs = {
-    cc: await makeStateDir('cc'),
-    field: await makeStateDir('field'),
-    bob: await makeStateDir('bob'),
-    viewer: await makeStateDir('viewer'),
-  }
-  const [ccId, fieldId, bob, viewer] = await Promise.all([
-    identityOf(dirs.cc),
-    identityOf(dirs.field),
-    identityOf(dirs.bob),
-    identityOf(dirs.viewer),
-  ])
-  ids = {
-    cc: ccId.deviceId,
-    field: fieldId.deviceId,
-    alice: ccId.cliKeyId,
-    bob: bob.cliKeyId,
-    viewer: viewer.cliKeyId,
-  }
-  await runCli(['trust', 'add', ids.field, '--name', 'field-1'], dirs.cc)
-  await runCli(['trust', 'add', ids.bob, '--name', 'bob'], dirs.cc)
-  await runCli(['trust', 'add', ids.viewer, '--name', 'viewer'], dirs.cc)
-  await runCli(['trust', 'add', ids.cc, '--name', 'command-center'], dirs.field)
-  cc = await startNode(dirs.cc, ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH])
-  field = await startNode(dirs.field, [
-    '--name',
-    'field-1',
-    '--field-node',
-    '--command-center',
-    ids.cc,
-    '--peer',
-    `${ids.cc}=${cc.url}`,
-  ])
   // Alice is the command center's local admin CLI; she enrols herself and certifies Bob and a viewer.
+  const site = await startFarmSite({
+    operators: [
+      { name: 'bob', roles: 'operator' },
+      { name: 'viewer', roles: 'viewer' },
+    ],
+  })
+  ;({ cc, field, dirs, ids } = site)
   expect(
     (
       await runCli(
@@ -90,30 +54,7 @@ beforeAll(async () => {
       )
     ).code,
   ).toBe(0)
-  for (const [who, dir, roles] of [
-    ['bob', dirs.bob, 'operator'],
-    ['viewer', dirs.viewer, 'viewer'],
-  ] as const) {
-    const issued = await runCli(
-      ['operator', 'issue', ids[who], '--name', who, '--roles', roles, '--url', cc.url],
-      dirs.cc,
-    )
-    expect(issued.code).toBe(0)
-    const file = join(dir, `${who}-cert.json`)
-    await writeFile(file, issued.stdout)
-    expect((await runCli(['operator', 'import', file], dir)).code).toBe(0)
-  }
-  await waitFor(
-    'observations of zone-2 at the command center (evidence)',
-    async () => {
-      const world = await cliJson<{ frames: unknown[] }>(
-        ['world', '--url', cc.url, '--kind', 'observation', '--zone', 'zone-2'],
-        dirs.cc,
-      )
-      return world.frames.length > 0 ? true : undefined
-    },
-    20_000,
-  )
+  await waitForZoneObservations(site, 'zone-2')
 }, 90_000)
 
 afterAll(stopAll)

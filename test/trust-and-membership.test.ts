@@ -127,7 +127,12 @@ describe('static peers and link posture', () => {
         ? true
         : undefined,
     )
-    const status = await statusOf(a.url, dirA)
+    // The dialer keeps retrying with a growing backoff (each retry is refused the same way), so
+    // poll for a status taken between attempts rather than racing one.
+    const status = await waitFor('the static peer to be in backoff after the refusal', async () => {
+      const current = await statusOf(a.url, dirA)
+      return current.staticPeers[0]?.state === 'backoff' ? current : undefined
+    })
     expect(connectedNodes(status)).toEqual([])
     expect(status.staticPeers[0]).toMatchObject({ deviceId: idB, state: 'backoff' })
   })

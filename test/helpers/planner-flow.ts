@@ -33,6 +33,7 @@ export interface AnswerJson {
       operation: string
       args: Record<string, unknown>
       author: { kind: string; id: string }
+      leaderTerm?: number
       evidence: Array<{ frameId: string; tier: string }>
     }
   }>
