@@ -71,6 +71,10 @@ export class FieldDevices {
   }
 
   start(): void {
+    // Actuators report only changes; their state at start is reported once so nobody waits for one.
+    for (const state of this.#actuators?.report() ?? []) {
+      void this.reportObservation(state.capability, state.data, 'T3').catch(() => undefined)
+    }
     void this.#step()
     this.#timer = setInterval(() => void this.#step(), MOCK_SENSOR_INTERVAL_MS)
     this.#timer.unref()

@@ -98,4 +98,17 @@ describe('MockActuators', () => {
     ).toEqual(['actuator:pump:zone-4', 'actuator:valve:zone-2'])
     expect(actuators.states().every((state) => !state.open)).toBe(true)
   })
+
+  it('reports the present state of every actuator, closed or open, as valid observations', () => {
+    const actuators = new MockActuators(site.actuators, NOW)
+    actuators.get('actuator:valve:zone-2')!.execute('open', { durationSec: 600 }, NOW)
+    const report = actuators.report()
+    expect(report.map((entry) => entry.capability).sort()).toEqual(
+      site.actuators.map((actuator) => actuator.capability).sort(),
+    )
+    for (const entry of report) expect(observationDataSchema.safeParse(entry.data).success).toBe(true)
+    const valve = (capability: string) => report.find((entry) => entry.capability === capability)?.data.value
+    expect(valve('actuator:valve:zone-2')).toBe(1)
+    expect(valve('actuator:valve:zone-1')).toBe(0)
+  })
 })

@@ -123,6 +123,11 @@ export class MockActuator {
     return { ...rest, open: false, since: at }
   }
 
+  /** The present state as observation data. */
+  report(): ObservationData {
+    return this.observation()
+  }
+
   private observation(): ObservationData {
     return {
       zone: this.actuator.zone,
@@ -149,6 +154,15 @@ export class MockActuators {
 
   states(): ActuatorState[] {
     return [...this.byCapability.values()].map((actuator) => actuator.state)
+  }
+
+  /** The present state of every actuator as observation data: reported once at start, so the mesh
+   * knows each valve and pump before its first change. */
+  report(): { capability: string; data: ObservationData }[] {
+    return [...this.byCapability.values()].map((actuator) => ({
+      capability: actuator.actuator.capability,
+      data: actuator.report(),
+    }))
   }
 
   tick(now: number): { capability: string; data: ObservationData }[] {
