@@ -1,6 +1,6 @@
 /** Twin: the site — zones (named and ordered as the site model has them, when the command center
  * loaded one) with their sensors' latest values and their actuators' states, live, each with the
- * time of its last update; devices that have not reported yet are listed as such (actuators report on a change). */
+ * time of its last update; devices that have not reported yet are listed as such (actuators report at start and on a change). */
 import { createMemo, For, Show } from 'solid-js'
 import type { ConsoleSite } from '../../../protocol/console-config.ts'
 import { arrangeTwin, deriveTwin, formatAge, type MeshState } from '../state/mesh-state.ts'
