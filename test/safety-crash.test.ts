@@ -9,22 +9,12 @@
  * outcome), and a kill -9 of the actuator itself mid-execution (never re-run after its restart; the
  * proposal fails with the reason, visible in `proposals --json` and in the evidence log).
  */
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectCliClient } from '../node/cli/client-node.ts'
 import { INTERRUPTED_EXECUTION_DETAIL } from '../node/safety/constants.ts'
 import { HOLD_EXECUTION_ENV } from '../node/safety/test-hooks.ts'
-import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
-import {
-  cliJson,
-  makeStateDir,
-  type NodeProcess,
-  runCli,
-  startNode,
-  stopAll,
-  waitFor,
-} from './helpers/processes.ts'
+import { startFarmSite } from './helpers/farm-site.ts'
+import { cliJson, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-3'
 /** Each test starts, kills and restarts several processes; on a shared 2-core machine that alone
@@ -43,39 +33,10 @@ describe('crash safety', () => {
   it(
     'an approved proposal survives an unreachable actuator and a command-center kill -9, and runs once',
     async () => {
-      const dirs = {
-        cc: await makeStateDir('cc'),
-        field: await makeStateDir('field'),
-        bob: await makeStateDir('bob'),
-      }
-      const identity = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
-      const [cc, field, bob] = await Promise.all([
-        identity(dirs.cc),
-        identity(dirs.field),
-        identity(dirs.bob),
-      ])
-      await runCli(['trust', 'add', field.deviceId], dirs.cc)
-      await runCli(['trust', 'add', bob.cliKeyId], dirs.cc)
-      await runCli(['trust', 'add', cc.deviceId], dirs.field)
-      const ccArgs = ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH]
-      let ccNode = await startNode(dirs.cc, ccArgs)
-      const fieldArgs = [
-        '--name',
-        'field-1',
-        '--field-node',
-        '--command-center',
-        cc.deviceId,
-        '--peer',
-        `${cc.deviceId}=${ccNode.url}`,
-      ]
-      let fieldNode = await startNode(dirs.field, fieldArgs)
+      const site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }] })
+      const { dirs, ccArgs, fieldArgs } = site
+      let { cc: ccNode, field: fieldNode } = site
       await runCli(['operator', 'enroll', '--name', 'alice', '--url', ccNode.url], dirs.cc)
-      const issued = await runCli(
-        ['operator', 'issue', bob.cliKeyId, '--name', 'bob', '--url', ccNode.url],
-        dirs.cc,
-      )
-      await writeFile(join(dirs.bob, 'cert.json'), issued.stdout)
-      await runCli(['operator', 'import', join(dirs.bob, 'cert.json')], dirs.bob)
       await waitFor(
         'zone-3 observations at the command center',
         async () => {
@@ -148,43 +109,19 @@ interface EvidenceJson {
 
 /** A command center and a field node whose executions are held `holdMs` after `started`. */
 async function meshWithHeldExecutions(holdMs: number) {
-  const dirs = {
-    cc: await makeStateDir('cc'),
-    field: await makeStateDir('field'),
-    bob: await makeStateDir('bob'),
+  // The hook is read from the environment the node starts with; only the field node gets it.
+  const site = await startFarmSite({
+    operators: [{ name: 'bob', roles: 'operator' }],
+    fieldEnv: { [HOLD_EXECUTION_ENV]: String(holdMs) },
+  })
+  await runCli(['operator', 'enroll', '--name', 'alice', '--url', site.cc.url], site.dirs.cc)
+  return {
+    dirs: site.dirs,
+    ccArgs: site.ccArgs,
+    fieldArgs: site.fieldArgs,
+    ccNode: site.cc,
+    fieldNode: site.field,
   }
-  const identity = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
-  const [cc, field, bob] = await Promise.all([identity(dirs.cc), identity(dirs.field), identity(dirs.bob)])
-  await runCli(['trust', 'add', field.deviceId], dirs.cc)
-  await runCli(['trust', 'add', bob.cliKeyId], dirs.cc)
-  await runCli(['trust', 'add', cc.deviceId], dirs.field)
-  const ccArgs = ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH]
-  const ccNode = await startNode(dirs.cc, ccArgs)
-  const fieldArgs = [
-    '--name',
-    'field-1',
-    '--field-node',
-    '--command-center',
-    cc.deviceId,
-    '--peer',
-    `${cc.deviceId}=${ccNode.url}`,
-  ]
-  // The hook is read from the environment the node starts with; only this field node gets it.
-  process.env[HOLD_EXECUTION_ENV] = String(holdMs)
-  let fieldNode: NodeProcess
-  try {
-    fieldNode = await startNode(dirs.field, fieldArgs)
-  } finally {
-    delete process.env[HOLD_EXECUTION_ENV]
-  }
-  await runCli(['operator', 'enroll', '--name', 'alice', '--url', ccNode.url], dirs.cc)
-  const issued = await runCli(
-    ['operator', 'issue', bob.cliKeyId, '--name', 'bob', '--url', ccNode.url],
-    dirs.cc,
-  )
-  await writeFile(join(dirs.bob, 'cert.json'), issued.stdout)
-  await runCli(['operator', 'import', join(dirs.bob, 'cert.json')], dirs.bob)
-  return { dirs, ccArgs, fieldArgs, ccNode, fieldNode }
 }
 
 async function proposeAndApprove(

@@ -24,6 +24,9 @@ export interface FarmSite<N extends string = never> {
   /** Device IDs of the two nodes; `alice` is the command center's own CLI key (its local admin),
    * and every operator is listed by name with its CLI key. */
   ids: Record<'cc' | 'field' | 'alice' | N, string>
+  /** The `clawmesh start` flags each node was started with, to restart it the same way. */
+  ccArgs: string[]
+  fieldArgs: string[]
 }
 
 export interface FarmSiteOptions<N extends string> {
@@ -31,6 +34,8 @@ export interface FarmSiteOptions<N extends string> {
   ccArgs?: string[]
   /** Runs after the state dirs exist and before either node starts. */
   beforeStart?: (dirs: FarmSite<N>['dirs']) => Promise<void>
+  /** Environment only the field node's process starts with (test hooks such as a held execution). */
+  fieldEnv?: Record<string, string>
   operators?: FarmOperator<N>[]
 }
 
@@ -59,7 +64,7 @@ export async function startFarmSite<N extends string = never>(
   await (await TrustStore.open(statePaths(dirs.field).trustedPeers)).add(ids.cc, 'command-center')
   await options.beforeStart?.(dirs)
 
-  const ccNode = await startNode(dirs.cc, [
+  const ccArgs = [
     '--name',
     'command-center',
     '--role',
@@ -67,8 +72,9 @@ export async function startFarmSite<N extends string = never>(
     '--site',
     DEMO_FARM_PATH,
     ...(options.ccArgs ?? []),
-  ])
-  const fieldNode = await startNode(dirs.field, [
+  ]
+  const ccNode = await startNode(dirs.cc, ccArgs)
+  const fieldArgs = [
     '--name',
     'field-1',
     '--field-node',
@@ -76,7 +82,15 @@ export async function startFarmSite<N extends string = never>(
     ids.cc,
     '--peer',
     `${ids.cc}=${ccNode.url}`,
-  ])
+  ]
+  const fieldEnv = Object.entries(options.fieldEnv ?? {})
+  for (const [name, value] of fieldEnv) process.env[name] = value
+  let fieldNode: NodeProcess
+  try {
+    fieldNode = await startNode(dirs.field, fieldArgs)
+  } finally {
+    for (const [name] of fieldEnv) delete process.env[name]
+  }
   for (const operator of operators) {
     const issued = await runCli(
       [
@@ -98,7 +112,7 @@ export async function startFarmSite<N extends string = never>(
     const imported = await runCli(['operator', 'import', file], dirs[operator.name])
     if (imported.code !== 0) throw new Error(`operator import ${operator.name} failed: ${imported.stderr}`)
   }
-  return { cc: ccNode, field: fieldNode, dirs, ids }
+  return { cc: ccNode, field: fieldNode, dirs, ids, ccArgs, fieldArgs }
 }
 
 /** Waits until the command center holds observations of a zone (evidence for proposals there). */
