@@ -4,13 +4,11 @@
  * relay, the pair upgrades to a direct WebRTC connection, and a gossip message crosses it. A stranger
  * the relay does not trust gets no reservation, and the relay's health counts the refusal.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process'
-import type { Readable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Message } from '@libp2p/gossipsub'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import { createTrustGater } from '../node/mesh/trust-gater.ts'
@@ -20,26 +18,16 @@ import {
   cliJson,
   deviceIdOf,
   makeStateDir,
-  REPO_ROOT,
   runCli,
   startNode,
   stopAll,
   waitFor,
 } from './helpers/processes.ts'
+import { type RelayProcess, runRelayCli, startRelayProcess } from './helpers/relay-process.ts'
 
-const RELAY_BIN = `${REPO_ROOT}/signaling/bin/clawmesh-relay.ts`
 const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
 /** node-datachannel's stop() can hang (see DESIGN "Known traps"): never wait on it forever. */
 const STOP_TIMEOUT_MS = 5_000
-
-interface RelayProcess {
-  child: ChildProcessByStdio<null, Readable, Readable>
-  deviceId: string
-  address: Multiaddr
-  healthUrl: string
-  stateDir: string
-  output(): string
-}
 
 interface RelayHealthJson {
   status: string
@@ -49,49 +37,6 @@ interface RelayHealthJson {
   relayedConnections: { active: number; total: number }
   refusals: Record<string, number>
   uptimeMs: number
-}
-
-async function runRelayCli(stateDir: string, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [RELAY_BIN, '--state-dir', stateDir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit))
-  if (code !== 0) throw new Error(`clawmesh-relay ${args.join(' ')} exited ${code}:\n${output}`)
-  return output
-}
-
-async function startRelayProcess(stateDir: string): Promise<RelayProcess> {
-  const child = spawn(
-    process.execPath,
-    [RELAY_BIN, '--state-dir', stateDir, '--host', '127.0.0.1', '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const started = await new Promise<Omit<RelayProcess, 'child' | 'output' | 'stateDir'>>(
-    (resolveReady, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay did not become ready:\n${output}`)), 20_000)
-      const onExit = (code: number | null) => {
-        clearTimeout(timer)
-        reject(new Error(`relay exited with ${code} before ready:\n${output}`))
-      }
-      child.once('exit', onExit)
-      child.stdout.on('data', () => {
-        const deviceId = /device ID {2}(\S+)/.exec(output)?.[1]
-        const address = /listening {2}(\S+)/.exec(output)?.[1]
-        const healthUrl = /health {5}(\S+)/.exec(output)?.[1]
-        if (deviceId === undefined || address === undefined || healthUrl === undefined) return
-        clearTimeout(timer)
-        child.off('exit', onExit)
-        resolveReady({ deviceId, address: multiaddr(address), healthUrl })
-      })
-    },
-  )
-  return { child, ...started, stateDir, output: () => output }
 }
 
 async function relayHealth(relay: RelayProcess): Promise<RelayHealthJson> {
@@ -263,7 +208,7 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
       }),
     })
     nodes.push(node)
-    await node.dial(running.address).catch(() => undefined)
+    await node.dial(multiaddr(running.address)).catch(() => undefined)
     await waitFor('the relay to refuse the other mesh', async () => {
       const current = await relayHealth(running)
       return (current.refusals['mesh-mismatch'] ?? 0) > 0 ? true : undefined
