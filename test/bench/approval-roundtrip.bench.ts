@@ -26,13 +26,13 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
 import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
-import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
 import { verifyFrame } from '../../protocol/context/index.ts'
 import { RPC_RATE_BURST, RPC_RATE_PER_SECOND } from '../../protocol/limits.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { type OperatorCertificate, signApproval } from '../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
-import { cliJson, makeStateDir, runCli, startNode, stopAll, waitFor } from '../helpers/processes.ts'
+import { startFarmSite, waitForZoneObservations } from '../helpers/farm-site.ts'
+import { runCli, stopAll } from '../helpers/processes.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -68,14 +68,9 @@ const summarise = (samples: number[]) => ({
   mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
 })
 
-const dirs = {
-  cc: await makeStateDir('bench-cc'),
-  field: await makeStateDir('bench-field'),
-  bob: await makeStateDir('bench-bob'),
-}
-const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
-
-let fieldDeviceId = ''
+const site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }] })
+const { dirs } = site
+const fieldDeviceId = site.ids.field
 
 /** The `execution` frame in the approve answer: signed by the field node, naming this proposal. */
 async function checkExecutionFrame(frame: unknown, proposalId: string): Promise<void> {
@@ -93,61 +88,15 @@ async function checkExecutionFrame(frame: unknown, proposalId: string): Promise<
 }
 
 async function setUp() {
-  const [ccId, fieldId, bobId] = await Promise.all([
-    identityOf(dirs.cc),
-    identityOf(dirs.field),
-    identityOf(dirs.bob),
-  ])
-  fieldDeviceId = fieldId.deviceId
-  await runCli(['trust', 'add', fieldId.deviceId, '--name', 'field-1'], dirs.cc)
-  await runCli(['trust', 'add', bobId.cliKeyId, '--name', 'bob'], dirs.cc)
-  await runCli(['trust', 'add', ccId.deviceId, '--name', 'command-center'], dirs.field)
-  const cc = await startNode(dirs.cc, [
-    '--name',
-    'command-center',
-    '--role',
-    'planner',
-    '--site',
-    DEMO_FARM_PATH,
-  ])
-  await startNode(dirs.field, [
-    '--name',
-    'field-1',
-    '--field-node',
-    '--command-center',
-    ccId.deviceId,
-    '--peer',
-    `${ccId.deviceId}=${cc.url}`,
-  ])
+  const { cc } = site
   const enrolled = await runCli(
     ['operator', 'enroll', '--name', 'alice', '--roles', 'operator,admin', '--url', cc.url],
     dirs.cc,
   )
   if (enrolled.code !== 0) throw new Error(`operator enroll failed: ${enrolled.stderr}`)
-  const issued = await runCli(
-    ['operator', 'issue', bobId.cliKeyId, '--name', 'bob', '--roles', 'operator', '--url', cc.url],
-    dirs.cc,
-  )
-  if (issued.code !== 0) throw new Error(`operator issue failed: ${issued.stderr}`)
-  const certificateFile = join(dirs.bob, 'bob-cert.json')
-  await writeFile(certificateFile, issued.stdout)
-  const imported = await runCli(['operator', 'import', certificateFile], dirs.bob)
-  if (imported.code !== 0) throw new Error(`operator import failed: ${imported.stderr}`)
   // Proposals cite T1 observations as evidence; wait until the field node's sensors have reached
   // the command center for every zone a valve is in.
-  for (const zone of ['zone-1', 'zone-2', 'zone-3']) {
-    await waitFor(
-      `observations of ${zone} at the command center`,
-      async () => {
-        const world = await cliJson<{ frames: unknown[] }>(
-          ['world', '--url', cc.url, '--kind', 'observation', '--zone', zone],
-          dirs.cc,
-        )
-        return world.frames.length > 0 ? true : undefined
-      },
-      20_000,
-    )
-  }
+  for (const zone of ['zone-1', 'zone-2', 'zone-3']) await waitForZoneObservations(site, zone)
   return cc
 }
 

@@ -16,11 +16,11 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import type { Browser, Page } from 'puppeteer-core'
-import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../helpers/console-build.ts'
 import { loopbackConsoleConfig, startConsoleServer } from '../helpers/console-server.ts'
-import { cliJson, makeStateDir, REPO_ROOT, startNode, stopAll, trustEachOther } from '../helpers/processes.ts'
+import { startFarmSite } from '../helpers/farm-site.ts'
+import { cliJson, REPO_ROOT, stopAll } from '../helpers/processes.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } })
 const runs = Number(values.runs)
@@ -57,26 +57,10 @@ async function firstTopologyPaint(browser: Browser, url: string, network: boolea
 }
 
 await ensureConsoleBuilt()
-const dirs = { cc: await makeStateDir('bench-cc'), field: await makeStateDir('bench-field') }
-const [ccId] = await trustEachOther([dirs.cc, dirs.field])
-const cc = await startNode(dirs.cc, [
-  '--name',
-  'command-center',
-  '--role',
-  'planner',
-  '--site',
-  DEMO_FARM_PATH,
-])
-await startNode(dirs.field, [
-  '--name',
-  'field-1',
-  '--field-node',
-  '--command-center',
-  ccId!,
-  '--peer',
-  `${ccId}=${cc.url}`,
-])
-const server = await startConsoleServer(() => loopbackConsoleConfig(ccId!, cc.port))
+const site = await startFarmSite()
+const { cc, dirs } = site
+const ccId = site.ids.cc
+const server = await startConsoleServer(() => loopbackConsoleConfig(ccId, cc.port))
 const browser = await launchChromium()
 try {
   // Cold open in a fresh profile: what the page itself fetches before it can show anything.
