@@ -1,7 +1,10 @@
 /**
  * Assembles the libp2p stack of a mesh node: WebSockets, WebRTC and circuit-relay transports,
  * Noise, yamux, identify, ping and gossipsub, with the trust gater on every connection. Only this
- * file knows how the stack is put together.
+ * file knows how the stack is put together. Three changes to the stock stack cut the writes and
+ * wake-ups per gossip message, which is what a hop costs on small nodes: writes batched per
+ * event-loop turn (write-batching.ts), yamux window updates at half the window
+ * (yamux-window-updates.ts) and IDONTWANT only for large messages (IDONTWANT_MIN_BYTES).
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub'
@@ -20,7 +23,9 @@ import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../proto
 import { CLAWMESH_VERSION } from '../version.ts'
 import { installNativeEd25519 } from './native-ed25519.ts'
 import { installNativeSha256, nativeSha256 } from './native-hash.ts'
+import { batchedEncryption, wholeWrites } from './write-batching.ts'
 import { wssCertificate } from './wss-certificate.ts'
+import { installHalfWindowUpdates } from './yamux-window-updates.ts'
 
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
@@ -47,6 +52,7 @@ export interface NodeLibp2pInit {
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
   installNativeSha256()
   installNativeEd25519()
+  installHalfWindowUpdates()
   return createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: {
@@ -56,11 +62,13 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     },
     addresses: { listen: init.listen },
     transports: [
-      webSockets(),
+      // Each write is one WebSocket message, and a connection writes once per event-loop turn
+      // (write-batching.ts): per-write costs dominate a gossip hop on small nodes.
+      wholeWrites(webSockets()),
       webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
       circuitRelayTransport(),
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [batchedEncryption(noise())],
     streamMuxers: [yamux()],
     connectionGater: init.gater,
     connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
@@ -79,6 +87,11 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // The same SHA-256 of the message bytes as protocol's gossipMessageId (the console uses
         // that one), computed natively.
         msgIdFn: (message) => nativeSha256(message.data),
+        // gossipsub tells its mesh peers IDONTWANT for every message of at least this size it receives,
+        // before validating it. Here each one is an extra write and, on the peer, an extra wake-up,
+        // which costs more than the duplicate copy of a batch it might save; only large batches
+        // (hundreds of frames/s from one publisher) are worth announcing (docs/benchmarks-fanout.md).
+        idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: createPeerScoreParams({
           appSpecificScore: (peer) =>
             init.isGossipPeer === undefined || init.isGossipPeer(peer) ? 0 : UNTRUSTED_GOSSIP_SCORE,
@@ -104,6 +117,10 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     },
   })
 }
+
+/** Gossip messages at least this large are announced to mesh peers with IDONTWANT (gossipsub's
+ * default is 512 bytes, which is every batch of even one frame). A batch this size holds ~30 frames. */
+export const IDONTWANT_MIN_BYTES = 16 * 1024
 
 /** How often a node re-asks the LAN who is there. A node that boots late is found within this time. */
 export const MDNS_QUERY_INTERVAL_MS = 5_000
