@@ -44,6 +44,8 @@ export type WorkerMessage =
       type: 'status'
       connections: number
       meshPeers: number
+      /** gossipsub's target mesh degree (D): a node with more links keeps this many in its mesh. */
+      meshDegree: number
       /** Peers gossipsub still tracks, and those it holds an outbound stream to. */
       gossipPeers?: number
       outboundStreams?: number
@@ -268,6 +270,7 @@ async function handle(message: ParentMessage): Promise<void> {
         meshPeers: (
           libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
         ).getMeshPeers(topic).length,
+        meshDegree: (libp2p.services.pubsub as unknown as { opts: { D: number } }).opts.D,
         gossipPeers: libp2p.services.pubsub.getPeers().length,
         outboundStreams: (libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> })
           .streamsOutbound.size,
