@@ -275,7 +275,8 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
       const statuses = await Promise.all(
         workers.map((worker) => worker.request({ type: 'status' }, 'status')),
       )
-      if (statuses.every((status, index) => status.meshPeers >= Math.min(degree(index), status.meshDegree))) break
+      if (statuses.every((status, index) => status.meshPeers >= Math.min(degree(index), status.meshDegree)))
+        break
       if (Date.now() > deadline) {
         console.warn(`  mesh incomplete after ${MESH_FORMATION_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`)
         break
