@@ -21,6 +21,8 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
+import { batchedEncryption, wholeWrites } from '../node/libp2p/write-batching.ts'
+import { installHalfWindowUpdates } from '../node/libp2p/yamux-window-updates.ts'
 import { Counters } from '../node/mesh/counters.ts'
 import { startRpcServer } from '../node/rpc/rpc-server.ts'
 import { statePaths } from '../node/state/state-dir.ts'
@@ -132,6 +134,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const ipFamily = options.host.includes(':') ? 'ip6' : 'ip4'
   const listen = `/${ipFamily}/${options.host}/tcp/${options.port}/${secure ? 'tls/ws' : 'ws'}`
 
+  installHalfWindowUpdates()
   const libp2p = await createLibp2p({
     privateKey: identity.privateKey,
     nodeInfo: {
@@ -140,8 +143,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       userAgent: formatAgentVersion({ ...mesh, kind: 'relay', version: CLAWMESH_VERSION }),
     },
     addresses: { listen: [listen], announce: options.announce ?? [] },
-    transports: [webSockets(wsInit)],
-    connectionEncrypters: [noise()],
+    // The same write batching as mesh nodes (node/libp2p/write-batching.ts): a relayed message is one
+    // read and one write per connection instead of several.
+    transports: [wholeWrites(webSockets(wsInit))],
+    connectionEncrypters: [batchedEncryption(noise())],
     streamMuxers: [yamux()],
     connectionGater: gater,
     connectionManager: {
