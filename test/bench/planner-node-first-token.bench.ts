@@ -29,17 +29,13 @@ import {
   fauxToolCall,
   registerFauxProvider,
 } from '@mariozechner/pi-ai'
-import { type ClawMeshNode, startClawMeshNode } from '../../node/clawmesh-node.ts'
+import type { ClawMeshNode } from '../../node/clawmesh-node.ts'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
-import { parseNodeConfig } from '../../node/config.ts'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
+import { startLocalFarmSite } from '../../node/local-farm-site.ts'
 import type { PlannerBackend } from '../../node/planner/backend.ts'
 import { BuiltinPlanner } from '../../node/planner/builtin-planner.ts'
 import { createPiBackend } from '../../node/planner/pi/pi-backend.ts'
 import { callRpc } from '../../node/rpc/rpc-client.ts'
-import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
 import { PLANNER_ASK_CLIENT_TIMEOUT_MS } from '../../protocol/planner.ts'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -122,38 +118,11 @@ const nodes: ClawMeshNode[] = []
 let client: CliClient | undefined
 const loadBefore = loadavg()
 try {
-  const dirs = { cc: join(base, 'cc'), field: join(base, 'field') }
-  const [cc, field] = await Promise.all([
-    loadOrCreateIdentity(statePaths(dirs.cc).deviceIdentity),
-    loadOrCreateIdentity(statePaths(dirs.field).deviceIdentity),
-  ])
-  await (await TrustStore.open(statePaths(dirs.cc).trustedPeers)).add(field.deviceId, 'field-1')
-  await (await TrustStore.open(statePaths(dirs.field).trustedPeers)).add(cc.deviceId, 'command-center')
-  const common = { host: '127.0.0.1', port: 0, discovery: false, site: DEMO_FARM_PATH }
-  const ccNode = await startClawMeshNode(
-    parseNodeConfig({ ...common, name: 'command-center', role: 'planner', stateDir: dirs.cc }, 'bench'),
-    { log: () => {}, plannerBackend: switching },
-  )
-  nodes.push(ccNode)
-  const ccUrl = `ws://127.0.0.1:${ccNode.listenAddrs()[0]?.split('/')[4]}`
-  nodes.push(
-    await startClawMeshNode(
-      parseNodeConfig(
-        {
-          ...common,
-          name: 'field-1',
-          role: 'field',
-          stateDir: dirs.field,
-          mockSensor: true,
-          mockActuator: true,
-          commandCenters: [cc.deviceId],
-          peers: [`${cc.deviceId}=${ccUrl}`],
-        },
-        'bench',
-      ),
-      { log: () => {} },
-    ),
-  )
+  const { dirs, ccNode, ccUrl } = await startLocalFarmSite(base, {
+    source: 'bench',
+    nodes,
+    plannerBackend: switching,
+  })
   const deadline = Date.now() + 30_000
   while (ccNode.world.query({ kind: 'observation', zone: 'zone-2' }).length === 0) {
     if (Date.now() > deadline) throw new Error('the field node did not report in time')

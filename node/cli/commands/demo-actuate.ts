@@ -20,13 +20,11 @@ import {
   signApproval,
 } from '../../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
-import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
-import { parseNodeConfig } from '../../config.ts'
+import type { ClawMeshNode } from '../../clawmesh-node.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
+import { localFarmSiteDirs, startLocalFarmSite } from '../../local-farm-site.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
-import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { statePaths } from '../../state/state-dir.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
 import { connectCliClient } from '../client-node.ts'
 
 const VALVE = 'actuator:valve:zone-2'
@@ -41,52 +39,21 @@ export function registerDemoActuateCommand(program: Command): void {
       const base = await mkdtemp(join(tmpdir(), 'clawmesh-demo-actuate-'))
       const nodes: ClawMeshNode[] = []
       try {
-        const dirs = {
-          cc: join(base, 'command-center'),
-          field: join(base, 'field-1'),
-          bob: join(base, 'operator-bob'),
-        }
-        const [cc, field, bob] = await Promise.all([
-          loadOrCreateIdentity(statePaths(dirs.cc).deviceIdentity),
-          loadOrCreateIdentity(statePaths(dirs.field).deviceIdentity),
-          loadOrCreateIdentity(statePaths(dirs.bob).cliIdentity),
+        const bobDir = join(base, 'operator-bob')
+        const [alice, bob] = await Promise.all([
+          loadOrCreateIdentity(statePaths(localFarmSiteDirs(base).cc).cliIdentity),
+          loadOrCreateIdentity(statePaths(bobDir).cliIdentity),
         ])
-        const alice = await loadOrCreateIdentity(statePaths(dirs.cc).cliIdentity)
-        const ccTrust = await TrustStore.open(statePaths(dirs.cc).trustedPeers)
-        await ccTrust.add(field.deviceId, 'field-1')
-        await ccTrust.add(bob.deviceId, 'bob')
-        await (await TrustStore.open(statePaths(dirs.field).trustedPeers)).add(cc.deviceId, 'command-center')
-        const common = { host: '127.0.0.1', port: 0, discovery: false, site: DEMO_FARM_PATH }
-        const ccNode = await startClawMeshNode(
-          parseNodeConfig(
-            { ...common, name: 'command-center', role: 'planner', stateDir: dirs.cc },
-            'demo-actuate',
-          ),
-          { log: quiet },
-        )
-        nodes.push(ccNode)
-        const ccUrl = `ws://127.0.0.1:${ccNode.listenAddrs()[0]?.split('/')[4]}`
-        const fieldNode = await startClawMeshNode(
-          parseNodeConfig(
-            {
-              ...common,
-              name: 'field-1',
-              role: 'field',
-              stateDir: dirs.field,
-              mockSensor: true,
-              mockActuator: true,
-              commandCenters: [cc.deviceId],
-              peers: [`${cc.deviceId}=${ccUrl}`],
-            },
-            'demo-actuate',
-          ),
-          { log: quiet },
-        )
-        nodes.push(fieldNode)
+        const { dirs, cc, field, ccNode, fieldNode, ccUrl } = await startLocalFarmSite(base, {
+          source: 'demo-actuate',
+          nodes,
+          log: quiet,
+          alsoTrustedByCommandCenter: [{ deviceId: bob.deviceId, name: 'bob' }],
+        })
         console.log(`mesh up: command center ${cc.deviceId}, field node ${field.deviceId}`)
 
         const aliceClient = await connectCliClient(ccUrl, dirs.cc)
-        const bobClient = await connectCliClient(ccUrl, dirs.bob)
+        const bobClient = await connectCliClient(ccUrl, bobDir)
         try {
           await waitUntil(
             async () =>
