@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
 import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
-import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
+import { statePaths } from '../node/state/state-dir.ts'
 import { createFrame } from '../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import {
@@ -33,23 +33,16 @@ import {
   signApproval,
 } from '../protocol/safety/index.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
-import {
-  cliJson,
-  makeStateDir,
-  type NodeProcess,
-  runCli,
-  startNode,
-  stopAll,
-  waitFor,
-} from './helpers/processes.ts'
+import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
+import { cliJson, makeStateDir, type NodeProcess, runCli, stopAll, waitFor } from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-1'
 const HOUR = 3_600_000
 
 let cc: NodeProcess
 let field: NodeProcess
-let dirs: { cc: string; field: string; bob: string }
-let ids: { cc: string; field: string; bob: string }
+let dirs: FarmSite<'bob'>['dirs']
+let ids: FarmSite<'bob'>['ids']
 let ccSigner: Signer
 let bobSigner: Signer
 let bobCertificate: OperatorCertificate
@@ -62,7 +55,6 @@ interface EvidenceJson {
 }
 const refusals = async (dir: string) =>
   (await cliJson<EvidenceJson>(['evidence', 'list'], dir)).entries.filter((entry) => entry.type === 'refusal')
-const identityOf = (dir: string) => cliJson<{ deviceId: string; cliKeyId: string }>(['identity'], dir)
 
 /** The command center is the mesh's only planner: it leads under the first term, and its planner
  * proposals and commands carry it (the stale-term fence is test/planner-election.test.ts's). */
@@ -95,24 +87,9 @@ const approvalBy = (signer: Signer, certificate: OperatorCertificate, hash: stri
     at: Date.now(),
   })
 
-beforeAll(async () => {
-  dirs = { cc: await makeStateDir('cc'), field: await makeStateDir('field'), bob: await makeStateDir('bob') }
-  const [ccId, fieldId, bobId] = await Promise.all([
-    identityOf(dirs.cc),
-    identityOf(dirs.field),
-    identityOf(dirs.bob),
-  ])
-  ids = { cc: ccId.deviceId, field: fieldId.deviceId, bob: bobId.cliKeyId }
-  ccSigner = signerFromPrivateKey(
-    (await loadOrCreateIdentity(join(dirs.cc, 'identity', 'device.json'))).privateKey,
-  )
-  bobSigner = signerFromPrivateKey(
-    (await loadOrCreateIdentity(join(dirs.bob, 'identity', 'cli.json'))).privateKey,
-  )
-  await runCli(['trust', 'add', ids.field, '--name', 'field-1'], dirs.cc)
-  await runCli(['trust', 'add', ids.bob, '--name', 'bob'], dirs.cc)
-  await runCli(['trust', 'add', ids.cc, '--name', 'command-center'], dirs.field)
-
+/** Places the planner's T0 inference in the command center's persisted world model and the T0
+ * proposals in its proposal store, before it starts. */
+async function placeT0Evidence(): Promise<void> {
   // The planner's inference (T0), as the command center would have persisted it.
   const inference = await createFrame(ccSigner, {
     kind: 'inference',
@@ -146,39 +123,33 @@ beforeAll(async () => {
       })),
     }),
   )
+}
 
-  cc = await startNode(dirs.cc, ['--name', 'command-center', '--role', 'planner', '--site', DEMO_FARM_PATH])
-  field = await startNode(dirs.field, [
-    '--name',
-    'field-1',
-    '--field-node',
-    '--command-center',
-    ids.cc,
-    '--peer',
-    `${ids.cc}=${cc.url}`,
-  ])
+beforeAll(async () => {
+  const site = await startFarmSite({
+    operators: [{ name: 'bob', roles: 'operator' }],
+    beforeStart: async (siteDirs, siteIds) => {
+      dirs = siteDirs
+      ids = siteIds
+      ccSigner = signerFromPrivateKey(
+        (await loadOrCreateIdentity(statePaths(dirs.cc).deviceIdentity)).privateKey,
+      )
+      bobSigner = signerFromPrivateKey(
+        (await loadOrCreateIdentity(statePaths(dirs.bob).cliIdentity)).privateKey,
+      )
+      await placeT0Evidence()
+    },
+  })
+  cc = site.cc
+  field = site.field
+  bobCertificate = JSON.parse(await readFile(join(dirs.bob, 'bob-cert.json'), 'utf8')) as OperatorCertificate
   const enrolled = await runCli(
     ['operator', 'enroll', '--name', 'alice', '--roles', 'operator,admin', '--url', cc.url],
     dirs.cc,
   )
   expect(enrolled.code).toBe(0)
-  const issued = await runCli(
-    ['operator', 'issue', ids.bob, '--name', 'bob', '--roles', 'operator', '--url', cc.url],
-    dirs.cc,
-  )
-  expect(issued.code).toBe(0)
-  bobCertificate = JSON.parse(issued.stdout) as OperatorCertificate
-  await waitFor(
-    'zone-1 observations at the command center (evidence for the non-T0 proposals)',
-    async () => {
-      const world = await cliJson<{ frames: unknown[] }>(
-        ['world', '--url', cc.url, '--kind', 'observation', '--zone', 'zone-1'],
-        dirs.cc,
-      )
-      return world.frames.length > 0 ? true : undefined
-    },
-    20_000,
-  )
+  // Evidence for the non-T0 proposals.
+  await waitForZoneObservations(site, 'zone-1')
   // The fence is live on both hops (the command center leads under LEADER_TERM and the field node
   // follows it), so the refusals below are about the evidence, with the term accepted.
   await waitFor(

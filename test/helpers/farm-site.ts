@@ -32,8 +32,8 @@ export interface FarmSite<N extends string = never> {
 export interface FarmSiteOptions<N extends string> {
   /** Extra `clawmesh start` flags for the command center (e.g. a planner model). */
   ccArgs?: string[]
-  /** Runs after the state dirs exist and before either node starts. */
-  beforeStart?: (dirs: FarmSite<N>['dirs']) => Promise<void>
+  /** Runs after the state dirs and keys exist and before either node starts. */
+  beforeStart?: (dirs: FarmSite<N>['dirs'], ids: FarmSite<N>['ids']) => Promise<void>
   /** Environment only the field node's process starts with (test hooks such as a held execution). */
   fieldEnv?: Record<string, string>
   operators?: FarmOperator<N>[]
@@ -62,7 +62,7 @@ export async function startFarmSite<N extends string = never>(
   await ccTrust.add(ids.field, 'field-1')
   for (const operator of operators) await ccTrust.add(ids[operator.name], operator.name)
   await (await TrustStore.open(statePaths(dirs.field).trustedPeers)).add(ids.cc, 'command-center')
-  await options.beforeStart?.(dirs)
+  await options.beforeStart?.(dirs, ids)
 
   const ccArgs = [
     '--name',
