@@ -1,11 +1,13 @@
 /**
  * ContextService on real libp2p nodes in this process (WebSockets on loopback): frames published
  * with no gossip peer are counted as unheard and raise one event; once a peer is in the mesh, the
- * same publish reaches it, is verified there and says so; a frame still queued at stop is sent.
+ * same publish reaches it, is verified there and says so; a frame still queued at stop is sent;
+ * the coalescing window follows the machine's CPU pressure.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
+import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../protocol/context/constants.ts'
 import type { FrameFields } from '../../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
@@ -14,11 +16,12 @@ import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { WorldModel } from '../world/world-model.ts'
 import { ContextService } from './context-service.ts'
+import { CPU_PRESSURE_SAMPLE_MS, CpuPressure } from './cpu-pressure.ts'
 
 const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
 const started: Array<{ libp2p: NodeLibp2p; service: ContextService }> = []
 
-async function startNode(name: string) {
+async function startNode(name: string, cpuPressure?: CpuPressure) {
   const privateKey = await generateKeyPair('Ed25519')
   const libp2p = await createNodeLibp2p({
     privateKey,
@@ -39,6 +42,7 @@ async function startNode(name: string) {
     events,
     isTrustedOrigin: () => true,
     log: () => {},
+    cpuPressure,
   })
   service.start()
   await libp2p.start()
@@ -101,5 +105,22 @@ describe('ContextService publishing', () => {
     field.service.stop()
     const sent = await last
     await until('the last frame at the hub', () => (hub.world.has(sent.frameId) ? true : undefined))
+  })
+
+  it('holds frames to a longer window while the machine is short of CPU, and back to the base window when it is not', async () => {
+    let clock = 0
+    let stalledUs = 0
+    const pressure = new CpuPressure({ readTotalUs: () => stalledUs, now: () => clock })
+    const field = await startNode('loaded field', pressure)
+    // Every task waited for a CPU over the last interval.
+    clock += CPU_PRESSURE_SAMPLE_MS
+    stalledUs += CPU_PRESSURE_SAMPLE_MS * 1_000
+    await field.service.publish(reading(1))
+    expect(field.service.publishing).toEqual({ windowMs: BATCH_COALESCE_WINDOW_MAX_MS, cpuPressure: 1 })
+    // No task waited over the next one.
+    clock += CPU_PRESSURE_SAMPLE_MS
+    await field.service.publish(reading(2))
+    expect(field.service.publishing).toEqual({ windowMs: BATCH_COALESCE_WINDOW_MS, cpuPressure: 0 })
+    expect(field.counters.get('frames.published.batches')).toBe(2)
   })
 })

@@ -13,7 +13,6 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  BATCH_COALESCE_WINDOW_MS,
   BATCH_MAX_FRAMES,
   decodeBatch,
   type Frame,
@@ -35,7 +34,8 @@ import {
   GOSSIP_MESSAGES_PER_PEER_BURST,
   GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
 } from './constants.ts'
-import { PublishCoalescer } from './publish-coalescer.ts'
+import { CpuPressure } from './cpu-pressure.ts'
+import { PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
 const SYNC_CLOCK_SKEW_MS = 5_000
@@ -62,6 +62,8 @@ export interface ContextServiceInit {
   events: EventRing
   isTrustedOrigin(deviceId: string): boolean
   log: (line: string) => void
+  /** The machine's CPU pressure, which sets the coalescing window (tests inject one). */
+  cpuPressure?: CpuPressure
 }
 
 export class ContextService {
@@ -73,11 +75,8 @@ export class ContextService {
     burst: GOSSIP_MESSAGES_PER_PEER_BURST,
     maxConcurrent: Number.MAX_SAFE_INTEGER,
   })
-  readonly #coalescer = new PublishCoalescer<PendingFrame>({
-    send: (items) => void this.#publishBatch(items),
-    windowMs: BATCH_COALESCE_WINDOW_MS,
-    maxItems: BATCH_MAX_FRAMES,
-  })
+  readonly #pressure: CpuPressure
+  readonly #coalescer: PublishCoalescer<PendingFrame>
   /** When we last had contact with each peer; a rejoining peer is asked for frames since then.
    * Frames that arrive by gossip right after the reconnect must not move this point forward, or the
    * gap before them would never be filled. */
@@ -91,6 +90,19 @@ export class ContextService {
   constructor(init: ContextServiceInit) {
     this.#init = init
     this.#topic = contextTopic(init.mesh)
+    this.#pressure = init.cpuPressure ?? new CpuPressure()
+    // The window grows while the machine is short of CPU (node/context/publish-coalescer.ts).
+    this.#coalescer = new PublishCoalescer<PendingFrame>({
+      send: (items) => void this.#publishBatch(items),
+      windowMs: () => pressureWindowMs(this.#pressure.share()),
+      maxItems: BATCH_MAX_FRAMES,
+    })
+  }
+
+  /** The coalescing window the last published frame was held to, and the CPU pressure behind it
+   * (undefined where the kernel does not report it). */
+  get publishing(): { windowMs: number; cpuPressure: number | undefined } {
+    return { windowMs: this.#coalescer.windowMs, cpuPressure: this.#pressure.share() }
   }
 
   get topic(): string {
@@ -179,6 +191,7 @@ export class ContextService {
       for (const frame of frames) this.#ingest(frame)
       const { recipients } = await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
       this.#init.counters.increment('frames.published', frames.length)
+      this.#init.counters.increment('frames.published.batches')
       this.#noteAudience(recipients.length, frames.length)
       for (const [index, item] of pending.entries()) item.resolve(frames[index] as Frame)
     } catch (error) {

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { PublishCoalescer } from './publish-coalescer.ts'
+import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../protocol/context/constants.ts'
+import {
+  COALESCE_PRESSURE_HIGH,
+  COALESCE_PRESSURE_LOW,
+  PublishCoalescer,
+  pressureWindowMs,
+} from './publish-coalescer.ts'
 
 const WINDOW_MS = 5
 
@@ -92,5 +98,62 @@ describe('PublishCoalescer', () => {
     expect(coalescer.stop()).toEqual([2])
     advance(WINDOW_MS)
     expect(batches).toEqual([[1]])
+  })
+})
+
+describe('PublishCoalescer with a window that follows the load', () => {
+  it('asks for the window at every push and holds frames to the window of the moment', async () => {
+    let windowMs = 5
+    coalescer = new PublishCoalescer<number>({
+      send: (items) => batches.push(items),
+      windowMs: () => windowMs,
+      maxItems: 64,
+      now: () => clock,
+    })
+    coalescer.push(1)
+    await afterCurrentTask()
+    windowMs = 20
+    advance(6)
+    coalescer.push(2)
+    await afterCurrentTask()
+    expect(coalescer.windowMs).toBe(20)
+    // With the base window this frame would have gone out at once (6 ms > 5 ms since the last batch).
+    expect(batches).toEqual([[1]])
+    advance(20 - 6 - 1)
+    expect(batches).toEqual([[1]])
+    advance(1)
+    expect(batches).toEqual([[1], [2]])
+    // Back to the base window: one window after the last batch a frame goes out at once again.
+    windowMs = 5
+    advance(5)
+    coalescer.push(3)
+    await afterCurrentTask()
+    expect(batches).toEqual([[1], [2], [3]])
+  })
+})
+
+describe('pressureWindowMs', () => {
+  it('keeps the base window when the pressure is low or unknown', () => {
+    expect(pressureWindowMs(undefined)).toBe(BATCH_COALESCE_WINDOW_MS)
+    expect(pressureWindowMs(0)).toBe(BATCH_COALESCE_WINDOW_MS)
+    expect(pressureWindowMs(COALESCE_PRESSURE_LOW)).toBe(BATCH_COALESCE_WINDOW_MS)
+  })
+
+  it('grows linearly to the longest window at high pressure and no further', () => {
+    const middle = (COALESCE_PRESSURE_LOW + COALESCE_PRESSURE_HIGH) / 2
+    expect(pressureWindowMs(middle)).toBeCloseTo(
+      (BATCH_COALESCE_WINDOW_MS + BATCH_COALESCE_WINDOW_MAX_MS) / 2,
+    )
+    expect(pressureWindowMs(COALESCE_PRESSURE_HIGH)).toBe(BATCH_COALESCE_WINDOW_MAX_MS)
+    expect(pressureWindowMs(1)).toBe(BATCH_COALESCE_WINDOW_MAX_MS)
+  })
+
+  it('never shrinks as the pressure rises', () => {
+    let previous = 0
+    for (let share = 0; share <= 1; share += 0.01) {
+      const window = pressureWindowMs(share)
+      expect(window).toBeGreaterThanOrEqual(previous)
+      previous = window
+    }
   })
 })

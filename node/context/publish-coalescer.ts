@@ -10,13 +10,38 @@
  * published meanwhile. An idle publisher adds no delay, a busy one sends a batch per window (or
  * earlier when a batch is full), and no frame waits longer than one window. Urgent frames (someone
  * is waiting for them) never wait for the window.
+ *
+ * The window itself may follow the machine's load (`windowMs` as a function, see
+ * `pressureWindowMs`): when the node is short of CPU every gossip message costs a wait for a core
+ * on every node it reaches, so fewer, larger messages deliver sooner than many small ones.
  */
+import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../protocol/context/constants.ts'
+
+/** At or below this CPU pressure (share of time a task waited for a CPU) the window is the base
+ * window: the chain of 3 at 6,000 frames/s runs at 6–19 % on 2 cores and must keep its latency. */
+export const COALESCE_PRESSURE_LOW = 0.25
+/** At or above this the window is the longest: 10 processes on 2 cores at 100–500 frames/s run at
+ * 70–100 %, where the wait for a core, not the window, is what frames spend their time on. */
+export const COALESCE_PRESSURE_HIGH = 0.75
+
+/** The coalescing window for a CPU pressure share: the base window up to `COALESCE_PRESSURE_LOW`,
+ * the longest at `COALESCE_PRESSURE_HIGH` and above, linear between (a proportional response, so a
+ * longer window that relieves the pressure settles rather than flapping). Unknown pressure = base. */
+export function pressureWindowMs(share: number | undefined): number {
+  if (share === undefined || share <= COALESCE_PRESSURE_LOW) return BATCH_COALESCE_WINDOW_MS
+  const position = Math.min(
+    1,
+    (share - COALESCE_PRESSURE_LOW) / (COALESCE_PRESSURE_HIGH - COALESCE_PRESSURE_LOW),
+  )
+  return BATCH_COALESCE_WINDOW_MS + position * (BATCH_COALESCE_WINDOW_MAX_MS - BATCH_COALESCE_WINDOW_MS)
+}
 
 export interface PublishCoalescerInit<T> {
   /** Sends one batch. Called with 1 to `maxItems` items, in publish order. */
   send(items: T[]): void
-  /** The longest a frame waits, and the shortest gap between two batches that are not full. */
-  readonly windowMs: number
+  /** The longest a frame waits, and the shortest gap between two batches that are not full; a
+   * function is asked again whenever a frame is pushed. */
+  readonly windowMs: number | (() => number)
   readonly maxItems: number
   /** Monotonic clock in ms (tests inject one). */
   readonly now?: () => number
@@ -29,10 +54,17 @@ export class PublishCoalescer<T> {
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushQueued = false
   #lastSentAt = Number.NEGATIVE_INFINITY
+  #windowMs: number
 
   constructor(init: PublishCoalescerInit<T>) {
     this.#init = init
     this.#now = init.now ?? (() => performance.now())
+    this.#windowMs = this.#currentWindowMs()
+  }
+
+  /** The window the last pushed frame was held to. */
+  get windowMs(): number {
+    return this.#windowMs
   }
 
   /** Items waiting to be sent. */
@@ -46,7 +78,12 @@ export class PublishCoalescer<T> {
       this.#flush()
       return
     }
-    const wait = urgent ? 0 : this.#lastSentAt + this.#init.windowMs - this.#now()
+    if (urgent) {
+      this.#flushSoon()
+      return
+    }
+    this.#windowMs = this.#currentWindowMs()
+    const wait = this.#lastSentAt + this.#windowMs - this.#now()
     if (wait <= 0) this.#flushSoon()
     else this.#timer ??= setTimeout(() => this.#flush(), wait)
   }
@@ -58,6 +95,11 @@ export class PublishCoalescer<T> {
     const left = this.#queue
     this.#queue = []
     return left
+  }
+
+  #currentWindowMs(): number {
+    const { windowMs } = this.#init
+    return typeof windowMs === 'number' ? windowMs : windowMs()
   }
 
   #flushSoon(): void {

@@ -39,6 +39,11 @@ export const BATCH_MAX_BYTES = 256 * 1024
  * latency under load, when it caps a publisher at 200 gossip messages/s plus full batches. */
 export const BATCH_COALESCE_WINDOW_MS = 5
 
+/** The longest coalescing window, used while the publisher's machine is short of CPU
+ * (node/context/publish-coalescer.ts): a frame then waits up to this long so the mesh handles
+ * fewer gossip messages. 20 ms leaves room for the 50 ms delivery target of a loaded site. */
+export const BATCH_COALESCE_WINDOW_MAX_MS = 20
+
 /** Verified batch signatures remembered so frames unpacked from one batch (and re-served later)
  * cost one signature check, not one each. */
 export const BATCH_VERIFIED_CACHE_SIZE = 1_024

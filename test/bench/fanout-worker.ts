@@ -52,7 +52,18 @@ export type WorkerMessage =
       /** Link trouble seen since start: read-stream errors (gossipsub then drops the peer), PRUNEs. */
       linkEvents?: string[]
     }
-  | { type: 'published'; runId: string; sent: number; failed: number; lateTicks: number }
+  | {
+      type: 'published'
+      runId: string
+      sent: number
+      failed: number
+      lateTicks: number
+      /** Gossip messages sent for the rate's frames (absent: a baseline worker that predates it). */
+      messages?: number
+      /** The publisher's coalescing window, mean and max over the publish ticks (clawmesh modes). */
+      windowMs?: number
+      windowMaxMs?: number
+    }
   | { type: 'count'; runId: string; received: number }
   | { type: 'collected'; runId: string; received: number; latenciesMs: number[]; cpuMs: number }
   | { type: 'error'; message: string }
@@ -71,6 +82,9 @@ const usesContextService = config.mode === 'clawmesh' || config.mode === 'clawme
 /** Send times use the high-resolution clock anchored at the process's time origin, so processes on
  * one machine agree to well under a millisecond. */
 const now = (): number => performance.timeOrigin + performance.now()
+/** `FANOUT_LATENCY_DUMP_DIR=DIR`: each receiver writes `[arrival ms, seq, latency ms]` of every frame
+ * of a measured rate to DIR/<name>-<runId>.json. */
+const latencyDumpDir = process.env.FANOUT_LATENCY_DUMP_DIR
 
 function send(message: WorkerMessage): void {
   process.send?.(message)
@@ -90,6 +104,10 @@ const libp2p = await createNodeLibp2p({
 interface RunRecord {
   seen: Set<number>
   latenciesMs: number[]
+  /** Arrival (ms since the run's mark), sequence number and latency of each frame, kept only with
+   * `FANOUT_LATENCY_DUMP_DIR` (to see whether a tail is one stall or spread out). */
+  arrivals: Array<[number, number, number]>
+  markedAt: number
   cpuStart: NodeJS.CpuUsage
 }
 const runs = new Map<string, RunRecord>()
@@ -97,12 +115,14 @@ const runs = new Map<string, RunRecord>()
 function record(runId: string, seq: number, sentAt: number): void {
   let run = runs.get(runId)
   if (run === undefined) {
-    run = { seen: new Set(), latenciesMs: [], cpuStart: process.cpuUsage() }
+    run = { seen: new Set(), latenciesMs: [], arrivals: [], markedAt: now(), cpuStart: process.cpuUsage() }
     runs.set(runId, run)
   }
   if (run.seen.has(seq)) return
   run.seen.add(seq)
-  run.latenciesMs.push(now() - sentAt)
+  const at = now()
+  run.latenciesMs.push(at - sentAt)
+  if (latencyDumpDir !== undefined) run.arrivals.push([at - run.markedAt, seq, at - sentAt])
 }
 
 /** The run tag and sequence number travel in a prefix of the padding: `runId:seq:`. */
@@ -113,16 +133,21 @@ function parseTag(tagged: string): { runId: string; seq: number } | undefined {
 }
 
 let publishOne: (runId: string, seq: number) => Promise<unknown>
+/** Gossip messages the context service sent so far, its coalescing window and CPU pressure (the
+ * window follows the pressure); undefined for raw gossipsub, where every frame is a message. */
+let publishing: () => { batches: number; windowMs: number; cpuPressure: number | undefined } | undefined =
+  () => undefined
 
 if (usesContextService) {
   const signer = signerFromPrivateKey(privateKey)
+  const counters = new Counters()
   const service = new ContextService({
     libp2p,
     mesh,
     signer,
     displayName: config.name,
     world: new WorldModel(),
-    counters: new Counters(),
+    counters,
     events: new EventRing(500),
     isTrustedOrigin: () => true,
     log: () => {},
@@ -146,6 +171,11 @@ if (usesContextService) {
   const probe = buildUnsignedFrame(signer.id, fields('warmup', 100_000, ''))
   const padding = 'x'.repeat(Math.max(0, FRAME_WIRE_BYTES - JSON.stringify(probe).length))
   publishOne = (runId, seq) => service.publish(fields(runId, seq, padding))
+  publishing = () => ({
+    batches: counters.get('frames.published.batches'),
+    windowMs: service.publishing.windowMs,
+    cpuPressure: service.publishing.cpuPressure,
+  })
 } else {
   const pubsub = libp2p.services.pubsub
   pubsub.subscribe(topic)
@@ -203,6 +233,8 @@ async function publishAtRate(runId: string, rate: number, seconds: number): Prom
   let sent = 0
   let failed = 0
   let lateTicks = 0
+  const batchesBefore = publishing()?.batches ?? 0
+  const windowsMs: number[] = []
   const pending: Promise<unknown>[] = []
   await new Promise<void>((done) => {
     let lastTick = started
@@ -210,6 +242,8 @@ async function publishAtRate(runId: string, rate: number, seconds: number): Prom
       const tickAt = performance.now()
       if (tickAt - lastTick > PUBLISH_TICK_MS * 3) lateTicks++
       lastTick = tickAt
+      const window = publishing()?.windowMs
+      if (window !== undefined) windowsMs.push(window)
       const due = Math.min(total, Math.floor(((tickAt - started) / 1_000) * rate))
       while (sent < due) {
         pending.push(
@@ -226,7 +260,20 @@ async function publishAtRate(runId: string, rate: number, seconds: number): Prom
     }, PUBLISH_TICK_MS)
   })
   await Promise.all(pending)
-  send({ type: 'published', runId, sent, failed, lateTicks })
+  const after = publishing()
+  send({
+    type: 'published',
+    runId,
+    sent,
+    failed,
+    lateTicks,
+    messages: after === undefined ? sent : after.batches - batchesBefore,
+    windowMs:
+      windowsMs.length === 0
+        ? undefined
+        : windowsMs.reduce((sum, window) => sum + window, 0) / windowsMs.length,
+    windowMaxMs: windowsMs.length === 0 ? undefined : Math.max(...windowsMs),
+  })
 }
 
 /** `FANOUT_CPU_PROFILE_DIR=DIR`: each worker writes a CPU profile of every measured rate (from its
@@ -278,7 +325,13 @@ async function handle(message: ParentMessage): Promise<void> {
       })
       return
     case 'mark':
-      runs.set(message.runId, { seen: new Set(), latenciesMs: [], cpuStart: process.cpuUsage() })
+      runs.set(message.runId, {
+        seen: new Set(),
+        latenciesMs: [],
+        arrivals: [],
+        markedAt: now(),
+        cpuStart: process.cpuUsage(),
+      })
       if (profileDir !== undefined && message.runId !== 'idle') await startProfile()
       return
     case 'publish':
@@ -292,6 +345,11 @@ async function handle(message: ParentMessage): Promise<void> {
       runs.delete(message.runId)
       const cpu = process.cpuUsage(run?.cpuStart)
       if (profiler !== undefined) await stopProfile(message.runId)
+      if (latencyDumpDir !== undefined && run !== undefined && run.arrivals.length > 0)
+        await writeFile(
+          `${latencyDumpDir}/${config.name}-${message.runId}.json`,
+          JSON.stringify(run.arrivals),
+        )
       send({
         type: 'collected',
         runId: message.runId,

@@ -217,6 +217,10 @@ interface RunResult {
   sent: number
   publishFailed: number
   publisherLateTicks: number
+  /** Gossip messages the publisher sent (frames ÷ messages = frames per batch); null: baseline worker. */
+  gossipMessages: number | null
+  /** The publisher's coalescing window over the rate (it grows with CPU pressure), mean and max ms. */
+  windowMs: { mean: number; max: number } | null
   publisherCpuPercent: number
   /** Publisher CPU time above idle per frame sent, µs. */
   publisherCpuMicrosPerFrame: number | null
@@ -380,6 +384,11 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         sent: published.sent,
         publishFailed: published.failed,
         publisherLateTicks: published.lateTicks,
+        gossipMessages: published.messages ?? null,
+        windowMs:
+          published.windowMs === undefined || published.windowMaxMs === undefined
+            ? null
+            : { mean: round2(published.windowMs), max: round2(published.windowMaxMs) },
         publisherCpuPercent: Math.round((100 * (collected[0]?.cpuMs ?? 0)) / elapsedMs),
         publisherCpuMicrosPerFrame: perFrame(collected[0]?.cpuMs ?? 0, 0, elapsedMs, published.sent),
         firstHopCpuMicrosPerFrame:
@@ -406,6 +415,7 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         `sent ${result.sent}, loss ${result.lossPercent}%, 1st hop p50/p99 ${first.p50Ms}/${first.p99Ms} ms, ` +
           `far (${maxHops} hops) p50/p99 ${far.p50Ms}/${far.p99Ms} ms, publisher CPU ${result.publisherCpuPercent}%, ` +
           `CPU/frame pub ${result.publisherCpuMicrosPerFrame} µs, 1st hop ${result.firstHopCpuMicrosPerFrame} µs, ` +
+          `gossip messages ${result.gossipMessages ?? '?'}, window ${windowText(result)} ms, ` +
           `mesh peers after ${meshPeersAfter.join('/')}, load ${result.loadAverage}`,
       )
       results.push(result)
@@ -458,6 +468,10 @@ const highestZeroLoss = Object.fromEntries(
   ),
 )
 
+function windowText(result: RunResult): string {
+  return result.windowMs === null ? '-' : `${result.windowMs.mean} (≤ ${result.windowMs.max})`
+}
+
 const header = [
   'mode',
   'round',
@@ -472,6 +486,8 @@ const header = [
   'pub CPU %',
   'max rcv CPU %',
   'CPU µs/frame pub / 1st hop',
+  'msgs',
+  'window ms',
   'load',
 ]
 const rows = results.map((r) => [
@@ -488,6 +504,8 @@ const rows = results.map((r) => [
   String(r.publisherCpuPercent),
   String(Math.max(...r.receivers.map((receiver) => receiver.cpuPercent))),
   `${r.publisherCpuMicrosPerFrame} / ${r.firstHopCpuMicrosPerFrame}`,
+  String(r.gossipMessages ?? '?'),
+  windowText(r),
   String(r.loadAverage),
 ])
 const widths = header.map((cell, column) =>
