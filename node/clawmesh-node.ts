@@ -458,12 +458,14 @@ export async function startClawMeshNode(
     'mesh.status': () => status(),
     'mesh.health': () => {
       const memory = process.memoryUsage()
+      const { windowMs, cpuPressure } = context.publishing
       return assessHealth({
         eventLoopLagMs: lag.sampleP99Ms(),
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,
         counters: counters.snapshot(),
         recentRefusals: refusalTimes.filter((time) => time >= Date.now() - RECENT_REFUSAL_WINDOW_MS).length,
+        publishing: { windowMs, cpuPressure: cpuPressure ?? null },
       })
     },
     'mesh.peers': () => ({ peers: peerEntries() }),

@@ -5,12 +5,15 @@
  * node restores its world model from its snapshot, and a node that was offline catches up with
  * `context.sync`.
  */
+import { existsSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import {
+  BATCH_COALESCE_WINDOW_MAX_MS,
+  BATCH_COALESCE_WINDOW_MS,
   buildUnsignedFrame,
   createBatch,
   encodeBatch,
@@ -93,6 +96,20 @@ describe('context frames over gossipsub', () => {
       )
       for (const frame of frames.slice(0, 5)) expect(await hasValidOriginSignature(frame)).toBe(true)
     }
+    // The publisher says how long it holds frames to batch them, and the CPU pressure behind that.
+    const field = nodes[1] as NodeProcess
+    const { health } = await cliJson<{ health: MeshHealth }>(['status', '--url', field.url], field.stateDir)
+    expect(health.publishing?.windowMs).toBeGreaterThanOrEqual(BATCH_COALESCE_WINDOW_MS)
+    expect(health.publishing?.windowMs).toBeLessThanOrEqual(BATCH_COALESCE_WINDOW_MAX_MS)
+    if (existsSync('/proc/pressure/cpu')) expect(health.publishing?.cpuPressure).toBeGreaterThanOrEqual(0)
+    else expect(health.publishing?.cpuPressure).toBeNull()
+    const batches = health.counters['frames.published.batches'] ?? 0
+    expect(batches).toBeGreaterThanOrEqual(1)
+    expect(batches).toBeLessThanOrEqual(health.counters['frames.published'] ?? 0)
+    const text = await runCli(['status', '--url', field.url], field.stateDir)
+    expect(text.stdout).toMatch(
+      /publishing frames batched within \d+\.\d ms \(CPU pressure (\d+ %|not reported)\)/,
+    )
   })
 
   it('refuses forged, oversized, malformed and untrusted-origin gossip and lowers the sender score', async () => {

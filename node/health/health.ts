@@ -20,6 +20,8 @@ export interface HealthSignals {
   heapUsedBytes: number
   counters: Record<string, number>
   recentRefusals: number
+  /** Reported as is (CPU pressure lengthens the publish window; it is not a health verdict). */
+  publishing?: MeshHealth['publishing']
 }
 
 export function assessHealth(signals: HealthSignals): MeshHealth {
@@ -50,5 +52,6 @@ export function assessHealth(signals: HealthSignals): MeshHealth {
     eventLoopLagMs: signals.eventLoopLagMs,
     rssBytes: signals.rssBytes,
     heapUsedBytes: signals.heapUsedBytes,
+    ...(signals.publishing === undefined ? {} : { publishing: signals.publishing }),
   }
 }

@@ -78,6 +78,12 @@ export const meshHealthResultSchema = z.object({
   eventLoopLagMs: z.number().nonnegative(),
   rssBytes: z.number().nonnegative(),
   heapUsedBytes: z.number().nonnegative(),
+  /** How long this node holds the context frames it publishes to batch them (longer while its
+   * machine is short of CPU), and that CPU pressure: the share of recent time some task waited for
+   * a CPU (Linux PSI; null where the kernel does not report it). Absent from older nodes. */
+  publishing: z
+    .object({ windowMs: z.number().nonnegative(), cpuPressure: z.number().min(0).max(1).nullable() })
+    .optional(),
 })
 export type MeshHealth = z.infer<typeof meshHealthResultSchema>
 

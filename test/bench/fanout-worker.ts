@@ -83,7 +83,7 @@ const usesContextService = config.mode === 'clawmesh' || config.mode === 'clawme
  * one machine agree to well under a millisecond. */
 const now = (): number => performance.timeOrigin + performance.now()
 /** `FANOUT_LATENCY_DUMP_DIR=DIR`: each receiver writes `[arrival ms, seq, latency ms]` of every frame
- * of a measured rate to DIR/<name>-<runId>.json. */
+ * of a measured rate to DIR/<name>-<runId>-<pid>.json. */
 const latencyDumpDir = process.env.FANOUT_LATENCY_DUMP_DIR
 
 function send(message: WorkerMessage): void {
@@ -347,7 +347,7 @@ async function handle(message: ParentMessage): Promise<void> {
       if (profiler !== undefined) await stopProfile(message.runId)
       if (latencyDumpDir !== undefined && run !== undefined && run.arrivals.length > 0)
         await writeFile(
-          `${latencyDumpDir}/${config.name}-${message.runId}.json`,
+          `${latencyDumpDir}/${config.name}-${message.runId}-${process.pid}.json`,
           JSON.stringify(run.arrivals),
         )
       send({

@@ -47,6 +47,16 @@ export function TelemetryView(props: { state: MeshState }) {
                   {health().eventLoopLagMs.toFixed(1)} ms · RSS {(health().rssBytes / 1_048_576).toFixed(0)}{' '}
                   MiB
                 </p>
+                <Show when={health().publishing}>
+                  {(publishing) => (
+                    <p class="meta" data-testid="publish-window">
+                      frames batched within {publishing().windowMs.toFixed(1)} ms · CPU pressure{' '}
+                      {publishing().cpuPressure === null
+                        ? 'not reported'
+                        : `${Math.round((publishing().cpuPressure as number) * 100)} %`}
+                    </p>
+                  )}
+                </Show>
                 <For each={health().reasons}>{(reason) => <p class="meta warn">{reason}</p>}</For>
               </>
             )}

@@ -44,6 +44,11 @@ export function registerStatusCommand(program: Command): void {
         console.log(
           `health     ${health.status}${health.reasons.length > 0 ? ` — ${health.reasons.join('; ')}` : ''}`,
         )
+        if (health.publishing !== undefined) {
+          const { windowMs, cpuPressure } = health.publishing
+          const pressure = cpuPressure === null ? 'not reported' : `${Math.round(cpuPressure * 100)} %`
+          console.log(`publishing frames batched within ${windowMs.toFixed(1)} ms (CPU pressure ${pressure})`)
+        }
         for (const address of status.listenAddrs) console.log(`listening  ${address}`)
         if (status.leader !== undefined) {
           const who = status.leader.isSelf ? 'this node' : status.leader.deviceId
