@@ -112,15 +112,24 @@ describe('ContextService publishing', () => {
     let stalledUs = 0
     const pressure = new CpuPressure({ readTotalUs: () => stalledUs, now: () => clock })
     const field = await startNode('loaded field', pressure)
-    // Every task waited for a CPU over the last interval.
-    clock += CPU_PRESSURE_SAMPLE_MS
-    stalledUs += CPU_PRESSURE_SAMPLE_MS * 1_000
+    /** `readings` pressure readings in a row with the given share of stalled time. */
+    const sustain = (share: number, readings: number) => {
+      for (let reading = 0; reading < readings; reading++) {
+        clock += CPU_PRESSURE_SAMPLE_MS
+        stalledUs += CPU_PRESSURE_SAMPLE_MS * 1_000 * share
+        void field.service.publishing
+      }
+    }
+    // Some task waited for a CPU all the time, for a second.
+    sustain(1, 10)
     await field.service.publish(reading(1))
-    expect(field.service.publishing).toEqual({ windowMs: BATCH_COALESCE_WINDOW_MAX_MS, cpuPressure: 1 })
-    // No task waited over the next one.
-    clock += CPU_PRESSURE_SAMPLE_MS
+    expect(field.service.publishing.windowMs).toBe(BATCH_COALESCE_WINDOW_MAX_MS)
+    expect(field.service.publishing.cpuPressure).toBeGreaterThan(0.95)
+    // Then no task waited, for a second.
+    sustain(0, 10)
     await field.service.publish(reading(2))
-    expect(field.service.publishing).toEqual({ windowMs: BATCH_COALESCE_WINDOW_MS, cpuPressure: 0 })
+    expect(field.service.publishing.windowMs).toBe(BATCH_COALESCE_WINDOW_MS)
+    expect(field.service.publishing.cpuPressure).toBeLessThan(0.05)
     expect(field.counters.get('frames.published.batches')).toBe(2)
   })
 })

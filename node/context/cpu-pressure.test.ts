@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
   CPU_PRESSURE_SAMPLE_MS,
+  CPU_PRESSURE_SMOOTHING,
   CPU_PRESSURE_STALE_MS,
   CpuPressure,
   parsePsiSomeTotalUs,
@@ -38,33 +39,62 @@ describe('parsePsiSomeTotalUs', () => {
 })
 
 describe('CpuPressure', () => {
-  it('is the share of wall time some task waited for a CPU since the last reading', () => {
+  /** `count` readings in a row, each interval with the given share of stalled time. */
+  function sustain(
+    machine: ReturnType<typeof fakeMachine>,
+    share: number,
+    count: number,
+  ): number | undefined {
+    let last: number | undefined
+    for (let reading = 0; reading < count; reading++) {
+      machine.advance(CPU_PRESSURE_SAMPLE_MS, CPU_PRESSURE_SAMPLE_MS * share)
+      last = machine.pressure.share()
+    }
+    return last
+  }
+
+  it('follows the share of wall time some task waited for a CPU when it lasts', () => {
     const machine = fakeMachine()
-    machine.advance(CPU_PRESSURE_SAMPLE_MS, CPU_PRESSURE_SAMPLE_MS * 0.6)
-    expect(machine.pressure.share()).toBeCloseTo(0.6)
-    machine.advance(CPU_PRESSURE_SAMPLE_MS * 2, CPU_PRESSURE_SAMPLE_MS * 0.2)
-    expect(machine.pressure.share()).toBeCloseTo(0.1)
+    expect(sustain(machine, 0.6, 1)).toBeCloseTo(0.6 * CPU_PRESSURE_SMOOTHING)
+    expect(sustain(machine, 0.6, 15)).toBeCloseTo(0.6, 2)
+    expect(sustain(machine, 0.1, 20)).toBeCloseTo(0.1, 2)
+  })
+
+  it('moves only part of the way for one busy reading', () => {
+    const machine = fakeMachine()
+    sustain(machine, 0.15, 20)
+    const spiked = sustain(machine, 0.5, 1) as number
+    expect(spiked).toBeCloseTo(0.15 + CPU_PRESSURE_SMOOTHING * (0.5 - 0.15), 2)
+    expect(spiked).toBeLessThan(0.5)
   })
 
   it('reuses the last share between readings, so asking often costs no file read', () => {
-    const machine = fakeMachine()
-    machine.advance(CPU_PRESSURE_SAMPLE_MS, CPU_PRESSURE_SAMPLE_MS)
-    expect(machine.pressure.share()).toBe(1)
-    machine.advance(CPU_PRESSURE_SAMPLE_MS - 1, 0)
-    expect(machine.pressure.share()).toBe(1)
-    machine.advance(1, 0)
-    expect(machine.pressure.share()).toBeCloseTo(0)
+    let reads = 0
+    let clock = 0
+    const pressure = new CpuPressure({
+      readTotalUs: () => {
+        reads++
+        return clock * 1_000
+      },
+      now: () => clock,
+    })
+    clock += CPU_PRESSURE_SAMPLE_MS
+    const first = pressure.share()
+    clock += CPU_PRESSURE_SAMPLE_MS - 1
+    expect(pressure.share()).toBe(first)
+    expect(reads).toBe(2)
+    clock += 1
+    expect(pressure.share()).toBeGreaterThan(first as number)
+    expect(reads).toBe(3)
   })
 
-  it('keeps the previous share across an idle gap and measures from the end of it', () => {
+  it('keeps the share across an idle gap and measures from the end of it', () => {
     const machine = fakeMachine()
-    machine.advance(CPU_PRESSURE_SAMPLE_MS, CPU_PRESSURE_SAMPLE_MS * 0.8)
-    expect(machine.pressure.share()).toBeCloseTo(0.8)
+    const busy = sustain(machine, 0.8, 20) as number
     // Two quiet seconds: an average over them would say nothing about the load of the moment.
     machine.advance(CPU_PRESSURE_STALE_MS + 2_000, 0)
-    expect(machine.pressure.share()).toBeCloseTo(0.8)
-    machine.advance(CPU_PRESSURE_SAMPLE_MS, CPU_PRESSURE_SAMPLE_MS * 0.3)
-    expect(machine.pressure.share()).toBeCloseTo(0.3)
+    expect(machine.pressure.share()).toBe(busy)
+    expect(sustain(machine, 0.8, 1)).toBeCloseTo(busy)
   })
 
   it('is undefined where the kernel reports no pressure, or stops reporting it', () => {

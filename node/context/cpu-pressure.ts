@@ -15,6 +15,12 @@ import { readFileSync } from 'node:fs'
  * gossip messages, short enough that a publisher that just got busy adapts within a few batches. */
 export const CPU_PRESSURE_SAMPLE_MS = 100
 
+/** Weight of a new reading in the smoothed share (exponential moving average): one busy 100 ms
+ * (three processes waking together on a 3-node chain reach 0.3–0.5 for a reading) moves the share
+ * by a third of the jump, while pressure that lasts (ten processes on two cores: 0.6–1.0 reading
+ * after reading) is followed within about half a second. */
+export const CPU_PRESSURE_SMOOTHING = 0.3
+
 /** A reading this long after the previous one is not about now (the caller was idle): it starts a
  * new interval and the previous share stands until that interval is measured. */
 export const CPU_PRESSURE_STALE_MS = 4 * CPU_PRESSURE_SAMPLE_MS
@@ -59,9 +65,9 @@ export class CpuPressure {
     this.#lastAt = this.#now()
   }
 
-  /** Share (0–1) of the time since the previous reading in which a task waited for a CPU; the
-   * previous figure when that reading is recent or stale (see `CPU_PRESSURE_STALE_MS`); undefined
-   * when the kernel does not report it. */
+  /** Share (0–1) of recent time in which a task waited for a CPU, smoothed over readings (see
+   * `CPU_PRESSURE_SMOOTHING`); unchanged when the last reading is recent, or when it is stale (see
+   * `CPU_PRESSURE_STALE_MS`); undefined when the kernel does not report it. */
   share(): number | undefined {
     if (!this.#available) return undefined
     const now = this.#now()
@@ -72,8 +78,10 @@ export class CpuPressure {
       this.#available = false
       return undefined
     }
-    if (elapsedMs < CPU_PRESSURE_STALE_MS)
-      this.#share = Math.min(1, Math.max(0, (total - this.#lastTotalUs) / 1_000 / elapsedMs))
+    if (elapsedMs < CPU_PRESSURE_STALE_MS) {
+      const reading = Math.min(1, Math.max(0, (total - this.#lastTotalUs) / 1_000 / elapsedMs))
+      this.#share += CPU_PRESSURE_SMOOTHING * (reading - this.#share)
+    }
     this.#lastTotalUs = total
     this.#lastAt = now
     return this.#share
