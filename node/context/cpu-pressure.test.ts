@@ -8,7 +8,7 @@ import {
   parsePsiSomeTotalUs,
 } from './cpu-pressure.ts'
 
-/** A fake clock and PSI counter: `stall(ms)` adds waiting time, `advance(ms)` wall time. */
+/** A fake clock and PSI counter: `advance(ms, stalledMs)` moves wall time and adds waiting time. */
 function fakeMachine(psi: 'reported' | 'absent' = 'reported') {
   let clock = 0
   let totalUs: number | undefined = psi === 'reported' ? 1_000_000 : undefined
