@@ -18,6 +18,11 @@ const textEncoder = new TextEncoder()
 /** Encodes a JSON-compatible value canonically. Throws CanonicalEncodingError on values JSON cannot
  * represent faithfully (NaN, Infinity, bigint, functions, class instances, cycles, excess depth). */
 export function canonicalJson(value: unknown): string {
+  // A value already in canonical form (every object's keys sorted, only plain JSON values) encodes
+  // to exactly what JSON.stringify prints, which builds one string instead of one per member.
+  // Parsed frames are in that form (their schemas list keys in canonical order), so this is the
+  // path every hop takes; anything else goes through the encoder, which sorts and refuses.
+  if (!prototypesDefineToJson() && isCanonicalForm(value, 0)) return JSON.stringify(value)
   return encode(value, 0, new Set())
 }
 
@@ -84,7 +89,7 @@ function encode(value: unknown, depth: number, seen: Set<object>): string {
       )
     }
     const record = object as Record<string, unknown>
-    const keys = Object.keys(record).sort()
+    const keys = sortedKeys(record)
     let out = '{'
     for (const key of keys) {
       const member = record[key]
@@ -96,4 +101,61 @@ function encode(value: unknown, depth: number, seen: Set<object>): string {
   } finally {
     seen.delete(object)
   }
+}
+
+/** Whether JSON.stringify(value) is the canonical encoding: plain objects with keys in canonical
+ * order, plain arrays, strings, finite numbers, booleans and null (undefined object members are
+ * dropped by both), within the depth limit (a cycle exceeds it). Anything else, including a
+ * `toJSON` JSON.stringify would call, answers false and is left to the encoder. */
+function isCanonicalForm(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value)
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (value === null) return true
+  if (depth >= CANONICAL_MAX_DEPTH) return false
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype || Object.hasOwn(value, 'toJSON')) return false
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index]
+      if (item !== undefined && !isCanonicalForm(item, depth + 1)) return false
+    }
+    return true
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) return false
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string
+    if (index > 0 && (keys[index - 1] as string) > key) return false
+    const member = record[key]
+    if (member !== undefined && !isCanonicalForm(member, depth + 1)) return false
+  }
+  return true
+}
+
+/** JSON.stringify calls an inherited toJSON; the encoder never does. */
+function prototypesDefineToJson(): boolean {
+  return (
+    (Object.prototype as { toJSON?: unknown }).toJSON !== undefined ||
+    (Array.prototype as { toJSON?: unknown }).toJSON !== undefined
+  )
+}
+
+/** The object's keys in canonical order. Objects built in that order (parsed canonical JSON, schemas
+ * declared in it) are the common case; checking is free of the sort's working copy. */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record)
+  for (let index = 1; index < keys.length; index++) {
+    if ((keys[index - 1] as string) > (keys[index] as string)) return keys.sort()
+  }
+  return keys
 }

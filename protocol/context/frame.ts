@@ -49,40 +49,43 @@ export function trustTierRank(tier: TrustTier): number {
 const label = z.string().min(1).max(FRAME_LABEL_MAX_CHARS)
 const text = z.string().max(FRAME_TEXT_MAX_CHARS)
 
+// Schemas list their keys in canonical (sorted) order: parsed objects keep the schema's key order,
+// so the canonical encoder, which runs over every frame on every hop, finds them sorted and does
+// not sort (protocol/canonical.ts). The order has no other meaning.
 export const trustSchema = z.strictObject({
-  tier: z.enum(TRUST_TIERS),
   sources: z.array(label).max(FRAME_TRUST_SOURCES_MAX),
+  tier: z.enum(TRUST_TIERS),
 })
 export type FrameTrust = z.infer<typeof trustSchema>
 
 export const observationDataSchema = z.strictObject({
-  zone: label.optional(),
-  metric: label,
-  value: z.number(),
-  unit: label,
-  sensor: label.optional(),
-  threshold: z.strictObject({ low: z.number().optional(), high: z.number().optional() }).optional(),
   alarm: z.boolean().optional(),
+  metric: label,
+  sensor: label.optional(),
+  threshold: z.strictObject({ high: z.number().optional(), low: z.number().optional() }).optional(),
+  unit: label,
+  value: z.number(),
+  zone: label.optional(),
 })
 export const eventDataSchema = z.strictObject({
-  type: label,
-  severity: z.enum(['info', 'warning', 'critical']),
-  zone: label.optional(),
   message: text,
+  severity: z.enum(['info', 'warning', 'critical']),
+  type: label,
+  zone: label.optional(),
 })
-export const humanInputDataSchema = z.strictObject({ text: text.min(1), operatorId: label.optional() })
+export const humanInputDataSchema = z.strictObject({ operatorId: label.optional(), text: text.min(1) })
 export const inferenceDataSchema = z.strictObject({
-  text,
   cites: z.array(frameIdSchema).max(FRAME_CITES_MAX),
+  text,
 })
 export const capabilityUpdateDataSchema = z.strictObject({
-  role: nodeRoleSchema,
   capabilities: z.array(capabilitySchema).max(CAPABILITIES_MAX_PER_NODE),
+  role: nodeRoleSchema,
 })
 export const agentResponseDataSchema = z.strictObject({
-  text,
-  replyTo: frameIdSchema.optional(),
   error: z.boolean().optional(),
+  replyTo: frameIdSchema.optional(),
+  text,
 })
 /** Proposal, approval and execution bodies are defined by the safety model; until then they are
  * open records, still size-bounded by FRAME_MAX_BYTES. */
@@ -118,20 +121,22 @@ export function buildFrameSchema(originSchema: z.ZodType<string>) {
  * from a signed batch, whose proof is the batch's own (validated and checked once per batch) and
  * is attached after parsing. */
 function buildFrameContentSchema(originSchema: z.ZodType<string>) {
-  const common = {
-    generation: generationSchema,
-    meshName: meshNameSchema,
-    frameId: frameIdSchema,
-    origin: originSchema,
-    originName: z.string().min(1).max(DISPLAY_NAME_MAX_LENGTH),
-    timestamp: z.number().int().min(0),
-    note: text.optional(),
-    trust: trustSchema,
-    signature: z.string().min(1).max(256).optional(),
-    proof: batchProofSchema.optional(),
-  }
+  // Keys in canonical order (see trustSchema), `data` and `kind` included.
   const variant = <K extends FrameKind, D extends z.ZodType>(kind: K, data: D) =>
-    z.strictObject({ ...common, kind: z.literal(kind), data })
+    z.strictObject({
+      data,
+      frameId: frameIdSchema,
+      generation: generationSchema,
+      kind: z.literal(kind),
+      meshName: meshNameSchema,
+      note: text.optional(),
+      origin: originSchema,
+      originName: z.string().min(1).max(DISPLAY_NAME_MAX_LENGTH),
+      proof: batchProofSchema.optional(),
+      signature: z.string().min(1).max(256).optional(),
+      timestamp: z.number().int().min(0),
+      trust: trustSchema,
+    })
   return z.discriminatedUnion('kind', [
     variant('observation', observationDataSchema),
     variant('event', eventDataSchema),
