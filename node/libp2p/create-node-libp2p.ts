@@ -88,9 +88,10 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // that one), computed natively.
         msgIdFn: (message) => nativeSha256(message.data),
         // gossipsub tells its mesh peers IDONTWANT for every message of at least this size it receives,
-        // before validating it. Here each one is an extra write and, on the peer, an extra wake-up,
-        // which costs more than the duplicate copy of a batch it might save; only large batches
-        // (hundreds of frames/s from one publisher) are worth announcing (docs/benchmarks-fanout.md).
+        // before validating it. On these links it mostly arrives after the peer has forwarded its copy
+        // anyway, so for small batches it is bytes and handling on every message for no saved copy
+        // (1 KiB measured no better than 16 KiB); only large batches are worth announcing
+        // (docs/benchmarks-fanout.md).
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: createPeerScoreParams({
           appSpecificScore: (peer) =>

@@ -50,17 +50,13 @@ export function batchedEncryption<Components>(
 ): (components: Components) => ConnectionEncrypter {
   return (components) => {
     const encrypter = factory(components)
-    const secureInbound = encrypter.secureInbound.bind(encrypter)
-    const secureOutbound = encrypter.secureOutbound.bind(encrypter)
-    encrypter.secureInbound = async (connection, options) => {
-      const secured = await secureInbound(connection, options)
-      batchWritesPerTurn(secured.connection, connection)
-      return secured
-    }
-    encrypter.secureOutbound = async (connection, options) => {
-      const secured = await secureOutbound(connection, options)
-      batchWritesPerTurn(secured.connection, connection)
-      return secured
+    for (const direction of ['secureInbound', 'secureOutbound'] as const) {
+      const secure = encrypter[direction].bind(encrypter)
+      encrypter[direction] = async (connection, options) => {
+        const secured = await secure(connection, options)
+        batchWritesPerTurn(secured.connection, connection)
+        return secured
+      }
     }
     return encrypter
   }

@@ -60,9 +60,8 @@ export type WorkerMessage =
       lateTicks: number
       /** Gossip messages sent for the rate's frames (absent: a baseline worker that predates it). */
       messages?: number
-      /** The publisher's coalescing window, mean and max over the publish ticks (clawmesh modes). */
-      windowMs?: number
-      windowMaxMs?: number
+      /** The publisher's coalescing window over the publish ticks (clawmesh modes). */
+      window?: { meanMs: number; maxMs: number }
     }
   | { type: 'count'; runId: string; received: number }
   | { type: 'collected'; runId: string; received: number; latenciesMs: number[]; cpuMs: number }
@@ -112,10 +111,14 @@ interface RunRecord {
 }
 const runs = new Map<string, RunRecord>()
 
+function newRun(): RunRecord {
+  return { seen: new Set(), latenciesMs: [], arrivals: [], markedAt: now(), cpuStart: process.cpuUsage() }
+}
+
 function record(runId: string, seq: number, sentAt: number): void {
   let run = runs.get(runId)
   if (run === undefined) {
-    run = { seen: new Set(), latenciesMs: [], arrivals: [], markedAt: now(), cpuStart: process.cpuUsage() }
+    run = newRun()
     runs.set(runId, run)
   }
   if (run.seen.has(seq)) return
@@ -133,10 +136,9 @@ function parseTag(tagged: string): { runId: string; seq: number } | undefined {
 }
 
 let publishOne: (runId: string, seq: number) => Promise<unknown>
-/** Gossip messages the context service sent so far, its coalescing window and CPU pressure (the
- * window follows the pressure); undefined for raw gossipsub, where every frame is a message. */
-let publishing: () => { batches: number; windowMs: number; cpuPressure: number | undefined } | undefined =
-  () => undefined
+/** Gossip messages the context service sent so far and its current coalescing window; undefined
+ * for raw gossipsub, where every frame is a message. */
+let publishing: () => { batches: number; windowMs: number } | undefined = () => undefined
 
 if (usesContextService) {
   const signer = signerFromPrivateKey(privateKey)
@@ -174,7 +176,6 @@ if (usesContextService) {
   publishing = () => ({
     batches: counters.get('frames.published.batches'),
     windowMs: service.publishing.windowMs,
-    cpuPressure: service.publishing.cpuPressure,
   })
 } else {
   const pubsub = libp2p.services.pubsub
@@ -268,11 +269,13 @@ async function publishAtRate(runId: string, rate: number, seconds: number): Prom
     failed,
     lateTicks,
     messages: after === undefined ? sent : after.batches - batchesBefore,
-    windowMs:
+    window:
       windowsMs.length === 0
         ? undefined
-        : windowsMs.reduce((sum, window) => sum + window, 0) / windowsMs.length,
-    windowMaxMs: windowsMs.length === 0 ? undefined : Math.max(...windowsMs),
+        : {
+            meanMs: windowsMs.reduce((sum, window) => sum + window, 0) / windowsMs.length,
+            maxMs: Math.max(...windowsMs),
+          },
   })
 }
 
@@ -325,13 +328,7 @@ async function handle(message: ParentMessage): Promise<void> {
       })
       return
     case 'mark':
-      runs.set(message.runId, {
-        seen: new Set(),
-        latenciesMs: [],
-        arrivals: [],
-        markedAt: now(),
-        cpuStart: process.cpuUsage(),
-      })
+      runs.set(message.runId, newRun())
       if (profileDir !== undefined && message.runId !== 'idle') await startProfile()
       return
     case 'publish':

@@ -386,9 +386,9 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         publisherLateTicks: published.lateTicks,
         gossipMessages: published.messages ?? null,
         windowMs:
-          published.windowMs === undefined || published.windowMaxMs === undefined
+          published.window === undefined
             ? null
-            : { mean: round2(published.windowMs), max: round2(published.windowMaxMs) },
+            : { mean: round2(published.window.meanMs), max: round2(published.window.maxMs) },
         publisherCpuPercent: Math.round((100 * (collected[0]?.cpuMs ?? 0)) / elapsedMs),
         publisherCpuMicrosPerFrame: perFrame(collected[0]?.cpuMs ?? 0, 0, elapsedMs, published.sent),
         firstHopCpuMicrosPerFrame:
