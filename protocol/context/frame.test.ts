@@ -62,6 +62,20 @@ describe('createFrame / verifyFrame', () => {
     expect(verdict).toMatchObject({ verdict: 'ignore', reason: 'duplicate' })
   })
 
+  it('builds a frame in canonical key order whatever order its fields came in, with the same ID', async () => {
+    const fields = observation()
+    const reversed = Object.fromEntries(Object.entries(fields).reverse()) as FrameFields
+    ;(reversed as { data: Record<string, unknown> }).data = Object.fromEntries(
+      Object.entries(fields.data as Record<string, unknown>).reverse(),
+    )
+    const frame = await createFrame(origin, reversed)
+    expect(frame.frameId).toBe((await createFrame(origin, fields)).frameId)
+    // In canonical form, JSON.stringify prints the canonical bytes, so no hop has to sort.
+    const { signature: _signature, ...unsigned } = frame
+    expect(new TextEncoder().encode(JSON.stringify(unsigned))).toEqual(canonicalBytes(unsigned))
+    expect(Object.keys(frame.data)).toEqual([...Object.keys(frame.data)].sort())
+  })
+
   it('refuses to build a frame whose data does not match its kind', async () => {
     await expect(
       createFrame(origin, observation({ data: { metric: 'x', value: 'wet', unit: '%' } } as never)),

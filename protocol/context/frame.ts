@@ -210,19 +210,26 @@ export type LocalFrameFields = DistributiveOmit<FrameFields, 'generation' | 'mes
 export function buildUnsignedFrame(origin: string, fields: FrameFields): Omit<Frame, 'signature' | 'proof'> {
   // frameBody drops any ID, signature or proof an untyped caller slipped into the fields.
   const body = frameBody({ ...fields, origin, timestamp: fields.timestamp ?? Date.now() } as FrameBody)
-  const bodyBytes = canonicalBytes(body)
-  const frame = { ...body, frameId: sha256Hex(bodyBytes) } as Frame
-  const parsed = batchedFrameSchema.safeParse(frame)
+  // Parsed first, with a placeholder ID: the parsed copy has the schema's (canonical) key order at
+  // every level, so its canonical encoding takes the fast path however the caller ordered its keys,
+  // and it holds exactly what peers will parse (the schemas are strict and transform nothing).
+  const parsed = batchedFrameSchema.safeParse({ ...body, frameId: FRAME_ID_PLACEHOLDER })
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
     throw new InvalidFrameError(`frame of kind ${fields.kind} is invalid (${issues})`)
   }
+  const bodyBytes = canonicalBytes(frameBody(parsed.data))
+  // Replacing the placeholder keeps `frameId` where the schema put it.
+  const frame = { ...parsed.data, frameId: sha256Hex(bodyBytes) } as Frame
   const size = bodyBytes.byteLength + stringMemberBytes('frameId', frame.frameId)
   if (size > FRAME_MAX_BYTES - SIGNATURE_ALLOWANCE_BYTES) {
     throw new InvalidFrameError(`frame of ${size} bytes exceeds the limit of ${FRAME_MAX_BYTES}`)
   }
   return frame
 }
+
+/** Stands in for the frame ID while a new frame is parsed (it passes `frameIdSchema`). */
+const FRAME_ID_PLACEHOLDER = '0'.repeat(64)
 
 /** Room left for the `signature` member (an Ed25519 signature is 86 base64url characters). */
 const SIGNATURE_ALLOWANCE_BYTES = 128
