@@ -21,6 +21,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
+import { cheapFrameLengths } from '../node/libp2p/noise-frame-lengths.ts'
 import { batchedEncryption, wholeWrites } from '../node/libp2p/write-batching.ts'
 import { installHalfWindowUpdates } from '../node/libp2p/yamux-window-updates.ts'
 import { Counters } from '../node/mesh/counters.ts'
@@ -144,9 +145,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     },
     addresses: { listen: [listen], announce: options.announce ?? [] },
     // The same write batching as mesh nodes (node/libp2p/write-batching.ts): a relayed message is one
-    // read and one write per connection instead of several.
+    // read and one write per connection instead of several; and the same cheap Noise frame lengths
+    // (node/libp2p/noise-frame-lengths.ts).
     transports: [wholeWrites(webSockets(wsInit))],
-    connectionEncrypters: [batchedEncryption(noise())],
+    connectionEncrypters: [cheapFrameLengths(batchedEncryption(noise()))],
     streamMuxers: [yamux()],
     connectionGater: gater,
     connectionManager: {

@@ -27,6 +27,7 @@ import type {
   Upgrader,
 } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { afterSecuring } from './after-securing.ts'
 
 /** Bytes after which a batch is sent at once instead of at the end of the turn: a full Noise frame
  * (65,535 bytes with its tag) holds a little less, so a batch this large is two frames anyway. */
@@ -48,18 +49,7 @@ interface SendPath {
 export function batchedEncryption<Components>(
   factory: (components: Components) => ConnectionEncrypter,
 ): (components: Components) => ConnectionEncrypter {
-  return (components) => {
-    const encrypter = factory(components)
-    for (const direction of ['secureInbound', 'secureOutbound'] as const) {
-      const secure = encrypter[direction].bind(encrypter)
-      encrypter[direction] = async (connection, options) => {
-        const secured = await secure(connection, options)
-        batchWritesPerTurn(secured.connection, connection)
-        return secured
-      }
-    }
-    return encrypter
-  }
+  return afterSecuring(factory, (secured, carrier) => batchWritesPerTurn(secured, carrier))
 }
 
 /** Defers a stream's sending to the end of the current event-loop turn, so that everything sent
