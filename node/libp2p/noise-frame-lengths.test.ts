@@ -1,11 +1,9 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, Upgrader } from '@libp2p/interface'
-import { defaultLogger } from '@libp2p/logger'
+import type { MessageStream, MultiaddrConnection } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { LengthPrefixedDecoder, multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
+import { encrypterWithIdentity, receiveBytes } from '../../test/helpers/noise-session.ts'
 import { cheapFrameLengths, noiseFrameLength } from './noise-frame-lengths.ts'
 
 describe('noiseFrameLength', () => {
@@ -46,20 +44,6 @@ describe('noiseFrameLength', () => {
   })
 })
 
-async function encrypter() {
-  const privateKey = await generateKeyPair('Ed25519')
-  const components = {
-    privateKey,
-    peerId: peerIdFromPrivateKey(privateKey),
-    logger: defaultLogger(),
-    upgrader: { getStreamMuxers: () => new Map() } as unknown as Upgrader,
-  }
-  return {
-    peerId: components.peerId,
-    encrypter: cheapFrameLengths(noise())(components) as ConnectionEncrypter,
-  }
-}
-
 /** Makes a connection hand its transport each write in pieces of 1, 7 and 4,096 bytes in turn, so
  * frame lengths arrive split (a write's first piece is a lone byte of its first length prefix). */
 function splitWrites(maConn: MultiaddrConnection): void {
@@ -81,24 +65,14 @@ function splitWrites(maConn: MultiaddrConnection): void {
   }
 }
 
-function receive(stream: MessageStream, bytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let received = 0
-  return new Promise((resolve) => {
-    stream.addEventListener('message', (event) => {
-      const data = event.data instanceof Uint8Array ? event.data : event.data.subarray()
-      chunks.push(data)
-      received += data.byteLength
-      if (received >= bytes) resolve(Buffer.concat(chunks))
-    })
-  })
-}
+const receive = async (stream: MessageStream, bytes: number) =>
+  Buffer.concat(await receiveBytes(stream, bytes))
 
 describe('cheapFrameLengths', () => {
   it('secures connections that read their frames with it, split frame lengths included', async () => {
     const [outbound, inbound] = multiaddrConnectionPair()
-    const dialler = await encrypter()
-    const listener = await encrypter()
+    const dialler = await encrypterWithIdentity(cheapFrameLengths(noise()))
+    const listener = await encrypterWithIdentity(cheapFrameLengths(noise()))
     const [a, b] = await Promise.all([
       dialler.encrypter.secureOutbound(outbound, { remotePeer: listener.peerId }),
       listener.encrypter.secureInbound(inbound),

@@ -1,11 +1,9 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, Upgrader } from '@libp2p/interface'
-import { defaultLogger } from '@libp2p/logger'
+import type { MultiaddrConnection } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
+import { encrypterWithIdentity, receiveBytes } from '../../test/helpers/noise-session.ts'
 import { batchedEncryption, joinWrites, WRITE_BATCH_FLUSH_BYTES } from './write-batching.ts'
 
 /** Counts what a connection hands its transport: one entry per write, with the buffers it holds. */
@@ -20,29 +18,15 @@ function countWrites(maConn: MultiaddrConnection): number[] {
   return writes
 }
 
-async function encrypter(factory: typeof noise, batched: boolean) {
-  const privateKey = await generateKeyPair('Ed25519')
-  const components = {
-    privateKey,
-    peerId: peerIdFromPrivateKey(privateKey),
-    logger: defaultLogger(),
-    upgrader: { getStreamMuxers: () => new Map() } as unknown as Upgrader,
-  }
-  const plain = factory()
-  return {
-    peerId: components.peerId,
-    encrypter: (batched ? batchedEncryption(plain)(components) : plain(components)) as ConnectionEncrypter,
-  }
-}
-
 /** A Noise session over an in-memory connection pair; `writes` counts the dialler's transport writes
  * made after the handshake. */
 async function securedPair(batched: boolean) {
   const [outbound, inbound] = multiaddrConnectionPair()
   const writes = countWrites(outbound)
   joinWrites(outbound)
-  const dialler = await encrypter(noise, batched)
-  const listener = await encrypter(noise, batched)
+  const factory = batched ? batchedEncryption(noise()) : noise()
+  const dialler = await encrypterWithIdentity(factory)
+  const listener = await encrypterWithIdentity(factory)
   const [a, b] = await Promise.all([
     dialler.encrypter.secureOutbound(outbound, { remotePeer: listener.peerId }),
     listener.encrypter.secureInbound(inbound),
@@ -51,27 +35,13 @@ async function securedPair(batched: boolean) {
   return { a: a.connection, b: b.connection, writes, carrier: outbound }
 }
 
-/** Everything `stream` receives until `bytes` have arrived. */
-function receive(stream: MessageStream, bytes: number): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = []
-  let received = 0
-  return new Promise((resolve) => {
-    stream.addEventListener('message', (event) => {
-      const data = event.data instanceof Uint8Array ? event.data : event.data.subarray()
-      chunks.push(data)
-      received += data.byteLength
-      if (received >= bytes) resolve(chunks)
-    })
-  })
-}
-
 const message = (fill: number, length = 100) => new Uint8Array(length).fill(fill)
 const joined = (chunks: Uint8Array[]) => Buffer.concat(chunks)
 
 describe('write batching', () => {
   it('sends what a connection writes in one event-loop turn as one transport write, in order', async () => {
     const { a, b, writes } = await securedPair(true)
-    const arrived = receive(b, 300)
+    const arrived = receiveBytes(b, 300)
     a.send(message(1))
     a.send(message(2))
     a.send(message(3))
@@ -83,7 +53,7 @@ describe('write batching', () => {
 
   it('without it, every send is a write of its own (the behaviour it replaces)', async () => {
     const { a, b, writes } = await securedPair(false)
-    const arrived = receive(b, 300)
+    const arrived = receiveBytes(b, 300)
     a.send(message(1))
     a.send(message(2))
     a.send(message(3))
@@ -93,7 +63,7 @@ describe('write batching', () => {
 
   it('writes a batch at once when it reaches the flush size', async () => {
     const { a, b, writes } = await securedPair(true)
-    const arrived = receive(b, WRITE_BATCH_FLUSH_BYTES)
+    const arrived = receiveBytes(b, WRITE_BATCH_FLUSH_BYTES)
     a.send(message(7, WRITE_BATCH_FLUSH_BYTES))
     expect(writes.length).toBeGreaterThan(0) // before the turn ends
     expect(joined(await arrived)).toEqual(Buffer.from(message(7, WRITE_BATCH_FLUSH_BYTES)))
@@ -101,7 +71,7 @@ describe('write batching', () => {
 
   it('sends what is still batched before the connection closes', async () => {
     const { a, b } = await securedPair(true)
-    const arrived = receive(b, 100)
+    const arrived = receiveBytes(b, 100)
     a.send(message(9))
     await a.close()
     expect(joined(await arrived)).toEqual(Buffer.from(message(9)))
@@ -110,7 +80,7 @@ describe('write batching', () => {
   it('sends what is still batched when libp2p closes or aborts the connection under it (a reply before a hang-up)', async () => {
     for (const end of ['close', 'abort'] as const) {
       const { a, b, carrier } = await securedPair(true)
-      const arrived = receive(b, 100)
+      const arrived = receiveBytes(b, 100)
       a.send(message(5))
       if (end === 'close') await carrier.close()
       else carrier.abort(new Error('hang up'))
