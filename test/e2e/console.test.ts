@@ -229,7 +229,7 @@ describe('operator console', () => {
     await page.waitForSelector('[data-testid="telemetry-chart"] canvas')
     expect(await textOf(page, '[data-testid="health-status"]')).toMatch(/ok|degraded|unhealthy/)
     expect(await textOf(page, '[data-testid="publish-window"]')).toMatch(
-      /frames batched within \d+\.\d ms · CPU pressure (\d+ %|not reported)/,
+      /frames batched within \d+\.\d ms \(CPU pressure (\d+ %|not reported)\)/,
     )
     expect(await textOf(page, '[data-testid="events-list"]')).not.toBe('')
   })

@@ -1,6 +1,7 @@
 /** Telemetry: planner mode, queue and current tool; command-center health; frame rates; the events
  * stream; and time-series charts of sensor observations. */
 import { createMemo, createSignal, For, Show } from 'solid-js'
+import { describePublishing } from '../../../protocol/publishing.ts'
 import { frameRates, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 import { SeriesChart } from './SeriesChart.tsx'
@@ -50,10 +51,7 @@ export function TelemetryView(props: { state: MeshState }) {
                 <Show when={health().publishing}>
                   {(publishing) => (
                     <p class="meta" data-testid="publish-window">
-                      frames batched within {publishing().windowMs.toFixed(1)} ms · CPU pressure{' '}
-                      {publishing().cpuPressure === null
-                        ? 'not reported'
-                        : `${Math.round((publishing().cpuPressure as number) * 100)} %`}
+                      {describePublishing(publishing())}
                     </p>
                   )}
                 </Show>

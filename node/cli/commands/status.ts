@@ -1,5 +1,6 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
+import { describePublishing } from '../../../protocol/publishing.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
 import { type CliClient, connectCliClient } from '../client-node.ts'
 import { formatDuration, printJson, table } from '../output.ts'
@@ -44,11 +45,8 @@ export function registerStatusCommand(program: Command): void {
         console.log(
           `health     ${health.status}${health.reasons.length > 0 ? ` — ${health.reasons.join('; ')}` : ''}`,
         )
-        if (health.publishing !== undefined) {
-          const { windowMs, cpuPressure } = health.publishing
-          const pressure = cpuPressure === null ? 'not reported' : `${Math.round(cpuPressure * 100)} %`
-          console.log(`publishing frames batched within ${windowMs.toFixed(1)} ms (CPU pressure ${pressure})`)
-        }
+        if (health.publishing !== undefined)
+          console.log(`publishing ${describePublishing(health.publishing)}`)
         for (const address of status.listenAddrs) console.log(`listening  ${address}`)
         if (status.leader !== undefined) {
           const who = status.leader.isSelf ? 'this node' : status.leader.deviceId
