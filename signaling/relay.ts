@@ -15,15 +15,10 @@ import type { AddressInfo } from 'node:net'
 import { circuitRelayServer, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
-import { cheapFrameLengths } from '../node/libp2p/noise-frame-lengths.ts'
-import { batchedEncryption, wholeWrites } from '../node/libp2p/write-batching.ts'
-import { installHalfWindowUpdates } from '../node/libp2p/yamux-window-updates.ts'
+import { tunedNoise, tunedWebSockets, tunedYamux } from '../node/libp2p/tuned-stack.ts'
 import { Counters } from '../node/mesh/counters.ts'
 import { startRpcServer } from '../node/rpc/rpc-server.ts'
 import { statePaths } from '../node/state/state-dir.ts'
@@ -135,7 +130,6 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const ipFamily = options.host.includes(':') ? 'ip6' : 'ip4'
   const listen = `/${ipFamily}/${options.host}/tcp/${options.port}/${secure ? 'tls/ws' : 'ws'}`
 
-  installHalfWindowUpdates()
   const libp2p = await createLibp2p({
     privateKey: identity.privateKey,
     nodeInfo: {
@@ -144,12 +138,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       userAgent: formatAgentVersion({ ...mesh, kind: 'relay', version: CLAWMESH_VERSION }),
     },
     addresses: { listen: [listen], announce: options.announce ?? [] },
-    // The same write batching as mesh nodes (node/libp2p/write-batching.ts): a relayed message is one
-    // read and one write per connection instead of several; and the same cheap Noise frame lengths
-    // (node/libp2p/noise-frame-lengths.ts).
-    transports: [wholeWrites(webSockets(wsInit))],
-    connectionEncrypters: [cheapFrameLengths(batchedEncryption(noise()))],
-    streamMuxers: [yamux()],
+    // The same tuned parts as mesh nodes (node/libp2p/tuned-stack.ts): a relayed message is one read
+    // and one write per connection instead of several.
+    transports: [tunedWebSockets(wsInit)],
+    connectionEncrypters: [tunedNoise()],
+    streamMuxers: [tunedYamux()],
     connectionGater: gater,
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,

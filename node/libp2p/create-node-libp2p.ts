@@ -1,11 +1,9 @@
 /**
  * Assembles the libp2p stack of a mesh node: WebSockets, WebRTC and circuit-relay transports,
  * Noise, yamux, identify, ping and gossipsub, with the trust gater on every connection. Only this
- * file knows how the stack is put together. Four changes to the stock stack cut what a gossip
- * message costs per hop on small nodes: writes batched per event-loop turn (write-batching.ts),
- * yamux window updates at half the window (yamux-window-updates.ts), IDONTWANT only for large
- * messages (IDONTWANT_MIN_BYTES) and Noise frame lengths read without a new error per message
- * (noise-frame-lengths.ts).
+ * file knows how the stack is put together. What a gossip message costs per hop on small nodes is
+ * cut by the tuned WebSocket, Noise and yamux parts the relay shares (tuned-stack.ts) and by
+ * IDONTWANT only for large messages (IDONTWANT_MIN_BYTES).
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub'
@@ -13,21 +11,16 @@ import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
-import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
 import { installNativeEd25519 } from './native-ed25519.ts'
 import { installNativeSha256, nativeSha256 } from './native-hash.ts'
-import { cheapFrameLengths } from './noise-frame-lengths.ts'
-import { batchedEncryption, wholeWrites } from './write-batching.ts'
+import { tunedNoise, tunedWebSockets, tunedYamux } from './tuned-stack.ts'
 import { wssCertificate } from './wss-certificate.ts'
-import { installHalfWindowUpdates } from './yamux-window-updates.ts'
 
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
@@ -54,7 +47,6 @@ export interface NodeLibp2pInit {
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
   installNativeSha256()
   installNativeEd25519()
-  installHalfWindowUpdates()
   return createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: {
@@ -64,16 +56,13 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     },
     addresses: { listen: init.listen },
     transports: [
-      // Each write is one WebSocket message, and a connection writes once per event-loop turn
-      // (write-batching.ts): per-write costs dominate a gossip hop on small nodes.
-      wholeWrites(webSockets()),
+      // WebSocket, Noise and yamux with the per-message cuts shared with the relay (tuned-stack.ts).
+      tunedWebSockets(),
       webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
       circuitRelayTransport(),
     ],
-    // Writes batched per event-loop turn (write-batching.ts); frame lengths read without a new
-    // error per message (noise-frame-lengths.ts).
-    connectionEncrypters: [cheapFrameLengths(batchedEncryption(noise()))],
-    streamMuxers: [yamux()],
+    connectionEncrypters: [tunedNoise()],
+    streamMuxers: [tunedYamux()],
     connectionGater: init.gater,
     connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
     peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
