@@ -370,18 +370,15 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         .filter((receiver) => receiver.hops === 1 && receiver.cpuMicrosPerFrame !== null)
         .map((receiver) => receiver.cpuMicrosPerFrame as number)
       const maxHops = Math.max(...receiverResults.map((receiver) => receiver.hops))
-      const pooled = (filter: (hop: number) => boolean) =>
-        summarise(
-          collected
-            .slice(1)
-            .flatMap((result, offset) => (filter(hops[offset + 1] as number) ? result.latenciesMs : [])),
-        )
-      const farLatencies = collected
-        .slice(1)
-        .flatMap((result, offset) => (hops[offset + 1] === maxHops ? result.latenciesMs : []))
+      /** The latencies of every receiver whose hop count passes `filter`, together. */
+      const latenciesAt = (filter: (hop: number) => boolean) =>
+        collected
+          .slice(1)
+          .flatMap((result, offset) => (filter(hops[offset + 1] as number) ? result.latenciesMs : []))
+      const farLatencies = latenciesAt((hop) => hop === maxHops)
       const far = summarise(farLatencies)
-      const first = pooled((hop) => hop === 1)
-      const all = pooled(() => true)
+      const first = summarise(latenciesAt((hop) => hop === 1))
+      const all = summarise(latenciesAt(() => true))
       const delivered = receiverResults.reduce((sum, receiver) => sum + receiver.received, 0)
       const result: RunResult = {
         mode,
