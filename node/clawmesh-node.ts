@@ -5,12 +5,13 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { checkFrameAuthority } from '../protocol/context/frame-authority.ts'
 import type { FrameFields, LocalFrameFields } from '../protocol/context/index.ts'
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../protocol/link-posture.ts'
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
+import { type CallerRecord, decideMethodAccess } from '../protocol/rpc/caller-access.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
-import { OPERATOR_FIELD_METHODS } from '../protocol/rpc/operator-access.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
@@ -41,7 +42,8 @@ import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
 import { PairingWindow } from './safety/pairing.ts'
 import { startPairingService } from './safety/pairing-service.ts'
-import { SafetyRuntime, toWire } from './safety/safety-runtime.ts'
+import { type ProposalAuthorRecord, SafetyRuntime, toWire } from './safety/safety-runtime.ts'
+import { SiteBindings } from './site/site-bindings.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { resolveNodeTls } from './tls/node-tls.ts'
@@ -115,6 +117,10 @@ export async function startClawMeshNode(
   const trust = await TrustStore.open(paths.trustedPeers)
   const tls = await resolveNodeTls(config.tls, paths.stateDir, log)
   const site = config.site === undefined ? undefined : await loadSiteFile(config.site)
+  // An operator key is trusted to connect, never as the origin of a context frame.
+  const isTrustedOrigin = (origin: string) =>
+    origin === identity.deviceId || (trust.has(origin) && trust.get(origin)?.kind !== 'operator')
+  const bindings = new SiteBindings({ site, trust, self: { deviceId: identity.deviceId, name: config.name } })
   const snapshots = new WorldSnapshotStore({ stateDir: paths.stateDir })
   const restored = await snapshots.load()
   const world = restored.loaded ? restored.model : new WorldModel()
@@ -179,7 +185,10 @@ export async function startClawMeshNode(
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
       if (status.leader !== undefined) void election?.consider(status.leader.announcement)
-      return { name: status.name, role: status.role, capabilities: status.capabilities }
+      const capabilities = status.capabilities.filter(
+        (capability) => !bindings.binds(capability) || bindings.deviceFor(capability) === deviceId,
+      )
+      return { name: status.name, role: status.role, capabilities }
     },
     log: (line) => {
       noteRefusal()
@@ -197,9 +206,12 @@ export async function startClawMeshNode(
     world,
     counters,
     events,
-    // An operator key is trusted to connect, never as the origin of a context frame.
-    isTrustedOrigin: (origin) =>
-      origin === identity.deviceId || (trust.has(origin) && trust.get(origin)?.kind !== 'operator'),
+    isTrustedOrigin,
+    authority: (frame) =>
+      checkFrameAuthority(frame, {
+        nameOf: (origin) => (origin === identity.deviceId ? config.name : trust.get(origin)?.name),
+        bindings,
+      }),
     log,
   })
   const router = new CapabilityRouter({
@@ -269,6 +281,9 @@ export async function startClawMeshNode(
     libp2p,
     generation: mesh.generation,
     site,
+    bindings,
+    mesh,
+    isTrustedOrigin,
     world,
     actuators: devices?.actuators,
     isCommandCenter: (id) =>
@@ -286,6 +301,25 @@ export async function startClawMeshNode(
   const lag = new EventLoopLagMonitor()
   lag.start()
   const startedAt = Date.now()
+
+  /** What this node's records say a caller is: its certificate on record (issued here), else its
+   * trust entry. Never what the caller claims. */
+  const callerRecord = (callerId: string): CallerRecord => {
+    if (callerId === localAdmin.deviceId) return { kind: 'local-admin' }
+    const certificate = safety.issued.current(callerId)
+    if (certificate !== undefined) return { kind: 'operator', roles: certificate.body.roles }
+    return trust.get(callerId)?.kind === 'operator' ? { kind: 'operator', roles: [] } : { kind: 'device' }
+  }
+  const authorOf = (callerId: string): ProposalAuthorRecord => {
+    const certificate = safety.issued.current(callerId)
+    return certificate === undefined
+      ? { kind: 'device', id: callerId }
+      : { kind: 'operator', id: callerId, certificate }
+  }
+  const arrivalOf = (call: { callerId: string; connection: { remoteAddr: { toString(): string } } }) => ({
+    callerId: call.callerId,
+    remoteAddr: call.connection.remoteAddr.toString(),
+  })
 
   const authorize = async (callerId: string): Promise<CallerAccess | undefined> => {
     if (callerId === localAdmin.deviceId) return 'admin'
@@ -478,7 +512,7 @@ export async function startClawMeshNode(
     'context.sync': (params) => ({ frames: context.framesForSync(params?.since, params?.limit) }),
     'capability.invoke': (params) => router.invoke(params),
     'proposal.create': async (params, call) => {
-      const created = await safety.createProposal(params, call.callerId)
+      const created = await safety.createProposal(params, authorOf(call.callerId))
       return { proposal: toWire(created.record), merged: created.merged }
     },
     'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
@@ -491,7 +525,7 @@ export async function startClawMeshNode(
     'proposal.approve': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)
         return leaderForwarder.forwardToLeader('proposal.approve', params)
-      const decided = await safety.decide(params.id, params.approval, 'approve')
+      const decided = await safety.decide(params.id, params.approval, 'approve', arrivalOf(call))
       const { executionFrame } = decided
       return {
         proposal: toWire(decided.record),
@@ -503,7 +537,7 @@ export async function startClawMeshNode(
     'proposal.reject': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)
         return leaderForwarder.forwardToLeader('proposal.reject', params)
-      const decided = await safety.decide(params.id, params.approval, 'reject')
+      const decided = await safety.decide(params.id, params.approval, 'reject', arrivalOf(call))
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
     'operator.issue': async (params) => ({ certificate: await safety.issueOperatorCertificate(params) }),
@@ -540,11 +574,14 @@ export async function startClawMeshNode(
     handlers,
     counters,
     authorize,
-    // An operator console reaches a field node only to take its frames and read its state.
-    forbids: (callerId, method) =>
-      !selfIsCommandCenter && trust.get(callerId)?.kind === 'operator' && !OPERATOR_FIELD_METHODS.has(method)
-        ? `an operator console may call only ${[...OPERATOR_FIELD_METHODS].join(', ')} on a field node; ${method} goes through the command center`
-        : undefined,
+    // Roles from records: what the caller may call follows from its certificate on record or its
+    // trust entry (protocol/rpc/caller-access.ts).
+    forbids: (callerId, method) => {
+      const verdict = decideMethodAccess(callerRecord(callerId), method, {
+        commandCenter: selfIsCommandCenter,
+      })
+      return verdict.verdict === 'deny' ? verdict.reason : undefined
+    },
     onRefusal: (callerId, code, message) => {
       noteRefusal()
       events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
@@ -584,10 +621,24 @@ export async function startClawMeshNode(
   // reported when it joined.
   const stopCapabilityUpdates = context.onFrame((frame) => {
     if (frame.kind !== 'capability_update' || frame.origin === identity.deviceId) return
+    // A capability the site binds to another device is not this member's to serve, whatever it
+    // advertises: refused, counted, and never routed to.
+    const refused = frame.data.capabilities.filter(
+      (capability) => bindings.binds(capability) && bindings.deviceFor(capability) !== frame.origin,
+    )
+    if (refused.length > 0) {
+      counters.increment('capabilities.refused.unbound', refused.length)
+      events.push({
+        level: 'warn',
+        type: 'capabilities.refused.unbound',
+        message: `${frame.origin} advertised ${refused.join(', ')}, which the site assigns to other nodes`,
+        peer: frame.origin,
+      })
+    }
     membership.updateInfo(frame.origin, {
       name: frame.originName,
       role: frame.data.role,
-      capabilities: frame.data.capabilities,
+      capabilities: frame.data.capabilities.filter((capability) => !refused.includes(capability)),
     })
   })
   devices?.start()

@@ -9,9 +9,11 @@
  * per-peer rate) drops the message without penalty. Every rejection is counted per reason and per
  * forwarding peer.
  */
+
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { FrameAuthorityVerdict } from '../../protocol/context/frame-authority.ts'
 import {
   BATCH_MAX_FRAMES,
   decodeBatch,
@@ -61,6 +63,9 @@ export interface ContextServiceInit {
   counters: Counters
   events: EventRing
   isTrustedOrigin(deviceId: string): boolean
+  /** What a received frame's origin may speak for, from this node's records (its name, the sensors
+   * and actuators the site binds to it). Absent: every signed frame of a trusted origin is kept. */
+  authority?(frame: Frame): FrameAuthorityVerdict
   log: (line: string) => void
   /** The machine's CPU pressure, which sets the coalescing window (tests inject one). */
   cpuPressure?: CpuPressure
@@ -173,6 +178,10 @@ export class ContextService {
         isDuplicate: (frameId) => this.#init.world.has(frameId),
       })
       if (verdict.verdict === 'accept') {
+        if (!this.#authorised(verdict.frame, deviceId)) {
+          rejected++
+          continue
+        }
         if (this.#ingest(verdict.frame)) ingested++
       } else if (verdict.verdict === 'reject') {
         rejected++
@@ -220,6 +229,23 @@ export class ContextService {
     )
   }
 
+  /** A signed frame whose origin speaks beyond what this node's records allow it is refused:
+   * counted, reported, never ingested. The gossip message is then ignored rather than rejected
+   * (no score penalty): an honest forwarder with other records may have passed it on. */
+  #authorised(frame: Frame, forwarder: string): boolean {
+    const verdict = this.#init.authority?.(frame)
+    if (verdict === undefined || verdict.verdict === 'accept') return true
+    this.#init.counters.increment(`frames.rejected.${verdict.reason}`)
+    this.#init.counters.increment(`frames.rejected.from.${frame.origin}`)
+    this.#init.events.push({
+      level: 'warn',
+      type: `frames.rejected.${verdict.reason}`,
+      message: `refused a ${frame.kind} frame of ${frame.origin} (via ${forwarder}): ${verdict.detail}`,
+      peer: frame.origin,
+    })
+    return false
+  }
+
   #ingest(frame: Frame): boolean {
     if (!this.#init.world.ingest(frame)) return false
     for (const listener of this.#listeners) listener(frame)
@@ -257,7 +283,7 @@ export class ContextService {
     let accepted = 0
     for (const verdict of decoded.frames) {
       if (verdict.verdict === 'accept') {
-        if (this.#ingest(verdict.frame)) accepted++
+        if (this.#authorised(verdict.frame, forwarder) && this.#ingest(verdict.frame)) accepted++
       } else {
         this.#init.counters.increment(
           `frames.${verdict.verdict === 'reject' ? 'rejected' : 'ignored'}.${verdict.reason}`,

@@ -113,9 +113,7 @@ export function createMeshTools(init: MeshToolsInit): PlannerTools {
         throw new ClawMeshError('NO_PLANNER', 'this planner is not the leader; it cannot propose')
       }
       const { reason: _reason, evidence, ...fields } = parsed.data
-      const created = await init.safety.createProposal({ ...fields, evidence }, init.deviceId, {
-        author: 'planner',
-      })
+      const created = await init.safety.createProposal({ ...fields, evidence }, { kind: 'planner' })
       return toWire(created.record)
     },
   }

@@ -15,6 +15,10 @@ import {
   type ApprovalCertificate,
   approvalCertificateSchema,
   COMMAND_MAX_APPROVALS,
+  OPERATOR_LINKS,
+  type OperatorCertificate,
+  type OperatorLink,
+  operatorCertificateSchema,
   PROPOSAL_STATES,
   type Proposal,
   ProposalDeduplicator,
@@ -52,6 +56,11 @@ const storedProposalSchema = z.strictObject({
   outcome: z.string().max(NOTE_MAX_LENGTH).optional(),
   /** Duplicates merged into this proposal. */
   mergedCount: z.number().int().nonnegative(),
+  /** Per approval nonce, the link this command center observed the approval arrive over. */
+  observedLinks: z.record(z.string(), z.enum(OPERATOR_LINKS)).optional(),
+  /** The certificate this command center holds on record for an operator author, carried to the
+   * actuator so it can check an L1 or safe-state author itself. */
+  authorCertificate: operatorCertificateSchema.optional(),
   receivedAt: timestampSchema,
   updatedAt: timestampSchema,
 })
@@ -272,7 +281,11 @@ export class ProposalStore {
   }
 
   /** Records a new proposal in state `proposed`, or merges it into the one it duplicates. */
-  async create(candidate: unknown, at: number = this.#now()): Promise<CreateProposalResult> {
+  async create(
+    candidate: unknown,
+    at: number = this.#now(),
+    authorCertificate?: OperatorCertificate,
+  ): Promise<CreateProposalResult> {
     const parsed = proposalSchema.safeParse(candidate)
     if (!parsed.success)
       return { outcome: 'reject', reason: 'malformed', detail: describeIssues(parsed.error) }
@@ -309,6 +322,7 @@ export class ProposalStore {
       mergedCount: 0,
       receivedAt: at,
       updatedAt: at,
+      ...(authorCertificate === undefined ? {} : { authorCertificate }),
     }
     this.#index(record)
     await this.#commit({ kind: 'created', record })
@@ -346,14 +360,23 @@ export class ProposalStore {
    * Keeps an approval certificate with its proposal. Only its shape and proposal hash are checked
    * here; whether it counts is for the policy, which verifies signatures and roles.
    */
-  async addApproval(hash: string, candidate: unknown, at: number = this.#now()): Promise<AddApprovalResult> {
+  async addApproval(
+    hash: string,
+    candidate: unknown,
+    at: number = this.#now(),
+    observedLink?: OperatorLink,
+  ): Promise<AddApprovalResult> {
     const record = this.get(hash)
     if (record === undefined)
       return { outcome: 'reject', reason: 'unknown-proposal', detail: `no proposal ${hash}` }
     const checked = this.#checkApproval(record, candidate)
     if (checked.outcome === 'reject') return checked
     const { approval } = checked
-    const next: StoredProposal = { ...record, approvals: [...record.approvals, approval], updatedAt: at }
+    const next: StoredProposal = {
+      ...withObservedLink(record, approval.body.nonce, observedLink),
+      approvals: [...record.approvals, approval],
+      updatedAt: at,
+    }
     this.#index(next)
     await this.#commit({ kind: 'approval', record: next, approval })
     return { outcome: 'accept', record: next }
@@ -377,6 +400,7 @@ export class ProposalStore {
     candidate: unknown,
     events: readonly ProposalEvent[],
     at: number = this.#now(),
+    observedLink?: OperatorLink,
   ): DecideResult {
     const record = this.get(hash)
     if (record === undefined)
@@ -386,7 +410,11 @@ export class ProposalStore {
     if (candidate !== undefined) {
       const checked = this.#checkApproval(record, candidate)
       if (checked.outcome === 'reject') return checked
-      next = { ...next, approvals: [...next.approvals, checked.approval], updatedAt: at }
+      next = {
+        ...withObservedLink(next, checked.approval.body.nonce, observedLink),
+        approvals: [...next.approvals, checked.approval],
+        updatedAt: at,
+      }
       changes.push({ kind: 'approval', record: next, approval: checked.approval })
     }
     for (const event of events) {
@@ -505,4 +533,13 @@ export class ProposalStore {
       }
     }
   }
+}
+
+function withObservedLink(
+  record: StoredProposal,
+  nonce: string,
+  link: OperatorLink | undefined,
+): StoredProposal {
+  if (link === undefined) return record
+  return { ...record, observedLinks: { ...record.observedLinks, [nonce]: link } }
 }

@@ -9,24 +9,35 @@
  */
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
+import { type Frame, type LocalFrameFields, verifyFrame } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
-import { rpcProtocolId } from '../../protocol/mesh.ts'
+import { type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
 import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
 import {
   type ApprovalLevel,
+  type AuthorFact,
+  assessEvidenceFrame,
   type CertifiedCommand,
+  COMMAND_MAX_EVIDENCE_FRAMES,
   checkCommandTerm,
+  classifyOperatorLink,
+  DEFAULT_MAX_EVIDENCE_AGE_MS,
+  type EvidenceFact,
   evaluateActuationPolicy,
   evaluateCommandPolicy,
+  isRelevantEvidence,
   issueCommand,
   issueOperatorCertificate,
+  missingEvidence,
   type OperationManifest,
   type OperatorCertificate,
+  type OperatorLink,
   type OperatorRole,
+  PROPOSAL_MAX_LIFETIME_MS,
   type Proposal,
   proposalHash,
   verifyCommandIssuer,
+  verifyOperatorCertificate,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { MockActuators } from '../devices/mock-actuator.ts'
@@ -34,7 +45,9 @@ import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
+import type { SiteBindings } from '../site/site-bindings.ts'
 import { findOperation, type SiteModel } from '../site/site-model.ts'
+import { IssuedCertificates } from '../trust/issued-certificates.ts'
 import type { WorldModel } from '../world/world-model.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
@@ -46,8 +59,11 @@ import { holdExecutionForTests } from './test-hooks.ts'
 export const DEFAULT_PROPOSAL_TTL_MS = 30 * 60_000
 /** Operator certificates last a working season unless asked otherwise. */
 export const DEFAULT_OPERATOR_CERT_TTL_MS = 90 * 24 * 3_600_000
-/** Observations auto-cited as evidence when a proposal names none: the latest few in the zone. */
+/** Observations auto-cited as evidence when a proposal names none: the latest few relevant ones. */
 const AUTO_EVIDENCE_FRAMES = 3
+/** Recent observations of a zone scanned for relevant ones when auto-citing: a zone has a handful
+ * of sensors reporting every few seconds, so the newest 200 always hold the freshest of each. */
+const AUTO_EVIDENCE_SCAN = 200
 /** Execution results are waited for: they skip the coalescing window. */
 const URGENT = { urgent: true } as const
 /** Retry schedule for dispatching an approved proposal to an unreachable actuator. */
@@ -64,6 +80,11 @@ export interface SafetyRuntimeInit {
   libp2p: NodeLibp2p
   generation: number
   site: SiteModel | undefined
+  /** Which device serves each site sensor and actuator, from this node's own records. */
+  bindings: SiteBindings
+  mesh: MeshIdentity
+  /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
+  isTrustedOrigin(deviceId: string): boolean
   world: WorldModel
   actuators: MockActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
@@ -95,9 +116,18 @@ export interface SafetyLeadership {
   issuing(): { readonly leading: true; readonly term: number } | { readonly leading: false } | undefined
 }
 
-export interface CreateProposalOptions {
-  /** `planner`: authored by this node's planner and stamped with the current leader term. */
-  readonly author?: 'operator' | 'planner'
+/** Who asks for a proposal, as this node's own records show (never as the caller says):
+ * `planner` is this node's planner, stamped with the current leader term. */
+export type ProposalAuthorRecord =
+  | { readonly kind: 'operator'; readonly id: string; readonly certificate: OperatorCertificate }
+  | { readonly kind: 'device'; readonly id: string }
+  | { readonly kind: 'planner' }
+
+/** Where an approval came from, as the command center observed it. */
+export interface ApprovalArrival {
+  readonly callerId: string
+  /** The remote address of the connection it arrived over (absent: this node itself). */
+  readonly remoteAddr?: string
 }
 
 export class SafetyRuntime {
@@ -105,6 +135,7 @@ export class SafetyRuntime {
   readonly proposals: ProposalStore
   readonly ledger: ExecutionLedger
   readonly evidence: EvidenceLogWriter
+  readonly issued: IssuedCertificates
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>()
   /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
   readonly #heldForLeadership = new Set<string>()
@@ -115,20 +146,23 @@ export class SafetyRuntime {
     proposals: ProposalStore,
     ledger: ExecutionLedger,
     evidence: EvidenceLogWriter,
+    issued: IssuedCertificates,
   ) {
     this.#init = init
     this.proposals = proposals
     this.ledger = ledger
     this.evidence = evidence
+    this.issued = issued
   }
 
   static async open(init: SafetyRuntimeInit): Promise<SafetyRuntime> {
-    const [proposals, ledger, evidence] = await Promise.all([
+    const [proposals, ledger, evidence, issued] = await Promise.all([
       ProposalStore.open({ stateDir: init.stateDir }),
       ExecutionLedger.open({ stateDir: init.stateDir }),
       EvidenceLogWriter.open({ stateDir: init.stateDir, signer: init.signer }),
+      IssuedCertificates.open(init.stateDir),
     ])
-    const runtime = new SafetyRuntime(init, proposals, ledger, evidence)
+    const runtime = new SafetyRuntime(init, proposals, ledger, evidence, issued)
     proposals.onChange((change) => {
       if (change.kind === 'created') {
         init.events.push({ level: 'info', type: 'planner.proposal', message: describe(change.record) })
@@ -165,10 +199,72 @@ export class SafetyRuntime {
               arg,
               ...(spec.min === undefined ? {} : { min: spec.min }),
               max: spec.max as number,
+              integer: spec.type === 'integer',
             })),
           }
         : {}),
+      integerArgs: Object.entries(operation.args)
+        .filter(([, spec]) => spec.type === 'integer')
+        .map(([arg]) => arg),
+      safeState: operation.safeState,
+      plannerMayAutoRun: operation.plannerMayAutoRun,
+      evidence: {
+        zone: actuator.zone,
+        ...(operation.evidence?.metrics === undefined ? {} : { metrics: operation.evidence.metrics }),
+        maxAgeMs:
+          operation.evidence?.maxAgeSec === undefined
+            ? DEFAULT_MAX_EVIDENCE_AGE_MS
+            : operation.evidence.maxAgeSec * 1000,
+      },
     }))
+  }
+
+  /** What this node believes about each cited frame: found in its world model (or, at an actuator,
+   * among the signed frames the command carries) and assessed from its own site bindings. */
+  async #assessEvidence(proposal: Proposal, carried: readonly Frame[] = []): Promise<EvidenceFact[]> {
+    const facts: EvidenceFact[] = []
+    for (const ref of proposal.evidence) {
+      let frame = this.#init.world.get(ref.frameId)
+      if (frame === undefined) {
+        const candidate = carried.find((item) => item.frameId === ref.frameId)
+        if (candidate !== undefined) {
+          const verdict = await verifyFrame(candidate, {
+            ...this.#init.mesh,
+            now: Date.now(),
+            maxPastMs: PROPOSAL_MAX_LIFETIME_MS * 2,
+            isTrustedOrigin: (origin) => this.#init.isTrustedOrigin(origin),
+          })
+          if (verdict.verdict === 'accept') frame = verdict.frame
+        }
+      }
+      facts.push(
+        frame === undefined ? missingEvidence(ref.frameId) : assessEvidenceFrame(frame, this.#init.bindings),
+      )
+    }
+    return facts
+  }
+
+  /** The author as this node's records show: an operator certificate it verifies itself, a planner
+   * it obeys, or a device. */
+  async #authorFact(proposal: Proposal, certificate: OperatorCertificate | undefined): Promise<AuthorFact> {
+    switch (proposal.author.kind) {
+      case 'planner':
+        return { kind: 'planner', eligible: this.#init.isCommandCenter(proposal.author.id) }
+      case 'device':
+        return { kind: 'device' }
+      case 'operator': {
+        if (certificate === undefined) return { kind: 'unverified', detail: 'no operator certificate' }
+        if (certificate.body.operatorId !== proposal.author.id)
+          return { kind: 'unverified', detail: 'the certificate names another operator' }
+        const verdict = await verifyOperatorCertificate(certificate, {
+          trustedIssuers: (id) => this.#init.isCommandCenter(id),
+          now: Date.now(),
+        })
+        return verdict.outcome === 'accept'
+          ? { kind: 'operator', roles: certificate.body.roles }
+          : { kind: 'unverified', detail: `${verdict.reason}: ${verdict.detail}` }
+      }
+    }
   }
 
   async issueOperatorCertificate(fields: {
@@ -185,17 +281,19 @@ export class SafetyRuntime {
       issuedAt: now,
       expiresAt: now + (fields.ttlMs ?? DEFAULT_OPERATOR_CERT_TTL_MS),
     })
-    await this.evidence.append('decision', { kind: 'operator-certificate-issued', body: certificate.body })
+    await Promise.all([
+      this.issued.record(certificate),
+      this.evidence.append('decision', { kind: 'operator-certificate-issued', body: certificate.body }),
+    ])
     return certificate
   }
 
-  /** `authorId` is the calling operator unless `author.authorKind` says the planner proposes (its
-   * device ID as author, stamped with the leader term it proposes under). A planner proposal goes
-   * through the same policy and needs the same approvals as an operator's. */
+  /** The author comes from this node's records (the caller's certificate on record, its trust
+   * entry, or this node's own planner, stamped with the leader term it proposes under). A planner
+   * proposal goes through the same policy and needs the same approvals as an operator's. */
   async createProposal(
     params: ProposalCreateParams,
-    authorId: string,
-    options: CreateProposalOptions = {},
+    author: ProposalAuthorRecord,
   ): Promise<{ record: StoredProposal; merged: boolean }> {
     const now = Date.now()
     const currentTerm = this.#init.leadership?.currentTerm()
@@ -208,7 +306,8 @@ export class SafetyRuntime {
         `no manifest for ${params.capability} ${params.operation}: give the level explicitly`,
       )
     }
-    const targetNode = params.targetNode ?? this.#targetOf(params.capability)
+    const targetNode = this.#targetOf(params.capability, params.targetNode)
+    const manifest = this.manifestFor(params.capability).find((entry) => entry.operation === params.operation)
     const proposal: Proposal = {
       version: 1,
       id: `p-${randomUUID()}`,
@@ -217,15 +316,15 @@ export class SafetyRuntime {
       operation: params.operation,
       args: params.args ?? {},
       level,
-      evidence: this.#evidence(params, found?.actuator.zone),
-      author:
-        options.author === 'planner'
-          ? { kind: 'planner', id: this.#init.deviceId }
-          : { kind: 'operator', id: authorId },
+      evidence: this.#cite(params, manifest, now),
+      author: author.kind === 'planner' ? { kind: 'planner', id: this.#init.deviceId } : author,
       createdAt: now,
       expiresAt: now + (params.ttlMs ?? DEFAULT_PROPOSAL_TTL_MS),
-      ...(options.author === 'planner' && currentTerm !== undefined ? { leaderTerm: currentTerm } : {}),
+      ...(author.kind === 'planner' && currentTerm !== undefined ? { leaderTerm: currentTerm } : {}),
     }
+    if (author.kind === 'operator') proposal.author = { kind: 'operator', id: author.id }
+    if (author.kind === 'device') proposal.author = { kind: 'device', id: author.id }
+    const authorCertificate = author.kind === 'operator' ? author.certificate : undefined
     // The sender's run of the policy: refuse at once what can never pass (T0-only evidence,
     // unbounded L1, a level below the manifest) instead of waiting for approvals.
     const verdict = await evaluateActuationPolicy({
@@ -238,11 +337,14 @@ export class SafetyRuntime {
       commandHash: proposalHash(proposal),
       ...termFact(currentTerm),
       hop: 'sender',
+      evidence: await this.#assessEvidence(proposal),
+      author: await this.#authorFact(proposal, authorCertificate),
+      observedLinks: {},
     })
     if (verdict.verdict === 'deny') {
       await this.#refuse('sender', proposal, verdict.code, verdict.detail)
     }
-    const created = await this.proposals.create(proposal, now)
+    const created = await this.proposals.create(proposal, now, authorCertificate)
     if (created.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `proposal refused: ${created.detail}`)
     if (created.merged) return { record: created.record, merged: true }
@@ -259,6 +361,7 @@ export class SafetyRuntime {
     id: string,
     approval: unknown,
     expected: 'approve' | 'reject',
+    arrival: ApprovalArrival,
   ): Promise<{
     record: StoredProposal
     verdict: 'allow' | 'pending' | 'rejected'
@@ -273,6 +376,8 @@ export class SafetyRuntime {
         'INVALID_PARAMS',
         `the signed decision is "${String(decision)}", not "${expected}"`,
       )
+    const observedLink = observedLinkOf(approval, arrival)
+    const nonce = (approval as { body?: { nonce?: unknown } }).body?.nonce
     const verdict = await evaluateActuationPolicy({
       proposal: record.proposal,
       approvals: [...record.approvals, approval],
@@ -283,12 +388,18 @@ export class SafetyRuntime {
       commandHash: record.hash,
       ...termFact(this.#init.leadership?.currentTerm()),
       hop: 'forwarder',
+      evidence: await this.#assessEvidence(record.proposal),
+      author: await this.#authorFact(record.proposal, record.authorCertificate),
+      observedLinks: {
+        ...record.observedLinks,
+        ...(typeof nonce === 'string' ? { [nonce]: observedLink } : {}),
+      },
     })
     if (verdict.verdict === 'deny' && verdict.code !== 'rejected-by-operator') {
       await this.#refuse('forwarder', record.proposal, verdict.code, verdict.detail)
     }
     if (verdict.verdict === 'allow') {
-      const executed = await this.#approveAndDispatch(record.hash, verdict.approvers, approval)
+      const executed = await this.#approveAndDispatch(record.hash, verdict.approvers, approval, observedLink)
       return {
         record: this.#get(record.hash),
         verdict: 'allow',
@@ -296,7 +407,7 @@ export class SafetyRuntime {
         ...(executed?.executionFrame === undefined ? {} : { executionFrame: executed.executionFrame }),
       }
     }
-    const added = await this.proposals.addApproval(record.hash, approval)
+    const added = await this.proposals.addApproval(record.hash, approval, Date.now(), observedLink)
     if (added.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${added.detail}`)
     // The approval's evidence entry is made durable alongside the next store write rather than
@@ -337,6 +448,22 @@ export class SafetyRuntime {
     if (proposal.targetNode !== this.#init.deviceId) {
       throw new ClawMeshError('POLICY_DENIED', `command targets ${proposal.targetNode}, not this node`, {
         data: { code: 'wrong-target' },
+      })
+    }
+    // The site decides which device serves an actuator; a command for one it binds elsewhere (or to
+    // no device this node knows) is not this node's to run, whoever issued it.
+    const bound = this.#init.bindings.actuatorByCapability(proposal.capability)
+    if (bound !== undefined && bound.deviceId !== this.#init.deviceId) {
+      this.#init.counters.increment('safety.refused.unbound-target')
+      await this.evidence.append('refusal', {
+        hop: 'actuator',
+        proposalId: proposal.id,
+        hash: commandHash,
+        code: 'unbound-target',
+        detail: `the site binds ${proposal.capability} to ${bound.deviceId ?? 'no known device'}`,
+      })
+      throw new ClawMeshError('POLICY_DENIED', `the site does not bind ${proposal.capability} to this node`, {
+        data: { code: 'unbound-target' },
       })
     }
     const previous = this.ledger.outcome(commandHash)
@@ -391,6 +518,8 @@ export class SafetyRuntime {
       now: Date.now(),
       executedBefore: false,
       ...termFact(currentTerm),
+      evidence: await this.#assessEvidence(proposal, command.body.evidenceFrames),
+      author: await this.#authorFact(proposal, command.body.authorCertificate),
     })
     if (verdict.verdict !== 'allow') {
       const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
@@ -496,9 +625,16 @@ export class SafetyRuntime {
     hash: string,
     approvers: readonly string[],
     approval?: unknown,
+    observedLink?: OperatorLink,
   ): Promise<ExecuteResult | undefined> {
     const sendsNow = this.#init.leadership?.issuing()?.leading !== false
-    const decided = this.proposals.decide(hash, approval, sendsNow ? ['approve', 'start'] : ['approve'])
+    const decided = this.proposals.decide(
+      hash,
+      approval,
+      sendsNow ? ['approve', 'start'] : ['approve'],
+      Date.now(),
+      observedLink,
+    )
     if (decided.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `decision not recorded: ${decided.detail}`)
     await Promise.all([
@@ -543,11 +679,18 @@ export class SafetyRuntime {
         )
       }
       if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
+      const evidenceFrames = record.proposal.evidence
+        .map((ref) => this.#init.world.get(ref.frameId))
+        .filter((frame): frame is Frame => frame !== undefined)
+        .slice(0, COMMAND_MAX_EVIDENCE_FRAMES)
       const command = await issueCommand(this.#init.signer, {
         proposal: record.proposal,
         approvals: record.approvals,
         issuedAt: Date.now(),
         ...(issuing?.leading === true ? { leaderTerm: issuing.term } : {}),
+        evidenceFrames,
+        ...(record.authorCertificate === undefined ? {} : { authorCertificate: record.authorCertificate }),
+        observedLinks: record.observedLinks ?? {},
       })
       const result =
         record.proposal.targetNode === this.#init.deviceId
@@ -635,31 +778,60 @@ export class SafetyRuntime {
     return record
   }
 
-  #targetOf(capability: string): string {
+  /** The device the site binds the capability to — never one that merely advertises it. Only a
+   * capability the site does not name is routed to a live provider. */
+  #targetOf(capability: string, requested: string | undefined): string {
+    if (this.#init.bindings.binds(capability)) {
+      const bound = this.#init.bindings.deviceFor(capability)
+      if (bound === undefined) {
+        throw new ClawMeshError(
+          'NO_PROVIDER',
+          `the site assigns ${capability} to a node no trusted device is named after; trust the device under that name`,
+        )
+      }
+      if (requested !== undefined && requested !== bound) {
+        this.#init.counters.increment('safety.refused.wrong-target')
+        throw new ClawMeshError(
+          'POLICY_DENIED',
+          `the site binds ${capability} to ${bound}, not ${requested}`,
+          { data: { code: 'wrong-target' } },
+        )
+      }
+      return bound
+    }
+    if (requested !== undefined) return requested
     const [provider] = this.#init.providersOf(capability)
     if (provider === undefined) throw new ClawMeshError('NO_PROVIDER', `no live node offers ${capability}`)
     return provider
   }
 
-  /** Cited frames must exist here; their tiers come from the frames, never from the caller. */
-  #evidence(params: ProposalCreateParams, zone: string | undefined): Proposal['evidence'] {
+  /** Cited frames must exist here; their tiers are this node's assessment (site bindings and frame
+   * kind), never the caller's nor the frame's own label. Without citations, the freshest relevant
+   * observations of the actuator's zone are cited. */
+  #cite(
+    params: ProposalCreateParams,
+    manifest: OperationManifest | undefined,
+    now: number,
+  ): Proposal['evidence'] {
     if (params.evidence !== undefined) {
       return params.evidence.map((frameId) => {
-        const frame = this.#init.world
-          .query({ limit: 5_000 })
-          .find((candidate) => candidate.frameId === frameId)
+        const frame = this.#init.world.get(frameId)
         if (frame === undefined)
           throw new ClawMeshError(
             'INVALID_PARAMS',
             `cited frame ${frameId} is not in this node's world model`,
           )
-        return { frameId, tier: frame.trust.tier }
+        return { frameId, tier: assessEvidenceFrame(frame, this.#init.bindings).tier }
       })
     }
-    if (zone === undefined) return []
+    const requirement = manifest?.evidence
+    if (requirement === undefined) return []
     return this.#init.world
-      .query({ kind: 'observation', zone, limit: AUTO_EVIDENCE_FRAMES })
-      .map((frame) => ({ frameId: frame.frameId, tier: frame.trust.tier }))
+      .query({ kind: 'observation', zone: requirement.zone, limit: AUTO_EVIDENCE_SCAN })
+      .map((frame) => assessEvidenceFrame(frame, this.#init.bindings))
+      .filter((fact) => isRelevantEvidence(fact, requirement, now))
+      .slice(0, AUTO_EVIDENCE_FRAMES)
+      .map((fact) => ({ frameId: fact.frameId, tier: fact.tier }))
   }
 
   async #publishProposalFrame(hash: string): Promise<void> {
@@ -674,6 +846,15 @@ export class SafetyRuntime {
         this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
       )
   }
+}
+
+/** An approval's link as this node saw it arrive: the connection's own link when the operator
+ * who signed it sent it, `relay` when anyone else (a device, another planner) handed it on. */
+function observedLinkOf(approval: unknown, arrival: ApprovalArrival): OperatorLink {
+  const signer = (approval as { body?: { operatorCertificate?: { body?: { operatorId?: unknown } } } }).body
+    ?.operatorCertificate?.body?.operatorId
+  if (signer !== arrival.callerId) return 'relay'
+  return arrival.remoteAddr === undefined ? 'local' : classifyOperatorLink(arrival.remoteAddr)
 }
 
 function termFact(currentTerm: number | undefined): { currentLeaderTerm?: number } {

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { deviceIdSchema } from '../../protocol/device-id.ts'
 import { capabilitySchema } from '../../protocol/roles.ts'
 
 const idSchema = z
@@ -29,6 +30,9 @@ export const SENSOR_METRICS = [
 ] as const
 
 export const ACTUATOR_KINDS = ['valve', 'pump'] as const
+
+/** Longest evidence age a site may declare for an operation: a day, as long as a proposal lives. */
+const MAX_EVIDENCE_AGE_SEC = 24 * 3600
 
 /** Approval levels of the safety model: L0 read-only, L1 bounded auto-execute, L2 one operator,
  * L3 two operators. */
@@ -58,6 +62,20 @@ export const operationSchema = z
     level: z.enum(APPROVAL_LEVELS),
     args: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/), operationArgSchema).default({}),
     description: z.string().max(256).optional(),
+    /** The operation moves the actuator to its safe state (close, stop): a certified operator may
+     * run it at once, without evidence or a second person (stopping is never blocked). */
+    safeState: z.boolean().default(false),
+    /** The planner may auto-run this L1 operation inside its bounds (still on measured evidence).
+     * Without it, L1 needs a certified operator as author. */
+    plannerMayAutoRun: z.boolean().default(false),
+    /** What counts as evidence for it: measured observations of the actuator's zone, of these
+     * metrics (any metric when absent), at most maxAgeSec old when the proposal was made. */
+    evidence: z
+      .strictObject({
+        metrics: z.array(z.enum(SENSOR_METRICS)).min(1).optional(),
+        maxAgeSec: z.number().int().positive().max(MAX_EVIDENCE_AGE_SEC).optional(),
+      })
+      .optional(),
   })
   .superRefine((operation, ctx) => {
     // L1 means "executes without a human", which is only acceptable inside declared bounds.
@@ -80,6 +98,9 @@ export const sensorSchema = z.strictObject({
   metric: z.enum(SENSOR_METRICS),
   unit: z.string().min(1).max(16),
   node: nameSchema,
+  /** The device ID of the node serving it, when the site pins it; otherwise the node is found by
+   * its name in the trust store (node/site/site-bindings.ts). */
+  deviceId: deviceIdSchema.optional(),
   thresholds: thresholdsSchema.default({}),
   capability: capabilitySchema,
   description: z.string().max(256).optional(),
@@ -91,6 +112,7 @@ export const actuatorSchema = z.strictObject({
   zone: idSchema,
   kind: z.enum(ACTUATOR_KINDS),
   node: nameSchema,
+  deviceId: deviceIdSchema.optional(),
   capability: capabilitySchema,
   operations: z.array(operationSchema).min(1),
   description: z.string().max(256).optional(),

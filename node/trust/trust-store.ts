@@ -28,6 +28,7 @@ const trustFileSchema = z.object({
 export class TrustStore {
   readonly path: string
   #peers = new Map<string, TrustedPeer>()
+  #version = 0
 
   private constructor(path: string) {
     this.path = path
@@ -43,6 +44,24 @@ export class TrustStore {
   async reload(): Promise<void> {
     const file = await readJsonFile(this.path, trustFileSchema, 'trust store')
     this.#peers = new Map((file?.peers ?? []).map((peer) => [peer.deviceId, peer]))
+    this.#version++
+  }
+
+  /** Changes whenever the list may have changed, so views derived from it (site bindings) know
+   * when to rebuild. */
+  get version(): number {
+    return this.#version
+  }
+
+  /** The device trusted under this name, when exactly one device (not an operator key) has it. */
+  deviceNamed(name: string, now: number = Date.now()): string | undefined {
+    let found: string | undefined
+    for (const peer of this.#peers.values()) {
+      if (peer.name !== name || peer.kind === 'operator' || !this.has(peer.deviceId, now)) continue
+      if (found !== undefined) return undefined
+      found = peer.deviceId
+    }
+    return found
   }
 
   /** False for unknown keys and for entries past their `expiresAt` (an expired operator). */
@@ -90,12 +109,14 @@ export class TrustStore {
     if (options.kind !== undefined) peer.kind = options.kind
     if (options.expiresAt !== undefined) peer.expiresAt = options.expiresAt
     this.#peers.set(deviceId, peer)
+    this.#version++
     await this.#save()
     return true
   }
 
   async remove(deviceId: string): Promise<boolean> {
     if (!this.#peers.delete(deviceId)) return false
+    this.#version++
     await this.#save()
     return true
   }

@@ -174,6 +174,16 @@ export class WorldModel {
     return this.latestIds.has(frameId)
   }
 
+  /** One frame by ID, wherever it is held (the history ring, or kept as the latest of its key after
+   * leaving the ring), however many frames arrived after it. */
+  get(frameId: string): Frame | undefined {
+    const seq = this.seqById.get(frameId)
+    if (seq !== undefined) return this.ring[seq % this.historyLimit]
+    if (!this.latestIds.has(frameId)) return undefined
+    for (const frame of this.latestByKey.values()) if (frame.frameId === frameId) return frame
+    return undefined
+  }
+
   /** Latest frame per key, newest first. */
   latest(): Frame[] {
     return [...this.latestByKey.values()].sort((a, b) => b.timestamp - a.timestamp)

@@ -16,7 +16,12 @@ describe('certified command', () => {
       operatorLink: 'lan',
       at: NOW,
     })
-    const command = await issueCommand(commandCenter, { proposal, approvals: [approval], issuedAt: NOW })
+    const command = await issueCommand(commandCenter, {
+      proposal,
+      approvals: [approval],
+      issuedAt: NOW,
+      observedLinks: { [approval.body.nonce]: 'lan' },
+    })
     expect(command.body.commandHash).toBe(proposalHash(proposal))
 
     const trusted = { trustedCommandCenters: new Set([commandCenter.id]) }
@@ -35,11 +40,43 @@ describe('certified command', () => {
       trustedIssuers: new Set([commandCenter.id]),
       now: NOW,
       executedBefore: false,
+      evidence: [{ frameId: 'frame-1', tier: 'T1' as const, kind: 'observation' as const, basis: 'test' }],
+      author: { kind: 'planner' as const, eligible: true },
     }
     expect(await evaluateCommandPolicy(command, context)).toMatchObject({ verdict: 'allow', level: 'L2' })
     expect(await evaluateCommandPolicy(tampered, context)).toMatchObject({ code: 'hash-mismatch' })
     expect(await evaluateCommandPolicy(command, { ...context, executedBefore: true })).toMatchObject({
       code: 'replay',
     })
+  })
+
+  it('believes only the link the command center observed, never the approval claim', async () => {
+    const commandCenter = await newSigner()
+    const alice = await newOperator(commandCenter)
+    const proposal = makeProposal({ targetNode: (await newSigner()).id, authorId: (await newSigner()).id })
+    const approval = await signApproval(alice.signer, {
+      proposalHash: proposalHash(proposal),
+      decision: 'approve',
+      operatorCertificate: alice.certificate,
+      operatorLink: 'lan',
+      at: NOW,
+    })
+    const context = {
+      manifest: [{ operation: 'open', minimumLevel: 'L2' as const }],
+      trustedIssuers: new Set([commandCenter.id]),
+      now: NOW,
+      executedBefore: false,
+      evidence: [{ frameId: 'frame-1', tier: 'T1' as const, kind: 'observation' as const, basis: 'test' }],
+      author: { kind: 'planner' as const, eligible: true },
+    }
+    for (const observedLinks of [undefined, { [approval.body.nonce]: 'relay' as const }]) {
+      const command = await issueCommand(commandCenter, {
+        proposal,
+        approvals: [approval],
+        issuedAt: NOW,
+        ...(observedLinks === undefined ? {} : { observedLinks }),
+      })
+      expect(await evaluateCommandPolicy(command, context)).toMatchObject({ code: 'link-claim-mismatch' })
+    }
   })
 })

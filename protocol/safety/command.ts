@@ -4,15 +4,29 @@
  * the approvals — and is signed by the command center that issued it.
  */
 import { z } from 'zod'
+import { type Frame, frameSchema } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
-import { type ApprovalCertificate, approvalCertificateSchema } from './approval.ts'
-import { COMMAND_MAX_APPROVALS } from './constants.ts'
-import { evaluateActuationPolicy, type OperationManifest, type PolicyVerdict } from './policy.ts'
+import {
+  type ApprovalCertificate,
+  approvalCertificateSchema,
+  OPERATOR_LINKS,
+  type OperatorLink,
+} from './approval.ts'
+import { COMMAND_MAX_APPROVALS, COMMAND_MAX_EVIDENCE_FRAMES } from './constants.ts'
+import type { EvidenceFact } from './evidence.ts'
+import { type OperatorCertificate, operatorCertificateSchema } from './operator-certificate.ts'
+import {
+  type AuthorFact,
+  evaluateActuationPolicy,
+  type OperationManifest,
+  type PolicyVerdict,
+} from './policy.ts'
 import { type Proposal, proposalHash, proposalSchema } from './proposal.ts'
 import {
   describeIssues,
   isTrustedIssuer,
+  opaqueIdSchema,
   sha256HexSchema,
   signatureSchema,
   type TrustedIssuers,
@@ -30,6 +44,15 @@ export const commandBodySchema = z.strictObject({
   issuedAt: timestampSchema,
   /** Leader term of the issuing planner/command center when the command was sent. */
   leaderTerm: z.number().int().nonnegative().optional(),
+  /** The cited frames, each signed by its origin, for an actuator that does not hold them: it
+   * verifies and assesses them itself; nothing here sets their tier. */
+  evidenceFrames: z.array(frameSchema).max(COMMAND_MAX_EVIDENCE_FRAMES).optional(),
+  /** The author's operator certificate, when an operator wrote the proposal: the actuator verifies
+   * it itself before letting an L1 or safe-state run go without approvals. */
+  authorCertificate: operatorCertificateSchema.optional(),
+  /** Per approval nonce, the link the issuing command center observed the approval arrive over.
+   * The actuator believes only this (the command center is the one it obeys), never the claim. */
+  observedLinks: z.record(opaqueIdSchema, z.enum(OPERATOR_LINKS)).optional(),
 })
 export type CommandBody = z.infer<typeof commandBodySchema>
 
@@ -41,6 +64,9 @@ export interface IssueCommandFields {
   readonly approvals: readonly ApprovalCertificate[]
   readonly issuedAt: number
   readonly leaderTerm?: number
+  readonly evidenceFrames?: readonly Frame[]
+  readonly authorCertificate?: OperatorCertificate
+  readonly observedLinks?: Readonly<Record<string, OperatorLink>>
 }
 
 export async function issueCommand(
@@ -55,6 +81,9 @@ export async function issueCommand(
     issuedBy: issuerSigner.id,
     issuedAt: fields.issuedAt,
     leaderTerm: fields.leaderTerm,
+    evidenceFrames: fields.evidenceFrames,
+    authorCertificate: fields.authorCertificate,
+    observedLinks: fields.observedLinks,
   })
   return { body, signature: await signValue(issuerSigner, 'command', body) }
 }
@@ -101,10 +130,14 @@ export function evaluateCommandPolicy(
     readonly now: number
     readonly executedBefore: boolean
     readonly currentLeaderTerm?: number
+    /** The actuator's own assessment of the cited frames and of the author. */
+    readonly evidence: readonly EvidenceFact[]
+    readonly author: AuthorFact
   },
 ): Promise<PolicyVerdict> {
   return evaluateActuationPolicy({
     ...context,
+    observedLinks: command.body.observedLinks ?? {},
     proposal: command.body.proposal,
     approvals: command.body.approvals,
     commandHash: command.body.commandHash,

@@ -46,16 +46,21 @@ export const APPROVAL_NONCE_BYTES = 16
  * only makes the actuator verify signatures for an attacker. */
 export const COMMAND_MAX_APPROVALS = 8
 
+/** Cited frames a command carries for an actuator that may not hold them. A proposal needs one
+ * relevant observation; a few more cover a zone's sensors. Each frame with its batch proof is at
+ * most ~5 KiB, so 16 keep a command far below the RPC message limit. */
+export const COMMAND_MAX_EVIDENCE_FRAMES = 16
+
 /** Distinct operators whose valid approvals an L2 proposal needs. */
 export const L2_REQUIRED_APPROVERS = 1
 
 /** Distinct operators whose valid approvals an L3 proposal needs (four-eyes rule). */
 export const L3_REQUIRED_APPROVERS = 2
 
-/** Links on which at least one L3 approver must have been: someone physically at the site (or on
- * its network) has looked at it. Relay/WAN/VPN approvals alone are not enough for L3. `mdns` is
- * a discovery mechanism, not a statement about where the operator is, so it does not count. */
-export const LOCAL_APPROVAL_LINKS: readonly string[] = ['local', 'lan']
+/** Default longest age of the evidence an actuation rests on, when the manifest names none: a
+ * soil reading from a quarter of an hour ago still describes the bed; one from this morning does
+ * not. Field sensors report every few seconds, so fresh evidence is always at hand. */
+export const DEFAULT_MAX_EVIDENCE_AGE_MS = 15 * 60_000
 
 /** Size of one evidence log entry's `data` in canonical JSON: a decision with its proposal fits
  * easily; bulk telemetry belongs in frames, not the evidence log. */

@@ -15,7 +15,13 @@ import { HOUR, makeProposal, NOW, newOperator, newSigner, type Operator } from '
 
 const MANIFEST: OperationManifest[] = [
   { operation: 'read', minimumLevel: 'L0' },
-  { operation: 'open', minimumLevel: 'L1', bounds: [{ arg: 'durationSec', max: 600 }] },
+  {
+    operation: 'open',
+    minimumLevel: 'L1',
+    bounds: [{ arg: 'durationSec', max: 600, integer: true }],
+    integerArgs: ['durationSec'],
+    plannerMayAutoRun: true,
+  },
   { operation: 'flush', minimumLevel: 'L1' },
   { operation: 'drain', minimumLevel: 'L3' },
 ]
@@ -57,6 +63,9 @@ function approve(
   })
 }
 
+/** The facts a hop would hold: the cited frames as measured observations with the tier the
+ * proposal records, the author a planner this hop obeys, and every approval observed over the link
+ * it claims. Tests override one fact at a time. */
 function input(target: Proposal, approvals: unknown[], overrides: Partial<PolicyInput> = {}): PolicyInput {
   return {
     proposal: target,
@@ -67,6 +76,24 @@ function input(target: Proposal, approvals: unknown[], overrides: Partial<Policy
     executedBefore: false,
     commandHash: proposalHash(target),
     hop: 'actuator',
+    evidence: target.evidence.map((ref) => ({
+      frameId: ref.frameId,
+      tier: ref.tier,
+      kind: 'observation' as const,
+      zone: 'zone-1',
+      metric: 'soil-moisture',
+      timestamp: target.createdAt - 1_000,
+      basis: 'test',
+    })),
+    author: { kind: 'planner', eligible: true },
+    observedLinks: Object.fromEntries(
+      approvals
+        .filter(
+          (approval): approval is ApprovalCertificate =>
+            typeof approval === 'object' && approval !== null && 'body' in approval,
+        )
+        .map((approval) => [approval.body.nonce, approval.body.operatorLink]),
+    ),
     ...overrides,
   }
 }
@@ -410,11 +437,12 @@ describe('actuation policy: binding, replay, expiry, leadership', () => {
 describe('actuation policy: split form', () => {
   it('decideActuationPolicy decides from verified facts without re-verifying', async () => {
     const p = proposal()
-    const facts = await verifyApprovals([await approve(alice, p)], {
+    const approval = await approve(alice, p)
+    const facts = await verifyApprovals([approval], {
       trustedIssuers: new Set([commandCenter.id]),
       now: NOW,
     })
-    const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [])
+    const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [approval])
     expect(decideActuationPolicy({ ...context, approvals: facts })).toMatchObject({
       verdict: 'allow',
       level: 'L2',
@@ -432,5 +460,111 @@ describe('actuation policy: split form', () => {
 
   it('every denial code has a sentence', () => {
     for (const sentence of Object.values(POLICY_DENIAL_CODES)) expect(sentence).toMatch(/^[A-Z].+\.$/)
+  })
+})
+
+describe('actuation policy: the receiver decides (issue 14)', () => {
+  const ZONED: OperationManifest[] = [
+    {
+      operation: 'open-short',
+      minimumLevel: 'L1',
+      bounds: [{ arg: 'durationSec', max: 120, integer: true }],
+      integerArgs: ['durationSec'],
+      evidence: { zone: 'zone-1', metrics: ['soil-moisture'], maxAgeMs: 15 * 60_000 },
+    },
+    { operation: 'close', minimumLevel: 'L1', safeState: true },
+  ]
+  const operatorAuthor = { kind: 'operator', roles: ['operator'] } as const
+
+  it('L1 on a capability_update (assessed T0 whatever it claims) is llm-only-evidence', async () => {
+    const p = proposal({ level: 'L1', operation: 'open-short', args: { durationSec: 60 } })
+    const verdict = await evaluateActuationPolicy(
+      input(p, [], {
+        manifest: ZONED,
+        author: operatorAuthor,
+        evidence: [{ frameId: 'f', tier: 'T0', kind: 'capability_update', basis: 'not evidence' }],
+      }),
+    )
+    expect(verdict).toMatchObject({ verdict: 'deny', code: 'llm-only-evidence' })
+  })
+
+  it.each([
+    ['another zone', { zone: 'zone-2' }],
+    ['another metric', { metric: 'temperature' }],
+    ['too old', { timestamp: NOW - 16 * 60_000 }],
+  ])('measured evidence from %s is irrelevant-evidence', async (_name, change) => {
+    const p = proposal({ level: 'L1', operation: 'open-short', args: { durationSec: 60 }, createdAt: NOW })
+    const fact = {
+      frameId: 'f',
+      tier: 'T1' as const,
+      kind: 'observation' as const,
+      zone: 'zone-1',
+      metric: 'soil-moisture',
+      timestamp: NOW - 1_000,
+      basis: 'measured',
+      ...change,
+    }
+    const verdict = await evaluateActuationPolicy(
+      input(p, [], { manifest: ZONED, author: operatorAuthor, evidence: [fact] }),
+    )
+    expect(verdict).toMatchObject({ verdict: 'deny', code: 'irrelevant-evidence' })
+  })
+
+  it.each([
+    ['a device', { kind: 'device' } as const],
+    ['a viewer', { kind: 'operator', roles: ['viewer'] } as const],
+    ['the planner without plannerMayAutoRun', { kind: 'planner', eligible: true } as const],
+    ['an unverified operator', { kind: 'unverified', detail: 'no certificate' } as const],
+  ])('L1 authored by %s is l1-author-not-permitted', async (_name, author) => {
+    const p = proposal({ level: 'L1', operation: 'open-short', args: { durationSec: 60 } })
+    const verdict = await evaluateActuationPolicy(input(p, [], { manifest: ZONED, author }))
+    expect(verdict).toMatchObject({ verdict: 'deny', code: 'l1-author-not-permitted' })
+  })
+
+  it('L1 by a certified operator inside bounds on relevant evidence is allowed', async () => {
+    const p = proposal({ level: 'L1', operation: 'open-short', args: { durationSec: 60 } })
+    const verdict = await evaluateActuationPolicy(input(p, [], { manifest: ZONED, author: operatorAuthor }))
+    expect(verdict).toMatchObject({ verdict: 'allow', level: 'L1' })
+  })
+
+  it('a fractional value for an integer argument is out-of-bounds', async () => {
+    const p = proposal({ level: 'L1', operation: 'open-short', args: { durationSec: 59.5 } })
+    const verdict = await evaluateActuationPolicy(input(p, [], { manifest: ZONED, author: operatorAuthor }))
+    expect(verdict).toMatchObject({ verdict: 'deny', code: 'out-of-bounds' })
+  })
+
+  it('moving to the safe state runs at once for a certified operator, without evidence', async () => {
+    const p = proposal({ level: 'L1', operation: 'close', args: {}, evidence: [] })
+    const verdict = await evaluateActuationPolicy(
+      input(p, [], { manifest: ZONED, author: operatorAuthor, evidence: [] }),
+    )
+    expect(verdict).toMatchObject({ verdict: 'allow', level: 'L1' })
+    const byDevice = await evaluateActuationPolicy(
+      input(p, [], { manifest: ZONED, author: { kind: 'device' }, evidence: [] }),
+    )
+    expect(byDevice).toMatchObject({ verdict: 'deny', code: 'llm-only-evidence' })
+  })
+
+  it('an approval claiming a more local link than observed is link-claim-mismatch', async () => {
+    const p = proposal({ level: 'L2' })
+    const approval = await approve(alice, p, 'lan')
+    const verdict = await evaluateActuationPolicy(
+      input(p, [approval], { observedLinks: { [approval.body.nonce]: 'relay' } }),
+    )
+    expect(verdict).toMatchObject({ verdict: 'deny', code: 'link-claim-mismatch' })
+  })
+
+  it('L3 needs one approver OBSERVED on site: claims of wan observed as wan do not count', async () => {
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(alice, p, 'wan'), await approve(bob, p, 'wan')]
+    expect(await evaluateActuationPolicy(input(p, approvals))).toMatchObject({ code: 'no-local-approver' })
+    // Observed local, claimed wan (a modest claim): the observation counts.
+    const observed = {
+      [approvals[0]?.body.nonce ?? '']: 'lan' as const,
+      [approvals[1]?.body.nonce ?? '']: 'wan' as const,
+    }
+    expect(await evaluateActuationPolicy(input(p, approvals, { observedLinks: observed }))).toMatchObject({
+      verdict: 'allow',
+    })
   })
 })

@@ -5,15 +5,12 @@
  * decides from those facts. `evaluateActuationPolicy` runs both.
  */
 
-import { type ApprovalVerdict, type VerifiedApproval, verifyApproval } from './approval.ts'
-import {
-  COMMAND_MAX_APPROVALS,
-  L2_REQUIRED_APPROVERS,
-  L3_REQUIRED_APPROVERS,
-  LOCAL_APPROVAL_LINKS,
-} from './constants.ts'
-import { APPROVING_ROLES } from './operator-certificate.ts'
-import { type ApprovalLevel, isLlmOnlyEvidence, proposalHash, proposalSchema } from './proposal.ts'
+import { type ApprovalVerdict, type OperatorLink, type VerifiedApproval, verifyApproval } from './approval.ts'
+import { COMMAND_MAX_APPROVALS, L2_REQUIRED_APPROVERS, L3_REQUIRED_APPROVERS } from './constants.ts'
+import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from './evidence.ts'
+import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
+import { claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
+import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
 import { describeIssues, type TrustedIssuers } from './schemas.ts'
 
 /** Every reason the policy can refuse, with the sentence shown to a person. Closed: adding one is a
@@ -27,7 +24,13 @@ export const POLICY_DENIAL_CODES = {
   'stale-leader-term': 'The proposal comes from a planner that is no longer the leader.',
   'unknown-operation': "The target's capability manifest does not declare this operation.",
   'level-below-manifest': 'The proposal asks for a lower approval level than the manifest requires for it.',
-  'llm-only-evidence': 'Actuation needs measured evidence; this proposal rests only on model (T0) output.',
+  'llm-only-evidence':
+    'Actuation needs measured evidence; nothing this node holds as measured backs the proposal (T0 only).',
+  'irrelevant-evidence':
+    "The cited measurements are not fresh observations of the actuator's zone of the kind its manifest names.",
+  'l1-author-not-permitted':
+    'L1 runs without a human only for a certified operator, or for the planner where the manifest allows it.',
+  'link-claim-mismatch': 'An approval claims a more local link than the one it was observed to arrive over.',
   'malformed-approval': 'An approval does not match the approval certificate schema.',
   'bad-approval-signature': "An approval's operator or certificate signature does not verify.",
   'untrusted-certificate-issuer': "An approver's certificate was issued by an untrusted command center.",
@@ -42,7 +45,7 @@ export const POLICY_DENIAL_CODES = {
   'out-of-bounds': 'An argument is missing, undeclared or outside the bounds the manifest allows for L1.',
   'missing-approval': 'The proposal needs operator approval and has none.',
   'insufficient-approvals': 'The proposal does not have enough distinct operator approvals.',
-  'no-local-approver': 'L3 needs at least one approver on a local or LAN link.',
+  'no-local-approver': 'L3 needs at least one approver observed on a local or LAN link.',
 } as const
 export type PolicyDenialCode = keyof typeof POLICY_DENIAL_CODES
 
@@ -52,6 +55,8 @@ export interface ArgumentBound {
   /** Defaults to 0: durations, volumes and percentages are never negative. */
   readonly min?: number
   readonly max: number
+  /** Whole numbers only (a duration in seconds): 59.5 is out of bounds. */
+  readonly integer?: boolean
 }
 
 /** What the target's capability manifest says about one operation. */
@@ -62,7 +67,23 @@ export interface OperationManifest {
   readonly minimumLevel: ApprovalLevel
   /** Present only for operations that may auto-execute at L1. Every argument must be bounded. */
   readonly bounds?: readonly ArgumentBound[]
+  /** Arguments that must be whole numbers, at every level. */
+  readonly integerArgs?: readonly string[]
+  /** Moves the actuator to its declared safe state: a certified operator runs it at once. */
+  readonly safeState?: boolean
+  /** The planner may be the author of an L1 run of this operation. */
+  readonly plannerMayAutoRun?: boolean
+  /** What counts as evidence; absent (no site zone), any measured fact does. */
+  readonly evidence?: EvidenceRequirement
 }
+
+/** Who wrote the proposal, as the deciding hop's own records show: an operator whose certificate
+ * it verified (with its roles), a planner it obeys (`eligible`) or not, or a plain device. */
+export type AuthorFact =
+  | { readonly kind: 'operator'; readonly roles: readonly OperatorRole[] }
+  | { readonly kind: 'planner'; readonly eligible: boolean }
+  | { readonly kind: 'device' }
+  | { readonly kind: 'unverified'; readonly detail: string }
 
 /** Where the policy is being run. Forwarders and senders may hold a proposal that is still
  * collecting approvals; the actuator must have them all. */
@@ -78,6 +99,13 @@ interface PolicyContext {
   readonly commandHash: string
   readonly currentLeaderTerm?: number
   readonly hop: PolicyHop
+  /** This hop's assessment of each cited frame (protocol/safety/evidence.ts), never the tier the
+   * proposal or the frame states. */
+  readonly evidence: readonly EvidenceFact[]
+  readonly author: AuthorFact
+  /** Per approval nonce, the link the command center observed it arrive over (a relayed approval
+   * is `relay`). An approval without an observation counts as WAN. */
+  readonly observedLinks: Readonly<Record<string, OperatorLink>>
 }
 
 export interface PolicyFacts extends PolicyContext {
@@ -165,8 +193,17 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       `"${proposal.operation}" needs at least ${operation.minimumLevel}, proposed ${proposal.level}`,
     )
   }
-  if (proposal.level !== 'L0' && isLlmOnlyEvidence(proposal.evidence)) {
-    return deny('llm-only-evidence', `${proposal.level} proposal ${proposal.id} cites no T1-T3 evidence`)
+  for (const arg of operation.integerArgs ?? []) {
+    const value = proposal.args[arg]
+    if (value !== undefined && !Number.isInteger(value)) {
+      return deny('out-of-bounds', `argument "${arg}" must be a whole number, got ${JSON.stringify(value)}`)
+    }
+  }
+
+  const movesToSafeState = operation.safeState === true && isCertifiedOperator(facts.author)
+  if (proposal.level !== 'L0' && !movesToSafeState) {
+    const evidence = decideEvidence(facts.evidence, operation, proposal.createdAt)
+    if (evidence !== undefined) return evidence
   }
 
   // Every presented approval must be valid: a command carrying a forged or foreign approval is
@@ -198,26 +235,90 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       return deny('duplicate-approver', `${approval.operatorId} approved more than once`)
     }
     approvers.add(approval.operatorId)
+    const observed = facts.observedLinks[approval.nonce] ?? 'wan'
+    if (claimsMoreLocalThan(approval.operatorLink, observed)) {
+      return deny(
+        'link-claim-mismatch',
+        `${approval.operatorId} claims ${approval.operatorLink}, observed ${observed}`,
+      )
+    }
   }
+
+  // Stopping is never blocked: a certified operator moves an actuator to its safe state at once.
+  if (movesToSafeState) return allow(proposal.level, approvers)
 
   switch (proposal.level) {
     case 'L0':
       return allow('L0', approvers)
-    case 'L1':
-      return decideBoundedAutoExecute(proposal.operation, proposal.args, operation, approvers)
+    case 'L1': {
+      const author = facts.author
+      const permitted =
+        isCertifiedOperator(author) ||
+        (author.kind === 'planner' && author.eligible && operation.plannerMayAutoRun === true)
+      const bounded = decideBoundedAutoExecute(proposal.operation, proposal.args, operation, approvers)
+      if (bounded.verdict !== 'allow' || permitted) return bounded
+      return deny(
+        'l1-author-not-permitted',
+        `author ${proposal.author.kind} ${proposal.author.id} (${describeAuthor(author)}) may not auto-run "${proposal.operation}"`,
+      )
+    }
     case 'L2':
       return decideApprovalCount('L2', L2_REQUIRED_APPROVERS, approvers, facts.hop)
     case 'L3': {
       const counted = decideApprovalCount('L3', L3_REQUIRED_APPROVERS, approvers, facts.hop)
       if (counted.verdict !== 'allow') return counted
-      const hasLocal = verified.some((approval) => LOCAL_APPROVAL_LINKS.includes(approval.operatorLink))
+      // A claim is never more local than the observation (checked above), so the claim is what
+      // the observation allows.
+      const hasLocal = verified.some((approval) => isOnSiteLink(facts.observedLinks[approval.nonce] ?? 'wan'))
       if (hasLocal) return counted
-      const detail = `approvals arrived over ${[...new Set(verified.map((a) => a.operatorLink))].join(', ')}`
+      const detail = `approvals observed over ${[...new Set(verified.map((a) => facts.observedLinks[a.nonce] ?? 'wan'))].join(', ')}`
       return facts.hop === 'actuator'
         ? deny('no-local-approver', detail)
         : { verdict: 'pending', needed: 1, detail: `L3 needs an approver on a local or LAN link; ${detail}` }
     }
   }
+}
+
+function isCertifiedOperator(author: AuthorFact): boolean {
+  return author.kind === 'operator' && author.roles.some((role) => APPROVING_ROLES.includes(role))
+}
+
+function describeAuthor(author: AuthorFact): string {
+  switch (author.kind) {
+    case 'operator':
+      return `operator with roles ${author.roles.join(', ')}`
+    case 'planner':
+      return author.eligible ? 'a planner this node obeys' : 'not a planner this node obeys'
+    case 'device':
+      return 'a device, not a certified operator'
+    case 'unverified':
+      return `unverified: ${author.detail}`
+  }
+}
+
+/** Measured (T1-T3 as this hop assessed it), and relevant: fresh observations of the actuator's zone
+ * of a metric the manifest names. */
+function decideEvidence(
+  facts: readonly EvidenceFact[],
+  operation: OperationManifest,
+  createdAt: number,
+): PolicyVerdict | undefined {
+  const measured = facts.filter((fact) => fact.tier !== 'T0')
+  if (measured.length === 0) {
+    const bases = facts.map((fact) => `${fact.frameId}: ${fact.basis}`).join('; ')
+    return deny(
+      'llm-only-evidence',
+      facts.length === 0 ? 'no evidence cited' : `no measured evidence (${bases})`,
+    )
+  }
+  const requirement = operation.evidence
+  if (requirement === undefined) return undefined
+  if (measured.some((fact) => isRelevantEvidence(fact, requirement, createdAt))) return undefined
+  const wanted = requirement.metrics?.join(' or ') ?? 'any metric'
+  return deny(
+    'irrelevant-evidence',
+    `needs an observation of ${wanted} in ${requirement.zone} at most ${Math.round(requirement.maxAgeMs / 1000)} s old; cited ${measured.map((fact) => `${fact.metric ?? fact.kind} in ${fact.zone ?? '?'}`).join(', ')}`,
+  )
 }
 
 function decideBoundedAutoExecute(
@@ -242,6 +343,9 @@ function decideBoundedAutoExecute(
         'out-of-bounds',
         `argument "${bound.arg}" must be a number, got ${JSON.stringify(value) ?? 'nothing'}`,
       )
+    }
+    if (bound.integer === true && !Number.isInteger(value)) {
+      return deny('out-of-bounds', `argument "${bound.arg}" must be a whole number, got ${value}`)
     }
     const min = bound.min ?? 0
     if (value < min || value > bound.max) {

@@ -43,8 +43,11 @@ export type TrustTier = z.infer<typeof trustTierSchema>
 export const evidenceRefSchema = z.strictObject({ frameId: opaqueIdSchema, tier: trustTierSchema })
 export type EvidenceRef = z.infer<typeof evidenceRefSchema>
 
-export const PROPOSAL_AUTHOR_KINDS = ['planner', 'operator'] as const
-/** `id` is the planner node's device ID or the operator's ID; both are Ed25519 peer IDs. */
+/** Recorded by the command center from its own records, never from the caller: `operator` when
+ * the caller holds a certificate it verified, `planner` for its own planner, `device` for any other
+ * trusted key. */
+export const PROPOSAL_AUTHOR_KINDS = ['planner', 'operator', 'device'] as const
+/** `id` is the planner node's device ID, the operator's ID or the device's ID (Ed25519 peer IDs). */
 export const proposalAuthorSchema = z.strictObject({
   kind: z.enum(PROPOSAL_AUTHOR_KINDS),
   id: deviceIdSchema,
