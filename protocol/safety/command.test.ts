@@ -33,6 +33,7 @@ describe('certified command', () => {
     const context = {
       manifest: [{ operation: 'open', minimumLevel: 'L2' as const }],
       trustedIssuers: new Set([commandCenter.id]),
+      isRevoked: () => false,
       now: NOW,
       executedBefore: false,
     }

@@ -10,6 +10,7 @@ import { type ApprovalCertificate, approvalCertificateSchema } from './approval.
 import { COMMAND_MAX_APPROVALS } from './constants.ts'
 import { evaluateActuationPolicy, type OperationManifest, type PolicyVerdict } from './policy.ts'
 import { type Proposal, proposalHash, proposalSchema } from './proposal.ts'
+import type { IsOperatorRevoked } from './revocation.ts'
 import {
   describeIssues,
   isTrustedIssuer,
@@ -98,6 +99,7 @@ export function evaluateCommandPolicy(
   context: {
     readonly manifest: readonly OperationManifest[]
     readonly trustedIssuers: TrustedIssuers
+    readonly isRevoked: IsOperatorRevoked
     readonly now: number
     readonly executedBefore: boolean
     readonly currentLeaderTerm?: number
