@@ -42,13 +42,26 @@ import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
 import { PairingWindow } from './safety/pairing.ts'
 import { startPairingService } from './safety/pairing-service.ts'
-import { type ProposalAuthorRecord, SafetyRuntime, toWire } from './safety/safety-runtime.ts'
+import {
+  DEFAULT_OPERATOR_CERT_TTL_MS,
+  type ProposalAuthorRecord,
+  SafetyRuntime,
+  toWire,
+} from './safety/safety-runtime.ts'
 import { SiteBindings } from './site/site-bindings.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
 import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { resolveNodeTls } from './tls/node-tls.ts'
 import { createOperatorAdmission } from './trust/operator-admission.ts'
 import { openOperatorDistribution } from './trust/operator-distribution.ts'
+import { createOperatorRenewal } from './trust/operator-renewal.ts'
+import {
+  createRevocationAdmission,
+  disconnectPeer,
+  openRevocationDistribution,
+  removeOperatorEntry,
+} from './trust/revocation-distribution.ts'
+import { RevocationStore, revocationsPath } from './trust/revocations.ts'
 import { TrustStore } from './trust/trust-store.ts'
 import { watchTrustFile } from './trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from './version.ts'
@@ -115,6 +128,7 @@ export async function startClawMeshNode(
   // before the first `clawmesh status` runs.
   const localAdmin = await loadOrCreateIdentity(paths.cliIdentity)
   const trust = await TrustStore.open(paths.trustedPeers)
+  const revocations = await RevocationStore.open(paths.stateDir)
   const tls = await resolveNodeTls(config.tls, paths.stateDir, log)
   const site = config.site === undefined ? undefined : await loadSiteFile(config.site)
   // An operator key is trusted to connect, never as the origin of a context frame.
@@ -288,6 +302,7 @@ export async function startClawMeshNode(
     actuators: devices?.actuators,
     isCommandCenter: (id) =>
       config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId),
+    isRevoked: revocations.isRevoked,
     publish,
     providersOf: (capability) =>
       router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
@@ -449,6 +464,7 @@ export async function startClawMeshNode(
   const admitOperator = createOperatorAdmission({
     trust,
     isCommandCenter,
+    isRevoked: revocations.isRevoked,
     counters,
     report: (report) => {
       if (report.outcome === 'accept') {
@@ -469,23 +485,82 @@ export async function startClawMeshNode(
       log(message)
     },
   })
+  // Relays and member nodes connected now: where a command center's operator records go.
+  const distributionTargets = () => {
+    const relayIds = config.relays.map((relay) => /\/p2p\/([^/]+)$/.exec(relay)?.[1])
+    const connectedRelays = relayIds.filter(
+      (id): id is string => id !== undefined && libp2p.getConnections(peerIdFromString(id)).length > 0,
+    )
+    return [...new Set([...membership.connectedMembers(), ...connectedRelays])]
+  }
   const operatorDistribution = selfIsCommandCenter
     ? await openOperatorDistribution({
         stateDir: paths.stateDir,
         libp2p,
         rpcProtocol,
-        targets: () => {
-          const relayIds = config.relays.map((relay) => /\/p2p\/([^/]+)$/.exec(relay)?.[1])
-          const connectedRelays = relayIds.filter(
-            (id): id is string => id !== undefined && libp2p.getConnections(peerIdFromString(id)).length > 0,
-          )
-          return [...new Set([...membership.connectedMembers(), ...connectedRelays])]
-        },
+        targets: distributionTargets,
+        isRevoked: revocations.isRevoked,
         counters,
         events,
         log,
       })
     : undefined
+  const revocationDistribution = selfIsCommandCenter
+    ? openRevocationDistribution({
+        store: revocations,
+        libp2p,
+        rpcProtocol,
+        targets: distributionTargets,
+        counters,
+        events,
+        log,
+      })
+    : undefined
+  const admitRevocation = createRevocationAdmission({
+    store: revocations,
+    trust,
+    isCommandCenter,
+    disconnect: (deviceId) => disconnectPeer(libp2p, deviceId),
+    counters,
+    report: (report) => {
+      if (report.outcome === 'accept') {
+        const { body } = report.revocation
+        const message = `operator ${body.operatorId} revoked by ${body.issuerId} (${body.reason}): certificates issued until ${new Date(body.revokedAt).toISOString()} are refused`
+        events.push({ level: 'warn', type: 'trust.operator.revoked', message, peer: body.operatorId })
+        log(message)
+        return
+      }
+      noteRefusal()
+      const message = `operator revocation from ${report.callerId} refused (${report.reason}): ${report.detail}`
+      events.push({
+        level: 'warn',
+        type: `trust.revocation.refused.${report.reason}`,
+        message,
+        peer: report.callerId,
+      })
+      log(message)
+    },
+  })
+  const renewOperator = createOperatorRenewal({
+    selfIsCommandCenter,
+    isCommandCenter,
+    isRevoked: revocations.isRevoked,
+    issue: (fields) => safety.issueOperatorCertificate(fields),
+    trust,
+    distribute: (certificate) => void operatorDistribution?.paired(certificate),
+    defaultTtlMs: DEFAULT_OPERATOR_CERT_TTL_MS,
+    counters,
+    report: (message, level, operatorId) => {
+      if (level === 'warn') noteRefusal()
+      events.push({
+        level,
+        type: level === 'warn' ? 'operator.renew.refused' : 'operator.renewed',
+        message,
+        peer: operatorId,
+      })
+      log(message)
+    },
+  })
 
   const handlers: RpcHandlers = {
     ...planner.handlers(),
@@ -562,6 +637,13 @@ export async function startClawMeshNode(
       }
     },
     'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
+    'trust.revokeOperator': (params, call) => admitRevocation(call.callerId, params.revocation),
+    'operator.renew': async (params, call) => ({
+      certificate: (await renewOperator(call.callerId, params.certificate)) as unknown as Record<
+        string,
+        unknown
+      >,
+    }),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
@@ -659,11 +741,12 @@ export async function startClawMeshNode(
       })
       .catch((error: Error) => log(`context.sync from ${event.peer} failed: ${error.message}`))
   })
-  // A relay or member that (re)joins is handed the operators' certificates it may have missed.
+  // A relay or member that (re)joins is handed the revocations and then the operators' certificates
+  // it may have missed (revocations first: a certificate they cover is then refused, not admitted).
   const stopOperatorDelivery = events.subscribe((event) => {
-    if (event.type !== 'peer.connected' || event.peer === undefined || operatorDistribution === undefined)
-      return
-    void operatorDistribution.deliverAll(event.peer)
+    const peer = event.peer
+    if (event.type !== 'peer.connected' || peer === undefined || operatorDistribution === undefined) return
+    void revocationDistribution?.deliverAll(peer).then(() => operatorDistribution.deliverAll(peer))
   })
   const snapshotTimer = setInterval(() => {
     snapshots.save(world).catch((error: Error) => log(`world-model snapshot failed: ${error.message}`))
@@ -717,6 +800,32 @@ export async function startClawMeshNode(
       counters.increment('trust.reload.failed')
       events.push({ level: 'error', type: 'trust.reload.failed', message: (error as Error).message })
       log(`${(error as Error).message} — keeping the previous trust list in force`)
+    }
+  })
+
+  // `clawmesh trust remove <operator>` writes a signed revocation into this state dir: the node takes
+  // it into its records, drops the operator's connections and, on a command center, hands it on.
+  const revocationWatcher = await watchTrustFile(revocationsPath(paths.stateDir), async () => {
+    try {
+      const learned = await revocations.reload()
+      for (const revocation of learned) {
+        const { operatorId, reason } = revocation.body
+        await removeOperatorEntry(trust, operatorId)
+        await disconnectPeer(libp2p, operatorId)
+        counters.increment('operator.revocation.issued')
+        const message = `operator ${operatorId} revoked here (${reason})${revocationDistribution === undefined ? '' : ': handing the revocation to members and relays'}`
+        events.push({ level: 'warn', type: 'trust.operator.revoked', message, peer: operatorId })
+        log(message)
+      }
+      if (learned.length > 0) await revocationDistribution?.issued(learned)
+    } catch (error) {
+      counters.increment('trust.revocation.reload.failed')
+      events.push({
+        level: 'error',
+        type: 'trust.revocation.reload.failed',
+        message: (error as Error).message,
+      })
+      log(`${(error as Error).message} — keeping the revocations already held`)
     }
   })
 
@@ -778,6 +887,7 @@ export async function startClawMeshNode(
       stopped = true
       await consoleServer?.close()
       trustWatcher.close()
+      revocationWatcher.close()
       staticPeerDialer.stop()
       lanPeerHandler = () => {}
       stopSyncOnJoin()

@@ -17,6 +17,7 @@ export type SignatureDomain =
   | 'context-frame'
   | 'frame-batch'
   | 'operator-certificate'
+  | 'operator-revocation'
   | 'approval'
   | 'proposal'
   | 'command'

@@ -23,6 +23,8 @@ import { Counters } from '../node/mesh/counters.ts'
 import { startRpcServer } from '../node/rpc/rpc-server.ts'
 import { statePaths } from '../node/state/state-dir.ts'
 import { createOperatorAdmission } from '../node/trust/operator-admission.ts'
+import { createRevocationAdmission } from '../node/trust/revocation-distribution.ts'
+import { RevocationStore } from '../node/trust/revocations.ts'
 import { TrustStore } from '../node/trust/trust-store.ts'
 import { watchTrustFile } from '../node/trust/watch-trust-file.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
@@ -165,11 +167,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     },
   })
 
-  // The relay answers one RPC: a trusted command center handing it an operator certificate.
+  // The relay answers two RPCs, both from a trusted command center: an operator certificate to
+  // admit, and an operator revocation to keep (and to refuse that operator's certificates from then).
   const commandCenters = new Set(options.commandCenters ?? [])
+  const revocations = await RevocationStore.open(options.stateDir)
   const admitOperator = createOperatorAdmission({
     trust,
     isCommandCenter: (deviceId) => commandCenters.has(deviceId),
+    isRevoked: revocations.isRevoked,
     counters,
     report: (report) => {
       if (report.outcome === 'accept') {
@@ -183,11 +188,32 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       log(`operator certificate from ${report.callerId} refused (${report.reason}): ${report.detail}`)
     },
   })
+  const admitRevocation = createRevocationAdmission({
+    store: revocations,
+    trust,
+    isCommandCenter: (deviceId) => commandCenters.has(deviceId),
+    disconnect: async (deviceId) => {
+      for (const connection of libp2p.getConnections()) {
+        if (connection.remotePeer.toString() === deviceId) await connection.close().catch(() => {})
+      }
+    },
+    counters,
+    report: (report) => {
+      if (report.outcome === 'accept') {
+        const { body } = report.revocation
+        log(`operator ${body.operatorId} revoked by ${body.issuerId} (${body.reason})`)
+        return
+      }
+      counters.increment(`${REFUSED_PREFIX}revocation.${report.reason}`)
+      log(`operator revocation from ${report.callerId} refused (${report.reason}): ${report.detail}`)
+    },
+  })
   const stopRpc = await startRpcServer({
     libp2p: libp2p as unknown as Libp2p,
     protocol: rpcProtocolId(mesh.generation),
     handlers: {
       'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
+      'trust.revokeOperator': (params, call) => admitRevocation(call.callerId, params.revocation),
     },
     counters,
     authorize: async (callerId) => (trust.has(callerId) ? 'peer' : undefined),

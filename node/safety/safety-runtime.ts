@@ -25,6 +25,7 @@ import {
   type EvidenceFact,
   evaluateActuationPolicy,
   evaluateCommandPolicy,
+  type IsOperatorRevoked,
   isRelevantEvidence,
   issueCommand,
   issueOperatorCertificate,
@@ -57,8 +58,12 @@ import { holdExecutionForTests } from './test-hooks.ts'
 /** A proposal nobody decides on within this time expires; long enough for an operator to walk to
  * the field, short enough that stale intentions do not linger. */
 export const DEFAULT_PROPOSAL_TTL_MS = 30 * 60_000
-/** Operator certificates last a working season unless asked otherwise. */
-export const DEFAULT_OPERATOR_CERT_TTL_MS = 90 * 24 * 3_600_000
+/** Operator certificates last a week unless asked otherwise, and are renewed (`operator.renew`,
+ * `clawmesh operator renew`) while the person is still trusted. A revocation reaches only the nodes
+ * connected to a command center (now or when they rejoin); a node cut off from it never hears of
+ * one, so the certificate's own end is the bound on how long a revoked operator's signature can
+ * still pass there. A week covers a shift rotation with a weekend and a field trip without renewal. */
+export const DEFAULT_OPERATOR_CERT_TTL_MS = 7 * 24 * 3_600_000
 /** Observations auto-cited as evidence when a proposal names none: the latest few relevant ones. */
 const AUTO_EVIDENCE_FRAMES = 3
 /** Recent observations of a zone scanned for relevant ones when auto-citing: a zone has a handful
@@ -89,6 +94,8 @@ export interface SafetyRuntimeInit {
   actuators: MockActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
+  /** This node's revocation records (node/trust/revocations.ts), asked by every policy run. */
+  isRevoked: IsOperatorRevoked
   publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   providersOf(capability: string): string[]
   /** The planner election's fence, when this node takes part in one or follows its term. Absent
@@ -258,6 +265,7 @@ export class SafetyRuntime {
           return { kind: 'unverified', detail: 'the certificate names another operator' }
         const verdict = await verifyOperatorCertificate(certificate, {
           trustedIssuers: (id) => this.#init.isCommandCenter(id),
+          isRevoked: this.#init.isRevoked,
           now: Date.now(),
         })
         return verdict.outcome === 'accept'
@@ -332,6 +340,7 @@ export class SafetyRuntime {
       approvals: [],
       manifest: this.manifestFor(proposal.capability),
       trustedIssuers: (id) => this.#init.isCommandCenter(id),
+      isRevoked: this.#init.isRevoked,
       now,
       executedBefore: false,
       commandHash: proposalHash(proposal),
@@ -383,6 +392,7 @@ export class SafetyRuntime {
       approvals: [...record.approvals, approval],
       manifest: this.manifestFor(record.proposal.capability),
       trustedIssuers: (issuer) => this.#init.isCommandCenter(issuer),
+      isRevoked: this.#init.isRevoked,
       now: Date.now(),
       executedBefore: this.ledger.hasExecuted(record.hash),
       commandHash: record.hash,
@@ -515,6 +525,7 @@ export class SafetyRuntime {
     const verdict = await evaluateCommandPolicy(command, {
       manifest: this.manifestFor(proposal.capability),
       trustedIssuers: (id) => this.#init.isCommandCenter(id),
+      isRevoked: this.#init.isRevoked,
       now: Date.now(),
       executedBefore: false,
       ...termFact(currentTerm),

@@ -17,6 +17,7 @@ async function setup() {
   const admit = createOperatorAdmission({
     trust,
     isCommandCenter: (id) => id === commandCenter.id,
+    isRevoked: () => false,
     counters,
     report: (report) => reports.push(report),
     now: () => NOW,
@@ -80,6 +81,7 @@ describe('operator admission (trust.addOperator on a relay or member)', () => {
     const lateAdmit = createOperatorAdmission({
       trust: late.trust,
       isCommandCenter: (id) => id === late.commandCenter.id,
+      isRevoked: () => false,
       counters: late.counters,
       report: () => {},
       now: () => NOW + 2 * HOUR,

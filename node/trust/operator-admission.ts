@@ -5,7 +5,8 @@
  *
  * Checked in this order, each refusal counted as `trust.operator.refused.<reason>` and reported:
  * the caller is a command center this receiver trusts as such (configuration, never the certificate
- * itself), the certificate verifies (schema, issuer is such a command center, signature, validity),
+ * itself), the certificate verifies (schema, issuer is such a command center, signature, not revoked
+ * in this receiver's records, validity),
  * and the key is not already trusted as a device (an operator entry must never replace a member).
  */
 import { ClawMeshError } from '../../protocol/errors.ts'
@@ -13,6 +14,7 @@ import {
   type OperatorCertificate,
   verifyOperatorCertificate,
 } from '../../protocol/safety/operator-certificate.ts'
+import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { TrustStore } from './trust-store.ts'
 
@@ -24,6 +26,7 @@ export type OperatorAdmissionRefusal =
   | 'malformed'
   | 'untrusted-issuer'
   | 'bad-signature'
+  | 'revoked'
   | 'not-yet-valid'
   | 'expired'
   | 'device-key'
@@ -41,6 +44,9 @@ export interface OperatorAdmissionInit {
   trust: TrustStore
   /** Command centers this receiver trusts to vouch for operators (its `commandCenters` config). */
   isCommandCenter(deviceId: string): boolean
+  /** This receiver's revocation records: a revoked operator's certificate is never admitted again
+   * (a command center redelivering it on reconnect must not undo the revocation). */
+  isRevoked: IsOperatorRevoked
   counters: Counters
   report(report: OperatorAdmissionReport): void
   now?: () => number
@@ -66,6 +72,7 @@ export function createOperatorAdmission(init: OperatorAdmissionInit) {
       refuse(callerId, 'not-command-center', `${callerId} is not a command center this node trusts`)
     const verdict = await verifyOperatorCertificate(certificate, {
       trustedIssuers: (issuerId) => init.isCommandCenter(issuerId),
+      isRevoked: init.isRevoked,
       now: now(),
     })
     if (verdict.outcome === 'reject') return refuse(callerId, verdict.reason, verdict.detail)

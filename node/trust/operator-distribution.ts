@@ -13,6 +13,7 @@ import {
   type OperatorCertificate,
   operatorCertificateSchema,
 } from '../../protocol/safety/operator-certificate.ts'
+import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
@@ -37,6 +38,8 @@ export interface OperatorDistributionInit {
   rpcProtocol: string
   /** Relays and member nodes that should accept consoles: connected now. */
   targets(): string[]
+  /** A revoked operator's certificate is never handed out again. */
+  isRevoked: IsOperatorRevoked
   counters: Counters
   events: EventRing
   log(line: string): void
@@ -58,7 +61,12 @@ export async function openOperatorDistribution(
   const path = join(init.stateDir, 'mesh', 'operator-certificates.json')
   const stored = await readJsonFile(path, certificatesFileSchema, 'operator certificates')
   let certificates = stored?.certificates ?? []
-  const valid = () => certificates.filter((certificate) => certificate.body.expiresAt > now())
+  const valid = () =>
+    certificates.filter(
+      (certificate) =>
+        certificate.body.expiresAt > now() &&
+        !init.isRevoked(certificate.body.operatorId, certificate.body.issuedAt),
+    )
 
   const deliver = async (deviceId: string, certificate: OperatorCertificate) => {
     const operator = `${certificate.body.displayName} (${certificate.body.operatorId})`

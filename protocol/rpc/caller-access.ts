@@ -41,6 +41,11 @@ export const METHOD_CLASSES = {
   'planner.status': 'read',
   'trust.addOperator': 'device',
   'mesh.message.forward': 'device',
+  // Sent by command centers; the receiver also checks the caller is one it obeys.
+  'trust.revokeOperator': 'device',
+  // Hands back what the caller already holds, renewed: the handler checks that the caller presents
+  // its own valid, unrevoked certificate.
+  'operator.renew': 'read',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

@@ -428,7 +428,7 @@ export const RPC_METHODS = {
           .min(10_000)
           .max(15 * 60_000)
           .optional(),
-        /** Operator only: validity of the certificate (default: the command center's, 90 days). */
+        /** Operator only: validity of the certificate (default: the command center's, 7 days). */
         certificateTtlMs: z
           .number()
           .int()
@@ -476,6 +476,25 @@ export const RPC_METHODS = {
     access: 'peer',
     description:
       'A command center hands its signed operator certificate to a relay or member; the receiver verifies it and trusts the operator key until the certificate expires.',
+  }),
+  'trust.revokeOperator': method({
+    params: z.object({ revocation: z.record(z.string(), z.unknown()) }).strict(),
+    result: z.object({
+      operatorId: deviceIdSchema,
+      revokedAt: z.number(),
+      added: z.boolean(),
+      trustRemoved: z.boolean(),
+    }),
+    access: 'peer',
+    description:
+      "A command center hands its signed operator revocation to a relay or member; the receiver verifies it, keeps it, drops the operator's trust entry and refuses that operator's certificates issued until then.",
+  }),
+  'operator.renew': method({
+    params: z.object({ certificate: z.record(z.string(), z.unknown()) }).strict(),
+    result: z.object({ certificate: z.record(z.string(), z.unknown()) }),
+    access: 'peer',
+    description:
+      'An operator presents its own still-valid, unrevoked certificate to a command center and gets a fresh one with the same name and roles.',
   }),
   'mesh.message.forward': method({
     params: messageForwardParamsSchema,

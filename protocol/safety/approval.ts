@@ -12,6 +12,7 @@ import {
   operatorCertificateSchema,
   verifyOperatorCertificate,
 } from './operator-certificate.ts'
+import type { IsOperatorRevoked } from './revocation.ts'
 import {
   describeIssues,
   opaqueIdSchema,
@@ -90,6 +91,7 @@ export const APPROVAL_REJECTIONS = {
   malformed: 'The approval does not match the approval certificate schema.',
   'untrusted-issuer': "The operator's certificate was issued by a command center this node does not trust.",
   'bad-certificate-signature': "The operator's certificate signature does not verify.",
+  'certificate-revoked': 'A command center revoked the operator after their certificate was issued.',
   'certificate-not-yet-valid': "The operator's certificate is dated in the future.",
   'certificate-expired': "The operator's certificate has expired.",
   'bad-signature': "The operator's signature does not match the approval contents.",
@@ -115,6 +117,8 @@ export type ApprovalVerdict =
 export interface VerifyApprovalOptions {
   readonly trustedIssuers: TrustedIssuers
   readonly now: number
+  /** The checking node's own revocation records. */
+  readonly isRevoked: IsOperatorRevoked
 }
 
 /** Checks the embedded certificate, then the operator's signature over the decision. Never throws. */
@@ -155,6 +159,7 @@ const CERTIFICATE_TO_APPROVAL_REJECTION = {
   malformed: 'malformed',
   'untrusted-issuer': 'untrusted-issuer',
   'bad-signature': 'bad-certificate-signature',
+  revoked: 'certificate-revoked',
   'not-yet-valid': 'certificate-not-yet-valid',
   expired: 'certificate-expired',
 } as const satisfies Record<string, ApprovalRejection>

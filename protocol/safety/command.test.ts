@@ -38,6 +38,7 @@ describe('certified command', () => {
     const context = {
       manifest: [{ operation: 'open', minimumLevel: 'L2' as const }],
       trustedIssuers: new Set([commandCenter.id]),
+      isRevoked: () => false,
       now: NOW,
       executedBefore: false,
       evidence: [{ frameId: 'frame-1', tier: 'T1' as const, kind: 'observation' as const, basis: 'test' }],
@@ -64,6 +65,7 @@ describe('certified command', () => {
     const context = {
       manifest: [{ operation: 'open', minimumLevel: 'L2' as const }],
       trustedIssuers: new Set([commandCenter.id]),
+      isRevoked: () => false,
       now: NOW,
       executedBefore: false,
       evidence: [{ frameId: 'frame-1', tier: 'T1' as const, kind: 'observation' as const, basis: 'test' }],

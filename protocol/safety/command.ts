@@ -23,6 +23,7 @@ import {
   type PolicyVerdict,
 } from './policy.ts'
 import { type Proposal, proposalHash, proposalSchema } from './proposal.ts'
+import type { IsOperatorRevoked } from './revocation.ts'
 import {
   describeIssues,
   isTrustedIssuer,
@@ -127,6 +128,7 @@ export function evaluateCommandPolicy(
   context: {
     readonly manifest: readonly OperationManifest[]
     readonly trustedIssuers: TrustedIssuers
+    readonly isRevoked: IsOperatorRevoked
     readonly now: number
     readonly executedBefore: boolean
     readonly currentLeaderTerm?: number

@@ -38,6 +38,10 @@ export const SAFETY_ID_MAX_LENGTH = 128
 /** Free-text reason an operator may attach to an approval or rejection. */
 export const APPROVAL_REASON_MAX_LENGTH = 500
 
+/** Free-text reason a command center gives for revoking an operator: a sentence for the audit
+ * trail ("left the company", "tablet lost"), the same bound as an approval's reason. */
+export const REVOCATION_REASON_MAX_LENGTH = 500
+
 /** Nonce bytes generated per approval: 128 bits makes two approvals colliding impossible in
  * practice, so each approval certificate is unique even when signed in the same millisecond. */
 export const APPROVAL_NONCE_BYTES = 16

@@ -6,7 +6,10 @@ import {
   type OperatorCertificate,
   verifyOperatorCertificate,
 } from './operator-certificate.ts'
+import { revokedBy } from './revocation.ts'
 import { HOUR, NOW, newSigner } from './test-fixtures.ts'
+
+const notRevoked = revokedBy([])
 
 describe('operator certificates', () => {
   let issuer: Signer
@@ -26,13 +29,18 @@ describe('operator certificates', () => {
   const trusted = () => new Set([issuer.id])
 
   it('accepts a certificate from a trusted issuer within its validity', async () => {
-    const verdict = await verifyOperatorCertificate(certificate, { trustedIssuers: trusted(), now: NOW })
+    const verdict = await verifyOperatorCertificate(certificate, {
+      trustedIssuers: trusted(),
+      isRevoked: notRevoked,
+      now: NOW,
+    })
     expect(verdict.outcome).toBe('accept')
   })
 
   it('accepts a predicate as the trust store', async () => {
     const verdict = await verifyOperatorCertificate(certificate, {
       trustedIssuers: (id) => id === issuer.id,
+      isRevoked: notRevoked,
       now: NOW,
     })
     expect(verdict.outcome).toBe('accept')
@@ -40,14 +48,22 @@ describe('operator certificates', () => {
 
   it('rejects a certificate whose roles were edited after signing (forged)', async () => {
     const forged = { ...certificate, body: { ...certificate.body, roles: ['admin'] } }
-    const verdict = await verifyOperatorCertificate(forged, { trustedIssuers: trusted(), now: NOW })
+    const verdict = await verifyOperatorCertificate(forged, {
+      trustedIssuers: trusted(),
+      isRevoked: notRevoked,
+      now: NOW,
+    })
     expect(verdict).toMatchObject({ outcome: 'reject', reason: 'bad-signature' })
   })
 
   it('rejects a certificate self-issued by an untrusted key', async () => {
     const rogue = await newSigner()
     const selfIssued = await issueOperatorCertificate(rogue, { ...certificate.body, operatorId: rogue.id })
-    const verdict = await verifyOperatorCertificate(selfIssued, { trustedIssuers: trusted(), now: NOW })
+    const verdict = await verifyOperatorCertificate(selfIssued, {
+      trustedIssuers: trusted(),
+      isRevoked: notRevoked,
+      now: NOW,
+    })
     expect(verdict).toMatchObject({ outcome: 'reject', reason: 'untrusted-issuer' })
   })
 
@@ -55,13 +71,18 @@ describe('operator certificates', () => {
     const rogue = await newSigner()
     const rogueCert = await issueOperatorCertificate(rogue, { ...certificate.body })
     const relabelled = { ...rogueCert, body: { ...rogueCert.body, issuerId: issuer.id } }
-    const verdict = await verifyOperatorCertificate(relabelled, { trustedIssuers: trusted(), now: NOW })
+    const verdict = await verifyOperatorCertificate(relabelled, {
+      trustedIssuers: trusted(),
+      isRevoked: notRevoked,
+      now: NOW,
+    })
     expect(verdict).toMatchObject({ outcome: 'reject', reason: 'bad-signature' })
   })
 
   it('rejects an expired certificate', async () => {
     const verdict = await verifyOperatorCertificate(certificate, {
       trustedIssuers: trusted(),
+      isRevoked: notRevoked,
       now: NOW + HOUR,
     })
     expect(verdict).toMatchObject({ outcome: 'reject', reason: 'expired' })
@@ -70,14 +91,24 @@ describe('operator certificates', () => {
   it('rejects a certificate issued in the future beyond clock skew, accepts within it', async () => {
     const early = NOW - HOUR - CLOCK_SKEW_TOLERANCE_MS - 1
     expect(
-      await verifyOperatorCertificate(certificate, { trustedIssuers: trusted(), now: early }),
+      await verifyOperatorCertificate(certificate, {
+        trustedIssuers: trusted(),
+        isRevoked: notRevoked,
+        now: early,
+      }),
     ).toMatchObject({
       outcome: 'reject',
       reason: 'not-yet-valid',
     })
     const withinSkew = NOW - HOUR - CLOCK_SKEW_TOLERANCE_MS + 1
     expect(
-      (await verifyOperatorCertificate(certificate, { trustedIssuers: trusted(), now: withinSkew })).outcome,
+      (
+        await verifyOperatorCertificate(certificate, {
+          trustedIssuers: trusted(),
+          isRevoked: notRevoked,
+          now: withinSkew,
+        })
+      ).outcome,
     ).toBe('accept')
   })
 
@@ -93,6 +124,7 @@ describe('operator certificates', () => {
   ])('rejects as malformed: %s', async (_name, mutate) => {
     const verdict = await verifyOperatorCertificate(mutate(certificate), {
       trustedIssuers: trusted(),
+      isRevoked: notRevoked,
       now: NOW,
     })
     expect(verdict).toMatchObject({ outcome: 'reject', reason: 'malformed' })

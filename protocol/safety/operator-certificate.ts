@@ -8,6 +8,7 @@ import { deviceIdSchema } from '../device-id.ts'
 import { DISPLAY_NAME_MAX_LENGTH } from '../limits.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { CLOCK_SKEW_TOLERANCE_MS, OPERATOR_CERTIFICATE_MAX_VALIDITY_MS } from './constants.ts'
+import type { IsOperatorRevoked } from './revocation.ts'
 import {
   describeIssues,
   isTrustedIssuer,
@@ -77,6 +78,7 @@ export const OPERATOR_CERTIFICATE_REJECTIONS = {
   malformed: 'The certificate does not match the operator certificate schema.',
   'untrusted-issuer': 'The certificate was issued by a command center this node does not trust.',
   'bad-signature': "The issuer's signature does not match the certificate contents.",
+  revoked: 'A command center revoked this operator after the certificate was issued.',
   'not-yet-valid': 'The certificate is dated in the future beyond the tolerated clock skew.',
   expired: 'The certificate has expired; the operator needs a new one from the command center.',
 } as const
@@ -89,9 +91,13 @@ export type OperatorCertificateVerdict =
 export interface VerifyOperatorCertificateOptions {
   readonly trustedIssuers: TrustedIssuers
   readonly now: number
+  /** The checking node's own revocation records (node/trust/revocations.ts): required, so no check
+   * can forget them. */
+  readonly isRevoked: IsOperatorRevoked
 }
 
-/** Checks shape, issuer trust, issuer signature and validity window, in that order. Never throws. */
+/** Checks shape, issuer trust, issuer signature, revocation and validity window, in that order.
+ * Never throws. */
 export async function verifyOperatorCertificate(
   certificate: unknown,
   options: VerifyOperatorCertificateOptions,
@@ -104,6 +110,12 @@ export async function verifyOperatorCertificate(
   }
   if (!(await verifyValue(body.issuerId, 'operator-certificate', body, signature))) {
     return reject('bad-signature', `signature does not verify against issuer ${body.issuerId}`)
+  }
+  if (options.isRevoked(body.operatorId, body.issuedAt)) {
+    return reject(
+      'revoked',
+      `operator ${body.operatorId} was revoked after this certificate's issue (${body.issuedAt})`,
+    )
   }
   if (body.issuedAt > options.now + CLOCK_SKEW_TOLERANCE_MS) {
     return reject('not-yet-valid', `issued at ${body.issuedAt}, now is ${options.now}`)

@@ -11,6 +11,7 @@ import {
   verifyApprovals,
 } from './policy.ts'
 import { type Proposal, proposalHash } from './proposal.ts'
+import { revokedBy } from './revocation.ts'
 import { HOUR, makeProposal, NOW, newOperator, newSigner, type Operator } from './test-fixtures.ts'
 
 const MANIFEST: OperationManifest[] = [
@@ -72,6 +73,7 @@ function input(target: Proposal, approvals: unknown[], overrides: Partial<Policy
     approvals,
     manifest: MANIFEST,
     trustedIssuers: new Set([commandCenter.id]),
+    isRevoked: () => false,
     now: NOW,
     executedBefore: false,
     commandHash: proposalHash(target),
@@ -434,12 +436,55 @@ describe('actuation policy: binding, replay, expiry, leadership', () => {
   })
 })
 
+describe('actuation policy: revoked operators', () => {
+  it('refuses an approval whose certificate predates a revocation the node holds', async () => {
+    const p = proposal()
+    const issuedAt = alice.certificate.body.issuedAt
+    const revokedAlice = revokedBy([
+      {
+        version: 1,
+        operatorId: alice.signer.id,
+        issuerId: commandCenter.id,
+        revokedAt: issuedAt,
+        reason: 'left',
+      },
+    ])
+    for (const hop of ['forwarder', 'actuator'] as const) {
+      expect(
+        await evaluateActuationPolicy(input(p, [await approve(alice, p)], { hop, isRevoked: revokedAlice })),
+      ).toMatchObject({ verdict: 'deny', code: 'operator-revoked' })
+    }
+    // Another operator's approval is untouched by alice's revocation.
+    expect(
+      (await evaluateActuationPolicy(input(p, [await approve(bob, p)], { isRevoked: revokedAlice }))).verdict,
+    ).toBe('allow')
+  })
+
+  it('allows a certificate issued after the revocation (re-enrolment)', async () => {
+    const p = proposal()
+    const revokedBefore = revokedBy([
+      {
+        version: 1,
+        operatorId: alice.signer.id,
+        issuerId: commandCenter.id,
+        revokedAt: alice.certificate.body.issuedAt - 1,
+        reason: 'tablet lost',
+      },
+    ])
+    expect(
+      (await evaluateActuationPolicy(input(p, [await approve(alice, p)], { isRevoked: revokedBefore })))
+        .verdict,
+    ).toBe('allow')
+  })
+})
+
 describe('actuation policy: split form', () => {
   it('decideActuationPolicy decides from verified facts without re-verifying', async () => {
     const p = proposal()
     const approval = await approve(alice, p)
     const facts = await verifyApprovals([approval], {
       trustedIssuers: new Set([commandCenter.id]),
+      isRevoked: () => false,
       now: NOW,
     })
     const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [approval])
@@ -451,7 +496,11 @@ describe('actuation policy: split form', () => {
 
   it('the sync table refuses a rejected verification fact', async () => {
     const p = proposal()
-    const fact = await verifyApproval(await approve(alice, p), { trustedIssuers: new Set(), now: NOW })
+    const fact = await verifyApproval(await approve(alice, p), {
+      trustedIssuers: new Set(),
+      isRevoked: () => false,
+      now: NOW,
+    })
     const { approvals: _raw, trustedIssuers: _issuers, ...context } = input(p, [])
     expect(decideActuationPolicy({ ...context, approvals: [fact] })).toMatchObject({
       code: 'untrusted-certificate-issuer',

@@ -11,6 +11,7 @@ import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from 
 import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
 import { claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
 import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
+import type { IsOperatorRevoked } from './revocation.ts'
 import { describeIssues, type TrustedIssuers } from './schemas.ts'
 
 /** Every reason the policy can refuse, with the sentence shown to a person. Closed: adding one is a
@@ -35,6 +36,8 @@ export const POLICY_DENIAL_CODES = {
   'bad-approval-signature': "An approval's operator or certificate signature does not verify.",
   'untrusted-certificate-issuer': "An approver's certificate was issued by an untrusted command center.",
   'certificate-expired': "An approver's certificate has expired or is not yet valid.",
+  'operator-revoked':
+    'An approver was revoked by a command center after their certificate was issued; they must be enrolled again.',
   'approval-from-future': 'An approval is dated in the future; check the approving device clock.',
   'rejected-by-operator': 'An operator rejected this proposal.',
   'self-approval': "The proposal's author cannot approve it; another operator must.",
@@ -116,6 +119,8 @@ export interface PolicyFacts extends PolicyContext {
 export interface PolicyInput extends PolicyContext {
   readonly approvals: readonly unknown[]
   readonly trustedIssuers: TrustedIssuers
+  /** This node's own revocation records. */
+  readonly isRevoked: IsOperatorRevoked
 }
 
 export type PolicyVerdict =
@@ -125,7 +130,11 @@ export type PolicyVerdict =
 
 export async function verifyApprovals(
   approvals: readonly unknown[],
-  options: { readonly trustedIssuers: TrustedIssuers; readonly now: number },
+  options: {
+    readonly trustedIssuers: TrustedIssuers
+    readonly now: number
+    readonly isRevoked: IsOperatorRevoked
+  },
 ): Promise<ApprovalVerdict[]> {
   // Bounded before verifying so a flood of approvals cannot make the actuator burn CPU on signatures.
   if (approvals.length > COMMAND_MAX_APPROVALS) return []
@@ -145,6 +154,7 @@ const APPROVAL_REJECTION_TO_DENIAL = {
   malformed: 'malformed-approval',
   'untrusted-issuer': 'untrusted-certificate-issuer',
   'bad-certificate-signature': 'bad-approval-signature',
+  'certificate-revoked': 'operator-revoked',
   'certificate-not-yet-valid': 'certificate-expired',
   'certificate-expired': 'certificate-expired',
   'bad-signature': 'bad-approval-signature',

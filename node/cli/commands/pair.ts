@@ -42,7 +42,7 @@ export function registerPairCommands(program: Command): void {
     .option('--ttl <minutes>', 'minutes the code stays valid', '5')
     .option(
       '--cert-ttl <minutes>',
-      "operator only: minutes the operator's certificate stays valid (default 90 days)",
+      "operator only: minutes the operator's certificate stays valid (default 7 days; renew with `clawmesh operator renew`)",
     )
     .option('--url <url>', 'command center URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--json', 'print JSON')

@@ -237,7 +237,7 @@ export function registerProposalCommands(program: Command): void {
     )
     .requiredOption('--name <name>', 'display name of the operator')
     .option('--roles <roles>', `comma-separated roles (${OPERATOR_ROLES.join(', ')})`, 'operator')
-    .option('--ttl-days <days>', 'validity in days', '90')
+    .option('--ttl-days <days>', 'validity in days (renewed with `clawmesh operator renew`)', '7')
     .option(...urlOption)
     .action(
       async (operatorId: string, options: { name: string; roles: string; ttlDays: string; url?: string }) => {
@@ -253,6 +253,36 @@ export function registerProposalCommands(program: Command): void {
         })
       },
     )
+  operator
+    .command('renew')
+    .description(
+      "renew this CLI's operator certificate at the command center while it is still valid (same name and roles)",
+    )
+    .option(...urlOption)
+    .option('--json', 'print JSON')
+    .action(async (options: { url?: string; json?: boolean }) => {
+      const current = await readJsonFile(
+        certificatePath(program),
+        operatorCertificateSchema,
+        'operator certificate',
+      )
+      if (current === undefined)
+        throw new CliUsageError(
+          'this CLI holds no operator certificate: pair with `clawmesh pair join --operator` or ask an admin for one',
+        )
+      const url = await resolveTargetUrl(program, options.url)
+      await withClient(program, url, async (client) => {
+        const { certificate } = await client.call('operator.renew', {
+          certificate: current as unknown as Record<string, unknown>,
+        })
+        const renewed = operatorCertificateSchema.parse(certificate)
+        await writeJsonAtomic(certificatePath(program), renewed)
+        if (options.json) return printJson(renewed)
+        console.log(
+          `renewed ${renewed.body.displayName} (${renewed.body.roles.join(', ')}) until ${new Date(renewed.body.expiresAt).toISOString()}; saved to ${certificatePath(program)}`,
+        )
+      })
+    })
   operator
     .command('import <file>')
     .description("store a certificate issued for this CLI's key")

@@ -5,7 +5,8 @@
 import type { Command } from 'commander'
 import { checkDeviceId } from '../../../protocol/device-id.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
+import { DEFAULT_REVOCATION_REASON, revokeOperatorHere } from '../../trust/revoke-operator.ts'
+import { type TrustedPeer, TrustStore } from '../../trust/trust-store.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson, table } from '../output.ts'
 
@@ -22,8 +23,17 @@ const NODE_WORDING: TrustCommandWording = {
   group: 'manage the trusted peers of this device',
   add: 'trust a device (its node may then connect, and this node may connect to it)',
   list: 'list trusted devices',
-  remove: 'stop trusting a device (a running node drops its connections)',
+  remove:
+    "stop trusting a device (a running node drops its connections); for an operator, also revoke the operator's certificates across the mesh",
 }
+
+/** What `trust remove` does beyond the trust store: on a node, revoke an operator (see
+ * node/trust/revoke-operator.ts); answers a line for the admin, or undefined when nothing was done. */
+export type RemovalFollowUp = (
+  deviceId: string,
+  entry: TrustedPeer | undefined,
+  reason: string,
+) => Promise<string | undefined>
 
 function requireDeviceId(deviceId: string): void {
   const check = checkDeviceId(deviceId)
@@ -38,6 +48,7 @@ export function addTrustCommands(
   parent: Command,
   openStore: () => Promise<TrustStore>,
   wording: TrustCommandWording,
+  followUp?: RemovalFollowUp,
 ): void {
   const trust = parent.command('trust').description(wording.group)
   trust
@@ -72,11 +83,18 @@ export function addTrustCommands(
   trust
     .command('remove <deviceId>')
     .description(wording.remove)
-    .action(async (deviceId: string) => {
+    .option(
+      '--reason <text>',
+      'why an operator is revoked, kept with the revocation',
+      DEFAULT_REVOCATION_REASON,
+    )
+    .action(async (deviceId: string, options: { reason: string }) => {
       requireDeviceId(deviceId)
-      console.log(
-        (await (await openStore()).remove(deviceId)) ? `removed ${deviceId}` : `${deviceId} was not trusted`,
-      )
+      const store = await openStore()
+      const entry = store.get(deviceId)
+      console.log((await store.remove(deviceId)) ? `removed ${deviceId}` : `${deviceId} was not trusted`)
+      const followed = await followUp?.(deviceId, entry, options.reason)
+      if (followed !== undefined) console.log(followed)
     })
 }
 
@@ -85,5 +103,15 @@ export function registerTrustCommands(program: Command): void {
     program,
     () => TrustStore.open(statePaths(resolveStateDir(program.opts().stateDir)).trustedPeers),
     NODE_WORDING,
+    async (deviceId, entry, reason) => {
+      const revocation = await revokeOperatorHere(
+        resolveStateDir(program.opts().stateDir),
+        deviceId,
+        entry,
+        reason,
+      )
+      if (revocation === undefined) return undefined
+      return `revoked operator ${deviceId}: certificates issued until ${new Date(revocation.body.revokedAt).toISOString()} are refused; a running command center hands the revocation to every member and relay (re-enrol with \`clawmesh pair --operator\` to trust them again)`
+    },
   )
 }
