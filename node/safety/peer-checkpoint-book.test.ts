@@ -18,8 +18,19 @@ let holder: string
 let counters: Counters
 let events: EventRing
 
-const open = () =>
-  PeerCheckpointBook.open({ stateDir, holder, counters, events, log: () => {}, now: () => NOW })
+let opened: PeerCheckpointBook[] = []
+const open = async () => {
+  const book = await PeerCheckpointBook.open({
+    stateDir,
+    holder,
+    counters,
+    events,
+    log: () => {},
+    now: () => NOW,
+  })
+  opened.push(book)
+  return book
+}
 const checkpoint = (seq: number, hash = HASH_A, signer = node) =>
   signEvidenceCheckpoint(signer, { seq, hash }, NOW + seq)
 
@@ -31,6 +42,8 @@ beforeEach(async () => {
   events = new EventRing(50)
 })
 afterEach(async () => {
+  for (const book of opened) await book.flush()
+  opened = []
   await rm(stateDir, { recursive: true, force: true })
 })
 
@@ -93,5 +106,14 @@ describe('peer checkpoint book', () => {
     expect(held.at(-1)?.seq).toBe(EVIDENCE_CHECKPOINT_HISTORY_MAX + 4)
     await book.flush()
     expect(JSON.parse(await readFile(peerCheckpointsPath(stateDir), 'utf8')).holder).toBe(holder)
+  })
+
+  it('decides concurrent offers one at a time: a lower one arriving alongside is still a rollback', async () => {
+    const book = await open()
+    await book.offer(await checkpoint(3), node.id)
+    const [higher, lower] = await Promise.all([checkpoint(5), checkpoint(4)])
+    const verdicts = await Promise.all([book.offer(higher, node.id), book.offer(lower, node.id)])
+    expect(verdicts.map((verdict) => verdict.outcome)).toEqual(['accept', 'reject'])
+    expect(book.latest(node.id)).toMatchObject({ seq: 5 })
   })
 })

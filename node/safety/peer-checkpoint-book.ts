@@ -26,6 +26,7 @@ import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import { statePaths } from '../state/state-dir.ts'
+import { SerialQueue } from './durable-append.ts'
 
 export function peerCheckpointsPath(stateDir: string): string {
   return join(statePaths(stateDir).evidenceDir, 'peer-checkpoints.json')
@@ -57,6 +58,9 @@ export class PeerCheckpointBook {
   /** Per node, oldest first; the last is the latest. */
   readonly #byNode = new Map<string, EvidenceCheckpoint[]>()
   readonly #anomalies: CheckpointAnomaly[] = []
+  /** Offers are decided one at a time: two checkpoints of one node checked against the same held
+   * one could otherwise both pass and leave the lower one as the latest. */
+  readonly #deciding = new SerialQueue()
   /** One write at a time; changes made meanwhile go out with the next write. */
   #dirty = false
   #writing: Promise<void> | undefined
@@ -90,7 +94,11 @@ export class PeerCheckpointBook {
   }
 
   /** Decides whether to keep a checkpoint that arrived in a frame from `origin`. */
-  async offer(raw: unknown, origin: string): Promise<CheckpointAdmission> {
+  offer(raw: unknown, origin: string): Promise<CheckpointAdmission> {
+    return this.#deciding.run(() => this.#decide(raw, origin))
+  }
+
+  async #decide(raw: unknown, origin: string): Promise<CheckpointAdmission> {
     const held = this.latest(origin)
     let admission = await admitEvidenceCheckpoint(raw, origin, held)
     if (
@@ -129,6 +137,7 @@ export class PeerCheckpointBook {
 
   /** Resolves once every accepted checkpoint and anomaly is on disk. */
   async flush(): Promise<void> {
+    await this.#deciding.idle()
     while (this.#writing !== undefined) await this.#writing
   }
 
