@@ -154,7 +154,7 @@ describe('evidence checkpoints held by peers', () => {
     expect(report.checkpoints?.findings.map((finding) => finding.kind)).toContain('truncated')
   })
 
-  it('a chain rewritten and re-signed with the node own key is reported as forked', async () => {
+  it("a chain rewritten and re-signed with the node's own key is reported as forked", async () => {
     const entries = originalLines.map((line) => JSON.parse(line) as EvidenceEntry)
     // Entry 1 removed, the rest re-signed, and one entry made up so the length is unchanged.
     const bodies = [...entries.slice(0, 1), ...entries.slice(2), entries.at(-1) as EvidenceEntry]
