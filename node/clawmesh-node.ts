@@ -40,6 +40,7 @@ import { PlannerRuntime, runsPlanner } from './planner/planner-runtime.ts'
 import { selectPlannerBackend } from './planner/select-backend.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { type CallerAccess, type RpcHandlers, startRpcServer } from './rpc/rpc-server.ts'
+import { openEvidenceCheckpoints } from './safety/evidence-checkpoints.ts'
 import { PairingWindow } from './safety/pairing.ts'
 import { startPairingService } from './safety/pairing-service.ts'
 import {
@@ -561,9 +562,23 @@ export async function startClawMeshNode(
       log(message)
     },
   })
+  const evidenceCheckpoints = await openEvidenceCheckpoints({
+    stateDir: paths.stateDir,
+    deviceId: identity.deviceId,
+    signer,
+    writer: safety.evidence,
+    publish,
+    onFrame: (listener) => context.onFrame(listener),
+    // A command center keeps every node's checkpoints; a field node keeps its command centers'.
+    keeps: (origin) => selfIsCommandCenter || isCommandCenter(origin),
+    counters,
+    events,
+    log,
+  })
 
   const handlers: RpcHandlers = {
     ...planner.handlers(),
+    ...evidenceCheckpoints.handlers(),
     'mesh.status': () => status(),
     'mesh.health': () => {
       const memory = process.memoryUsage()
@@ -724,6 +739,7 @@ export async function startClawMeshNode(
     })
   })
   devices?.start()
+  evidenceCheckpoints.start()
   const stopPlannerObserver = context.onFrame((frame) => planner.session?.observe(frame))
   planner.start()
   await publish({
@@ -896,6 +912,7 @@ export async function startClawMeshNode(
       stopPlannerObserver()
       planner.stop()
       clearInterval(snapshotTimer)
+      await evidenceCheckpoints.stop()
       safety.close()
       stopLeadershipWatch()
       plannerElection.stop()

@@ -22,6 +22,7 @@ export type SignatureDomain =
   | 'proposal'
   | 'command'
   | 'evidence-entry'
+  | 'evidence-checkpoint'
   | 'pairing'
   | 'leader-term'
 

@@ -35,3 +35,18 @@ export const PAIRING_MAX_TTL_MS = 15 * 60 * 1000
 /** Text recorded as the outcome of an execution that started and never reported how it ended
  * (the node stopped in between): it is not retried, and a person must look at the device. */
 export const INTERRUPTED_EXECUTION_DETAIL = 'interrupted during execution, device state must be checked'
+
+/** Evidence entries after which a node hands its peers a new checkpoint of its log head
+ * (node/safety/evidence-checkpoints.ts). Each entry already costs a signature and an fsync; one
+ * checkpoint (a signature and one small gossip frame) per sixteen adds about a sixteenth to that,
+ * and bounds what a burst can add before peers hear of it. */
+export const EVIDENCE_CHECKPOINT_EVERY_ENTRIES = 16
+
+/** How often a node checks whether its log moved since the last checkpoint and, if so, publishes
+ * one. This is the time a thief with the disk can cut from the end unseen (docs/safety.md); ten
+ * seconds keeps that short while a quiet node publishes nothing. */
+export const EVIDENCE_CHECKPOINT_INTERVAL_MS = 10_000
+
+/** A checkpoint is published again after this long even when the log did not move, so a peer that
+ * was away longer than context.sync reaches back (30 minutes) still receives one. */
+export const EVIDENCE_CHECKPOINT_REFRESH_MS = 10 * 60_000

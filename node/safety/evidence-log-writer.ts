@@ -91,7 +91,14 @@ export async function verifyEvidenceFile(
   stateDir: string,
   options: { nodeId?: string } = {},
 ): Promise<VerifyEvidenceFileResult> {
-  const paths = evidenceLogPaths(stateDir)
+  return verifyEvidenceLogAt(evidenceLogPaths(stateDir), options)
+}
+
+/** `verifyEvidenceFile` for a log anywhere (an auditor's copy), with the head file beside it if any. */
+export async function verifyEvidenceLogAt(
+  paths: { readonly log: string; readonly head: string },
+  options: { nodeId?: string } = {},
+): Promise<VerifyEvidenceFileResult> {
   const read = await readEntries(paths.log)
   if (read.outcome === 'broken') return { verdict: read, entries: [] }
   const verdict = await verifyEvidenceChain(
@@ -156,6 +163,7 @@ export class EvidenceLogWriter {
   /** The newest durable entry not yet recorded in head.json, and the head write in flight. */
   #headDue: EvidenceEntry | undefined
   #headWrite: Promise<void> | undefined
+  readonly #durableListeners = new Set<(entry: EvidenceEntry) => void>()
 
   private constructor(init: EvidenceLogWriterInit, last: EvidenceEntry | undefined) {
     const paths = evidenceLogPaths(init.stateDir)
@@ -191,7 +199,14 @@ export class EvidenceLogWriter {
     })
     await this.#file.append(JSON.stringify(entry))
     this.#recordHead(entry)
+    for (const listener of this.#durableListeners) listener(entry)
     return entry
+  }
+
+  /** Calls `listener` with each entry once it is on disk (evidence checkpoints name only those). */
+  onDurable(listener: (entry: EvidenceEntry) => void): () => void {
+    this.#durableListeners.add(listener)
+    return () => this.#durableListeners.delete(listener)
   }
 
   /** Resolves when every entry appended so far is on disk and head.json records the newest. */

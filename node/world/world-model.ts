@@ -94,6 +94,8 @@ const KIND_WEIGHT: Record<FrameKind, number> = {
   agent_response: 2,
   inference: 2,
   capability_update: 1,
+  // Bookkeeping between nodes (evidence log heads): nothing a planner reasons about.
+  checkpoint: 0,
 }
 
 export class WorldModel {

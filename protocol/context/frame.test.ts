@@ -2,6 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { canonicalBytes } from '../canonical.ts'
 import { FRAME_MAX_BYTES } from '../limits.ts'
+import { signEvidenceCheckpoint } from '../safety/evidence-checkpoint.ts'
 import { type Signer, signerFromPrivateKey, signValue } from '../signing.ts'
 import {
   computeFrameId,
@@ -231,5 +232,22 @@ describe('frame size limit', () => {
     const proof = { batchHashes: [frame.frameId], batchSignature: 'not-checked-before-the-size' }
     const withProof = { ...frame, proof }
     expect(await verifyFrame(withProof, options())).toMatchObject({ verdict: 'accept' })
+  })
+})
+
+describe('checkpoint frames', () => {
+  it('carry a strict, self-signed evidence checkpoint and nothing else', async () => {
+    const checkpoint = await signEvidenceCheckpoint(origin, { seq: 3, hash: 'd'.repeat(64) }, NOW)
+    const fields = (data: unknown) =>
+      observation({ kind: 'checkpoint', data, trust: { tier: 'T3', sources: ['evidence-log'] } } as never)
+    const frame = await createFrame(origin, fields(checkpoint))
+    expect(await verifyFrame(JSON.parse(JSON.stringify(frame)), options())).toMatchObject({
+      verdict: 'accept',
+    })
+    await expect(createFrame(origin, fields({ ...checkpoint, note: 'extra' }))).rejects.toThrow(
+      InvalidFrameError,
+    )
+    const { signature: _signature, ...unsigned } = checkpoint
+    await expect(createFrame(origin, fields(unsigned))).rejects.toThrow(InvalidFrameError)
   })
 })

@@ -11,6 +11,7 @@ import { deviceIdSchema } from '../device-id.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { type BatchProof, batchProofSchema, frameIdSchema, verifyBatchProof } from './batch-proof.ts'
 import {
@@ -34,6 +35,7 @@ export const FRAME_KINDS = [
   'proposal',
   'approval',
   'execution',
+  'checkpoint',
 ] as const
 export type FrameKind = (typeof FRAME_KINDS)[number]
 
@@ -90,6 +92,9 @@ export const agentResponseDataSchema = z.strictObject({
 /** Proposal, approval and execution bodies are defined by the safety model; until then they are
  * open records, still size-bounded by FRAME_MAX_BYTES. */
 const openRecordSchema = z.record(z.string(), z.unknown())
+/** A signed head of the origin's evidence log (protocol/safety/evidence-checkpoint.ts). Strict and
+ * self-signed, so a peer can keep it, serve it and export it without the frame around it. */
+export const checkpointDataSchema = evidenceCheckpointSchema
 
 export const frameDataSchemas = {
   observation: observationDataSchema,
@@ -101,6 +106,7 @@ export const frameDataSchemas = {
   proposal: openRecordSchema,
   approval: openRecordSchema,
   execution: openRecordSchema,
+  checkpoint: checkpointDataSchema,
 } as const satisfies Record<FrameKind, z.ZodType>
 
 export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K]>
@@ -147,6 +153,7 @@ function buildFrameContentSchema(originSchema: z.ZodType<string>) {
     variant('proposal', openRecordSchema),
     variant('approval', openRecordSchema),
     variant('execution', openRecordSchema),
+    variant('checkpoint', checkpointDataSchema),
   ])
 }
 

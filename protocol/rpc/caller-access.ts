@@ -46,6 +46,7 @@ export const METHOD_CLASSES = {
   // Hands back what the caller already holds, renewed: the handler checks that the caller presents
   // its own valid, unrevoked certificate.
   'operator.renew': 'read',
+  'evidence.checkpoints': 'read',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

@@ -10,6 +10,7 @@ import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
 
@@ -310,6 +311,26 @@ export type PlannerAnswer = z.infer<typeof plannerAnswerSchema>
 
 const noParamsSchema = z.object({}).strict().optional()
 
+/** A checkpoint refused as a step back (`rollback`) or a second hash for one sequence (`fork`):
+ * both the checkpoint held and the one offered, each signed by the node, kept as evidence. */
+export const checkpointAnomalySchema = z.strictObject({
+  kind: z.enum(['rollback', 'fork']),
+  nodeId: deviceIdSchema,
+  held: evidenceCheckpointSchema,
+  offered: evidenceCheckpointSchema,
+  seenAt: z.number().int().nonnegative(),
+})
+export type CheckpointAnomaly = z.infer<typeof checkpointAnomalySchema>
+
+export const evidenceCheckpointsResultSchema = z.strictObject({
+  /** The node that kept these checkpoints. */
+  holder: deviceIdSchema,
+  /** Oldest first per node; the last one of a node is its latest. */
+  checkpoints: z.array(evidenceCheckpointSchema),
+  anomalies: z.array(checkpointAnomalySchema),
+})
+export type EvidenceCheckpointsResult = z.infer<typeof evidenceCheckpointsResultSchema>
+
 export interface MethodDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
   readonly params: P
   readonly result: R
@@ -502,6 +523,13 @@ export const RPC_METHODS = {
     access: 'peer',
     description:
       'Operator input forwarded by a non-leader to the planner leader (one hop at most); answered like planner.ask.',
+  }),
+  'evidence.checkpoints': method({
+    params: z.strictObject({ node: deviceIdSchema.optional() }).optional(),
+    result: evidenceCheckpointsResultSchema,
+    access: 'peer',
+    description:
+      "Signed evidence-log checkpoints this node keeps of its peers (optionally one node's), and the rollbacks and forks it saw.",
   }),
 } as const
 

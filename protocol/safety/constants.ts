@@ -72,3 +72,17 @@ export const EVIDENCE_ENTRY_DATA_MAX_BYTES = 64 * 1024
 
 /** `prevHash` of the first entry of an evidence log. */
 export const EVIDENCE_GENESIS_PREV_HASH = '0'.repeat(64)
+
+/** Checkpoints of one node's evidence log a peer keeps: the latest and the ones before it. The
+ * latest alone catches a cut tail and a rewrite up to it; a few older ones let `verify` name the
+ * first place a rewritten log departs from what peers saw. Sixteen (a few hundred bytes each) keeps
+ * `evidence/peer-checkpoints.json` small enough to rewrite whole on every accepted checkpoint. */
+export const EVIDENCE_CHECKPOINT_HISTORY_MAX = 16
+
+/** Nodes whose checkpoints one node keeps. Only trusted origins get this far, so this only bounds
+ * the file against a trust store grown far beyond any site (a farm has tens of devices). */
+export const EVIDENCE_CHECKPOINT_NODES_MAX = 256
+
+/** Rollback and fork anomalies kept as evidence. The first ones are kept and later ones only
+ * counted: a key holder flooding anomalies must not push the first rollback out of the record. */
+export const EVIDENCE_CHECKPOINT_ANOMALIES_MAX = 64

@@ -1,9 +1,20 @@
 /**
- * `clawmesh evidence list|verify`: reads this state dir's evidence log directly (the node need not
- * run) and checks its chain. A broken log is reported by entry and kind of tampering, exit code 1.
+ * `clawmesh evidence list|verify|checkpoints`: reads this state dir's evidence log directly (the node
+ * need not run) and checks its chain, and against the signed checkpoints peers keep of it (fetched
+ * from a command center or from a file exported earlier), so a cut tail or a re-signed rewrite shows.
+ * A broken log is reported by entry and kind of tampering, exit code 1.
  */
+import { readFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { checkDeviceId } from '../../../protocol/device-id.ts'
 import {
+  type EvidenceCheckpointsResult,
+  evidenceCheckpointsResultSchema,
+} from '../../../protocol/rpc/methods.ts'
+import {
+  type CheckpointComparison,
+  compareWithCheckpoints,
   EVIDENCE_CHAIN_FAULTS,
   EVIDENCE_ENTRY_TYPES,
   type EvidenceChainFault,
@@ -14,10 +25,17 @@ import {
 } from '../../../protocol/safety/index.ts'
 import { loadIdentity } from '../../identity/device-identity.ts'
 import { readJsonLines } from '../../safety/durable-append.ts'
-import { evidenceLogPaths, selectEntries, verifyEvidenceFile } from '../../safety/evidence-log-writer.ts'
+import {
+  evidenceLogPaths,
+  selectEntries,
+  verifyEvidenceFile,
+  verifyEvidenceLogAt,
+} from '../../safety/evidence-log-writer.ts'
+import { readPeerCheckpoints } from '../../safety/peer-checkpoint-book.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson, table } from '../output.ts'
+import { withClient } from './status.ts'
 
 /** What happened to the log, in the words an auditor uses. */
 const FAULT_KINDS: Record<EvidenceChainFault, 'edited' | 'removed' | 'reordered' | 'truncated'> = {
@@ -33,14 +51,28 @@ const SUMMARY_MAX_LENGTH = 72
 
 type BrokenVerdict = Extract<EvidenceChainVerdict, { outcome: 'broken' }>
 
-async function checkLog(program: Command) {
+async function checkLog(program: Command, options: { log?: string; node?: string } = {}) {
+  if (options.node !== undefined) {
+    const check = checkDeviceId(options.node)
+    if (!check.ok) throw new CliUsageError(`--node is not a device ID: ${check.reason}`)
+  }
+  if (options.log !== undefined) {
+    // An auditor's copy: the node's device ID (its public key) is the only thing it is checked
+    // against, so it must come from the auditor, not from the log.
+    if (options.node === undefined)
+      throw new CliUsageError('--log needs --node <deviceId>: the device ID of the node that wrote the log')
+    const log = resolve(options.log)
+    const result = await verifyEvidenceLogAt(
+      { log, head: join(dirname(log), 'head.json') },
+      { nodeId: options.node },
+    )
+    return { path: log, nodeId: options.node, ...result }
+  }
   const stateDir = resolveStateDir(program.opts().stateDir)
   const identity = await loadIdentity(statePaths(stateDir).deviceIdentity)
-  const result = await verifyEvidenceFile(
-    stateDir,
-    identity === undefined ? {} : { nodeId: identity.deviceId },
-  )
-  return { path: evidenceLogPaths(stateDir).log, nodeId: identity?.deviceId, ...result }
+  const nodeId = options.node ?? identity?.deviceId
+  const result = await verifyEvidenceFile(stateDir, nodeId === undefined ? {} : { nodeId })
+  return { path: evidenceLogPaths(stateDir).log, nodeId, ...result }
 }
 
 /** Entries of a log that did not verify, so an auditor can still read what is there. */
@@ -151,28 +183,205 @@ export function registerEvidenceCommands(program: Command): void {
     })
   evidence
     .command('verify')
-    .description('check that no entry was edited, removed, reordered or cut from the end')
+    .description(
+      'check that no entry was edited, removed, reordered or cut from the end, and (with --url or ' +
+        '--checkpoints) that the log still matches the checkpoints peers hold',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const checked = await checkLog(program)
-      if (checked.verdict.outcome === 'broken') {
-        process.exitCode = 1
-        const report = await describeBroken(checked.path, checked.verdict)
-        return options.json ? printJson(report) : printBroken(report)
+    .option('--url <url>', "compare with the checkpoints this node's command center holds (fetched over RPC)")
+    .option(
+      '--checkpoints <file>',
+      'compare with checkpoints exported earlier (`evidence checkpoints --json`)',
+    )
+    .option('--log <path>', "verify this log file instead of the state dir's (needs --node)")
+    .option('--node <deviceId>', 'the device ID of the node that wrote the log (its public key)')
+    .action(
+      async (options: {
+        json?: boolean
+        url?: string
+        checkpoints?: string
+        log?: string
+        node?: string
+      }) => {
+        if (options.url !== undefined && options.checkpoints !== undefined)
+          throw new CliUsageError('use --url or --checkpoints, not both')
+        const checked = await checkLog(program, options)
+        if (checked.verdict.outcome === 'broken') {
+          process.exitCode = 1
+          const report = await describeBroken(checked.path, checked.verdict)
+          return options.json ? printJson(report) : printBroken(report)
+        }
+        const { count, headHash } = checked.verdict
+        const held = await loadCheckpoints(program, options, checked.nodeId)
+        const comparison =
+          held === undefined || checked.nodeId === undefined
+            ? undefined
+            : await compareWithCheckpoints(checked.entries, held.result.checkpoints, checked.nodeId)
+        const ok = comparison === undefined || comparison.findings.length === 0
+        if (!ok) process.exitCode = 1
+        const report = {
+          ok,
+          path: checked.path,
+          count,
+          headHash: headHash ?? null,
+          nodeId: checked.nodeId,
+          ...(comparison === undefined || held === undefined
+            ? {}
+            : { checkpoints: describeComparison(comparison, held.source, held.result.holder) }),
+        }
+        if (options.json) return printJson(report)
+        if (comparison !== undefined && held !== undefined && !ok) {
+          return printFindings(comparison, held.source, checked.path, count)
+        }
+        console.log(
+          count === 0
+            ? `evidence log is empty (${checked.path})`
+            : `evidence log OK: ${count} entries, head ${headHash} (${checked.path})`,
+        )
+        if (comparison !== undefined && held !== undefined) {
+          console.log(
+            comparison.checked === 0
+              ? `  no checkpoint of ${checked.nodeId} in ${held.source}: only the chain was checked`
+              : `  matches ${comparison.checked} checkpoints held by ${held.result.holder} (${held.source}), up to seq ${comparison.newestSeq}`,
+          )
+          if (comparison.invalid > 0)
+            console.log(`  ${comparison.invalid} checkpoints ignored: not signed by ${checked.nodeId}`)
+        } else {
+          console.log(
+            "  not compared with peers' checkpoints: a cut tail shows only with --url <command center> or --checkpoints FILE",
+          )
+        }
+      },
+    )
+  evidence
+    .command('checkpoints')
+    .description(
+      'signed evidence-log checkpoints this node keeps of its peers, and any rollback or fork seen',
+    )
+    .option('--json', 'print JSON (the format `evidence verify --checkpoints` reads)')
+    .option('--url <url>', 'ask a running node instead of reading this state dir')
+    .option('--node <deviceId>', "only this node's checkpoints")
+    .action(async (options: { json?: boolean; url?: string; node?: string }) => {
+      const result = await fetchCheckpoints(program, options.url, options.node)
+      if (options.json) return printJson(result)
+      if (result.checkpoints.length === 0) console.log('no evidence checkpoints kept')
+      else
+        console.log(
+          table([
+            ['NODE', 'SEQ', 'AT', 'HASH'],
+            ...result.checkpoints.map((checkpoint) => [
+              checkpoint.nodeId,
+              String(checkpoint.seq),
+              new Date(checkpoint.at).toISOString(),
+              checkpoint.hash,
+            ]),
+          ]),
+        )
+      for (const anomaly of result.anomalies) {
+        console.log(
+          `${anomaly.kind.toUpperCase()} by ${anomaly.nodeId}: held seq ${anomaly.held.seq}, offered seq ` +
+            `${anomaly.offered.seq} (seen ${new Date(anomaly.seenAt).toISOString()})`,
+        )
       }
-      const { count, headHash } = checked.verdict
-      const report = {
-        ok: true as const,
-        path: checked.path,
-        count,
-        headHash: headHash ?? null,
-        nodeId: checked.nodeId,
-      }
-      if (options.json) return printJson(report)
-      console.log(
-        count === 0
-          ? `evidence log is empty (${checked.path})`
-          : `evidence log OK: ${count} entries, head ${headHash} (${checked.path})`,
-      )
     })
+}
+
+async function fetchCheckpoints(
+  program: Command,
+  url: string | undefined,
+  node: string | undefined,
+): Promise<EvidenceCheckpointsResult> {
+  if (node !== undefined) {
+    const check = checkDeviceId(node)
+    if (!check.ok) throw new CliUsageError(`--node is not a device ID: ${check.reason}`)
+  }
+  if (url !== undefined) {
+    return withClient(program, url, (client) =>
+      client.call('evidence.checkpoints', node === undefined ? {} : { node }),
+    )
+  }
+  const stateDir = resolveStateDir(program.opts().stateDir)
+  const stored = await readPeerCheckpoints(stateDir)
+  const holder = stored?.holder ?? (await loadIdentity(statePaths(stateDir).deviceIdentity))?.deviceId
+  if (holder === undefined) throw new CliUsageError(`no node identity in ${stateDir}`)
+  const all = stored ?? { holder, checkpoints: [], anomalies: [] }
+  return {
+    holder,
+    checkpoints: all.checkpoints.filter((checkpoint) => node === undefined || checkpoint.nodeId === node),
+    anomalies: all.anomalies.filter((anomaly) => node === undefined || anomaly.nodeId === node),
+  }
+}
+
+async function loadCheckpoints(
+  program: Command,
+  options: { url?: string; checkpoints?: string },
+  nodeId: string | undefined,
+): Promise<{ source: string; result: EvidenceCheckpointsResult } | undefined> {
+  if (options.url === undefined && options.checkpoints === undefined) return undefined
+  if (nodeId === undefined)
+    throw new CliUsageError('no device identity in this state dir: name the node with --node <deviceId>')
+  if (options.url !== undefined) {
+    return { source: options.url, result: await fetchCheckpoints(program, options.url, nodeId) }
+  }
+  const file = resolve(options.checkpoints as string)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new CliUsageError(`cannot read checkpoints from ${file}: ${(error as Error).message}`)
+  }
+  // Each checkpoint's signature is checked against the node later; here only the file's shape.
+  const result = evidenceCheckpointsResultSchema.safeParse(parsed)
+  if (!result.success)
+    throw new CliUsageError(`${file} is not the output of \`clawmesh evidence checkpoints --json\``)
+  return { source: file, result: result.data }
+}
+
+function describeComparison(comparison: CheckpointComparison, source: string, holder: string) {
+  return {
+    source,
+    holder,
+    checked: comparison.checked,
+    invalid: comparison.invalid,
+    newestSeq: comparison.newestSeq ?? null,
+    findings: comparison.findings.map((finding) =>
+      finding.kind === 'truncated'
+        ? {
+            kind: finding.kind,
+            seq: finding.checkpoint.seq,
+            checkpointHash: finding.checkpoint.hash,
+            checkpointAt: finding.checkpoint.at,
+            logEndSeq: finding.logEndSeq ?? null,
+          }
+        : {
+            kind: finding.kind,
+            seq: finding.checkpoint.seq,
+            checkpointHash: finding.checkpoint.hash,
+            checkpointAt: finding.checkpoint.at,
+            logHash: finding.logHash,
+          },
+    ),
+  }
+}
+
+function printFindings(comparison: CheckpointComparison, source: string, path: string, count: number): void {
+  const newestTruncation = comparison.findings.filter((finding) => finding.kind === 'truncated').at(-1)
+  const firstFork = comparison.findings.find((finding) => finding.kind === 'forked')
+  if (newestTruncation?.kind === 'truncated') {
+    console.error(
+      `evidence log TRUNCATED: a checkpoint signed by this node names seq ${newestTruncation.checkpoint.seq} ` +
+        `(${new Date(newestTruncation.checkpoint.at).toISOString()}), the log ends at ` +
+        `${newestTruncation.logEndSeq === undefined ? 'no entry' : `seq ${newestTruncation.logEndSeq}`} ` +
+        `(${count} entries): entries were removed from the end`,
+    )
+  }
+  if (firstFork?.kind === 'forked') {
+    console.error(
+      `evidence log REWRITTEN at seq ${firstFork.checkpoint.seq}: the checkpoint signed by this node names hash ` +
+        `${firstFork.checkpoint.hash}, the log's entry has hash ${firstFork.logHash}; the log was replaced ` +
+        'from there on (re-signed with the device key, since the chain itself verifies)',
+    )
+  }
+  console.error(`  checkpoints: ${source}`)
+  console.error(`  file: ${path} (left untouched; keep a copy before doing anything else)`)
 }
