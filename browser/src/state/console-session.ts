@@ -4,6 +4,7 @@
  * takes live frames from gossip, and signs the operator's decisions. The views read its store and
  * call its actions; nothing else in the console talks to the mesh.
  */
+
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -26,6 +27,7 @@ import {
   type OperatorCertificate,
   operatorCertificateSchema,
 } from '../../../protocol/safety/operator-certificate.ts'
+import { classifyOperatorLink } from '../../../protocol/safety/operator-link.ts'
 import { type ConsoleNode, createConsoleNode } from '../mesh/browser-node.ts'
 import {
   type CommandCenterLink,
@@ -476,16 +478,9 @@ export function certificateProblem(
   return undefined
 }
 
-/** The link an approval is signed with: loopback is local, private addresses are the LAN, a relayed
- * or WebRTC path is the relay; anything else is the WAN. */
-export function linkOf(address: string): OperatorLink {
-  if (address.includes('/p2p-circuit') || address.includes('/webrtc')) return 'relay'
-  const host = /^\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(address)?.[1] ?? ''
-  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return 'local'
-  if (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|fd|fe80)/.test(host) || host.endsWith('.local'))
-    return 'lan'
-  return 'wan'
-}
+/** The link an approval is signed with: the one classifier every node uses (a relayed or WebRTC
+ * path is the relay, loopback local, private addresses the LAN, anything else the WAN). */
+export const linkOf = classifyOperatorLink
 
 async function loadConfig(db: ConsoleDb): Promise<ConsoleConfig> {
   try {

@@ -4,6 +4,7 @@
  * and a certificate issued by a command center (identity/operator-certificate.json); approvals are
  * signed here, with that key, so every hop knows who decided.
  */
+
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -18,6 +19,7 @@ import {
   operatorCertificateSchema,
   signApproval,
 } from '../../../protocol/safety/index.ts'
+import { classifyHost } from '../../../protocol/safety/operator-link.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
@@ -54,9 +56,11 @@ function parseRoles(text: string): OperatorRole[] {
   return roles as OperatorRole[]
 }
 
+/** What the CLI claims by default: loopback is local, a private address the LAN, anything else the
+ * WAN (the command center refuses a claim more local than the connection it observes). */
 function defaultLink(url: string): OperatorLink {
-  const host = parseNodeUrl(url).host
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' ? 'local' : 'lan'
+  const { host } = parseNodeUrl(url)
+  return classifyHost(host)
 }
 
 function printProposal(record: ProposalRecordWire): void {
