@@ -239,6 +239,38 @@ describe('Pi planner on a real node, model behind --pi-base-url', () => {
     )
   })
 
+  it('observation 2 (issue 14): the model cannot auto-run L1 — not on the T3-labelled config frame, not on real readings', async () => {
+    const { frames: configs } = await json<{ frames: FrameJson[] }>(
+      ['world', '--url', cc.url, '--kind', 'capability_update'],
+      dirs.cc,
+    )
+    const config = configs.find((frame) => frame.origin === ids.cc)
+    expect(config?.trust.tier).toBe('T3')
+    const { frames: readings } = await json<{ frames: FrameJson[] }>(
+      ['world', '--url', cc.url, '--kind', 'observation', '--zone', 'zone-2'],
+      dirs.cc,
+    )
+    const l1 = (evidence: string[]) => ({
+      ...openValveProposal(evidence),
+      operation: 'open-short',
+      args: { durationSec: 60 },
+      level: 'L1',
+    })
+    for (const [evidence, code] of [
+      [[config?.frameId ?? ''], 'llm-only-evidence'],
+      [readings.slice(0, 3).map((frame) => frame.frameId), 'l1-author-not-permitted'],
+    ] as const) {
+      server.requests.length = 0
+      server.script([
+        { toolCall: { name: 'create_proposal', arguments: l1([...evidence]) } },
+        { text: 'done' },
+      ])
+      const answer = await json<AnswerJson>(['ask', 'water zone-2 now', '--url', cc.url], dirs.cc)
+      expect(answer.proposals).toEqual([])
+      expect(lastToolResult(server.requests[1]!)).toContain(code)
+    }
+  })
+
   it('a provider error (HTTP 500) comes back as an error answer; the session is idle and the node healthy', async () => {
     // The server echoes the key in its error body, as some proxies do: it must not travel further.
     const failure = { status: 500, message: `upstream model crashed (key ${SECRET})` }

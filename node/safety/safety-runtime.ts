@@ -780,7 +780,7 @@ export class SafetyRuntime {
       type: `safety.refused.${code}`,
       message: `${hop} refused proposal ${proposal.id}: ${detail}`,
     })
-    throw new ClawMeshError('POLICY_DENIED', `${hop} refused: ${detail}`, { data: { code } })
+    throw new ClawMeshError('POLICY_DENIED', `${hop} refused (${code}): ${detail}`, { data: { code } })
   }
 
   #get(id: string): StoredProposal {
