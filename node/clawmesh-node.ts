@@ -14,6 +14,7 @@ import { OPERATOR_FIELD_METHODS } from '../protocol/rpc/operator-access.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
+import { consoleIceServersHandler } from './console/console-ice-servers.ts'
 import type { ConsoleServer } from './console/console-server.ts'
 import { serveConsoleIfCommandCenter } from './console/serve-console.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
@@ -528,6 +529,10 @@ export async function startClawMeshNode(
       }
     },
     'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
+    'console.iceServers': consoleIceServersHandler({
+      iceServers: config.iceServers,
+      isOperator: (callerId) => trust.has(callerId) && trust.get(callerId)?.kind === 'operator',
+    }),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
       lastSeq: events.lastSeq,
