@@ -24,10 +24,10 @@ import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { assessHealth, RECENT_REFUSAL_WINDOW_MS } from './health/health.ts'
 import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
-import { createNodeLibp2p, type NodeLibp2p } from './libp2p/create-node-libp2p.ts'
+import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
 import { Counters } from './mesh/counters.ts'
 import { EventRing } from './mesh/event-ring.ts'
-import { Membership } from './mesh/membership.ts'
+import { type GossipStanding, Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import type { PlannerBackend } from './planner/backend.ts'
@@ -155,6 +155,8 @@ export async function startClawMeshNode(
   const relayListen =
     config.relays.length > 0 ? [...config.relays.map((relay) => `${relay}/p2p-circuit`), '/webrtc'] : []
   const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...relayListen, ...config.listen]
+  // Membership exists once libp2p does; until then every trusted peer's gossip standing is pending.
+  let helloStanding: (deviceId: string) => GossipStanding = () => 'pending'
   // Set once the node is assembled; mDNS may announce peers while libp2p is still starting.
   let lanPeerHandler: (deviceId: string, addresses: Multiaddr[]) => void = () => {}
   const libp2p = await createNodeLibp2p({
@@ -163,7 +165,8 @@ export async function startClawMeshNode(
     listen,
     gater,
     discovery: config.discovery,
-    isGossipPeer: (deviceId) => trust.has(deviceId),
+    // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
+    gossipStanding: (deviceId) => (trust.has(deviceId) ? helloStanding(deviceId) : 'refuse'),
     iceServers: config.iceServers,
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
@@ -176,6 +179,7 @@ export async function startClawMeshNode(
     libp2p,
     counters,
     events,
+    onHelloSettled: (deviceId) => refreshGossipStanding(libp2p, deviceId),
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
@@ -187,6 +191,7 @@ export async function startClawMeshNode(
       log(line)
     },
   })
+  helloStanding = (deviceId) => membership.gossipStanding(deviceId)
   membership.start()
   const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
   const signer = signerFromPrivateKey(identity.privateKey)
@@ -291,7 +296,8 @@ export async function startClawMeshNode(
   const authorize = async (callerId: string): Promise<CallerAccess | undefined> => {
     if (callerId === localAdmin.deviceId) return 'admin'
     if (!trust.has(callerId)) return undefined
-    const verdict = await membership.verdict(callerId)
+    // Any caller but the local admin must speak for this mesh, a CLI or console key included.
+    const verdict = await membership.servedVerdict(callerId)
     if (verdict.verdict === 'reject') return undefined
     return 'peer'
   }
