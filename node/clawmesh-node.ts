@@ -15,6 +15,7 @@ import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
+import { consoleIceServersHandler } from './console/console-ice-servers.ts'
 import type { ConsoleServer } from './console/console-server.ts'
 import { serveConsoleIfCommandCenter } from './console/serve-console.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
@@ -24,10 +25,10 @@ import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { assessHealth, RECENT_REFUSAL_WINDOW_MS } from './health/health.ts'
 import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
-import { createNodeLibp2p, type NodeLibp2p } from './libp2p/create-node-libp2p.ts'
+import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
 import { Counters } from './mesh/counters.ts'
 import { EventRing } from './mesh/event-ring.ts'
-import { Membership } from './mesh/membership.ts'
+import { type GossipStanding, Membership } from './mesh/membership.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
 import { createTrustGater } from './mesh/trust-gater.ts'
 import type { PlannerBackend } from './planner/backend.ts'
@@ -175,6 +176,8 @@ export async function startClawMeshNode(
   const relayListen =
     config.relays.length > 0 ? [...config.relays.map((relay) => `${relay}/p2p-circuit`), '/webrtc'] : []
   const listen = [`/ip4/${config.host}/tcp/${config.port}/ws`, ...relayListen, ...config.listen]
+  // Membership exists once libp2p does; until then every trusted peer's gossip standing is pending.
+  let helloStanding: (deviceId: string) => GossipStanding = () => 'pending'
   // Set once the node is assembled; mDNS may announce peers while libp2p is still starting.
   let lanPeerHandler: (deviceId: string, addresses: Multiaddr[]) => void = () => {}
   const libp2p = await createNodeLibp2p({
@@ -183,7 +186,8 @@ export async function startClawMeshNode(
     listen,
     gater,
     discovery: config.discovery,
-    isGossipPeer: (deviceId) => trust.has(deviceId),
+    // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
+    gossipStanding: (deviceId) => (trust.has(deviceId) ? helloStanding(deviceId) : 'refuse'),
     iceServers: config.iceServers,
     onLanPeer: (peer) => lanPeerHandler(peer.id.toString(), peer.multiaddrs),
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
@@ -196,6 +200,7 @@ export async function startClawMeshNode(
     libp2p,
     counters,
     events,
+    onHelloSettled: (deviceId) => refreshGossipStanding(libp2p, deviceId),
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
@@ -210,6 +215,7 @@ export async function startClawMeshNode(
       log(line)
     },
   })
+  helloStanding = (deviceId) => membership.gossipStanding(deviceId)
   membership.start()
   const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
   const signer = signerFromPrivateKey(identity.privateKey)
@@ -340,7 +346,8 @@ export async function startClawMeshNode(
   const authorize = async (callerId: string): Promise<CallerAccess | undefined> => {
     if (callerId === localAdmin.deviceId) return 'admin'
     if (!trust.has(callerId)) return undefined
-    const verdict = await membership.verdict(callerId)
+    // Any caller but the local admin must speak for this mesh, a CLI or console key included.
+    const verdict = await membership.servedVerdict(callerId)
     if (verdict.verdict === 'reject') return undefined
     return 'peer'
   }
@@ -658,6 +665,10 @@ export async function startClawMeshNode(
         string,
         unknown
       >,
+    }),
+    'console.iceServers': consoleIceServersHandler({
+      iceServers: config.iceServers,
+      isOperator: (callerId) => trust.has(callerId) && trust.get(callerId)?.kind === 'operator',
     }),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),

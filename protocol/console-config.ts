@@ -70,9 +70,10 @@ export const consoleConfigSchema = z.strictObject({
     )
     .max(CONSOLE_FIELD_NODES_MAX)
     .default([]),
-  /** STUN/TURN servers for the console's WebRTC (`rtcConfiguration.iceServers`): the command
-   * center's own configured `iceServers`, TURN credentials included when configured. Empty by
-   * default (no public STUN). Served before pairing: anyone who can load the page can read them. */
+  /** STUN servers for the console's WebRTC (`rtcConfiguration.iceServers`): the STUN part of the
+   * command center's configured `iceServers`, never a TURN server or any credential — this is served
+   * before pairing, to anyone who can load the page. A paired operator fetches the full list, TURN
+   * credentials included, over its authenticated link (`console.iceServers`). Empty by default. */
   iceServers: z.array(iceServerSchema).max(ICE_SERVERS_MAX).default([]),
   /** The site the command center loaded, so the Twin can draw zones before any frame arrives. */
   siteName: z.string().max(128).optional(),

@@ -58,6 +58,16 @@ export type IceServerConfig = z.input<typeof iceServerConfigSchema>
 
 export const iceServersConfigSchema = z.array(iceServerConfigSchema).max(ICE_SERVERS_MAX)
 
+/** What may be shown to anyone who loads the console page: STUN URLs only. TURN servers need their
+ * username and credential, which a paired operator fetches over its authenticated link
+ * (`console.iceServers`); a TURN URL without them is useless to a browser, so it is left out too. */
+export function publicIceServers(iceServers: readonly IceServer[] | undefined): IceServer[] {
+  return (iceServers ?? []).slice(0, ICE_SERVERS_MAX).flatMap((server) => {
+    const urls = server.urls.filter((url) => !isTurn(url))
+    return urls.length === 0 ? [] : [{ urls }]
+  })
+}
+
 /** The RTCConfiguration a WebRTC transport gets: exactly the configured servers, none by default. */
 export function rtcConfigurationFor(iceServers: readonly IceServer[] | undefined): {
   iceServers: IceServer[]

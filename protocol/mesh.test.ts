@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   checkMeshCompatibility,
+  checkServedPeerMesh,
   contextTopic,
   formatAgentVersion,
   parseAgentVersion,
@@ -44,7 +45,24 @@ describe('mesh identity', () => {
     })
   })
 
-  it('checks only the generation of CLI and console clients', () => {
+  it('lets CLI and console clients of another mesh connect (to pair) but serves none of them', () => {
+    const client = (kind: 'cli' | 'console', meshName: string) => ({
+      meshName,
+      generation: 1,
+      kind,
+      version: 'x',
+    })
+    expect(checkServedPeerMesh(local, client('cli', 'farm'))).toEqual({ verdict: 'accept' })
+    expect(checkServedPeerMesh(local, client('console', 'farm'))).toEqual({ verdict: 'accept' })
+    for (const kind of ['cli', 'console'] as const)
+      expect(checkServedPeerMesh(local, client(kind, 'quarry'))).toMatchObject({
+        verdict: 'reject',
+        reason: 'mesh-mismatch',
+      })
+    expect(checkServedPeerMesh(local, undefined)).toMatchObject({ verdict: 'reject', reason: 'not-clawmesh' })
+  })
+
+  it('checks only the generation of CLI and console clients at hello time', () => {
     expect(
       checkMeshCompatibility(local, { meshName: 'clawmesh', generation: 1, kind: 'cli', version: 'x' }),
     ).toEqual({ verdict: 'accept' })

@@ -86,8 +86,10 @@ export type MeshCompatibility =
       readonly detail: string
     }
 
-/** Decides whether a remote announcement belongs to our mesh. Clients (cli/console) must still
- * speak our generation but are not members of a named mesh, so only their generation is checked. */
+/** Decides whether a remote announcement may stay connected. Clients (cli/console) must still
+ * speak our generation but may be of another mesh at this point: a key that is only pairing cannot
+ * know the mesh name yet, and is confined to the pairing protocol anyway. Being *served* (RPC,
+ * frames) asks more: see checkServedPeerMesh. */
 export function checkMeshCompatibility(
   local: MeshIdentity,
   remote: AgentAnnouncement | undefined,
@@ -113,5 +115,23 @@ export function checkMeshCompatibility(
       detail: `peer belongs to mesh "${remote.meshName}", this node to "${local.meshName}"`,
     }
   }
+  return { verdict: 'accept' }
+}
+
+/** Whether a peer whose hello was accepted may be served RPC or frames: whatever its kind (node,
+ * relay, cli, console), it must speak for this mesh. A trusted key of another mesh announcing itself
+ * as a client is refused here instead of slipping past the member check. */
+export function checkServedPeerMesh(
+  local: MeshIdentity,
+  remote: AgentAnnouncement | undefined,
+): MeshCompatibility {
+  const hello = checkMeshCompatibility(local, remote)
+  if (hello.verdict === 'reject' || remote === undefined) return hello
+  if (remote.meshName !== local.meshName)
+    return {
+      verdict: 'reject',
+      reason: 'mesh-mismatch',
+      detail: `${remote.kind} of mesh "${remote.meshName}" is not served by this node of mesh "${local.meshName}"`,
+    }
   return { verdict: 'accept' }
 }

@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { request as plainRequest } from 'node:http'
 import { request } from 'node:https'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -42,6 +43,20 @@ function get(
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () =>
         resolveGet({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      )
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** A plain-HTTP GET to the console port with a chosen Host header. */
+function plainGet(port: number, path: string, host: string): Promise<Response> {
+  return new Promise((resolveGet, reject) => {
+    const req = plainRequest({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      res.resume()
+      res.on('end', () =>
+        resolveGet({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) }),
       )
     })
     req.on('error', reject)
@@ -208,6 +223,17 @@ describe('clawmesh cert and the console server', () => {
     }
     const status = JSON.parse((await runCli(['status', '--url', node.url, '--json'], stateDir)).stdout)
     expect(status.health.counters['console.refused.traversal']).toBe(2)
+  })
+
+  it('redirects plain HTTP only to its own names: a forged Host header is refused, not echoed', async () => {
+    const own = await plainGet(consolePort, '/twin', `cc.farm.example:${consolePort}`)
+    expect(own.status).toBe(308)
+    expect(own.headers.location).toBe(`https://cc.farm.example:${consolePort}/twin`)
+    const forged = await plainGet(consolePort, '/twin', 'evil.example')
+    expect(forged.status).toBe(421)
+    expect(forged.headers.location).toBeUndefined()
+    const status = JSON.parse((await runCli(['status', '--url', node.url, '--json'], stateDir)).stdout)
+    expect(status.health.counters['console.refused.host-unknown']).toBe(1)
   })
 
   it('without a built console it serves a page that says how to build it', async () => {

@@ -73,14 +73,24 @@ describe('pairing', () => {
     expect((await runCli(['status', '--url', cc.url], carol)).code).toBe(0)
   })
 
-  it('too many wrong codes close the window even for the right code', async () => {
+  it("a stranger's five wrong codes lock out the stranger, not the admin's code", async () => {
     const code = await openWindow()
     const guesser = await makeStateDir('guesser')
     for (let attempt = 0; attempt < 5; attempt++) {
-      await runCli(['pair', 'join', '--url', cc.url, '--code', `WRNG-000${attempt}`], guesser)
+      const wrong = await runCli(['pair', 'join', '--url', cc.url, '--code', `WRNG-000${attempt}`], guesser)
+      expect(wrong.stderr).toContain('pairing refused (wrong-code)')
     }
+    // Over its limit, the guessing key is refused even with the right code…
     const late = await runCli(['pair', 'join', '--url', cc.url, '--code', code], guesser)
-    expect(late.code).not.toBe(0)
+    expect(late.code).toBe(2)
+    expect(late.stderr).toContain('pairing refused (peer-too-many-attempts)')
+    // …while the real device, with its own key, still pairs with the admin's code.
+    const device = await makeStateDir('real-device')
+    const joined = await runCli(
+      ['pair', 'join', '--url', cc.url, '--code', code, '--name', 'field-9'],
+      device,
+    )
+    expect(joined.code).toBe(0)
     const health = (
       await cliJson<{ health: { counters: Record<string, number> } }>(
         ['status', '--url', cc.url],
@@ -88,5 +98,6 @@ describe('pairing', () => {
       )
     ).health
     expect(health.counters['pairing.refused.wrong-code']).toBeGreaterThanOrEqual(5)
+    expect(health.counters['pairing.refused.peer-too-many-attempts']).toBe(1)
   })
 })

@@ -1,6 +1,7 @@
 /**
  * The CLI's own libp2p client: WebSockets only, its own key from the state dir, announced as
- * `kind=cli` so nodes serve it RPC but never count it as a mesh member. It dials whatever node the
+ * `kind=cli` with the mesh this state dir belongs to (cli-mesh.ts), so nodes of that mesh serve it
+ * RPC but never count it as a mesh member. It dials whatever node the
  * operator names and reports the device ID that answered.
  */
 import { identify } from '@libp2p/identify'
@@ -9,12 +10,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import {
-  DEFAULT_MESH_NAME,
-  formatAgentVersion,
-  PROTOCOL_GENERATION,
-  rpcProtocolId,
-} from '../../protocol/mesh.ts'
+import { formatAgentVersion, PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../protocol/node-url.ts'
 import type { RpcMethodName, RpcParams, RpcResult } from '../../protocol/rpc/methods.ts'
 import { DEFAULT_WS_PORT } from '../config.ts'
@@ -23,6 +19,7 @@ import { callRpc } from '../rpc/rpc-client.ts'
 import { resolveStateDir, statePaths } from '../state/state-dir.ts'
 import { trustOwnLocalCa } from '../tls/trust-ca.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
+import { cliMeshName } from './cli-mesh.ts'
 
 export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`
 
@@ -39,6 +36,7 @@ export interface CliClient {
 export async function connectCliClient(url: string, stateDir?: string): Promise<CliClient> {
   const paths = statePaths(resolveStateDir(stateDir))
   const identity = await loadOrCreateIdentity(paths.cliIdentity)
+  const meshName = await cliMeshName(paths.stateDir)
   await trustOwnLocalCa(paths.stateDir)
   const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
   const libp2p = await createLibp2p({
@@ -47,7 +45,7 @@ export async function connectCliClient(url: string, stateDir?: string): Promise<
       name: 'clawmesh-cli',
       version: CLAWMESH_VERSION,
       userAgent: formatAgentVersion({
-        meshName: DEFAULT_MESH_NAME,
+        meshName,
         generation: PROTOCOL_GENERATION,
         kind: 'cli',
         version: CLAWMESH_VERSION,

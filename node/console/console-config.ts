@@ -11,7 +11,7 @@ import {
   type ConsoleSite,
   consoleConfigSchema,
 } from '../../protocol/console-config.ts'
-import { type IceServer, rtcConfigurationFor } from '../../protocol/ice-servers.ts'
+import { type IceServer, publicIceServers } from '../../protocol/ice-servers.ts'
 import type { SiteModel } from '../site/site-model.ts'
 
 export interface ConsoleConfigSource {
@@ -22,7 +22,7 @@ export interface ConsoleConfigSource {
   /** The node's multiaddrs, each ending in `/p2p/<deviceId>`. */
   listenAddrs(): string[]
   relays: readonly string[]
-  /** The command center's STUN/TURN servers, handed to the console's WebRTC (none by default). */
+  /** The command center's STUN/TURN servers; only their STUN part is published here (none by default). */
   iceServers?: readonly IceServer[]
   /** Member field nodes (connected, kind node) the console may reach through the relays. */
   fieldNodes?(): Array<{ deviceId: string; name: string }>
@@ -66,7 +66,8 @@ export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: st
     commandCenter: { deviceId: source.deviceId, name: source.name, addrs },
     relays: source.relays.slice(0, MAX_RELAYS),
     fieldNodes: relayedFieldNodes(source),
-    iceServers: rtcConfigurationFor(source.iceServers).iceServers,
+    // Served to anyone who loads the page: no TURN server, no credential (see publicIceServers).
+    iceServers: publicIceServers(source.iceServers),
     ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
     ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site) }),
   })

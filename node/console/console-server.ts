@@ -6,7 +6,7 @@
  *
  * Plain HTTP on the same port answers only `GET /ca.crt` (a tablet that does not trust the CA yet
  * can fetch it without a certificate warning; the user checks its fingerprint) and redirects
- * everything else to HTTPS.
+ * everything else to HTTPS — at one of the node's own names only (https-redirect.ts).
  */
 import { createReadStream } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
@@ -26,6 +26,7 @@ import {
   MAX_COMPRESS_BYTES,
   MIN_COMPRESS_BYTES,
 } from './constants.ts'
+import { httpsRedirectFor, ownNamesOf } from './https-redirect.ts'
 import { missingConsolePage } from './missing-console-page.ts'
 import {
   cacheControlFor,
@@ -175,14 +176,29 @@ export async function startConsoleServer(init: ConsoleServerInit): Promise<Conso
   // A browser that does not (yet) trust the CA aborts the handshake: count it, it is the usual
   // first-day problem on a new tablet.
   server.on('tlsClientError', () => init.counters.increment('console.tls.handshake.failed'))
+  const ownNames = ownNamesOf(init.certPem, init.host)
   const plain = createHttpServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]
     if (path === CA_CERT_PATH && init.caPem !== undefined && request.method === 'GET') {
       response.setHeader('Content-Disposition', 'attachment; filename="clawmesh-local-ca.crt"')
       return send(response, 200, 'application/x-x509-ca-cert', init.caPem, 'no-cache')
     }
-    const host = request.headers.host ?? `localhost:${port}`
-    response.writeHead(308, { Location: `https://${host}${request.url ?? '/'}`, 'Cache-Control': 'no-store' })
+    const redirect = httpsRedirectFor(request.headers.host, request.url, ownNames, port)
+    if (redirect.outcome === 'reject') {
+      init.events.push({
+        level: 'warn',
+        type: `console.refused.${redirect.reason}`,
+        message: `plain-HTTP request for host ${(request.headers.host ?? '').slice(0, 200)} refused (${redirect.reason}) from ${request.socket.remoteAddress}`,
+      })
+      // 421 Misdirected Request: this server does not answer for that host.
+      return refuse(
+        response,
+        421,
+        redirect.reason,
+        `this server does not answer for that host (${redirect.reason})`,
+      )
+    }
+    response.writeHead(308, { Location: redirect.location, 'Cache-Control': 'no-store' })
     response.end()
   })
   // The first byte tells TLS (a handshake record, 0x16) from plain HTTP (an ASCII method name).

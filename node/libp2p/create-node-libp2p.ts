@@ -33,9 +33,12 @@ export interface NodeLibp2pInit {
   /** gossipsub's own message signing; off by default because every batch carries its origin's
    * signature. Benchmarks turn it on to measure what it costs. */
   gossipSigning?: 'off' | 'strict'
-  /** Peers for which this returns false are graylisted by gossipsub: nothing is published to them
-   * and nothing they send is processed (used for keys admitted only to pair). */
-  isGossipPeer?: (deviceId: string) => boolean
+  /** A peer's gossip standing, as gossipsub's application score (see gossipScoreOf): `refuse`
+   * graylists it (nothing published to it, nothing it sends processed: keys admitted only to pair,
+   * refused hellos); `pending` (hello not decided yet) gets nothing published or gossiped to it,
+   * while its subscriptions are still read; `accept` is a normal peer. Call refreshGossipStanding
+   * when a standing changes. */
+  gossipStanding?: (deviceId: string) => 'accept' | 'pending' | 'refuse'
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
@@ -87,8 +90,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // (docs/benchmarks-fanout.md).
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: createPeerScoreParams({
-          appSpecificScore: (peer) =>
-            init.isGossipPeer === undefined || init.isGossipPeer(peer) ? 0 : UNTRUSTED_GOSSIP_SCORE,
+          appSpecificScore: (peer) => gossipScoreOf(init.gossipStanding?.(peer) ?? 'accept'),
           appSpecificWeight: 1,
           topics: {
             [contextTopic(init.mesh)]: createTopicScoreParams({
@@ -144,5 +146,25 @@ export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 32
 
 /** Far below gossipsub's graylist threshold (-80 by default). */
 const UNTRUSTED_GOSSIP_SCORE = -10_000
+/** Below gossipsub's publish (-50) and gossip (-10) thresholds, so no message, flood-published or
+ * forwarded, and no IHAVE goes to the peer, and negative so it is not grafted into the mesh; above the
+ * graylist threshold (-80), so the subscriptions it sends on connecting are still read — its hello
+ * is usually decided a moment later, and gossipsub never resends them. */
+const PENDING_HELLO_GOSSIP_SCORE = -60
+
+function gossipScoreOf(standing: 'accept' | 'pending' | 'refuse'): number {
+  if (standing === 'accept') return 0
+  return standing === 'pending' ? PENDING_HELLO_GOSSIP_SCORE : UNTRUSTED_GOSSIP_SCORE
+}
+
+/** gossipsub caches a peer's score for a heartbeat (1 s). A hello decided within that second must
+ * take effect at once — an accepted member's GRAFT would otherwise be pruned with a minute's backoff,
+ * a refused peer would keep a stale standing — so the cached entry is dropped. The cache is
+ * gossipsub's internal `score.scoreCache`; if a release renames it this does nothing and scores
+ * catch up at the next heartbeat (test/mesh-isolation.test.ts would show a leak). */
+export function refreshGossipStanding(libp2p: NodeLibp2p, deviceId: string): void {
+  const internals = libp2p.services.pubsub as unknown as { score?: { scoreCache?: Map<string, unknown> } }
+  internals.score?.scoreCache?.delete(deviceId)
+}
 
 export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>

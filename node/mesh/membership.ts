@@ -15,6 +15,7 @@ import { HELLO_TIMEOUT_MS } from '../../protocol/limits.ts'
 import {
   type AgentAnnouncement,
   checkMeshCompatibility,
+  checkServedPeerMesh,
   type MeshIdentity,
   parseAgentVersion,
 } from '../../protocol/mesh.ts'
@@ -66,7 +67,13 @@ export interface MembershipInit {
   probe(deviceId: string, signal: AbortSignal): Promise<number>
   /** Fetches a member's name, role and capabilities after its hello was accepted. */
   fetchInfo(deviceId: string): Promise<PeerInfo>
+  /** A peer's hello was decided (accepted, refused, or it left first): its gossip standing changed. */
+  onHelloSettled?(deviceId: string): void
 }
+
+/** Whether gossip may flow to a peer: `pending` until its hello is decided, `refuse` for a refused
+ * hello or one of another mesh (whatever kind it claims). */
+export type GossipStanding = 'accept' | 'pending' | 'refuse'
 
 export class Membership {
   readonly #init: MembershipInit
@@ -128,6 +135,25 @@ export class Membership {
       return Promise.resolve({ verdict: 'reject', detail: record.refusal ?? 'refused' })
     const pending = record ?? this.#record(deviceId)
     return new Promise((resolve) => pending.waiters.push(resolve))
+  }
+
+  /** Resolves to accept only for a peer that may be served RPC: its hello was accepted and it speaks
+   * for this mesh, whatever its kind (checkServedPeerMesh). */
+  async servedVerdict(deviceId: string): Promise<MembershipVerdict> {
+    const hello = await this.verdict(deviceId)
+    if (hello.verdict === 'reject') return hello
+    const served = checkServedPeerMesh(this.#init.local, hello.agent)
+    return served.verdict === 'accept'
+      ? hello
+      : { verdict: 'reject', detail: `${served.reason}: ${served.detail}` }
+  }
+
+  /** Synchronous, for gossipsub's peer score: no message goes to a peer before its hello is accepted. */
+  gossipStanding(deviceId: string): GossipStanding {
+    const record = this.#peers.get(deviceId)
+    if (record === undefined || record.state === 'verifying') return 'pending'
+    if (record.state === 'refused' || record.agent === undefined) return 'refuse'
+    return checkServedPeerMesh(this.#init.local, record.agent).verdict === 'accept' ? 'accept' : 'refuse'
   }
 
   agentOf(deviceId: string): AgentAnnouncement | undefined {
@@ -303,6 +329,7 @@ export class Membership {
   }
 
   #settle(record: PeerRecord, verdict: MembershipVerdict): void {
+    this.#init.onHelloSettled?.(record.deviceId)
     for (const waiter of record.waiters.splice(0)) waiter(verdict)
   }
 }

@@ -20,13 +20,22 @@ export const PROPOSAL_JOURNAL_COMPACT_LINES = 1_000
  * left out (Crockford's reasoning); 30 symbols. */
 export const PAIRING_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ'
 
-/** Length of a pairing code: 30^8 ≈ 2^39 codes, so with PAIRING_MAX_ATTEMPTS guesses per window an
- * attacker's chance is about 1 in 10^11, while a person still types it in a few seconds. */
+/** Length of a pairing code: 30^8 ≈ 2^39 codes, so even with PAIRING_MAX_FAILED_ATTEMPTS_PER_WINDOW
+ * guesses an attacker's chance is about 1 in 6·10^7 per window, while a person still types it in a
+ * few seconds. */
 export const PAIRING_CODE_LENGTH = 8
 
-/** Wrong codes a window accepts before it closes. Five covers typos; beyond that someone is
- * guessing, and the operator can open a new window. */
-export const PAIRING_MAX_ATTEMPTS = 5
+/** Wrong codes one attempting key (the Noise-authenticated peer) may try in a window. Five covers
+ * typos; beyond that this key is guessing and is refused for the rest of the window — while the
+ * real device, with its own key, can still pair with the right code. */
+export const PAIRING_MAX_ATTEMPTS_PER_PEER = 5
+
+/** Wrong codes a window accepts from all keys together before it closes. Keys cost nothing to make,
+ * so the per-key limit alone does not stop a guesser who rotates keys; this ceiling does. With
+ * 30^8 ≈ 6.6·10^11 codes, 10 000 guesses win with probability ≈ 1.5·10^-8 per window, while one
+ * stranger (or a handful) typing wrong codes is nowhere near closing the window on the admin: to
+ * burn it takes 2 000 fresh keys and connections, which `pairing.refused.*` counters make visible. */
+export const PAIRING_MAX_FAILED_ATTEMPTS_PER_WINDOW = 10_000
 
 /** Longest a pairing window may stay open. Enrolment happens with both people (or devices) at hand;
  * a code left valid for longer is just a credential lying around. */

@@ -73,7 +73,7 @@ async function serve(init: PairingServiceInit, stream: Stream, connection: Conne
     if (!request.success) {
       response = { ok: false, reason: 'malformed', message: 'the pairing request is malformed' }
     } else {
-      const verdict = init.window.redeem(request.data.code)
+      const verdict = init.window.redeem(request.data.code, joiner)
       if (verdict.outcome === 'reject') {
         response = { ok: false, reason: verdict.reason, message: refusalMessage(verdict.reason) }
         init.events.push({
@@ -145,6 +145,8 @@ function refusalMessage(reason: string): string {
       return 'the pairing code expired: open a new window with `clawmesh pair`'
     case 'too-many-attempts':
       return 'too many wrong codes: open a new window with `clawmesh pair`'
+    case 'peer-too-many-attempts':
+      return 'too many wrong codes from this key: ask the admin to read the code again'
     case 'already-used':
       return 'this code was already used'
     default:

@@ -2,7 +2,9 @@
  * One-time pairing codes for enrolling a device or an operator: an admin opens a window, reads the
  * code to the person at the other end, and the first correct redemption within the window
  * enrols. Codes are short enough to type, expire, tolerate a few typos and are used once; every
- * refusal is counted so guessing shows up in `mesh.health`.
+ * refusal is counted so guessing shows up in `mesh.health`. Wrong codes are counted per attempting
+ * key, so a stranger's guesses lock out that stranger, not the admin's code; a ceiling over all keys
+ * stops a guesser who rotates keys.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { OperatorRole } from '../../protocol/safety/index.ts'
@@ -10,7 +12,8 @@ import type { Counters } from '../mesh/counters.ts'
 import {
   PAIRING_CODE_ALPHABET,
   PAIRING_CODE_LENGTH,
-  PAIRING_MAX_ATTEMPTS,
+  PAIRING_MAX_ATTEMPTS_PER_PEER,
+  PAIRING_MAX_FAILED_ATTEMPTS_PER_WINDOW,
   PAIRING_MAX_TTL_MS,
 } from './constants.ts'
 
@@ -40,7 +43,15 @@ export interface PairingGrant {
   readonly certificateTtlMs?: number
 }
 
-export type PairingRefusal = 'no-window' | 'expired' | 'wrong-code' | 'too-many-attempts' | 'already-used'
+/** `peer-too-many-attempts`: this key used up its wrong codes, the window stays open for others;
+ * `too-many-attempts`: all keys together did, the window is closed. */
+export type PairingRefusal =
+  | 'no-window'
+  | 'expired'
+  | 'wrong-code'
+  | 'peer-too-many-attempts'
+  | 'too-many-attempts'
+  | 'already-used'
 
 export type PairingVerdict =
   | { readonly outcome: 'accept'; readonly grant: PairingGrant }
@@ -54,7 +65,8 @@ export class PairingRequestError extends Error {
 export interface PairingWindowInit {
   readonly counters?: Counters
   readonly now?: () => number
-  readonly maxAttempts?: number
+  readonly maxAttemptsPerPeer?: number
+  readonly maxFailedAttemptsPerWindow?: number
 }
 
 interface OpenWindow {
@@ -62,6 +74,8 @@ interface OpenWindow {
   readonly grant: PairingGrant
   readonly expiresAt: number
   failedAttempts: number
+  /** Wrong codes per attempting key; at most one entry per failure, so bounded by the ceiling. */
+  readonly failedAttemptsByPeer: Map<string, number>
   used: boolean
 }
 
@@ -69,13 +83,16 @@ interface OpenWindow {
 export class PairingWindow {
   readonly #counters: Counters | undefined
   readonly #now: () => number
-  readonly #maxAttempts: number
+  readonly #maxAttemptsPerPeer: number
+  readonly #maxFailedAttemptsPerWindow: number
   #window: OpenWindow | undefined
 
   constructor(init: PairingWindowInit = {}) {
     this.#counters = init.counters
     this.#now = init.now ?? Date.now
-    this.#maxAttempts = init.maxAttempts ?? PAIRING_MAX_ATTEMPTS
+    this.#maxAttemptsPerPeer = init.maxAttemptsPerPeer ?? PAIRING_MAX_ATTEMPTS_PER_PEER
+    this.#maxFailedAttemptsPerWindow =
+      init.maxFailedAttemptsPerWindow ?? PAIRING_MAX_FAILED_ATTEMPTS_PER_WINDOW
   }
 
   open(request: PairingRequest, now: number = this.#now()): OpenedPairing {
@@ -100,20 +117,34 @@ export class PairingWindow {
           }
         : { kind: 'device' }
     const expiresAt = now + request.ttlMs
-    this.#window = { codeDigest: digest(code), grant, expiresAt, failedAttempts: 0, used: false }
+    this.#window = {
+      codeDigest: digest(code),
+      grant,
+      expiresAt,
+      failedAttempts: 0,
+      failedAttemptsByPeer: new Map(),
+      used: false,
+    }
     return { code: `${code.slice(0, 4)}-${code.slice(4)}`, expiresAt }
   }
 
-  /** Checks a typed code. The window closes on success, on expiry and after too many wrong codes. */
-  redeem(typed: string, now: number = this.#now()): PairingVerdict {
+  /**
+   * Checks a code typed by `peer` (the Noise-authenticated key of the joiner, never a name it sent).
+   * The window closes on success, on expiry and after too many wrong codes from all keys together;
+   * a key that used up its own wrong codes is refused while the window stays open for the others.
+   */
+  redeem(typed: string, peer: string, now: number = this.#now()): PairingVerdict {
     const window = this.#window
     if (window === undefined) return this.#refuse('no-window')
     if (window.used) return this.#refuse('already-used')
-    if (window.failedAttempts >= this.#maxAttempts) return this.#refuse('too-many-attempts')
+    if (window.failedAttempts >= this.#maxFailedAttemptsPerWindow) return this.#refuse('too-many-attempts')
     if (now >= window.expiresAt) return this.#refuse('expired')
+    const peerFailures = window.failedAttemptsByPeer.get(peer) ?? 0
+    if (peerFailures >= this.#maxAttemptsPerPeer) return this.#refuse('peer-too-many-attempts')
     // Digests have equal length whatever was typed, so the comparison time reveals nothing.
     if (!timingSafeEqual(digest(normalise(typed)), window.codeDigest)) {
       window.failedAttempts += 1
+      window.failedAttemptsByPeer.set(peer, peerFailures + 1)
       return this.#refuse('wrong-code')
     }
     window.used = true
@@ -127,7 +158,7 @@ export class PairingWindow {
       window !== undefined &&
       !window.used &&
       now < window.expiresAt &&
-      window.failedAttempts < this.#maxAttempts
+      window.failedAttempts < this.#maxFailedAttemptsPerWindow
     )
   }
 

@@ -19,6 +19,8 @@ export function statePaths(stateDir: string) {
     cliIdentity: join(stateDir, 'identity', 'cli.json'),
     trustedPeers: join(stateDir, 'mesh', 'trusted-peers.json'),
     gateways: join(stateDir, 'mesh', 'gateways.json'),
+    /** The mesh this state dir's CLI announces (node/cli/cli-mesh.ts). */
+    cliMesh: join(stateDir, 'mesh', 'mesh-name.json'),
     worldSnapshot: join(stateDir, 'world-model-snapshot.json'),
     evidenceDir: join(stateDir, 'evidence'),
     credentials: join(stateDir, 'credentials.json'),

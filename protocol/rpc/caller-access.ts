@@ -47,6 +47,8 @@ export const METHOD_CLASSES = {
   // its own valid, unrevoked certificate.
   'operator.renew': 'read',
   'evidence.checkpoints': 'read',
+  // Credentials for WebRTC: the handler also checks the caller is an operator key or the local admin.
+  'console.iceServers': 'read',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
+import { ICE_SERVERS_MAX, iceServerSchema } from '../ice-servers.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
@@ -516,6 +517,13 @@ export const RPC_METHODS = {
     access: 'peer',
     description:
       'An operator presents its own still-valid, unrevoked certificate to a command center and gets a fresh one with the same name and roles.',
+  }),
+  'console.iceServers': method({
+    params: noParamsSchema,
+    result: z.object({ iceServers: z.array(iceServerSchema).max(ICE_SERVERS_MAX) }),
+    access: 'peer',
+    description:
+      "The node's STUN/TURN servers with their credentials, for a paired operator console's WebRTC (operator keys and the local admin only; console-config.json carries STUN only).",
   }),
   'mesh.message.forward': method({
     params: messageForwardParamsSchema,

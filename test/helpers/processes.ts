@@ -4,7 +4,7 @@
  * `stopAll()`, which tests call from `afterEach`/`afterAll`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -15,6 +15,7 @@ import { TrustStore } from '../../node/trust/trust-store.ts'
 const execFileAsync = promisify(execFile)
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const CLI = join(REPO_ROOT, 'node/bin/clawmesh.ts')
+const NODE_BIN = join(REPO_ROOT, 'node/bin/clawmesh-node.ts')
 const READY_TIMEOUT_MS = 20_000
 
 const running = new Set<ChildProcess>()
@@ -107,15 +108,33 @@ export async function startNode(
   args: string[],
   placement?: ProcessPlacement,
 ): Promise<NodeProcess> {
-  const [file, argv] = command(placement, [
-    CLI,
-    'start',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    ...withoutDiscoveryUnlessAsked(args),
-  ])
+  return spawnNode(
+    stateDir,
+    [CLI, 'start', '--host', '127.0.0.1', '--port', '0', ...withoutDiscoveryUnlessAsked(args)],
+    placement,
+  )
+}
+
+/** Starts `clawmesh-node --config` with a configuration file written from `config` (for settings
+ * the command line does not take, such as TURN servers); loopback, free port, no mDNS by default. */
+export async function startNodeFromConfig(
+  stateDir: string,
+  config: Record<string, unknown>,
+): Promise<NodeProcess> {
+  const file = join(stateDir, 'node.json')
+  await writeFile(
+    file,
+    JSON.stringify({ host: '127.0.0.1', port: 0, discovery: false, stateDir, ...config }, null, 2),
+  )
+  return spawnNode(stateDir, [NODE_BIN, '--config', file])
+}
+
+async function spawnNode(
+  stateDir: string,
+  args: string[],
+  placement?: ProcessPlacement,
+): Promise<NodeProcess> {
+  const [file, argv] = command(placement, args)
   const child = spawn(file, argv, {
     env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],

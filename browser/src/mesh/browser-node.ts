@@ -16,7 +16,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { ConsoleConfig } from '../../../protocol/console-config.ts'
 import { gossipMessageId } from '../../../protocol/context/batch.ts'
-import { rtcConfigurationFor } from '../../../protocol/ice-servers.ts'
+import { type IceServer, rtcConfigurationFor } from '../../../protocol/ice-servers.ts'
 import { formatAgentVersion } from '../../../protocol/mesh.ts'
 
 export const CONSOLE_VERSION = '0.1.0'
@@ -46,7 +46,13 @@ export function commandCenterOnlyGater(config: ConsoleConfig): ConnectionGater {
   }
 }
 
-export async function createConsoleNode(privateKey: PrivateKey, config: ConsoleConfig) {
+/** `iceServers` is read at every WebRTC dial: console-config carries STUN only, and the TURN servers
+ * with their credentials arrive later, over the authenticated link (`console.iceServers`). */
+export async function createConsoleNode(
+  privateKey: PrivateKey,
+  config: ConsoleConfig,
+  iceServers: () => readonly IceServer[] = () => config.iceServers,
+) {
   return createLibp2p({
     privateKey,
     nodeInfo: {
@@ -62,7 +68,7 @@ export async function createConsoleNode(privateKey: PrivateKey, config: ConsoleC
     addresses: { listen: [] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: rtcConfigurationFor(config.iceServers) }),
+      webRTC({ rtcConfiguration: () => rtcConfigurationFor(iceServers()) }),
       circuitRelayTransport(),
     ],
     connectionEncrypters: [noise()],

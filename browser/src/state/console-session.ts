@@ -18,6 +18,7 @@ import {
 import { decodeBatch } from '../../../protocol/context/batch.ts'
 import type { Frame } from '../../../protocol/context/frame.ts'
 import { ClawMeshError } from '../../../protocol/errors.ts'
+import { ICE_SERVERS_MAX, type IceServer, iceServerSchema } from '../../../protocol/ice-servers.ts'
 import { contextTopic, rpcProtocolId } from '../../../protocol/mesh.ts'
 import { requestPairing } from '../../../protocol/pairing.ts'
 import { callRpc } from '../../../protocol/rpc/client.ts'
@@ -121,6 +122,9 @@ export function createConsoleSession(): ConsoleSession {
   let running = false
   let lastEventSeq: number | undefined
   let lastSnapshotAt = 0
+  /** What WebRTC dials with: console-config's STUN servers until the command center hands this
+   * paired console the full list (TURN credentials included) over the authenticated link. */
+  let iceServers: readonly IceServer[] = []
 
   const rpcTarget = () => peerIdFromString(config()!.commandCenter.deviceId)
   const protocol = () => rpcProtocolId(config()!.generation)
@@ -135,7 +139,12 @@ export function createConsoleSession(): ConsoleSession {
     const loaded = await loadConfig(db)
     setConfig(loaded)
     const stored = operatorCertificateSchema.safeParse(await db.get('operator-certificate'))
-    node = await createConsoleNode(key.privateKey, loaded)
+    const given = iceServerSchema
+      .array()
+      .max(ICE_SERVERS_MAX)
+      .safeParse(await db.get('ice-servers'))
+    iceServers = stored.success && given.success ? given.data : loaded.iceServers
+    node = await createConsoleNode(key.privateKey, loaded, () => iceServers)
     const link$ = createCommandCenterLink(node, loaded)
     link = link$
     // The link's signal is mirrored so the views can read it before the link exists; a fresh
@@ -322,12 +331,24 @@ export function createConsoleSession(): ConsoleSession {
     return true
   }
 
+  /** TURN credentials go to paired operators only, over the Noise-authenticated link: fetched at
+   * each (re)connection, kept for the next start (a WAN-only tablet may need them to connect). */
+  const refreshIceServers = async () => {
+    const given = await callRpc(node!, rpcTarget(), protocol(), 'console.iceServers', {})
+    iceServers = given.iceServers
+    await db?.put('ice-servers', given.iceServers)
+  }
+
   let polling = false
   const pollNow = async () => {
     if (polling || !checkCertificate()) return
     polling = true
     try {
-      await Promise.all([pollOnce().catch(noteRefusal), slowPollOnce().catch(noteRefusal)])
+      await Promise.all([
+        pollOnce().catch(noteRefusal),
+        slowPollOnce().catch(noteRefusal),
+        refreshIceServers().catch(noteRefusal),
+      ])
     } finally {
       polling = false
     }
@@ -359,7 +380,9 @@ export function createConsoleSession(): ConsoleSession {
     for (const handle of fieldLinkHandles.splice(0)) handle.stop()
     setFieldLinks([])
     setCertificate(undefined)
+    iceServers = config()?.iceServers ?? []
     await db?.delete('operator-certificate')
+    await db?.delete('ice-servers')
     for (const connection of node?.getConnections() ?? []) await connection.close().catch(() => {})
     setPhase({ kind: 'pairing', reason })
   }

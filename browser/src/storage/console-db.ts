@@ -1,6 +1,6 @@
 /**
  * The console's IndexedDB: the operator key (never leaves the browser), the operator certificate,
- * the last console-config and the last known mesh state, so the console opens offline and shows
+ * the last console-config, the ICE servers given after pairing and the last known mesh state, so the console opens offline and shows
  * what it last saw, marked stale.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
@@ -8,8 +8,14 @@ import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 const DB_NAME = 'clawmesh-console'
 const DB_VERSION = 1
 
-/** Records are keyed by what they are; one operator per browser profile. */
-export type RecordKey = 'operator-key' | 'operator-certificate' | 'console-config' | 'snapshot'
+/** Records are keyed by what they are; one operator per browser profile. `ice-servers`: the STUN/TURN
+ * servers with credentials the command center gave this paired console (`console.iceServers`). */
+export type RecordKey =
+  | 'operator-key'
+  | 'operator-certificate'
+  | 'console-config'
+  | 'snapshot'
+  | 'ice-servers'
 
 interface ConsoleSchema extends DBSchema {
   records: { key: RecordKey; value: unknown }

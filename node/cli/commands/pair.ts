@@ -26,6 +26,7 @@ import { writeJsonAtomic } from '../../state/atomic-file.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
 import { TrustStore } from '../../trust/trust-store.ts'
 import { CLAWMESH_VERSION } from '../../version.ts'
+import { recordCliMeshName } from '../cli-mesh.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { resolveTargetUrl } from './gateways.ts'
@@ -124,6 +125,8 @@ export function registerPairCommands(program: Command): void {
         if (!answer.ok) throw new CliUsageError(`pairing refused (${answer.reason}): ${answer.message}`)
         const trust = await TrustStore.open(paths.trustedPeers)
         await trust.add(answer.commandCenterId, answer.commandCenterName)
+        // From now on this CLI announces the command center's mesh, which it must to be served.
+        await recordCliMeshName(paths.stateDir, answer.meshName)
         if (answer.certificate !== undefined) {
           await writeJsonAtomic(
             `${paths.stateDir}/identity/operator-certificate.json`,

@@ -4,6 +4,8 @@ import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
+import { resolveStateDir } from '../../state/state-dir.ts'
+import { recordCliMeshName } from '../cli-mesh.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
@@ -115,6 +117,8 @@ export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMes
     process.exit(0)
   }
   if (received !== undefined) await stopNode(received)
+  // This state dir's CLI now speaks for the node's mesh (a node serves RPC to its own mesh only).
+  await recordCliMeshName(resolveStateDir(config.stateDir), config.meshName)
   printReady(node)
   return node
 }
