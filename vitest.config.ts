@@ -16,6 +16,10 @@ export default defineConfig({
         },
       },
       {
+        // The console's pure functions (state derivation, formatting): no browser needed.
+        test: { ...shared, name: 'console', include: ['browser/src/**/*.test.ts'] },
+      },
+      {
         test: {
           ...shared,
           name: 'integration',

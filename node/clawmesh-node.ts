@@ -874,6 +874,7 @@ export async function startClawMeshNode(
           .map((record) => ({ deviceId: record.deviceId, name: record.info?.name ?? record.deviceId })),
       ...(site === undefined ? {} : { siteName: site.site.name }),
       ...(site === undefined ? {} : { site }),
+      deviceFor: (capability) => bindings.deviceFor(capability),
     },
     counters,
     events,

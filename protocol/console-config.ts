@@ -34,11 +34,23 @@ export const consoleSiteSchema = z.strictObject({
         kind: z.string().max(64).optional(),
         sensors: z
           .array(
-            z.strictObject({ id: siteIdSchema, metric: z.string().min(1).max(64), unit: z.string().max(16) }),
+            z.strictObject({
+              id: siteIdSchema,
+              metric: z.string().min(1).max(64),
+              unit: z.string().max(16),
+              /** The device the command center's records bind it to: its readings count only from it. */
+              deviceId: deviceIdSchema.optional(),
+            }),
           )
           .max(CONSOLE_SITE_DEVICES_PER_ZONE_MAX),
         actuators: z
-          .array(z.strictObject({ id: siteIdSchema, kind: z.string().min(1).max(64) }))
+          .array(
+            z.strictObject({
+              id: siteIdSchema,
+              kind: z.string().min(1).max(64),
+              deviceId: deviceIdSchema.optional(),
+            }),
+          )
           .max(CONSOLE_SITE_DEVICES_PER_ZONE_MAX),
       }),
     )

@@ -29,6 +29,9 @@ export interface ConsoleConfigSource {
   siteName?: string
   /** The loaded site model, summarised for the Twin (zones, names, devices). */
   site?: SiteModel
+  /** The device this node's records bind a sensor or actuator capability to (site bindings), so the
+   * Twin takes each device's state only from the node that serves it. */
+  deviceFor?(capability: string): string | undefined
 }
 
 const MAX_ADDRS = 16
@@ -69,7 +72,7 @@ export function buildConsoleConfig(source: ConsoleConfigSource, requestHost?: st
     // Served to anyone who loads the page: no TURN server, no credential (see publicIceServers).
     iceServers: publicIceServers(source.iceServers),
     ...(source.siteName === undefined ? {} : { siteName: source.siteName }),
-    ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site) }),
+    ...(source.site === undefined ? {} : { site: consoleSiteSummary(source.site, source.deviceFor) }),
   })
 }
 
@@ -90,7 +93,14 @@ function relayedFieldNodes(source: ConsoleConfigSource): ConsoleConfig['fieldNod
 
 /** What the Twin needs of the site model: zones in the model's order with their names and the
  * device IDs of their sensors and actuators (no capabilities, operations or thresholds). */
-export function consoleSiteSummary(site: SiteModel): ConsoleSite {
+export function consoleSiteSummary(
+  site: SiteModel,
+  deviceFor: (capability: string) => string | undefined = () => undefined,
+): ConsoleSite {
+  const boundTo = (capability: string) => {
+    const deviceId = deviceFor(capability)
+    return deviceId === undefined ? {} : { deviceId }
+  }
   return {
     id: site.site.id,
     name: site.site.name,
@@ -101,11 +111,16 @@ export function consoleSiteSummary(site: SiteModel): ConsoleSite {
       sensors: site.sensors
         .filter((sensor) => sensor.zone === zone.id)
         .slice(0, CONSOLE_SITE_DEVICES_PER_ZONE_MAX)
-        .map((sensor) => ({ id: sensor.id, metric: sensor.metric, unit: sensor.unit })),
+        .map((sensor) => ({
+          id: sensor.id,
+          metric: sensor.metric,
+          unit: sensor.unit,
+          ...boundTo(sensor.capability),
+        })),
       actuators: site.actuators
         .filter((actuator) => actuator.zone === zone.id)
         .slice(0, CONSOLE_SITE_DEVICES_PER_ZONE_MAX)
-        .map((actuator) => ({ id: actuator.id, kind: actuator.kind })),
+        .map((actuator) => ({ id: actuator.id, kind: actuator.kind, ...boundTo(actuator.capability) })),
     })),
   }
 }

@@ -48,6 +48,7 @@ import {
   type MeshState,
   mergeObservations,
   observationOf,
+  siteBindings,
 } from './mesh-state.ts'
 
 /** RPC polling: often enough that a proposal or a peer going down shows within seconds, rarely
@@ -234,8 +235,9 @@ export function createConsoleSession(): ConsoleSession {
 
   const ingestFrames = (frames: readonly Frame[]) => {
     const now = Date.now()
+    const bindings = siteBindings(config()?.site)
     const points = frames.flatMap((frame) => {
-      const point = observationOf(frame)
+      const point = observationOf(frame, bindings)
       return point === undefined ? [] : [point]
     })
     setState('observations', (current) => mergeObservations(current, points))
@@ -313,8 +315,9 @@ export function createConsoleSession(): ConsoleSession {
     ])
     if (health.status === 'fulfilled') setState('health', reconcile(health.value))
     if (world.status === 'fulfilled') {
+      const bindings = siteBindings(config()?.site)
       const points = world.value.frames.flatMap((frame) => {
-        const point = observationOf(frame as unknown as Frame)
+        const point = observationOf(frame as unknown as Frame, bindings)
         return point === undefined ? [] : [point]
       })
       setState('observations', (current) => mergeObservations(current, points))

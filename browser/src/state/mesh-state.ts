@@ -63,9 +63,28 @@ export function emptyMeshState(): MeshState {
   return { freshAt: 0, peers: [], events: [], proposals: [], observations: [], frameArrivals: [], chat: [] }
 }
 
-export function observationOf(frame: Frame): ObservationPoint | undefined {
+/** The device the site binds each sensor and actuator to (by site ID), as the command center's
+ * records say; absent for a device the command center could not bind. */
+export function siteBindings(site: ConsoleSite | undefined): ReadonlyMap<string, string> {
+  const bound = new Map<string, string>()
+  for (const zone of site?.zones ?? []) {
+    for (const device of [...zone.sensors, ...zone.actuators]) {
+      if (device.deviceId !== undefined) bound.set(device.id, device.deviceId)
+    }
+  }
+  return bound
+}
+
+/** A reading as the Twin and the charts use it. A reading of a site device from any node but the one
+ * the site binds it to is dropped: a trusted device must not paint another node's valve. */
+export function observationOf(
+  frame: Frame,
+  bindings: ReadonlyMap<string, string> = new Map(),
+): ObservationPoint | undefined {
   if (frame.kind !== 'observation') return undefined
   const data = frame.data
+  const boundTo = data.sensor === undefined ? undefined : bindings.get(data.sensor)
+  if (boundTo !== undefined && boundTo !== frame.origin) return undefined
   return {
     frameId: frame.frameId,
     origin: frame.origin,
