@@ -243,6 +243,8 @@ export async function startClawMeshNode(
     stateDir: paths.stateDir,
     peers: () => membership.entries(),
     isTrusted: (deviceId) => trust.has(deviceId),
+    commandCenters: config.commandCenters,
+    trustKindOf: (deviceId) => trust.get(deviceId)?.kind,
     events,
     counters,
     log,

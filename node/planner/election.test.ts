@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import {
+  LEADER_TERM_MAX,
   type SignedLeaderAnnouncement,
   signedLeaderAnnouncementSchema,
   signLeaderAnnouncement,
@@ -37,6 +38,9 @@ async function harness(options: {
   role: NodeRole
   stateDir?: string
   trusted?: (id: string) => boolean
+  /** The command centers this node obeys (its configuration): the peers it may follow as leader. */
+  commandCenters?: string[]
+  operators?: string[]
 }): Promise<Harness> {
   const published: SignedLeaderAnnouncement[] = []
   const pubsub = {
@@ -60,6 +64,8 @@ async function harness(options: {
     stateDir,
     peers: () => peers,
     isTrusted: options.trusted ?? (() => true),
+    commandCenters: options.commandCenters ?? [],
+    trustKindOf: (id) => (options.operators?.includes(id) ? 'operator' : 'device'),
     events,
     counters,
     log: () => {},
@@ -109,12 +115,13 @@ describe('PlannerElection', () => {
   it('a follower adopts the highest claim, ignores older ones and keeps the term across a restart', async () => {
     const [leader] = await ranked()
     const field = await newSigner()
-    const node = await harness({ self: field, role: 'field' })
+    const node = await harness({ self: field, role: 'field', commandCenters: [leader.id] })
     node.peers.push(connectedPlanner(leader.id))
     node.election.start()
-    await node.election.consider(await claim(leader, 5))
-    await node.election.consider(await claim(leader, 3))
-    expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 5 })
+    await node.election.consider(await claim(leader, 1))
+    await node.election.consider(await claim(leader, 2))
+    await node.election.consider(await claim(leader, 1))
+    expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 2 })
     expect(node.election.issuing()).toBeUndefined()
     expect(node.published).toEqual([])
     expect(node.counters.get('election.ignored.stale-term')).toBe(1)
@@ -124,11 +131,11 @@ describe('PlannerElection', () => {
     // The leader is lost: no live leader, but the fence term stays.
     ;(node.peers[0] as { state: string }).state = 'down'
     expect(node.election.leader()).toBeUndefined()
-    expect(node.election.currentTerm()).toBe(5)
+    expect(node.election.currentTerm()).toBe(2)
     node.election.stop()
     await node.election.flushed()
     const restarted = await harness({ self: field, role: 'field', stateDir: node.stateDir })
-    expect(restarted.election.currentTerm()).toBe(5)
+    expect(restarted.election.currentTerm()).toBe(2)
   })
 
   it('refuses claims from untrusted and non-planner origins, counted', async () => {
@@ -138,11 +145,12 @@ describe('PlannerElection', () => {
       self: await newSigner(),
       role: 'field',
       trusted: (id) => id !== stranger.id,
+      commandCenters: [planner.id],
     })
     node.peers.push(connectedPlanner(planner.id, 'field'))
     node.election.start()
-    await node.election.consider(await claim(stranger, 9))
-    await node.election.consider(await claim(planner, 9))
+    await node.election.consider(await claim(stranger, 1))
+    await node.election.consider(await claim(planner, 1))
     expect(node.election.currentTerm()).toBeUndefined()
     expect(node.counters.get('election.refused.untrusted-origin')).toBe(1)
     expect(node.counters.get('election.refused.non-planner-origin')).toBe(1)
@@ -150,8 +158,8 @@ describe('PlannerElection', () => {
 
   it('split brain: the better-ranked leader keeps leading at a fresh term; the other steps down', async () => {
     const [better, worse] = await ranked()
-    const winner = await harness({ self: better, role: 'planner' })
-    const loser = await harness({ self: worse, role: 'planner' })
+    const winner = await harness({ self: better, role: 'planner', commandCenters: [worse.id] })
+    const loser = await harness({ self: worse, role: 'planner', commandCenters: [better.id] })
     winner.election.start()
     loser.election.start()
     // Each led alone at term 1 (two halves of a split mesh).
@@ -175,19 +183,66 @@ describe('PlannerElection', () => {
 
   it('a returning better-ranked planner claims above the standby that led meanwhile; the standby steps down', async () => {
     const [planner, standby] = await ranked()
-    const back = await harness({ self: planner, role: 'planner' })
+    const back = await harness({ self: planner, role: 'planner', commandCenters: [standby.id] })
     back.peers.push(connectedPlanner(standby.id, 'standby-planner'))
-    const standbyNode = await harness({ self: standby, role: 'standby-planner' })
+    const standbyNode = await harness({ self: standby, role: 'standby-planner', commandCenters: [planner.id] })
     standbyNode.peers.push(connectedPlanner(planner.id))
-    // The standby led at term 7 while the planner was away.
-    await back.election.consider(await claim(standby, 7, 'standby-planner'))
+    // The standby led (at term 1) while the planner was away.
+    await back.election.consider(await claim(standby, 1, 'standby-planner'))
     back.election.start()
-    await vi.waitFor(() => expect(back.election.leader()).toEqual({ deviceId: planner.id, term: 8 }))
+    await vi.waitFor(() => expect(back.election.leader()).toEqual({ deviceId: planner.id, term: 2 }))
+    // The standby holds the term it led under (its own claim, as after a restart).
+    await standbyNode.election.consider(await claim(standby, 1, 'standby-planner'))
     standbyNode.election.start()
     await standbyNode.election.consider(back.published.at(-1))
     await vi.waitFor(() => expect(standbyNode.election.isLeader()).toBe(false))
-    expect(standbyNode.election.leader()).toEqual({ deviceId: planner.id, term: 8 })
+    expect(standbyNode.election.leader()).toEqual({ deviceId: planner.id, term: 2 })
     back.election.stop()
     standbyNode.election.stop()
+  })
+
+  it('issue 14: a trusted device that is not a command center cannot seize leadership at the maximum term', async () => {
+    const [device, planner] = await ranked()
+    const node = await harness({ self: planner, role: 'planner' })
+    // The device advertises itself as a planner and has the better (lower) ID.
+    node.peers.push(connectedPlanner(device.id, 'planner'))
+    node.election.start()
+    await vi.waitFor(() => expect(node.election.leader()).toEqual({ deviceId: planner.id, term: 1 }))
+    await node.election.consider(await claim(device, LEADER_TERM_MAX))
+    expect(node.election.leader()).toEqual({ deviceId: planner.id, term: 1 })
+    expect(node.election.isLeader()).toBe(true)
+    expect(node.counters.get('election.refused.ineligible-origin')).toBe(1)
+    expect(node.events.list().map((event) => event.type)).toContain('planner.leader.refused.ineligible-origin')
+    node.election.stop()
+    await node.election.flushed()
+    expect(JSON.parse(await readFile(leaderTermPath(node.stateDir), 'utf8')).highest.body.term).toBe(1)
+  })
+
+  it('issue 14: an operator key is never followed, even when configured as a command center', async () => {
+    const operator = await newSigner()
+    const node = await harness({
+      self: await newSigner(),
+      role: 'field',
+      commandCenters: [operator.id],
+      operators: [operator.id],
+    })
+    node.election.start()
+    await node.election.consider(await claim(operator, 1))
+    expect(node.election.currentTerm()).toBeUndefined()
+    expect(node.counters.get('election.refused.ineligible-origin')).toBe(1)
+  })
+
+  it('issue 14: a command center may step the term by one over the held term, not more', async () => {
+    const [leader] = await ranked()
+    const node = await harness({ self: await newSigner(), role: 'field', commandCenters: [leader.id] })
+    node.peers.push(connectedPlanner(leader.id))
+    node.election.start()
+    await node.election.consider(await claim(leader, 1))
+    await node.election.consider(await claim(leader, 6))
+    expect(node.election.currentTerm()).toBe(1)
+    expect(node.counters.get('election.refused.term-beyond-bound')).toBe(1)
+    await node.election.consider(await claim(leader, 2))
+    expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 2 })
+    node.election.stop()
   })
 })

@@ -8,6 +8,10 @@
  * Claims travel as signed leader announcements on their own gossipsub topic (`leaderTopic`), are
  * re-gossiped by the leader every LEADER_HEARTBEAT_MS, and are also read from every peer's
  * `mesh.status` when it joins, so a node that starts late learns the current term at once.
+ *
+ * Who may lead is this node's own decision (issue 14): only keys its records make eligible
+ * (`isEligibleLeader`: itself as planner, the command centers it obeys, never an operator key) are
+ * candidates or followed, and a claim may step at most LEADER_TERM_MAX_STEP above the held term.
  */
 import { join } from 'node:path'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -19,6 +23,7 @@ import {
   compareClaims,
   type ElectionCandidate,
   electLeader,
+  isEligibleLeader,
   isPlannerRole,
   LEADER_ANNOUNCEMENT_MAX_BYTES,
   type LeaderAnnouncementRefusal,
@@ -75,6 +80,11 @@ export interface PlannerElectionInit {
   /** Membership's records: state, kind and advertised role of every peer. */
   peers(): readonly PeerRecordView[]
   isTrusted(deviceId: string): boolean
+  /** Command centers this node obeys (config.commandCenters): with itself as planner, the only keys
+   * it follows as leader. */
+  commandCenters: readonly string[]
+  /** The kind of a key's trust-store entry; operator keys are never followed as leader. */
+  trustKindOf(deviceId: string): 'device' | 'operator' | undefined
   /** Subscribes to the node's event ring (peer.down / peer.left / peer.connected trigger a re-run). */
   events: EventRing
   counters: Counters
@@ -205,6 +215,24 @@ export class PlannerElection implements LeaderView {
     await this.#receive(candidate, 'status')
   }
 
+  /** From this node's records only: never the role a peer advertises about itself. */
+  isEligible(deviceId: string): boolean {
+    return isEligibleLeader(deviceId, {
+      selfId: this.#init.deviceId,
+      selfRole: this.#init.role,
+      commandCenters: this.#init.commandCenters,
+      trustKindOf: (id) => this.#init.trustKindOf(id),
+    })
+  }
+
+  /** The highest term this node holds, its own claims included: the base of the term step bound. */
+  #heldTerm(): number | undefined {
+    const known = this.#known?.body.term
+    const claimed = this.#lastClaimedTerm
+    if (known === undefined) return claimed
+    return claimed === undefined ? known : Math.max(known, claimed)
+  }
+
   #isLive(deviceId: string): boolean {
     const record = this.#init.peers().find((entry) => entry.deviceId === deviceId)
     if (record !== undefined && LIVE_STATES.has(record.state) && record.agent?.kind === 'node') return true
@@ -226,6 +254,7 @@ export class PlannerElection implements LeaderView {
     for (const record of this.#init.peers()) {
       const role = record.info?.role
       if (!isPlannerRole(role) || !this.#init.isTrusted(record.deviceId)) continue
+      if (!this.isEligible(record.deviceId)) continue
       if (!this.#isLive(record.deviceId)) continue
       seen.add(record.deviceId)
       candidates.push({ deviceId: record.deviceId, role })
@@ -233,6 +262,7 @@ export class PlannerElection implements LeaderView {
     // Planners we only hear through others (no direct connection).
     for (const [deviceId, heard] of this.#heardAt) {
       if (seen.has(deviceId) || !isPlannerRole(heard.role) || !this.#init.isTrusted(deviceId)) continue
+      if (!this.isEligible(deviceId)) continue
       if (this.#isLive(deviceId)) candidates.push({ deviceId, role: heard.role })
     }
     return candidates
@@ -343,6 +373,8 @@ export class PlannerElection implements LeaderView {
     const verdict = await verifyLeaderAnnouncement(candidate, {
       ...this.#init.mesh,
       isTrustedOrigin: (id) => id === this.#init.deviceId || this.#init.isTrusted(id),
+      isEligibleOrigin: (id) => this.isEligible(id),
+      heldTerm: this.#heldTerm(),
       roleOf: (id) =>
         id === this.#init.deviceId
           ? this.#init.role
@@ -406,6 +438,7 @@ export class PlannerElection implements LeaderView {
 
   #refused(reason: LeaderAnnouncementRefusal, detail: string): void {
     this.#init.counters.increment(`election.refused.${reason}`)
+    this.#init.log(`refused a leader announcement (${reason}): ${detail}`)
     this.#init.events.push({
       level: 'warn',
       type: `planner.leader.refused.${reason}`,
