@@ -142,7 +142,8 @@ export const LEADER_ANNOUNCEMENT_REFUSALS = {
   'ineligible-origin':
     'The announcing key is not one this node may follow: not itself as planner, not a command center it obeys, or an operator key.',
   'non-planner-origin': 'The announcing node does not run as planner or standby-planner.',
-  'term-beyond-bound': 'The claimed term is more than LEADER_TERM_MAX_STEP above the highest term this node holds.',
+  'term-beyond-bound':
+    'The claimed term is more than LEADER_TERM_MAX_STEP above the highest term this node holds.',
 } as const
 export type LeaderAnnouncementRefusal = keyof typeof LEADER_ANNOUNCEMENT_REFUSALS
 

@@ -20,6 +20,7 @@ import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import type { PeerRecordView } from '../mesh/membership.ts'
+import { writeJsonAtomic } from '../state/atomic-file.ts'
 import { leaderTermPath, PlannerElection } from './election.ts'
 
 const mesh = { meshName: 'farm', generation: 1 }
@@ -85,6 +86,13 @@ const connectedPlanner = (deviceId: string, role: NodeRole = 'planner'): PeerRec
   agent: { kind: 'node', version: 'test', ...mesh },
   info: { name: deviceId.slice(-4), role, capabilities: [] },
 })
+
+/** A state dir as `clawmesh planner reset-term --to term` leaves it. */
+async function resetDir(term: number): Promise<string> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-election-'))
+  await writeJsonAtomic(leaderTermPath(stateDir), { version: 1, resetTo: { term, at: 1 } })
+  return stateDir
+}
 
 /** Two fresh signers, the better-ranked (lower ID) first. */
 async function ranked(): Promise<[Signer, Signer]> {
@@ -185,7 +193,11 @@ describe('PlannerElection', () => {
     const [planner, standby] = await ranked()
     const back = await harness({ self: planner, role: 'planner', commandCenters: [standby.id] })
     back.peers.push(connectedPlanner(standby.id, 'standby-planner'))
-    const standbyNode = await harness({ self: standby, role: 'standby-planner', commandCenters: [planner.id] })
+    const standbyNode = await harness({
+      self: standby,
+      role: 'standby-planner',
+      commandCenters: [planner.id],
+    })
     standbyNode.peers.push(connectedPlanner(planner.id))
     // The standby led (at term 1) while the planner was away.
     await back.election.consider(await claim(standby, 1, 'standby-planner'))
@@ -212,7 +224,9 @@ describe('PlannerElection', () => {
     expect(node.election.leader()).toEqual({ deviceId: planner.id, term: 1 })
     expect(node.election.isLeader()).toBe(true)
     expect(node.counters.get('election.refused.ineligible-origin')).toBe(1)
-    expect(node.events.list().map((event) => event.type)).toContain('planner.leader.refused.ineligible-origin')
+    expect(node.events.list().map((event) => event.type)).toContain(
+      'planner.leader.refused.ineligible-origin',
+    )
     node.election.stop()
     await node.election.flushed()
     expect(JSON.parse(await readFile(leaderTermPath(node.stateDir), 'utf8')).highest.body.term).toBe(1)
@@ -230,6 +244,34 @@ describe('PlannerElection', () => {
     await node.election.consider(await claim(operator, 1))
     expect(node.election.currentTerm()).toBeUndefined()
     expect(node.counters.get('election.refused.ineligible-origin')).toBe(1)
+  })
+
+  it('after `planner reset-term --to N` a planner claims N+1 and a follower accepts N+1 but nothing below N', async () => {
+    const [leader, other] = await ranked()
+    const planner = await harness({ self: leader, role: 'planner', stateDir: await resetDir(4) })
+    expect(planner.election.currentTerm()).toBe(4)
+    planner.election.start()
+    await vi.waitFor(() => expect(planner.election.leader()).toEqual({ deviceId: leader.id, term: 5 }))
+    planner.election.stop()
+    await planner.election.flushed()
+    expect(JSON.parse(await readFile(leaderTermPath(planner.stateDir), 'utf8')).highest.body.term).toBe(5)
+
+    const follower = await harness({
+      self: await newSigner(),
+      role: 'field',
+      commandCenters: [other.id],
+      stateDir: await resetDir(4),
+    })
+    follower.peers.push(connectedPlanner(other.id))
+    follower.election.start()
+    await follower.election.consider(await claim(other, 3))
+    expect(follower.election.leader()).toBeUndefined()
+    expect(follower.counters.get('election.ignored.stale-term')).toBe(1)
+    await follower.election.consider(await claim(other, 6))
+    expect(follower.counters.get('election.refused.term-beyond-bound')).toBe(1)
+    await follower.election.consider(await claim(other, 5))
+    expect(follower.election.leader()).toEqual({ deviceId: other.id, term: 5 })
+    follower.election.stop()
   })
 
   it('issue 14: a command center may step the term by one over the held term, not more', async () => {

@@ -13,6 +13,7 @@
  * (`isEligibleLeader`: itself as planner, the command centers it obeys, never an operator key) are
  * candidates or followed, and a claim may step at most LEADER_TERM_MAX_STEP above the held term.
  */
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -26,7 +27,9 @@ import {
   isEligibleLeader,
   isPlannerRole,
   LEADER_ANNOUNCEMENT_MAX_BYTES,
+  LEADER_TERM_MAX,
   type LeaderAnnouncementRefusal,
+  leaderTermSchema,
   nextTerm,
   type SignedLeaderAnnouncement,
   signedLeaderAnnouncementSchema,
@@ -52,11 +55,23 @@ export function leaderTermPath(stateDir: string): string {
   return join(stateDir, 'planner', 'leader-term.json')
 }
 
-const leaderTermFileSchema = z.strictObject({
+/** Names the process that owns the term file while it runs (pid), so `clawmesh planner reset-term`
+ * refuses to rewrite the file under a running node that would overwrite it again. */
+export function leaderTermOwnerPath(stateDir: string): string {
+  return join(stateDir, 'planner', 'leader-term.owner.json')
+}
+
+export const leaderTermOwnerSchema = z.strictObject({ pid: z.number().int().positive() })
+
+export const leaderTermFileSchema = z.strictObject({
   version: z.literal(1),
-  /** The highest claim this node has seen (its own included). */
-  highest: signedLeaderAnnouncementSchema,
+  /** The highest claim this node has seen (its own included); absent right after a reset. */
+  highest: signedLeaderAnnouncementSchema.optional(),
+  /** Written by `clawmesh planner reset-term --to N`: the node holds term N with no claim to show
+   * for it, so it accepts N+1 and, as a planner, claims above N. */
+  resetTo: z.strictObject({ term: leaderTermSchema, at: z.number().int().nonnegative() }).optional(),
 })
+export type LeaderTermFile = z.infer<typeof leaderTermFileSchema>
 
 /** What `mesh.status` shows of the election (protocol/rpc/methods.ts `leader`). */
 export interface LeaderStatus {
@@ -109,6 +124,8 @@ export class PlannerElection implements LeaderView {
   /** This process claimed `#known` and still holds it. */
   #leading = false
   #lastClaimedTerm: number | undefined
+  /** The term a reset left this node holding (`resetTo`), until a claim above it arrives. */
+  readonly #reset: LeaderTermFile['resetTo']
   /** The persisted highest claim is our own: we led until we stopped, so we claim again without the
    * startup grace (if the mesh moved on meanwhile, the higher claim we then hear supersedes ours). */
   readonly #ledBeforeRestart: boolean
@@ -123,18 +140,29 @@ export class PlannerElection implements LeaderView {
   #writes: Promise<boolean> = Promise.resolve(true)
   #unsubscribeEvents: () => void = () => {}
 
-  private constructor(init: PlannerElectionInit, known: SignedLeaderAnnouncement | undefined) {
+  private constructor(init: PlannerElectionInit, file: LeaderTermFile | undefined) {
     this.#init = init
     this.#topic = leaderTopic(init.mesh)
     this.#path = leaderTermPath(init.stateDir)
-    this.#known = known
-    this.#ledBeforeRestart = known?.body.leader === init.deviceId
+    this.#known = file?.highest
+    this.#reset = file?.resetTo
+    this.#ledBeforeRestart = file?.highest?.body.leader === init.deviceId
   }
 
   /** Loads the persisted highest term; an unreadable file stops the node (never silently reset). */
   static async open(init: PlannerElectionInit): Promise<PlannerElection> {
     const file = await readJsonFile(leaderTermPath(init.stateDir), leaderTermFileSchema, 'leader term')
-    return new PlannerElection(init, file?.highest)
+    const election = new PlannerElection(init, file)
+    const held = file?.highest?.body
+    // A claim persisted before this node checked eligibility (issue 14) may be an attacker's: say so,
+    // and how to recover, rather than silently dropping the fence it sets.
+    if (held !== undefined && (!election.isEligible(held.leader) || held.term >= LEADER_TERM_MAX)) {
+      init.log(
+        `the persisted leader term ${held.term} was claimed by ${held.leader}, which this node would not follow; ` +
+          `if it is bogus, stop the node and run: clawmesh planner reset-term --to <the mesh's real term>`,
+      )
+    }
+    return election
   }
 
   get isCandidate(): boolean {
@@ -142,6 +170,9 @@ export class PlannerElection implements LeaderView {
   }
 
   start(): void {
+    void writeJsonAtomic(leaderTermOwnerPath(this.#init.stateDir), { pid: process.pid }).catch(
+      (error: Error) => this.#init.log(`could not record the leader-term owner: ${error.message}`),
+    )
     const pubsub = this.#init.libp2p.services.pubsub
     pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message.data))
     pubsub.subscribe(this.#topic)
@@ -161,6 +192,7 @@ export class PlannerElection implements LeaderView {
     clearInterval(this.#tick)
     this.#unsubscribeEvents()
     this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
+    void rm(leaderTermOwnerPath(this.#init.stateDir), { force: true }).catch(() => {})
   }
 
   /** Resolves once the persisted term file is up to date (tests, shutdown). */
@@ -187,7 +219,7 @@ export class PlannerElection implements LeaderView {
 
   /** Highest leader term seen: the fence the safety runtime applies. Undefined until any is seen. */
   currentTerm(): number | undefined {
-    return this.#known?.body.term
+    return this.#heldTerm()
   }
 
   /** Planner nodes stamp commands with the term they lead under; undefined for non-candidates. */
@@ -227,10 +259,10 @@ export class PlannerElection implements LeaderView {
 
   /** The highest term this node holds, its own claims included: the base of the term step bound. */
   #heldTerm(): number | undefined {
-    const known = this.#known?.body.term
-    const claimed = this.#lastClaimedTerm
-    if (known === undefined) return claimed
-    return claimed === undefined ? known : Math.max(known, claimed)
+    const terms = [this.#known?.body.term, this.#lastClaimedTerm, this.#reset?.term].filter(
+      (term): term is number => term !== undefined,
+    )
+    return terms.length === 0 ? undefined : Math.max(...terms)
   }
 
   #isLive(deviceId: string): boolean {
@@ -287,7 +319,7 @@ export class PlannerElection implements LeaderView {
     if (this.#claiming || this.#stopped || !isPlannerRole(this.#init.role)) return
     this.#claiming = true
     try {
-      const term = nextTerm(Math.max(this.#known?.body.term ?? 0, this.#lastClaimedTerm ?? 0))
+      const term = nextTerm(this.#heldTerm())
       const announcement = await signLeaderAnnouncement(this.#init.signer, {
         meshName: this.#init.mesh.meshName,
         generation: this.#init.mesh.generation,
@@ -391,7 +423,9 @@ export class PlannerElection implements LeaderView {
     if (claim.leader !== self && source === 'gossip')
       this.#heardAt.set(claim.leader, { at: Date.now(), role: claim.role })
     const known = this.#known
-    const order = known === undefined ? 1 : compareClaims(claim, claimOf(known))
+    // Below the term a reset left us holding: as stale as any claim below the one we hold.
+    const belowReset = this.#reset !== undefined && claim.term < this.#reset.term
+    const order = belowReset ? -1 : known === undefined ? 1 : compareClaims(claim, claimOf(known))
     if (order > 0) {
       const wasLeading = this.#leading
       this.#known = announcement
@@ -473,7 +507,15 @@ export class PlannerElection implements LeaderView {
     const highest = this.#known
     if (highest === undefined) return this.#writes
     this.#writes = this.#writes
-      .then(() => writeJsonAtomic(this.#path, { version: 1, highest }))
+      .then(() =>
+        writeJsonAtomic(this.#path, {
+          version: 1,
+          highest,
+          ...(this.#reset === undefined || this.#reset.term < highest.body.term
+            ? {}
+            : { resetTo: this.#reset }),
+        } satisfies LeaderTermFile),
+      )
       .then(
         () => true,
         (error: Error) => {
