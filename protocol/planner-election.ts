@@ -5,7 +5,8 @@
  * (highest term seen + 1) and announces it in a signed leader announcement; every node keeps the
  * highest claim it has seen, ordered by (term, rank), so claims converge whatever order they
  * arrive in. Actuators fence commands issued under an older term (see `checkCommandTerm` in
- * safety/command.ts).
+ * safety/command.ts). Who may lead a node is that node's decision from its own records
+ * (`isEligibleLeader`), and a claim steps at most LEADER_TERM_MAX_STEP above the term it holds.
  */
 import { z } from 'zod'
 import { deviceIdSchema } from './device-id.ts'
