@@ -178,7 +178,8 @@ export async function startClawMeshNode(
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
-      if (status.leader !== undefined) void election?.consider(status.leader.announcement)
+      if (status.leader !== undefined)
+        void election?.consider(status.leader.announcement, status.leader.chain)
       return { name: status.name, role: status.role, capabilities: status.capabilities }
     },
     log: (line) => {
@@ -245,6 +246,8 @@ export async function startClawMeshNode(
     isTrusted: (deviceId) => trust.has(deviceId),
     commandCenters: config.commandCenters,
     trustKindOf: (deviceId) => trust.get(deviceId)?.kind,
+    fetchLeaderStatus: async (deviceId) =>
+      (await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})).leader,
     events,
     counters,
     log,

@@ -110,6 +110,13 @@ export function nextTerm(highestSeen: number | undefined): number {
  * (issue 14). With steps of one, exhausting 2^53 terms takes longer than any mesh will run. */
 export const LEADER_TERM_MAX_STEP = 1
 
+/** How many of the claims it held (one per term, newest last) a node keeps and serves in its
+ * `mesh.status` (`leader.chain`), so a node that missed terms, or joins a mesh past term 1, climbs to
+ * the current term one step at a time, each step a claim signed by a key it may follow. 32 steps
+ * cover a month of daily command-center restarts; a node further behind is brought up with
+ * `clawmesh planner reset-term --to N`. About 13 KiB in a status answer (RPC limit 256 KiB). */
+export const LEADER_TERM_CHAIN_MAX = 32
+
 /** Whether `term` is within LEADER_TERM_MAX_STEP of the highest term the receiver holds (none held
  * counts as 0, so a node that never saw a term accepts term 1 only). Claims at or below the held
  * term are within the bound; whether they are newer is `compareClaims`'s business. */

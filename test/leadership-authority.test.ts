@@ -30,6 +30,8 @@ import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import {
   cliJson,
+  deviceIdOf,
+  makeStateDir,
   type NodeProcess,
   runCli,
   startNode,
@@ -362,6 +364,44 @@ describe('leadership only from command centers (issue 14)', () => {
     await waitForPlannerLead(site.cc, site.dirs.cc)
   }, 60_000)
 
+  it('a field node that joins after the term moved past 1 climbs the command center chain, one step per term, and follows it', async () => {
+    const ccTerm = (await statusOf(site.cc)).leader?.term as number
+    expect(ccTerm).toBeGreaterThan(1)
+    const dir = await makeStateDir('late-field')
+    const lateId = await deviceIdOf(dir)
+    await (await TrustStore.open(statePaths(dir).trustedPeers)).add(site.ids.cc, 'command-center')
+    const trustedBefore = (await statusOf(site.cc)).trustedPeerCount
+    expect((await runCli(['trust', 'add', lateId, '--name', 'field-late'], site.dirs.cc)).code).toBe(0)
+    await waitFor('the command center to load the new trust entry', async () =>
+      (await statusOf(site.cc)).trustedPeerCount > trustedBefore ? true : undefined,
+    )
+    const late = await startNode(dir, [
+      '--name',
+      'field-late',
+      '--field-node',
+      '--command-center',
+      site.ids.cc,
+      '--peer',
+      `${site.ids.cc}=${site.cc.url}`,
+    ])
+    try {
+      await waitFor('the late field node to follow the command center at its term', async () => {
+        const leader = (await statusOf(late)).leader
+        return leader?.deviceId === site.ids.cc && leader.term >= ccTerm ? true : undefined
+      })
+      // It got there one term at a time (a heartbeat heard before the chain may have been refused).
+      expect(await counter(late, 'election.terms.adopted')).toBeGreaterThanOrEqual(ccTerm)
+      const held = (await statusOf(late)).leader?.term
+      await waitFor('the late field node to persist the term it climbed to', async () =>
+        (await persistedTerm(late.stateDir))?.term === held ? true : undefined,
+      )
+    } finally {
+      await clients.get(late)?.close()
+      clients.delete(late)
+      await late.stop()
+    }
+  }, 60_000)
+
   it('clawmesh planner reset-term repairs a poisoned persisted term: the command center leads again and a held approval executes', async () => {
     const realTerm = (await statusOf(site.field)).leader?.term as number
     // What the old code left behind: the field device's claim at the maximum term, persisted.
@@ -369,6 +409,13 @@ describe('leadership only from command centers (issue 14)', () => {
     await stopCommandCenter()
     await writeFile(leaderTermPath(site.dirs.cc), `${JSON.stringify({ version: 1, highest: poison })}\n`)
     site.cc = await startNode(site.dirs.cc, [...site.ccArgs, '--port', String(site.cc.port)])
+    await waitFor('the restarted command center to reach the valve again', async () => {
+      const valve = await (await clientOf(site.cc)).call('capability.invoke', {
+        capability: VALVE,
+        operation: 'state',
+      })
+      return valve.result !== undefined ? true : undefined
+    })
     const poisoned = await statusOf(site.cc)
     expect(poisoned.leader).toMatchObject({ term: LEADER_TERM_MAX, isSelf: false })
     // Operator-authored, approved, but held: the command center cannot lead above the maximum term.

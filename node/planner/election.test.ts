@@ -6,6 +6,8 @@
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { describe, expect, it, vi } from 'vitest'
 import {
   LEADER_TERM_MAX,
@@ -21,7 +23,7 @@ import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import type { PeerRecordView } from '../mesh/membership.ts'
 import { writeJsonAtomic } from '../state/atomic-file.ts'
-import { leaderTermPath, PlannerElection } from './election.ts'
+import { leaderTermPath, PlannerElection, type PlannerElectionInit } from './election.ts'
 
 const mesh = { meshName: 'farm', generation: 1 }
 
@@ -32,6 +34,8 @@ interface Harness {
   events: EventRing
   peers: PeerRecordView[]
   stateDir: string
+  /** The gossip topic validators the election registered (its leader topic). */
+  validators: Map<string, unknown>
 }
 
 async function harness(options: {
@@ -42,10 +46,12 @@ async function harness(options: {
   /** The command centers this node obeys (its configuration): the peers it may follow as leader. */
   commandCenters?: string[]
   operators?: string[]
+  fetchLeaderStatus?: PlannerElectionInit['fetchLeaderStatus']
 }): Promise<Harness> {
   const published: SignedLeaderAnnouncement[] = []
+  const validators = new Map<string, unknown>()
   const pubsub = {
-    topicValidators: new Map(),
+    topicValidators: validators,
     subscribe: () => {},
     publish: async (_topic: string, data: Uint8Array) => {
       published.push(signedLeaderAnnouncementSchema.parse(JSON.parse(new TextDecoder().decode(data))))
@@ -67,13 +73,14 @@ async function harness(options: {
     isTrusted: options.trusted ?? (() => true),
     commandCenters: options.commandCenters ?? [],
     trustKindOf: (id) => (options.operators?.includes(id) ? 'operator' : 'device'),
+    ...(options.fetchLeaderStatus === undefined ? {} : { fetchLeaderStatus: options.fetchLeaderStatus }),
     events,
     counters,
     log: () => {},
     startupGraceMs: 0,
     tickMs: 60_000,
   })
-  return { election, published, counters, events, peers, stateDir }
+  return { election, published, counters, events, peers, stateDir, validators }
 }
 
 const claim = (signer: Signer, term: number, role: NodeRole = 'planner') =>
@@ -86,6 +93,16 @@ const connectedPlanner = (deviceId: string, role: NodeRole = 'planner'): PeerRec
   agent: { kind: 'node', version: 'test', ...mesh },
   info: { name: deviceId.slice(-4), role, capabilities: [] },
 })
+
+/** Delivers an announcement through the election's gossip topic validator, relayed by `relayId`. */
+function harnessValidator(node: Harness) {
+  const validator = [...node.validators.values()][0] as (
+    peer: PeerId,
+    message: { data: Uint8Array },
+  ) => Promise<unknown>
+  return (relayId: string, announcement: SignedLeaderAnnouncement) =>
+    validator(peerIdFromString(relayId), { data: new TextEncoder().encode(JSON.stringify(announcement)) })
+}
 
 /** A state dir as `clawmesh planner reset-term --to term` leaves it. */
 async function resetDir(term: number): Promise<string> {
@@ -285,6 +302,62 @@ describe('PlannerElection', () => {
     expect(node.counters.get('election.refused.term-beyond-bound')).toBe(1)
     await node.election.consider(await claim(leader, 2))
     expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 2 })
+    node.election.stop()
+  })
+
+  it('a node behind by several terms climbs the chain a peer serves, one signed step at a time', async () => {
+    const [leader] = await ranked()
+    const node = await harness({ self: await newSigner(), role: 'field', commandCenters: [leader.id] })
+    node.peers.push(connectedPlanner(leader.id))
+    node.election.start()
+    await node.election.consider(await claim(leader, 1))
+    const steps = [await claim(leader, 2), await claim(leader, 3), await claim(leader, 4)]
+    // Out of order on the wire: climbed oldest first.
+    await node.election.consider(await claim(leader, 5), [steps[2], steps[0], steps[1]])
+    expect(node.election.leader()).toEqual({ deviceId: leader.id, term: 5 })
+    expect(node.counters.get('election.refused.term-beyond-bound')).toBe(0)
+    // It serves what it climbed to the next node.
+    expect(
+      node.election.status()?.chain?.map((entry) => (entry as { body: { term: number } }).body.term),
+    ).toEqual([1, 2, 3, 4])
+    node.election.stop()
+  })
+
+  it('a chain with a gap, or a step signed by a key the node does not follow, climbs no further', async () => {
+    const [leader, rogue] = await ranked()
+    const node = await harness({ self: await newSigner(), role: 'field', commandCenters: [leader.id] })
+    node.election.start()
+    await node.election.consider(await claim(leader, 1))
+    await node.election.consider(await claim(leader, 6), [await claim(leader, 2), await claim(leader, 4)])
+    expect(node.election.currentTerm()).toBe(2)
+    expect(node.counters.get('election.refused.term-beyond-bound')).toBe(2)
+    await node.election.consider(await claim(leader, 4), [await claim(rogue, 3)])
+    expect(node.election.currentTerm()).toBe(2)
+    expect(node.counters.get('election.refused.ineligible-origin')).toBe(1)
+    node.election.stop()
+  })
+
+  it('after refusing a gossiped claim above the bound it asks the relaying peer for the steps between', async () => {
+    const [leader, relay] = await ranked()
+    const chain = [await claim(leader, 2), await claim(leader, 3)]
+    const current = await claim(leader, 4)
+    const asked: string[] = []
+    const node = await harness({
+      self: await newSigner(),
+      role: 'field',
+      commandCenters: [leader.id],
+      fetchLeaderStatus: async (deviceId) => {
+        asked.push(deviceId)
+        return { announcement: current, chain }
+      },
+    })
+    node.election.start()
+    await node.election.consider(await claim(leader, 1))
+    await harnessValidator(node)(relay.id, current)
+    await vi.waitFor(() => expect(node.election.currentTerm()).toBe(4))
+    expect(asked).toEqual([relay.id])
+    expect(node.counters.get('election.catch-up')).toBe(1)
+    expect(node.counters.get('election.refused.term-beyond-bound')).toBe(1)
     node.election.stop()
   })
 })

@@ -27,6 +27,7 @@ import {
   isEligibleLeader,
   isPlannerRole,
   LEADER_ANNOUNCEMENT_MAX_BYTES,
+  LEADER_TERM_CHAIN_MAX,
   LEADER_TERM_MAX,
   type LeaderAnnouncementRefusal,
   leaderTermSchema,
@@ -46,6 +47,7 @@ import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import {
   ELECTION_STARTUP_GRACE_MS,
   ELECTION_TICK_MS,
+  LEADER_CATCH_UP_INTERVAL_MS,
   LEADER_HEARD_STALE_MS,
   LEADER_HEARTBEAT_MS,
 } from './constants.ts'
@@ -70,6 +72,8 @@ export const leaderTermFileSchema = z.strictObject({
   /** Written by `clawmesh planner reset-term --to N`: the node holds term N with no claim to show
    * for it, so it accepts N+1 and, as a planner, claims above N. */
   resetTo: z.strictObject({ term: leaderTermSchema, at: z.number().int().nonnegative() }).optional(),
+  /** Claims held before, one per term, oldest first (served as `leader.chain`). */
+  chain: z.array(signedLeaderAnnouncementSchema).max(LEADER_TERM_CHAIN_MAX).optional(),
 })
 export type LeaderTermFile = z.infer<typeof leaderTermFileSchema>
 
@@ -80,6 +84,7 @@ export interface LeaderStatus {
   live: boolean
   isSelf: boolean
   announcement: Record<string, unknown>
+  chain?: Record<string, unknown>[]
 }
 
 /** How this node may stamp the commands it issues (see SafetyRuntime). */
@@ -100,6 +105,9 @@ export interface PlannerElectionInit {
   commandCenters: readonly string[]
   /** The kind of a key's trust-store entry; operator keys are never followed as leader. */
   trustKindOf(deviceId: string): 'device' | 'operator' | undefined
+  /** Asks a connected peer for its `mesh.status` leader (announcement and chain), to catch up after
+   * refusing a claim above the term step bound. Without it a node catches up only when peers join. */
+  fetchLeaderStatus?(deviceId: string): Promise<{ announcement: unknown; chain?: unknown[] } | undefined>
   /** Subscribes to the node's event ring (peer.down / peer.left / peer.connected trigger a re-run). */
   events: EventRing
   counters: Counters
@@ -126,6 +134,9 @@ export class PlannerElection implements LeaderView {
   #lastClaimedTerm: number | undefined
   /** The term a reset left this node holding (`resetTo`), until a claim above it arrives. */
   readonly #reset: LeaderTermFile['resetTo']
+  /** Claims held, one per term, oldest first, the newest possibly `#known` itself. */
+  #chain: SignedLeaderAnnouncement[]
+  #lastCatchUp = 0
   /** The persisted highest claim is our own: we led until we stopped, so we claim again without the
    * startup grace (if the mesh moved on meanwhile, the higher claim we then hear supersedes ours). */
   readonly #ledBeforeRestart: boolean
@@ -146,6 +157,7 @@ export class PlannerElection implements LeaderView {
     this.#path = leaderTermPath(init.stateDir)
     this.#known = file?.highest
     this.#reset = file?.resetTo
+    this.#chain = file?.chain ?? (file?.highest === undefined ? [] : [file.highest])
     this.#ledBeforeRestart = file?.highest?.body.leader === init.deviceId
   }
 
@@ -239,12 +251,52 @@ export class PlannerElection implements LeaderView {
       live: this.leader() !== undefined,
       isSelf,
       announcement: known as unknown as Record<string, unknown>,
+      chain: this.#chain.filter((entry) => entry.body.term < known.body.term) as unknown as Record<
+        string,
+        unknown
+      >[],
     }
   }
 
-  /** An announcement read from a peer's `mesh.status` (the same checks as one from gossip). */
-  async consider(candidate: unknown): Promise<void> {
+  /** An announcement read from a peer's `mesh.status` (the same checks as one from gossip), after
+   * the earlier claims that peer held (`chain`), climbed oldest first: each is checked on its own,
+   * so each step must be signed by a key this node follows and within the term step bound. */
+  async consider(candidate: unknown, chain?: readonly unknown[]): Promise<void> {
+    if (chain !== undefined && chain.length <= LEADER_TERM_CHAIN_MAX) {
+      const steps = chain
+        .map((entry) => signedLeaderAnnouncementSchema.safeParse(entry))
+        .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
+        .sort((a, b) => a.body.term - b.body.term)
+      for (const step of steps) {
+        if (step.body.term <= (this.#heldTerm() ?? 0)) continue
+        if ((await this.#receive(step, 'status')) !== 'accepted') break
+      }
+    }
     await this.#receive(candidate, 'status')
+  }
+
+  /** After refusing a claim above the bound: ask the peer that relayed it for the steps between. */
+  async #catchUp(deviceId: string): Promise<void> {
+    const fetch = this.#init.fetchLeaderStatus
+    const now = Date.now()
+    if (fetch === undefined || now - this.#lastCatchUp < LEADER_CATCH_UP_INTERVAL_MS) return
+    this.#lastCatchUp = now
+    this.#init.counters.increment('election.catch-up')
+    try {
+      const leader = await fetch(deviceId)
+      if (leader !== undefined) await this.consider(leader.announcement, leader.chain)
+    } catch (error) {
+      this.#init.log(`could not catch up on the leader term from ${deviceId}: ${(error as Error).message}`)
+    }
+  }
+
+  /** Keeps `announcement` as the held claim of its term, newest last, at most LEADER_TERM_CHAIN_MAX. */
+  #remember(announcement: SignedLeaderAnnouncement): void {
+    const last = this.#chain.at(-1)
+    if (last !== undefined && last.body.term === announcement.body.term)
+      this.#chain[this.#chain.length - 1] = announcement
+    else if (last === undefined || last.body.term < announcement.body.term) this.#chain.push(announcement)
+    if (this.#chain.length > LEADER_TERM_CHAIN_MAX) this.#chain = this.#chain.slice(-LEADER_TERM_CHAIN_MAX)
   }
 
   /** From this node's records only: never the role a peer advertises about itself. */
@@ -331,6 +383,7 @@ export class PlannerElection implements LeaderView {
       if (this.#known !== undefined && this.#known.body.term >= term) return
       this.#known = announcement
       this.#lastClaimedTerm = term
+      this.#remember(announcement)
       this.#init.counters.increment('election.claims')
       // On disk before anyone hears of it or a command carries it: a crash right after announcing
       // never reuses the term.
@@ -392,7 +445,7 @@ export class PlannerElection implements LeaderView {
       this.#refused('malformed', `undecodable announcement relayed by ${peer.toString()}`)
       return TopicValidatorResult.Reject
     }
-    const outcome = await this.#receive(candidate, 'gossip')
+    const outcome = await this.#receive(candidate, 'gossip', peer.toString())
     if (outcome === 'accepted') return TopicValidatorResult.Accept
     return outcome === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
@@ -400,6 +453,7 @@ export class PlannerElection implements LeaderView {
   async #receive(
     candidate: unknown,
     source: 'gossip' | 'status',
+    relayedBy?: string,
   ): Promise<'accepted' | 'ignored' | 'rejected'> {
     if (this.#stopped) return 'ignored'
     const verdict = await verifyLeaderAnnouncement(candidate, {
@@ -414,6 +468,8 @@ export class PlannerElection implements LeaderView {
     })
     if (verdict.verdict === 'reject') {
       this.#refused(verdict.reason, `${verdict.detail} (via ${source})`)
+      // The relayer accepted this claim, so it holds the terms between ours and it.
+      if (verdict.reason === 'term-beyond-bound' && relayedBy !== undefined) void this.#catchUp(relayedBy)
       return REJECTED.has(verdict.reason) ? 'rejected' : 'ignored'
     }
     const announcement = verdict.announcement
@@ -429,6 +485,7 @@ export class PlannerElection implements LeaderView {
     if (order > 0) {
       const wasLeading = this.#leading
       this.#known = announcement
+      this.#remember(announcement)
       // A claim of ours we no longer hold (from before a restart) is not leadership.
       this.#leading = false
       if (claim.leader !== self) {
@@ -511,6 +568,7 @@ export class PlannerElection implements LeaderView {
         writeJsonAtomic(this.#path, {
           version: 1,
           highest,
+          chain: this.#chain,
           ...(this.#reset === undefined || this.#reset.term < highest.body.term
             ? {}
             : { resetTo: this.#reset }),

@@ -9,6 +9,7 @@ import { deviceIdSchema } from '../device-id.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
+import { LEADER_TERM_CHAIN_MAX } from '../planner-election.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
@@ -64,6 +65,9 @@ export const meshStatusResultSchema = z.object({
       live: z.boolean(),
       isSelf: z.boolean(),
       announcement: z.record(z.string(), z.unknown()),
+      /** Earlier claims this node held, one per term, oldest first: a peer that is behind climbs them
+       * a step at a time (LEADER_TERM_CHAIN_MAX, docs/planner-election.md). */
+      chain: z.array(z.record(z.string(), z.unknown())).max(LEADER_TERM_CHAIN_MAX).optional(),
     })
     .optional(),
 })
