@@ -204,7 +204,8 @@ export async function startClawMeshNode(
     probe: (deviceId, signal) => libp2p.services.ping.ping(peerIdFromString(deviceId), { signal }),
     fetchInfo: async (deviceId) => {
       const status = await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})
-      if (status.leader !== undefined) void election?.consider(status.leader.announcement)
+      if (status.leader !== undefined)
+        void election?.consider(status.leader.announcement, status.leader.chain)
       const capabilities = status.capabilities.filter(
         (capability) => !bindings.binds(capability) || bindings.deviceFor(capability) === deviceId,
       )
@@ -276,6 +277,10 @@ export async function startClawMeshNode(
     stateDir: paths.stateDir,
     peers: () => membership.entries(),
     isTrusted: (deviceId) => trust.has(deviceId),
+    commandCenters: config.commandCenters,
+    trustKindOf: (deviceId) => trust.get(deviceId)?.kind,
+    fetchLeaderStatus: async (deviceId) =>
+      (await callRpc(libp2p, peerIdFromString(deviceId), rpcProtocol, 'mesh.status', {})).leader,
     events,
     counters,
     log,

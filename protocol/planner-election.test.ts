@@ -6,7 +6,12 @@ import {
   compareClaims,
   type ElectionCandidate,
   electLeader,
+  isEligibleLeader,
+  isTermWithinStep,
+  LEADER_TERM_MAX,
+  LEADER_TERM_MAX_STEP,
   type LeaderClaim,
+  type LeaderEligibilityRecords,
   nextTerm,
   PLANNER_ROLES,
   signLeaderAnnouncement,
@@ -107,7 +112,8 @@ describe('planner election rules', () => {
     expect(compareClaims({ ...standby, term: 5 }, low)).toBeGreaterThan(0)
     fc.assert(
       fc.property(claimArb, claimArb, (a, b) => {
-        expect(Math.sign(compareClaims(a, b))).toBe(-Math.sign(compareClaims(b, a)))
+        // A sum, not toBe(-x): toBe tells +0 from -0, so equal claims failed this at random.
+        expect(Math.sign(compareClaims(a, b)) + Math.sign(compareClaims(b, a))).toBe(0)
       }),
     )
   })
@@ -118,7 +124,9 @@ describe('leader announcements', () => {
   const options = (overrides: Partial<Parameters<typeof verifyLeaderAnnouncement>[1]> = {}) => ({
     ...mesh,
     isTrustedOrigin: () => true,
+    isEligibleOrigin: () => true,
     roleOf: () => undefined,
+    heldTerm: 2,
     ...overrides,
   })
 
@@ -151,6 +159,8 @@ describe('leader announcements', () => {
     expect(await reasonOf({ ...announcement, body: { ...announcement.body, extra: 1 } })).toBe('malformed')
     expect(await reasonOf(announcement, { meshName: 'other' })).toBe('wrong-mesh')
     expect(await reasonOf(announcement, { isTrustedOrigin: () => false })).toBe('untrusted-origin')
+    expect(await reasonOf(announcement, { isEligibleOrigin: () => false })).toBe('ineligible-origin')
+    expect(await reasonOf(announcement, { heldTerm: 1 })).toBe('term-beyond-bound')
     expect(await reasonOf(announcement, { roleOf: () => 'field' })).toBe('non-planner-origin')
     const field = await signLeaderAnnouncement(leader, { ...mesh, role: 'field', term: 3, issuedAt: 1 })
     expect(await reasonOf(field)).toBe('non-planner-origin')
@@ -158,6 +168,84 @@ describe('leader announcements', () => {
     const impostor = await newSigner()
     const forged = await signLeaderAnnouncement(impostor, { ...mesh, role: 'planner', term: 7, issuedAt: 1 })
     expect(await reasonOf({ ...forged, body: { ...forged.body, leader: leader.id } })).toBe('bad-signature')
+  })
+})
+
+describe('who may lead a receiver, and how far a term may step (issue 14)', () => {
+  const records = (overrides: Partial<LeaderEligibilityRecords> = {}): LeaderEligibilityRecords => ({
+    selfId: '12D3KooWSELF',
+    selfRole: 'field',
+    commandCenters: ['12D3KooWCCCC'],
+    trustKindOf: () => 'device',
+    ...overrides,
+  })
+
+  it('a command center the receiver obeys is eligible; a trusted device that is not one is not', () => {
+    expect(isEligibleLeader('12D3KooWCCCC', records())).toBe(true)
+    expect(isEligibleLeader('12D3KooWFIELD', records())).toBe(false)
+  })
+
+  it('an operator key is never eligible, even when listed as a command center', () => {
+    expect(isEligibleLeader('12D3KooWCCCC', records({ trustKindOf: () => 'operator' }))).toBe(false)
+  })
+
+  it('the receiver itself is eligible only when it runs as planner or standby-planner', () => {
+    for (const role of PLANNER_ROLES) {
+      expect(isEligibleLeader('12D3KooWSELF', records({ selfRole: role }))).toBe(true)
+    }
+    for (const role of ['node', 'field', 'sensor', 'actuator', 'viewer'] as const) {
+      expect(isEligibleLeader('12D3KooWSELF', records({ selfRole: role }))).toBe(false)
+    }
+  })
+
+  it('a term may be at most LEADER_TERM_MAX_STEP above the held term; none held counts as 0', () => {
+    expect(LEADER_TERM_MAX_STEP).toBe(1)
+    expect(isTermWithinStep(1, undefined)).toBe(true)
+    expect(isTermWithinStep(2, undefined)).toBe(false)
+    expect(isTermWithinStep(8, 7)).toBe(true)
+    expect(isTermWithinStep(9, 7)).toBe(false)
+    expect(isTermWithinStep(12, 7)).toBe(false)
+    expect(isTermWithinStep(LEADER_TERM_MAX, 7)).toBe(false)
+    // Stale and equal terms are within the bound (compareClaims decides them).
+    expect(isTermWithinStep(3, 7)).toBe(true)
+    expect(isTermWithinStep(7, 7)).toBe(true)
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        (held, step) => {
+          expect(isTermWithinStep(held + step, held)).toBe(step <= LEADER_TERM_MAX_STEP)
+        },
+      ),
+    )
+  })
+
+  it('the term an elected planner claims is always within the bound of what it holds', () => {
+    fc.assert(
+      fc.property(fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: undefined }), (held) => {
+        expect(isTermWithinStep(nextTerm(held), held)).toBe(true)
+      }),
+    )
+  })
+
+  it('a trusted field device claiming leadership at the maximum term is refused as ineligible', async () => {
+    const device = await newSigner()
+    const poison = await signLeaderAnnouncement(device, {
+      meshName: 'farm',
+      generation: 1,
+      role: 'planner',
+      term: LEADER_TERM_MAX,
+      issuedAt: 1,
+    })
+    const verdict = await verifyLeaderAnnouncement(poison, {
+      meshName: 'farm',
+      generation: 1,
+      isTrustedOrigin: () => true,
+      isEligibleOrigin: (id) => isEligibleLeader(id, records()),
+      roleOf: () => 'planner',
+      heldTerm: 3,
+    })
+    expect(verdict).toMatchObject({ verdict: 'reject', reason: 'ineligible-origin' })
   })
 })
 

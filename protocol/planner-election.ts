@@ -5,7 +5,8 @@
  * (highest term seen + 1) and announces it in a signed leader announcement; every node keeps the
  * highest claim it has seen, ordered by (term, rank), so claims converge whatever order they
  * arrive in. Actuators fence commands issued under an older term (see `checkCommandTerm` in
- * safety/command.ts).
+ * safety/command.ts). Who may lead a node is that node's decision from its own records
+ * (`isEligibleLeader`), and a claim steps at most LEADER_TERM_MAX_STEP above the term it holds.
  */
 import { z } from 'zod'
 import { deviceIdSchema } from './device-id.ts'
@@ -102,12 +103,55 @@ export function nextTerm(highestSeen: number | undefined): number {
   return (highestSeen ?? 0) + 1
 }
 
+/** How far above the highest term a receiver holds a claim may be. A legitimate planner claims
+ * exactly one above the highest term it has seen (`nextTerm`), and every node that followed the
+ * mesh holds that term, so a bigger step is either a bug or an attempt to exhaust the term space:
+ * one announcement at LEADER_TERM_MAX would leave no term any planner could ever claim again
+ * (issue 14). With steps of one, exhausting 2^53 terms takes longer than any mesh will run. */
+export const LEADER_TERM_MAX_STEP = 1
+
+/** How many of the claims it held (one per term, newest last) a node keeps and serves in its
+ * `mesh.status` (`leader.chain`), so a node that missed terms, or joins a mesh past term 1, climbs to
+ * the current term one step at a time, each step a claim signed by a key it may follow. 32 steps
+ * cover a month of daily command-center restarts; a node further behind is brought up with
+ * `clawmesh planner reset-term --to N`. About 13 KiB in a status answer (RPC limit 256 KiB). */
+export const LEADER_TERM_CHAIN_MAX = 32
+
+/** Whether `term` is within LEADER_TERM_MAX_STEP of the highest term the receiver holds (none held
+ * counts as 0, so a node that never saw a term accepts term 1 only). Claims at or below the held
+ * term are within the bound; whether they are newer is `compareClaims`'s business. */
+export function isTermWithinStep(term: number, heldTerm: number | undefined): boolean {
+  return term <= (heldTerm ?? 0) + LEADER_TERM_MAX_STEP
+}
+
+/** What the RECEIVER knows that makes a key planner-eligible; never the role a peer advertises. */
+export interface LeaderEligibilityRecords {
+  readonly selfId: string
+  readonly selfRole: NodeRole
+  /** Command centers this receiver obeys (its `commandCenters` configuration, `--command-center`). */
+  readonly commandCenters: readonly string[]
+  /** The kind of the key's entry in the receiver's trust store; operator keys never lead. */
+  trustKindOf(deviceId: string): 'device' | 'operator' | undefined
+}
+
+/** A key may lead this receiver when it is the receiver itself running as planner or
+ * standby-planner, or a command center the receiver obeys that is not an operator key. */
+export function isEligibleLeader(deviceId: string, records: LeaderEligibilityRecords): boolean {
+  if (deviceId === records.selfId) return isPlannerRole(records.selfRole)
+  if (records.trustKindOf(deviceId) === 'operator') return false
+  return records.commandCenters.includes(deviceId)
+}
+
 export const LEADER_ANNOUNCEMENT_REFUSALS = {
   malformed: 'The announcement does not match the leader announcement schema.',
   'wrong-mesh': 'The announcement names another mesh or protocol generation.',
   'bad-signature': 'The announcement is not signed by the leader it names.',
   'untrusted-origin': 'The announcing leader is not in the trust store.',
+  'ineligible-origin':
+    'The announcing key is not one this node may follow: not itself as planner, not a command center it obeys, or an operator key.',
   'non-planner-origin': 'The announcing node does not run as planner or standby-planner.',
+  'term-beyond-bound':
+    'The claimed term is more than LEADER_TERM_MAX_STEP above the highest term this node holds.',
 } as const
 export type LeaderAnnouncementRefusal = keyof typeof LEADER_ANNOUNCEMENT_REFUSALS
 
@@ -117,12 +161,17 @@ export type LeaderAnnouncementVerdict =
 
 export interface VerifyLeaderAnnouncementOptions extends MeshIdentity {
   isTrustedOrigin(deviceId: string): boolean
-  /** The role the origin advertised in its own status or capability update, when known. */
+  /** From the receiver's own records (`isEligibleLeader`), never from what the origin says. */
+  isEligibleOrigin(deviceId: string): boolean
+  /** The role the origin advertised in its own status or capability update, when known. It can
+   * only refuse a claim (a mismatch), never make a key eligible. */
   roleOf(deviceId: string): NodeRole | undefined
+  /** The highest term the receiver holds (its own claims included); undefined when none. */
+  heldTerm: number | undefined
 }
 
-/** Checks shape, mesh, signature, trust and role. Whether the claim is newer than what the node
- * holds is the caller's business (`compareClaims`). */
+/** Checks shape, mesh, signature, trust, eligibility, role and the term step. Whether the claim is
+ * newer than what the node holds is the caller's business (`compareClaims`). */
 export async function verifyLeaderAnnouncement(
   candidate: unknown,
   options: VerifyLeaderAnnouncementOptions,
@@ -142,11 +191,20 @@ export async function verifyLeaderAnnouncement(
   if (!options.isTrustedOrigin(body.leader)) {
     return reject('untrusted-origin', `${body.leader} is not trusted`)
   }
+  if (!options.isEligibleOrigin(body.leader)) {
+    return reject('ineligible-origin', `${body.leader} is not a command center or planner this node follows`)
+  }
   const advertised = options.roleOf(body.leader)
   if (!isPlannerRole(body.role) || (advertised !== undefined && advertised !== body.role)) {
     return reject(
       'non-planner-origin',
       `${body.leader} claims role ${body.role}${advertised === undefined ? '' : ` but advertises ${advertised}`}`,
+    )
+  }
+  if (!isTermWithinStep(body.term, options.heldTerm)) {
+    return reject(
+      'term-beyond-bound',
+      `${body.leader} claims term ${body.term}, this node holds ${options.heldTerm ?? 'none'} (step at most ${LEADER_TERM_MAX_STEP})`,
     )
   }
   return { verdict: 'accept', announcement: parsed.data }

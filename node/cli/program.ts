@@ -15,6 +15,7 @@ import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
 import { registerPairCommands } from './commands/pair.ts'
 import { registerPeersCommands } from './commands/peers.ts'
+import { registerPlannerCommands } from './commands/planner.ts'
 import { registerProposalCommands } from './commands/proposals.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
@@ -50,5 +51,6 @@ export function buildProgram(): Command {
   registerDemoActuateCommand(program)
   registerCredentialCommands(program)
   registerAskCommand(program)
+  registerPlannerCommands(program)
   return program
 }

@@ -70,5 +70,10 @@ export const ELECTION_STARTUP_GRACE_MS = 2_000
  */
 export const LEADER_FAILOVER_BOUND_MS = DOWN_PROBE_TIMEOUT_MS + ELECTION_TICK_MS + 1_000
 
+/** At most one catch-up per this interval: after refusing a claim above the term step bound, a node
+ * asks the peer that relayed it for its `leader.chain` (a status call). Heartbeats repeat the
+ * refused claim every LEADER_HEARTBEAT_MS; one fetch per few of them is plenty. */
+export const LEADER_CATCH_UP_INTERVAL_MS = 5_000
+
 /** How long a forwarded request waits for the leader's answer. */
 export const LEADER_FORWARD_TIMEOUT_MS = 15_000

@@ -8,7 +8,12 @@
  * Claims travel as signed leader announcements on their own gossipsub topic (`leaderTopic`), are
  * re-gossiped by the leader every LEADER_HEARTBEAT_MS, and are also read from every peer's
  * `mesh.status` when it joins, so a node that starts late learns the current term at once.
+ *
+ * Who may lead is this node's own decision (issue 14): only keys its records make eligible
+ * (`isEligibleLeader`: itself as planner, the command centers it obeys, never an operator key) are
+ * candidates or followed, and a claim may step at most LEADER_TERM_MAX_STEP above the held term.
  */
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -19,9 +24,13 @@ import {
   compareClaims,
   type ElectionCandidate,
   electLeader,
+  isEligibleLeader,
   isPlannerRole,
   LEADER_ANNOUNCEMENT_MAX_BYTES,
+  LEADER_TERM_CHAIN_MAX,
+  LEADER_TERM_MAX,
   type LeaderAnnouncementRefusal,
+  leaderTermSchema,
   nextTerm,
   type SignedLeaderAnnouncement,
   signedLeaderAnnouncementSchema,
@@ -38,6 +47,7 @@ import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import {
   ELECTION_STARTUP_GRACE_MS,
   ELECTION_TICK_MS,
+  LEADER_CATCH_UP_INTERVAL_MS,
   LEADER_HEARD_STALE_MS,
   LEADER_HEARTBEAT_MS,
 } from './constants.ts'
@@ -47,11 +57,25 @@ export function leaderTermPath(stateDir: string): string {
   return join(stateDir, 'planner', 'leader-term.json')
 }
 
-const leaderTermFileSchema = z.strictObject({
+/** Names the process that owns the term file while it runs (pid), so `clawmesh planner reset-term`
+ * refuses to rewrite the file under a running node that would overwrite it again. */
+export function leaderTermOwnerPath(stateDir: string): string {
+  return join(stateDir, 'planner', 'leader-term.owner.json')
+}
+
+export const leaderTermOwnerSchema = z.strictObject({ pid: z.number().int().positive() })
+
+export const leaderTermFileSchema = z.strictObject({
   version: z.literal(1),
-  /** The highest claim this node has seen (its own included). */
-  highest: signedLeaderAnnouncementSchema,
+  /** The highest claim this node has seen (its own included); absent right after a reset. */
+  highest: signedLeaderAnnouncementSchema.optional(),
+  /** Written by `clawmesh planner reset-term --to N`: the node holds term N with no claim to show
+   * for it, so it accepts N+1 and, as a planner, claims above N. */
+  resetTo: z.strictObject({ term: leaderTermSchema, at: z.number().int().nonnegative() }).optional(),
+  /** Claims held before, one per term, oldest first (served as `leader.chain`). */
+  chain: z.array(signedLeaderAnnouncementSchema).max(LEADER_TERM_CHAIN_MAX).optional(),
 })
+export type LeaderTermFile = z.infer<typeof leaderTermFileSchema>
 
 /** What `mesh.status` shows of the election (protocol/rpc/methods.ts `leader`). */
 export interface LeaderStatus {
@@ -60,6 +84,7 @@ export interface LeaderStatus {
   live: boolean
   isSelf: boolean
   announcement: Record<string, unknown>
+  chain?: Record<string, unknown>[]
 }
 
 /** How this node may stamp the commands it issues (see SafetyRuntime). */
@@ -75,6 +100,14 @@ export interface PlannerElectionInit {
   /** Membership's records: state, kind and advertised role of every peer. */
   peers(): readonly PeerRecordView[]
   isTrusted(deviceId: string): boolean
+  /** Command centers this node obeys (config.commandCenters): with itself as planner, the only keys
+   * it follows as leader. */
+  commandCenters: readonly string[]
+  /** The kind of a key's trust-store entry; operator keys are never followed as leader. */
+  trustKindOf(deviceId: string): 'device' | 'operator' | undefined
+  /** Asks a connected peer for its `mesh.status` leader (announcement and chain), to catch up after
+   * refusing a claim above the term step bound. Without it a node catches up only when peers join. */
+  fetchLeaderStatus?(deviceId: string): Promise<{ announcement: unknown; chain?: unknown[] } | undefined>
   /** Subscribes to the node's event ring (peer.down / peer.left / peer.connected trigger a re-run). */
   events: EventRing
   counters: Counters
@@ -99,6 +132,11 @@ export class PlannerElection implements LeaderView {
   /** This process claimed `#known` and still holds it. */
   #leading = false
   #lastClaimedTerm: number | undefined
+  /** The term a reset left this node holding (`resetTo`), until a claim above it arrives. */
+  readonly #reset: LeaderTermFile['resetTo']
+  /** Claims held, one per term, oldest first, the newest possibly `#known` itself. */
+  #chain: SignedLeaderAnnouncement[]
+  #lastCatchUp = 0
   /** The persisted highest claim is our own: we led until we stopped, so we claim again without the
    * startup grace (if the mesh moved on meanwhile, the higher claim we then hear supersedes ours). */
   readonly #ledBeforeRestart: boolean
@@ -113,18 +151,30 @@ export class PlannerElection implements LeaderView {
   #writes: Promise<boolean> = Promise.resolve(true)
   #unsubscribeEvents: () => void = () => {}
 
-  private constructor(init: PlannerElectionInit, known: SignedLeaderAnnouncement | undefined) {
+  private constructor(init: PlannerElectionInit, file: LeaderTermFile | undefined) {
     this.#init = init
     this.#topic = leaderTopic(init.mesh)
     this.#path = leaderTermPath(init.stateDir)
-    this.#known = known
-    this.#ledBeforeRestart = known?.body.leader === init.deviceId
+    this.#known = file?.highest
+    this.#reset = file?.resetTo
+    this.#chain = file?.chain ?? (file?.highest === undefined ? [] : [file.highest])
+    this.#ledBeforeRestart = file?.highest?.body.leader === init.deviceId
   }
 
   /** Loads the persisted highest term; an unreadable file stops the node (never silently reset). */
   static async open(init: PlannerElectionInit): Promise<PlannerElection> {
     const file = await readJsonFile(leaderTermPath(init.stateDir), leaderTermFileSchema, 'leader term')
-    return new PlannerElection(init, file?.highest)
+    const election = new PlannerElection(init, file)
+    const held = file?.highest?.body
+    // A claim persisted before this node checked eligibility (issue 14) may be an attacker's: say so,
+    // and how to recover, rather than silently dropping the fence it sets.
+    if (held !== undefined && (!election.isEligible(held.leader) || held.term >= LEADER_TERM_MAX)) {
+      init.log(
+        `the persisted leader term ${held.term} was claimed by ${held.leader}, which this node would not follow; ` +
+          `if it is bogus, stop the node and run: clawmesh planner reset-term --to <the mesh's real term>`,
+      )
+    }
+    return election
   }
 
   get isCandidate(): boolean {
@@ -132,6 +182,9 @@ export class PlannerElection implements LeaderView {
   }
 
   start(): void {
+    void writeJsonAtomic(leaderTermOwnerPath(this.#init.stateDir), { pid: process.pid }).catch(
+      (error: Error) => this.#init.log(`could not record the leader-term owner: ${error.message}`),
+    )
     const pubsub = this.#init.libp2p.services.pubsub
     pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message.data))
     pubsub.subscribe(this.#topic)
@@ -151,6 +204,7 @@ export class PlannerElection implements LeaderView {
     clearInterval(this.#tick)
     this.#unsubscribeEvents()
     this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
+    void rm(leaderTermOwnerPath(this.#init.stateDir), { force: true }).catch(() => {})
   }
 
   /** Resolves once the persisted term file is up to date (tests, shutdown). */
@@ -177,7 +231,7 @@ export class PlannerElection implements LeaderView {
 
   /** Highest leader term seen: the fence the safety runtime applies. Undefined until any is seen. */
   currentTerm(): number | undefined {
-    return this.#known?.body.term
+    return this.#heldTerm()
   }
 
   /** Planner nodes stamp commands with the term they lead under; undefined for non-candidates. */
@@ -197,12 +251,70 @@ export class PlannerElection implements LeaderView {
       live: this.leader() !== undefined,
       isSelf,
       announcement: known as unknown as Record<string, unknown>,
+      chain: this.#chain.filter((entry) => entry.body.term < known.body.term) as unknown as Record<
+        string,
+        unknown
+      >[],
     }
   }
 
-  /** An announcement read from a peer's `mesh.status` (the same checks as one from gossip). */
-  async consider(candidate: unknown): Promise<void> {
+  /** An announcement read from a peer's `mesh.status` (the same checks as one from gossip), after
+   * the earlier claims that peer held (`chain`), climbed oldest first: each is checked on its own,
+   * so each step must be signed by a key this node follows and within the term step bound. */
+  async consider(candidate: unknown, chain?: readonly unknown[]): Promise<void> {
+    if (chain !== undefined && chain.length <= LEADER_TERM_CHAIN_MAX) {
+      const steps = chain
+        .map((entry) => signedLeaderAnnouncementSchema.safeParse(entry))
+        .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
+        .sort((a, b) => a.body.term - b.body.term)
+      for (const step of steps) {
+        if (step.body.term <= (this.#heldTerm() ?? 0)) continue
+        if ((await this.#receive(step, 'status')) !== 'accepted') break
+      }
+    }
     await this.#receive(candidate, 'status')
+  }
+
+  /** After refusing a claim above the bound: ask the peer that relayed it for the steps between. */
+  async #catchUp(deviceId: string): Promise<void> {
+    const fetch = this.#init.fetchLeaderStatus
+    const now = Date.now()
+    if (fetch === undefined || now - this.#lastCatchUp < LEADER_CATCH_UP_INTERVAL_MS) return
+    this.#lastCatchUp = now
+    this.#init.counters.increment('election.catch-up')
+    try {
+      const leader = await fetch(deviceId)
+      if (leader !== undefined) await this.consider(leader.announcement, leader.chain)
+    } catch (error) {
+      this.#init.log(`could not catch up on the leader term from ${deviceId}: ${(error as Error).message}`)
+    }
+  }
+
+  /** Keeps `announcement` as the held claim of its term, newest last, at most LEADER_TERM_CHAIN_MAX. */
+  #remember(announcement: SignedLeaderAnnouncement): void {
+    const last = this.#chain.at(-1)
+    if (last !== undefined && last.body.term === announcement.body.term)
+      this.#chain[this.#chain.length - 1] = announcement
+    else if (last === undefined || last.body.term < announcement.body.term) this.#chain.push(announcement)
+    if (this.#chain.length > LEADER_TERM_CHAIN_MAX) this.#chain = this.#chain.slice(-LEADER_TERM_CHAIN_MAX)
+  }
+
+  /** From this node's records only: never the role a peer advertises about itself. */
+  isEligible(deviceId: string): boolean {
+    return isEligibleLeader(deviceId, {
+      selfId: this.#init.deviceId,
+      selfRole: this.#init.role,
+      commandCenters: this.#init.commandCenters,
+      trustKindOf: (id) => this.#init.trustKindOf(id),
+    })
+  }
+
+  /** The highest term this node holds, its own claims included: the base of the term step bound. */
+  #heldTerm(): number | undefined {
+    const terms = [this.#known?.body.term, this.#lastClaimedTerm, this.#reset?.term].filter(
+      (term): term is number => term !== undefined,
+    )
+    return terms.length === 0 ? undefined : Math.max(...terms)
   }
 
   #isLive(deviceId: string): boolean {
@@ -226,6 +338,7 @@ export class PlannerElection implements LeaderView {
     for (const record of this.#init.peers()) {
       const role = record.info?.role
       if (!isPlannerRole(role) || !this.#init.isTrusted(record.deviceId)) continue
+      if (!this.isEligible(record.deviceId)) continue
       if (!this.#isLive(record.deviceId)) continue
       seen.add(record.deviceId)
       candidates.push({ deviceId: record.deviceId, role })
@@ -233,6 +346,7 @@ export class PlannerElection implements LeaderView {
     // Planners we only hear through others (no direct connection).
     for (const [deviceId, heard] of this.#heardAt) {
       if (seen.has(deviceId) || !isPlannerRole(heard.role) || !this.#init.isTrusted(deviceId)) continue
+      if (!this.isEligible(deviceId)) continue
       if (this.#isLive(deviceId)) candidates.push({ deviceId, role: heard.role })
     }
     return candidates
@@ -257,7 +371,7 @@ export class PlannerElection implements LeaderView {
     if (this.#claiming || this.#stopped || !isPlannerRole(this.#init.role)) return
     this.#claiming = true
     try {
-      const term = nextTerm(Math.max(this.#known?.body.term ?? 0, this.#lastClaimedTerm ?? 0))
+      const term = nextTerm(this.#heldTerm())
       const announcement = await signLeaderAnnouncement(this.#init.signer, {
         meshName: this.#init.mesh.meshName,
         generation: this.#init.mesh.generation,
@@ -269,6 +383,7 @@ export class PlannerElection implements LeaderView {
       if (this.#known !== undefined && this.#known.body.term >= term) return
       this.#known = announcement
       this.#lastClaimedTerm = term
+      this.#remember(announcement)
       this.#init.counters.increment('election.claims')
       // On disk before anyone hears of it or a command carries it: a crash right after announcing
       // never reuses the term.
@@ -330,7 +445,7 @@ export class PlannerElection implements LeaderView {
       this.#refused('malformed', `undecodable announcement relayed by ${peer.toString()}`)
       return TopicValidatorResult.Reject
     }
-    const outcome = await this.#receive(candidate, 'gossip')
+    const outcome = await this.#receive(candidate, 'gossip', peer.toString())
     if (outcome === 'accepted') return TopicValidatorResult.Accept
     return outcome === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
@@ -338,11 +453,14 @@ export class PlannerElection implements LeaderView {
   async #receive(
     candidate: unknown,
     source: 'gossip' | 'status',
+    relayedBy?: string,
   ): Promise<'accepted' | 'ignored' | 'rejected'> {
     if (this.#stopped) return 'ignored'
     const verdict = await verifyLeaderAnnouncement(candidate, {
       ...this.#init.mesh,
       isTrustedOrigin: (id) => id === this.#init.deviceId || this.#init.isTrusted(id),
+      isEligibleOrigin: (id) => this.isEligible(id),
+      heldTerm: this.#heldTerm(),
       roleOf: (id) =>
         id === this.#init.deviceId
           ? this.#init.role
@@ -350,6 +468,8 @@ export class PlannerElection implements LeaderView {
     })
     if (verdict.verdict === 'reject') {
       this.#refused(verdict.reason, `${verdict.detail} (via ${source})`)
+      // The relayer accepted this claim, so it holds the terms between ours and it.
+      if (verdict.reason === 'term-beyond-bound' && relayedBy !== undefined) void this.#catchUp(relayedBy)
       return REJECTED.has(verdict.reason) ? 'rejected' : 'ignored'
     }
     const announcement = verdict.announcement
@@ -359,10 +479,13 @@ export class PlannerElection implements LeaderView {
     if (claim.leader !== self && source === 'gossip')
       this.#heardAt.set(claim.leader, { at: Date.now(), role: claim.role })
     const known = this.#known
-    const order = known === undefined ? 1 : compareClaims(claim, claimOf(known))
+    // Below the term a reset left us holding: as stale as any claim below the one we hold.
+    const belowReset = this.#reset !== undefined && claim.term < this.#reset.term
+    const order = belowReset ? -1 : known === undefined ? 1 : compareClaims(claim, claimOf(known))
     if (order > 0) {
       const wasLeading = this.#leading
       this.#known = announcement
+      this.#remember(announcement)
       // A claim of ours we no longer hold (from before a restart) is not leadership.
       this.#leading = false
       if (claim.leader !== self) {
@@ -406,6 +529,7 @@ export class PlannerElection implements LeaderView {
 
   #refused(reason: LeaderAnnouncementRefusal, detail: string): void {
     this.#init.counters.increment(`election.refused.${reason}`)
+    this.#init.log(`refused a leader announcement (${reason}): ${detail}`)
     this.#init.events.push({
       level: 'warn',
       type: `planner.leader.refused.${reason}`,
@@ -440,7 +564,16 @@ export class PlannerElection implements LeaderView {
     const highest = this.#known
     if (highest === undefined) return this.#writes
     this.#writes = this.#writes
-      .then(() => writeJsonAtomic(this.#path, { version: 1, highest }))
+      .then(() =>
+        writeJsonAtomic(this.#path, {
+          version: 1,
+          highest,
+          chain: this.#chain,
+          ...(this.#reset === undefined || this.#reset.term < highest.body.term
+            ? {}
+            : { resetTo: this.#reset }),
+        } satisfies LeaderTermFile),
+      )
       .then(
         () => true,
         (error: Error) => {

@@ -10,6 +10,7 @@ import { ICE_SERVERS_MAX, iceServerSchema } from '../ice-servers.ts'
 import { EVENT_RING_SIZE } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
+import { LEADER_TERM_CHAIN_MAX } from '../planner-election.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
@@ -66,6 +67,9 @@ export const meshStatusResultSchema = z.object({
       live: z.boolean(),
       isSelf: z.boolean(),
       announcement: z.record(z.string(), z.unknown()),
+      /** Earlier claims this node held, one per term, oldest first: a peer that is behind climbs them
+       * a step at a time (LEADER_TERM_CHAIN_MAX, docs/planner-election.md). */
+      chain: z.array(z.record(z.string(), z.unknown())).max(LEADER_TERM_CHAIN_MAX).optional(),
     })
     .optional(),
 })

@@ -10,7 +10,15 @@ import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { EVIDENCE_ENTRY_DATA_MAX_BYTES, EVIDENCE_GENESIS_PREV_HASH } from './constants.ts'
 import { describeIssues, sha256HexSchema, signatureSchema, timestampSchema } from './schemas.ts'
 
-export const EVIDENCE_ENTRY_TYPES = ['proposal', 'decision', 'refusal', 'execution', 'approval'] as const
+/** `maintenance`: an operator's repair of node state (e.g. `clawmesh planner reset-term`), so the trail shows it. */
+export const EVIDENCE_ENTRY_TYPES = [
+  'proposal',
+  'decision',
+  'refusal',
+  'execution',
+  'approval',
+  'maintenance',
+] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]
 
 export const evidenceEntryBodySchema = z.strictObject({
