@@ -23,6 +23,7 @@ import {
   trustEachOther,
   waitFor,
 } from '../helpers/processes.ts'
+import { nameTrustedPeers } from './console-trust.ts'
 
 const APPROVED_VALVE = 'actuator:valve:zone-2'
 const REJECTED_VALVE = 'actuator:valve:zone-3'
@@ -129,7 +130,9 @@ async function valveOpen(capability: string): Promise<boolean> {
 
 beforeAll(async () => {
   dirs = { cc: await makeStateDir('console-cc'), field: await makeStateDir('console-field') }
-  ccId = (await trustEachOther([dirs.cc, dirs.field]))[0] as string
+  const [commandCenterId, fieldId] = (await trustEachOther([dirs.cc, dirs.field])) as [string, string]
+  ccId = commandCenterId
+  await nameTrustedPeers(dirs, { cc: ccId, field: fieldId })
   const spki = await issueCertificate(dirs.cc)
   ccPort = await freePort()
   cc = await startCommandCenter()
