@@ -311,6 +311,24 @@ describe('operator console', () => {
     }
   }, 60_000)
 
+  it('re-pairing after the certificate expired brings live data back in the same page (regression: the link stayed stopped until a reload)', async () => {
+    const { context, page } = await openConsole()
+    try {
+      await pair(page, await pairingCode('re-paired', ['--cert-ttl', '0.25']))
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+      await page.waitForSelector('[data-testid="pairing-reason"]', { timeout: 40_000 })
+      // A fresh code, typed into the same page: no reload, the same operator key.
+      await pair(page, await pairingCode('re-paired'))
+      await page.waitForSelector('[data-testid="view-topology"]')
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+      // Polled again: the command center's answer is fresh (no stale banner) and lists the field node.
+      await page.waitForFunction(`document.querySelector('[data-testid="stale-banner"]') === null`)
+      await page.waitForSelector('[data-testid="topology-node"][data-name="field-1"][data-state="connected"]')
+    } finally {
+      await context.close()
+    }
+  }, 120_000)
+
   it('is an installable PWA whose app shell loads offline with the last known state marked stale', async () => {
     const { page } = operator
     const session = await page.createCDPSession()
