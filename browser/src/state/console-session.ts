@@ -138,7 +138,8 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
     const loaded = opened()
     await loaded?.pairing.forget()
     for (const open of loaded?.node.getConnections() ?? []) await open.close().catch(() => {})
-    setPhase({ kind: 'pairing', reason })
+    // Paired again while the connections were closing: stay on the views.
+    if (connection() === undefined) setPhase({ kind: 'pairing', reason })
   }
 
   onCleanup(() => {

@@ -47,6 +47,11 @@ export function createMeshConnection(init: MeshConnectionInit): MeshConnection {
     const link = createCommandCenterLink(node, config)
     onCleanup(() => link.stop())
     const connected = createMemo(() => link.state().kind === 'connected')
+    // A poll still in flight when the pairing is dropped must not store credentials again.
+    let disposed = false
+    onCleanup(() => {
+      disposed = true
+    })
 
     const stillPaired = () => {
       if (init.pairing.isCurrent()) return true
@@ -61,7 +66,9 @@ export function createMeshConnection(init: MeshConnectionInit): MeshConnection {
       refusal,
       isConnected: connected,
       stillPaired,
-      acceptIceServers: (servers) => init.pairing.acceptIceServers(servers),
+      acceptIceServers: async (servers) => {
+        if (!disposed) await init.pairing.acceptIceServers(servers)
+      },
       saveSnapshot: init.saveSnapshot,
     })
 
