@@ -26,6 +26,7 @@ import {
   waitFor,
 } from '../helpers/processes.ts'
 import { type RelayProcess, runRelayCli, startRelayProcess } from '../helpers/relay-process.ts'
+import { nameTrustedPeers } from './console-trust.ts'
 
 /** node-datachannel WebRTC setup can stall for tens of seconds on a loaded 2-core machine. */
 const WEBRTC_TIMEOUT_MS = 120_000
@@ -60,6 +61,7 @@ beforeAll(async () => {
   }
   const [ccId, fieldId] = (await trustEachOther([dirs.cc, dirs.field])) as [string, string]
   ids = { cc: ccId, field: fieldId }
+  await nameTrustedPeers(dirs, ids)
   await runRelayCli(dirs.relay, ['trust', 'add', ids.cc, '--name', 'command-center'])
   await runRelayCli(dirs.relay, ['trust', 'add', ids.field, '--name', 'field-1'])
   relay = await startRelayProcess(dirs.relay, ['--command-center', ids.cc])

@@ -23,6 +23,7 @@ import {
   trustEachOther,
   waitFor,
 } from '../helpers/processes.ts'
+import { nameTrustedPeers } from './console-trust.ts'
 
 const APPROVED_VALVE = 'actuator:valve:zone-2'
 const REJECTED_VALVE = 'actuator:valve:zone-3'
@@ -129,7 +130,9 @@ async function valveOpen(capability: string): Promise<boolean> {
 
 beforeAll(async () => {
   dirs = { cc: await makeStateDir('console-cc'), field: await makeStateDir('console-field') }
-  ccId = (await trustEachOther([dirs.cc, dirs.field]))[0] as string
+  const [commandCenterId, fieldId] = (await trustEachOther([dirs.cc, dirs.field])) as [string, string]
+  ccId = commandCenterId
+  await nameTrustedPeers(dirs, { cc: ccId, field: fieldId })
   const spki = await issueCertificate(dirs.cc)
   ccPort = await freePort()
   cc = await startCommandCenter()
@@ -307,6 +310,24 @@ describe('operator console', () => {
       await context.close()
     }
   }, 60_000)
+
+  it('re-pairing after the certificate expired brings live data back in the same page (regression: the link stayed stopped until a reload)', async () => {
+    const { context, page } = await openConsole()
+    try {
+      await pair(page, await pairingCode('re-paired', ['--cert-ttl', '0.25']))
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+      await page.waitForSelector('[data-testid="pairing-reason"]', { timeout: 40_000 })
+      // A fresh code, typed into the same page: no reload, the same operator key.
+      await pair(page, await pairingCode('re-paired'))
+      await page.waitForSelector('[data-testid="view-topology"]')
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+      // Polled again: the command center's answer is fresh (no stale banner) and lists the field node.
+      await page.waitForFunction(`document.querySelector('[data-testid="stale-banner"]') === null`)
+      await page.waitForSelector('[data-testid="topology-node"][data-name="field-1"][data-state="connected"]')
+    } finally {
+      await context.close()
+    }
+  }, 120_000)
 
   it('is an installable PWA whose app shell loads offline with the last known state marked stale', async () => {
     const { page } = operator

@@ -24,7 +24,7 @@ export type LinkState =
 
 export interface CommandCenterLink {
   readonly state: Accessor<LinkState>
-  /** Resolves when connected (or rejects when stopped); used before a call. */
+  /** Dials, and redials until stopped; a link stopped earlier starts again. */
   start(): void
   reconnectNow(): void
   stop(): void
@@ -88,6 +88,7 @@ export function createPeerLink(
   return {
     state,
     start() {
+      stopped = false
       node.addEventListener('peer:disconnect', onDisconnect)
       document.addEventListener('visibilitychange', wake)
       window.addEventListener('online', wake)

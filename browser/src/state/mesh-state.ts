@@ -100,6 +100,12 @@ export function observationOf(
   }
 }
 
+/** A peer's name as the command center knows it (itself included), or its device ID. */
+export function nameOfPeer(state: Pick<MeshState, 'status' | 'peers'>, deviceId: string): string {
+  if (deviceId === state.status?.deviceId) return state.status.name
+  return state.peers.find((peer) => peer.deviceId === deviceId)?.name ?? deviceId
+}
+
 /** Merges observations by frame ID, keeps them in time order and bounded. */
 export function mergeObservations(
   current: readonly ObservationPoint[],

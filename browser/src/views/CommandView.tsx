@@ -3,7 +3,7 @@
  * with this console's operator key, and the execution outcome. */
 import { createSignal, For, Show } from 'solid-js'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
-import type { DecisionOutcome } from '../state/console-session.ts'
+import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 

@@ -1,8 +1,8 @@
 /** The WAN path at a glance: one chip per field node the console reaches over WebRTC through the
  * relay, with the link state and how many frames arrived straight from that node. */
 import { For, Show } from 'solid-js'
-import type { FieldLink } from '../state/console-session.ts'
-import { linkOf } from '../state/console-session.ts'
+import { linkOf } from '../state/decisions.ts'
+import type { FieldLink } from '../state/field-links.ts'
 
 export function FieldLinks(props: { links: readonly FieldLink[] }) {
   return (

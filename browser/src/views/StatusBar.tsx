@@ -1,7 +1,7 @@
 /** The always-visible strip: link to the command center, its age when stale, the operator. */
 import { Show } from 'solid-js'
 import type { LinkState } from '../mesh/command-center-link.ts'
-import { POLL_INTERVAL_MS } from '../state/console-session.ts'
+import { POLL_INTERVAL_MS } from '../state/mesh-polling.ts'
 import { formatAge } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 

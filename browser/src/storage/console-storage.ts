@@ -1,0 +1,68 @@
+/**
+ * The console's records in IndexedDB, typed: what is stored is parsed on the way out, so a record
+ * left by an older build (or edited by hand) is ignored rather than trusted. The last known mesh
+ * state is written only when it changed since the last write.
+ */
+import { type ConsoleConfig, consoleConfigSchema } from '../../../protocol/console-config.ts'
+import { ICE_SERVERS_MAX, type IceServer, iceServerSchema } from '../../../protocol/ice-servers.ts'
+import {
+  type OperatorCertificate,
+  operatorCertificateSchema,
+} from '../../../protocol/safety/operator-certificate.ts'
+import { emptyMeshState, type MeshState } from '../state/mesh-state.ts'
+import { type ConsoleDb, openConsoleDb } from './console-db.ts'
+
+export interface ConsoleStorage {
+  readonly db: ConsoleDb
+  certificate(): Promise<OperatorCertificate | undefined>
+  saveCertificate(certificate: OperatorCertificate): Promise<void>
+  iceServers(): Promise<IceServer[] | undefined>
+  saveIceServers(servers: readonly IceServer[]): Promise<void>
+  /** Drops what pairing gave this console: the certificate and the ICE servers with credentials. */
+  forgetPairing(): Promise<void>
+  config(): Promise<ConsoleConfig | undefined>
+  saveConfig(config: ConsoleConfig): Promise<void>
+  snapshot(): Promise<MeshState | undefined>
+  /** Writes the state unless it is the one written last (same `freshAt`). */
+  saveSnapshot(state: MeshState): Promise<void>
+}
+
+export async function createConsoleStorage(db?: ConsoleDb): Promise<ConsoleStorage> {
+  const records = db ?? (await openConsoleDb())
+  let savedFreshAt = 0
+  return {
+    db: records,
+    certificate: async () => parsed(operatorCertificateSchema, await records.get('operator-certificate')),
+    saveCertificate: (certificate) => records.put('operator-certificate', certificate),
+    iceServers: async () =>
+      parsed(iceServerSchema.array().max(ICE_SERVERS_MAX), await records.get('ice-servers')),
+    saveIceServers: (servers) => records.put('ice-servers', servers),
+    async forgetPairing() {
+      await records.delete('operator-certificate')
+      await records.delete('ice-servers')
+    },
+    config: async () => parsed(consoleConfigSchema, await records.get('console-config')),
+    saveConfig: (config) => records.put('console-config', config),
+    snapshot: async () => restoreSnapshot(await records.get('snapshot')),
+    async saveSnapshot(state) {
+      if (state.freshAt === savedFreshAt) return
+      savedFreshAt = state.freshAt
+      await records.put('snapshot', JSON.parse(JSON.stringify(state)))
+    },
+  }
+}
+
+/** A stored snapshot over the empty state, so fields added since it was written get their defaults. */
+export function restoreSnapshot(stored: unknown): MeshState | undefined {
+  if (stored === undefined || stored === null || typeof stored !== 'object' || Array.isArray(stored))
+    return undefined
+  return { ...emptyMeshState(), ...(stored as Partial<MeshState>) }
+}
+
+function parsed<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+  value: unknown,
+) {
+  const result = schema.safeParse(value)
+  return result.success ? result.data : undefined
+}
