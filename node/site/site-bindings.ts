@@ -50,6 +50,20 @@ export class SiteBindings implements SiteBindingsView {
     return this.#byCapability.has(capability)
   }
 
+  /** Site node names no trusted device (nor this node) answers to: nothing served there counts as
+   * measured, and commands for its actuators have nowhere to go until a device is trusted under
+   * that name (`clawmesh trust add <id> --name <node>`). */
+  unresolvedNodes(): string[] {
+    this.#refresh()
+    const names = new Set<string>()
+    for (const site of [this.#init.site]) {
+      for (const entry of [...(site?.sensors ?? []), ...(site?.actuators ?? [])]) {
+        if (this.#resolve(entry) === undefined) names.add(entry.node)
+      }
+    }
+    return [...names]
+  }
+
   #resolve(entry: { node: string; deviceId?: string | undefined }): string | undefined {
     if (entry.deviceId !== undefined) return entry.deviceId
     if (entry.node === this.#init.self.name) return this.#init.self.deviceId
