@@ -20,6 +20,7 @@ import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
 import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
 import { statePaths } from '../node/state/state-dir.ts'
+import { type Frame, frameSchema } from '../protocol/context/index.ts'
 import {
   issueCommand,
   type OperatorCertificate,
@@ -72,6 +73,9 @@ const approvalBy = (signer: Signer, certificate: OperatorCertificate, hash: stri
   })
 
 /** An L2 valve proposal as the leading planner would author it, on measured (T1) evidence. */
+/** A real zone-1 soil reading of field-1, cited by the hand-built commands. */
+let soilReading: Frame
+
 function plannerProposal(id: string): Proposal {
   const now = Date.now()
   return {
@@ -82,7 +86,7 @@ function plannerProposal(id: string): Proposal {
     operation: 'open',
     args: { durationSec: 600 },
     level: 'L2',
-    evidence: [{ frameId: 'soil-moisture-zone-1', tier: 'T1' }],
+    evidence: [{ frameId: soilReading.frameId, tier: 'T1' }],
     author: { kind: 'planner', id: site.ids.cc },
     createdAt: now,
     expiresAt: now + HOUR,
@@ -98,6 +102,9 @@ async function executeRaw(node: NodeProcess, id: string) {
     approvals: [await approvalBy(bobSigner, bobCertificate, proposalHash(proposal))],
     issuedAt: Date.now(),
     leaderTerm: LEADER_TERM,
+    // A real, origin-signed zone-1 reading, so the actuator's own evidence check passes and the
+    // refusal is about the approver alone.
+    evidenceFrames: [soilReading],
   })
   return withClient(node.url, site.dirs.field, (client) =>
     callRpcRaw(client.libp2p, peerIdFromString(site.ids.field), client.protocol, {
@@ -127,6 +134,12 @@ beforeAll(async () => {
     await readFile(join(site.dirs.bob, 'bob-cert.json'), 'utf8'),
   ) as OperatorCertificate
   await waitForZoneObservations(site, 'zone-1')
+  soilReading = await withClient(cc.url, site.dirs.cc, async (client) => {
+    const { frames } = await client.call('mesh.world.query', { kind: 'observation', zone: 'zone-1' })
+    const reading = frames.find((frame) => (frame.data as { metric?: string }).metric === 'soil-moisture')
+    if (reading === undefined) throw new Error('no zone-1 soil reading at the command center')
+    return frameSchema.parse(reading)
+  })
   await waitFor(
     'the command center leading under the first term, followed by the field node',
     async () => {
