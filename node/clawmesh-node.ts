@@ -12,6 +12,7 @@ import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../prot
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
 import { type CallerRecord, decideMethodAccess } from '../protocol/rpc/caller-access.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
+import type { OperatorLink } from '../protocol/safety/approval.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer } from '../protocol/static-peer.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
@@ -45,7 +46,9 @@ import { openEvidenceCheckpoints } from './safety/evidence-checkpoints.ts'
 import { PairingWindow } from './safety/pairing.ts'
 import { startPairingService } from './safety/pairing-service.ts'
 import {
+  type ApprovalArrival,
   DEFAULT_OPERATOR_CERT_TTL_MS,
+  observedLinkOf,
   type ProposalAuthorRecord,
   SafetyRuntime,
   toWire,
@@ -343,9 +346,20 @@ export async function startClawMeshNode(
       ? { kind: 'device', id: callerId }
       : { kind: 'operator', id: callerId, certificate }
   }
-  const arrivalOf = (call: { callerId: string; connection: { remoteAddr: { toString(): string } } }) => ({
+  type DecisionCall = { callerId: string; connection: { remoteAddr: { toString(): string } } }
+  const arrivalOf = (call: DecisionCall, params: { observedLink?: OperatorLink }): ApprovalArrival => ({
     callerId: call.callerId,
     remoteAddr: call.connection.remoteAddr.toString(),
+    ...(params.observedLink === undefined ? {} : { forwardedLink: params.observedLink }),
+  })
+  // A planner that does not hold the proposal hands the decision to the leader with what it
+  // observed; the leader believes that only because this node is a command center it obeys.
+  const withForwardedLink = <P extends { approval: Record<string, unknown> }>(
+    params: P,
+    call: DecisionCall,
+  ) => ({
+    ...params,
+    observedLink: observedLinkOf(params.approval, arrivalOf(call, {}), isCommandCenter),
   })
 
   const authorize = async (callerId: string): Promise<CallerAccess | undefined> => {
@@ -626,8 +640,8 @@ export async function startClawMeshNode(
     },
     'proposal.approve': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)
-        return leaderForwarder.forwardToLeader('proposal.approve', params)
-      const decided = await safety.decide(params.id, params.approval, 'approve', arrivalOf(call))
+        return leaderForwarder.forwardToLeader('proposal.approve', withForwardedLink(params, call))
+      const decided = await safety.decide(params.id, params.approval, 'approve', arrivalOf(call, params))
       const { executionFrame } = decided
       return {
         proposal: toWire(decided.record),
@@ -638,8 +652,8 @@ export async function startClawMeshNode(
     },
     'proposal.reject': async (params, call) => {
       if (leaderForApproval(params.id, call.callerId) !== undefined)
-        return leaderForwarder.forwardToLeader('proposal.reject', params)
-      const decided = await safety.decide(params.id, params.approval, 'reject', arrivalOf(call))
+        return leaderForwarder.forwardToLeader('proposal.reject', withForwardedLink(params, call))
+      const decided = await safety.decide(params.id, params.approval, 'reject', arrivalOf(call, params))
       return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
     },
     'operator.issue': async (params) => ({ certificate: await safety.issueOperatorCertificate(params) }),

@@ -52,12 +52,11 @@ beforeAll(async () => {
   const [a, b, standby, field, bob] = await Promise.all(
     ['planner-a', 'planner-b', 'standby', 'field', 'bob'].map((label) => makeStateDir(label)),
   )
-  const [idA, idB, idStandby, idField] = await trustEachOther([
-    a as string,
-    b as string,
-    standby as string,
-    field as string,
-  ])
+  // The field node is trusted under the name the site assigns its devices to (site bindings).
+  const [idA, idB, idStandby, idField] = await trustEachOther(
+    [a as string, b as string, standby as string, field as string],
+    [undefined, undefined, undefined, 'field-1'],
+  )
   // "first" is the planner that must win: the lower device ID.
   const aFirst = (idA as string) < (idB as string)
   dirs = {

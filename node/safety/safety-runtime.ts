@@ -135,6 +135,26 @@ export interface ApprovalArrival {
   readonly callerId: string
   /** The remote address of the connection it arrived over (absent: this node itself). */
   readonly remoteAddr?: string
+  /** The link a forwarding planner observed the approval arrive over (a non-leading planner hands
+   * approvals to the leader). Believed only when the caller is a command center this node obeys. */
+  readonly forwardedLink?: OperatorLink
+}
+
+/** An approval's link as this node saw it arrive: the connection's own link when the operator who
+ * signed it sent it; the forwarding command center's observation when one this node obeys handed it
+ * on; `relay` when anyone else (a device) handed it on. */
+export function observedLinkOf(
+  approval: unknown,
+  arrival: ApprovalArrival,
+  isCommandCenter: (deviceId: string) => boolean,
+): OperatorLink {
+  const signer = (approval as { body?: { operatorCertificate?: { body?: { operatorId?: unknown } } } }).body
+    ?.operatorCertificate?.body?.operatorId
+  if (signer === arrival.callerId) {
+    return arrival.remoteAddr === undefined ? 'local' : classifyOperatorLink(arrival.remoteAddr)
+  }
+  if (arrival.forwardedLink !== undefined && isCommandCenter(arrival.callerId)) return arrival.forwardedLink
+  return 'relay'
 }
 
 export class SafetyRuntime {
@@ -385,7 +405,7 @@ export class SafetyRuntime {
         'INVALID_PARAMS',
         `the signed decision is "${String(decision)}", not "${expected}"`,
       )
-    const observedLink = observedLinkOf(approval, arrival)
+    const observedLink = observedLinkOf(approval, arrival, (id) => this.#init.isCommandCenter(id))
     const nonce = (approval as { body?: { nonce?: unknown } }).body?.nonce
     const verdict = await evaluateActuationPolicy({
       proposal: record.proposal,
@@ -857,15 +877,6 @@ export class SafetyRuntime {
         this.#init.log(`could not publish proposal ${record.proposal.id}: ${error.message}`),
       )
   }
-}
-
-/** An approval's link as this node saw it arrive: the connection's own link when the operator
- * who signed it sent it, `relay` when anyone else (a device, another planner) handed it on. */
-function observedLinkOf(approval: unknown, arrival: ApprovalArrival): OperatorLink {
-  const signer = (approval as { body?: { operatorCertificate?: { body?: { operatorId?: unknown } } } }).body
-    ?.operatorCertificate?.body?.operatorId
-  if (signer !== arrival.callerId) return 'relay'
-  return arrival.remoteAddr === undefined ? 'local' : classifyOperatorLink(arrival.remoteAddr)
 }
 
 function termFact(currentTerm: number | undefined): { currentLeaderTerm?: number } {

@@ -12,6 +12,7 @@ import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
 import { LEADER_TERM_CHAIN_MAX } from '../planner-election.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { OPERATOR_LINKS } from '../safety/approval.ts'
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
@@ -264,7 +265,13 @@ export type ProposalCreateParams = z.infer<typeof proposalCreateParamsSchema>
 const proposalRefSchema = z.object({ id: z.string().min(1).max(128) }).strict()
 
 export const proposalDecisionParamsSchema = z
-  .object({ id: z.string().min(1).max(128), approval: z.record(z.string(), z.unknown()) })
+  .object({
+    id: z.string().min(1).max(128),
+    approval: z.record(z.string(), z.unknown()),
+    /** Set only by a planner forwarding the decision to the leader: the link it observed the
+     * approval arrive over. Believed only from a command center the receiver obeys. */
+    observedLink: z.enum(OPERATOR_LINKS).optional(),
+  })
   .strict()
 
 export const proposalDecisionResultSchema = z.object({

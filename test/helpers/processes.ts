@@ -81,13 +81,16 @@ export async function deviceIdOf(stateDir: string): Promise<string> {
   return (await loadOrCreateIdentity(paths.deviceIdentity)).deviceId
 }
 
-/** Every state dir trusts every other one (by device ID), as `clawmesh trust add` would: the same
- * trust-store code writing the same file. */
-export async function trustEachOther(dirs: readonly string[]): Promise<string[]> {
+/** Every state dir trusts every other one (by device ID, under `names[i]` when given), as
+ * `clawmesh trust add` would: the same trust-store code writing the same file. */
+export async function trustEachOther(
+  dirs: readonly string[],
+  names: readonly (string | undefined)[] = [],
+): Promise<string[]> {
   const ids = await Promise.all(dirs.map((dir) => deviceIdOf(dir)))
   for (const [index, dir] of dirs.entries()) {
     const trust = await TrustStore.open(statePaths(dir).trustedPeers)
-    for (const [other, id] of ids.entries()) if (other !== index) await trust.add(id)
+    for (const [other, id] of ids.entries()) if (other !== index) await trust.add(id, names[other])
   }
   return ids
 }
