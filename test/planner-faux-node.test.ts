@@ -21,6 +21,12 @@ import { parseNodeConfig } from '../node/config.ts'
 import { createPiBackend } from '../node/planner/pi/pi-backend.ts'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import {
+  AWAITING_RECORDS,
+  actuationRecords,
+  EXECUTED_RECORDS,
+  proposalState,
+} from './helpers/actuation-records.ts'
+import {
   type AnswerJson,
   type FrameJson,
   frameIdsToCite,
@@ -170,27 +176,24 @@ describe('Pi planner with the faux provider on a real node', () => {
       )
     expect(inference).toBeDefined()
 
-    // Nothing executes while it waits.
-    await new Promise((resolve) => setTimeout(resolve, 2_000))
-    expect(await valveIsOpen(ccUrl, dirs.cc)).toBe(false)
+    // Nothing executes while it waits. `ask` answers only once the runtime has decided: a proposal
+    // its policy allowed would already be approved, dispatched and executed, so the records are final.
+    const ref = { hash: record.hash, id: record.proposal.id }
+    const recordDirs = { commandCenter: dirs.cc, actuator: dirs.field }
+    expect(await actuationRecords(ref, recordDirs)).toEqual(AWAITING_RECORDS)
     expect(cc.world.query({ kind: 'execution' }).length).toBe(0)
-    const { proposals } = await cliJson<{ proposals: Array<{ state: string; proposal: { id: string } }> }>(
-      ['proposals', '--url', ccUrl],
-      dirs.cc,
-    )
-    expect(proposals.find((candidate) => candidate.proposal.id === record.proposal.id)?.state).toBe(
-      'awaiting_approval',
-    )
+    expect(await proposalState(ccUrl, dirs.cc, ref.id)).toBe('awaiting_approval')
+    expect(await valveIsOpen(ccUrl, dirs.cc)).toBe(false)
 
-    const approved = await cliJson<{ verdict: string }>(
-      ['approve', record.proposal.id, '--url', ccUrl],
-      dirs.bob,
-    )
+    const approved = await cliJson<{ verdict: string }>(['approve', ref.id, '--url', ccUrl], dirs.bob)
     expect(approved.verdict).toBe('allow')
     await waitFor(
-      'the valve to open after approval',
-      async () => (await valveIsOpen(ccUrl, dirs.cc)) || undefined,
+      'the proposal to complete after approval',
+      async () => (await proposalState(ccUrl, dirs.cc, ref.id)) === 'completed' || undefined,
     )
+    expect(await valveIsOpen(ccUrl, dirs.cc)).toBe(true)
+    // The same records now show the move, once: what their silence above meant.
+    expect(await actuationRecords(ref, recordDirs)).toEqual(EXECUTED_RECORDS)
     expect(field.output()).toContain(`executed ${VALVE_ZONE_2} open for proposal ${record.proposal.id}`)
   })
 })

@@ -7,6 +7,12 @@
  * it; answers are broadcast as agent_response / inference frames and the mode shows in mesh.status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AWAITING_RECORDS,
+  actuationRecords,
+  EXECUTED_RECORDS,
+  proposalState,
+} from './helpers/actuation-records.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import type { AnswerJson, FrameJson } from './helpers/planner-flow.ts'
 import { cliJson, type NodeProcess, stopAll, waitFor, waitForPlannerLead } from './helpers/processes.ts'
@@ -89,23 +95,23 @@ describe('built-in planner over RPC', () => {
     )
     for (const ref of evidence) expect(frames.map((frame) => frame.frameId)).toContain(ref.frameId)
 
-    // Nothing moves while it waits.
-    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    // Nothing moves while it waits. `ask` answers only once the runtime has decided: a proposal its
+    // policy allowed would already be approved, dispatched and executed, so the records are final.
+    const ref = { hash: record?.hash ?? '', id: record?.proposal.id ?? '' }
+    const recordDirs = { commandCenter: dirs.cc, actuator: dirs.field }
+    expect(await actuationRecords(ref, recordDirs)).toEqual(AWAITING_RECORDS)
+    expect(await proposalState(cc.url, dirs.cc, ref.id)).toBe('awaiting_approval')
     expect(await valveOpen()).toBe(false)
-    const { proposals } = await cliJson<{ proposals: Array<{ state: string; proposal: { id: string } }> }>(
-      ['proposals', '--url', cc.url],
-      dirs.cc,
-    )
-    const pending = proposals.find((candidate) => candidate.proposal.id === record?.proposal.id)
-    expect(pending?.state).toBe('awaiting_approval')
 
     // An operator approves: now the runtime executes it and the valve opens.
-    const approved = await cliJson<{ verdict: string }>(
-      ['approve', record?.proposal.id ?? '', '--url', cc.url],
-      dirs.bob,
-    )
+    const approved = await cliJson<{ verdict: string }>(['approve', ref.id, '--url', cc.url], dirs.bob)
     expect(approved.verdict).toBe('allow')
-    await waitFor('the valve to open after approval', async () => ((await valveOpen()) ? true : undefined))
+    await waitFor('the proposal to complete after approval', async () =>
+      (await proposalState(cc.url, dirs.cc, ref.id)) === 'completed' ? true : undefined,
+    )
+    expect(await valveOpen()).toBe(true)
+    // The same records now show the move, once: what their silence above meant.
+    expect(await actuationRecords(ref, recordDirs)).toEqual(EXECUTED_RECORDS)
   })
 
   it('input sent to the field node is forwarded to the leader and answered by it', async () => {

@@ -80,18 +80,27 @@ const keyWithId = async () => {
 }
 
 describe('clawmesh-relay: WebRTC across NAT, members only', () => {
-  let relay: RelayProcess | undefined
+  // Each test starts the relay it needs, so any one of them runs alone (`-t`) as in the suite.
+  const relays: RelayProcess[] = []
   const nodes: NodeLibp2p[] = []
+
+  /** A fresh relay process that trusts `members` (device IDs). */
+  async function startRelay(members: readonly string[] = []): Promise<RelayProcess> {
+    const stateDir = await makeStateDir('relay')
+    for (const [index, deviceId] of members.entries()) {
+      await runRelayCli(stateDir, ['trust', 'add', deviceId, '--name', `member-${index + 1}`])
+    }
+    const relay = await startRelayProcess(stateDir)
+    relays.push(relay)
+    // The relay prints its ready lines before it installs its SIGTERM handler (same tick): a health
+    // answer means that tick is over. Without it a SIGTERM sent at once can kill it unhandled.
+    expect((await relayHealth(relay)).status).toBe('ok')
+    return relay
+  }
 
   afterAll(async () => {
     await Promise.all(nodes.map((node) => stopWithin(node)))
-    const child = relay?.child
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolveExit) => child.once('exit', resolveExit))
-      child.kill('SIGTERM')
-      await Promise.race([exited, new Promise((resolveLater) => setTimeout(resolveLater, STOP_TIMEOUT_MS))])
-      if (child.exitCode === null) child.kill('SIGKILL')
-    }
+    await Promise.all(relays.map((relay) => relay.stop()))
   })
 
   // WebRTC setup through node-datachannel occasionally stalls on a loaded 2-core machine (a known
@@ -100,14 +109,11 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
   it('two nodes with no direct address meet through the relay, upgrade to WebRTC and gossip', {
     retry: 2,
   }, async () => {
-    relay?.child.kill('SIGKILL')
+    // A retried attempt starts over: the previous attempt's nodes and relay go first.
     await Promise.all(nodes.splice(0).map((node) => stopWithin(node)))
-    const stateDir = await makeStateDir('relay')
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()))
     const [a, b] = await Promise.all([keyWithId(), keyWithId()])
-    await runRelayCli(stateDir, ['trust', 'add', a.deviceId, '--name', 'a'])
-    await runRelayCli(stateDir, ['trust', 'add', b.deviceId, '--name', 'b'])
-    const started = await startRelayProcess(stateDir)
-    relay = started
+    const started = await startRelay([a.deviceId, b.deviceId])
 
     const nodeA = await startNattedNode(started, a.privateKey, [b.deviceId])
     nodes.push(nodeA)
@@ -162,8 +168,8 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
   })
 
   it('a stranger the relay does not trust gets no reservation, and the refusal is counted', async () => {
-    const running = relay
-    if (running === undefined) throw new Error('the relay did not start in the previous test')
+    const member = await keyWithId()
+    const running = await startRelay([member.deviceId])
     const before = await relayHealth(running)
     const stranger = await keyWithId()
     // The relay's gater drops the stranger right after the Noise handshake, so its reservation
@@ -188,8 +194,7 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
   })
 
   it('a trusted key announcing another mesh is dropped, and trust added while running takes effect', async () => {
-    const running = relay
-    if (running === undefined) throw new Error('the relay did not start in the first test')
+    const running = await startRelay()
     const before = await relayHealth(running)
     const other = await keyWithId()
     // Trust is added while the relay runs: the relay reloads its trust store without a restart.
@@ -220,8 +225,7 @@ describe('clawmesh-relay: WebRTC across NAT, members only', () => {
   })
 
   it('stops gracefully on SIGTERM', async () => {
-    const running = relay
-    if (running === undefined) throw new Error('the relay did not start in the first test')
+    const running = await startRelay()
     const exited = new Promise<number | null>((resolveExit) => running.child.once('exit', resolveExit))
     running.child.kill('SIGTERM')
     expect(await exited).toBe(0)

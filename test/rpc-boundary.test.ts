@@ -33,6 +33,19 @@ const send = (request: unknown, rawBody?: Uint8Array) =>
     rawBody === undefined ? {} : { rawBody },
   )
 
+/** One request of each kind the boundary refuses, with the code it answers. */
+const BAD_REQUESTS: ReadonlyArray<{ code: string; request?: unknown; rawBody?: Uint8Array }> = [
+  { code: 'BAD_REQUEST', rawBody: new TextEncoder().encode('{not json') },
+  {
+    code: 'PAYLOAD_TOO_LARGE',
+    rawBody: new TextEncoder().encode(
+      JSON.stringify({ id: '1', method: 'mesh.status', params: { pad: 'x'.repeat(RPC_MAX_MESSAGE_BYTES) } }),
+    ),
+  },
+  { code: 'UNKNOWN_METHOD', request: { id: '2', method: 'mesh.selfDestruct' } },
+  { code: 'INVALID_PARAMS', request: { id: '3', method: 'mesh.events', params: { limit: -4 } } },
+]
+
 describe('RPC boundary', () => {
   it('refuses a body that is not JSON with BAD_REQUEST', async () => {
     expect(await send(undefined, new TextEncoder().encode('{not json'))).toMatchObject({
@@ -69,12 +82,19 @@ describe('RPC boundary', () => {
   })
 
   it('keeps serving after bad requests and counts each refusal', async () => {
+    const refusedCounts = async () => {
+      const { counters } = await client.call('mesh.health', {})
+      return Object.fromEntries(BAD_REQUESTS.map(({ code }) => [code, counters[`rpc.refused.${code}`] ?? 0]))
+    }
+    const before = await refusedCounts()
+    for (const { request, rawBody } of BAD_REQUESTS) {
+      expect(await send(request, rawBody)).toMatchObject({ ok: false })
+    }
+    // One more of each, counted under its own code: this test's requests, whatever ran before it.
+    const after = await refusedCounts()
+    for (const { code } of BAD_REQUESTS) expect(after[code], code).toBe((before[code] ?? 0) + 1)
     const status = await client.call('mesh.status', {})
     expect(status.deviceId).toBe(node.deviceId)
-    const health = await client.call('mesh.health', {})
-    for (const code of ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_METHOD', 'INVALID_PARAMS']) {
-      expect(health.counters[`rpc.refused.${code}`]).toBeGreaterThanOrEqual(1)
-    }
     const viaCli = await cliJson<{ deviceId: string }>(['status', '--url', node.url], node.stateDir)
     expect(viaCli.deviceId).toBe(node.deviceId)
   })

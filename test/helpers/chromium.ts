@@ -1,7 +1,13 @@
 /** Launches Debian's Chromium through puppeteer-core with the flags that work on these machines. */
 import puppeteer, { type Browser } from 'puppeteer-core'
+import { chromiumMissingMessage, findChromium, isExecutableFile } from './find-chromium.ts'
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+/** The browser `npm test`'s pre-test step found (same lookup), resolved on first launch. */
+export function chromiumPath(): string {
+  const lookup = findChromium({ env: process.env, isExecutable: isExecutableFile })
+  if (lookup.outcome !== 'found') throw new Error(chromiumMissingMessage(lookup))
+  return lookup.path
+}
 
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -16,7 +22,7 @@ export const CHROMIUM_FLAGS = [
 
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return puppeteer.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: chromiumPath(),
     headless: true,
     args: [...CHROMIUM_FLAGS, ...extraArgs],
   })
