@@ -10,6 +10,7 @@ import type { FrameFields, LocalFrameFields } from '../protocol/context/index.ts
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy, describeLinkPosture, transportOf } from '../protocol/link-posture.ts'
 import { leaveProtocolId, type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
+import { fitFramesToAnswer } from '../protocol/rpc/answer-budget.ts'
 import { type CallerRecord, decideMethodAccess } from '../protocol/rpc/caller-access.ts'
 import type { MeshInspect, MeshStatus, PeerEntry } from '../protocol/rpc/methods.ts'
 import type { OperatorLink } from '../protocol/safety/approval.ts'
@@ -622,8 +623,12 @@ export async function startClawMeshNode(
     'mesh.inspect': () => inspect(libp2p),
     'mesh.world.query': (params) => {
       const { summary, ...query } = params ?? {}
-      const frames = world.query(query)
-      return summary === true ? { frames, summary: world.summary({ now: Date.now() }) } : { frames }
+      const { frames, truncated } = fitFramesToAnswer(world.query(query))
+      return {
+        frames,
+        ...(truncated ? { truncated } : {}),
+        ...(summary === true ? { summary: world.summary({ now: Date.now() }) } : {}),
+      }
     },
     'context.sync': (params) => ({ frames: context.framesForSync(params?.since, params?.limit) }),
     'capability.invoke': (params) => router.invoke(params),

@@ -7,6 +7,19 @@
  * bigger is either a bug or an attempt to make the receiver buffer memory for a peer. */
 export const RPC_MAX_MESSAGE_BYTES = 256 * 1024
 
+/** Most frames one world query may ask for; the answer is further cut to RPC_ANSWER_FRAMES_MAX_BYTES
+ * (and says so). The wire schema and the world model read this one number. */
+export const WORLD_QUERY_MAX_LIMIT = 1_000
+
+/** Frames returned by one `context.sync` call, and how far back a reconnecting node catches up. A
+ * node offline for longer restores the rest from its own snapshot or the next observations. The
+ * answer is further cut to RPC_ANSWER_FRAMES_MAX_BYTES (newest kept). */
+export const CONTEXT_SYNC_MAX_FRAMES = 2_000
+
+/** Bytes of frames one answer may carry (world queries, context sync): the message limit less room
+ * for the envelope, a world summary and the other fields. */
+export const RPC_ANSWER_FRAMES_MAX_BYTES = RPC_MAX_MESSAGE_BYTES - 32 * 1024
+
 /** Largest single context frame once encoded. A 512-byte sensor observation plus trust block and
  * signature is ~1 KiB; 16 KiB leaves room for agent responses without letting one frame crowd a
  * gossip batch. */

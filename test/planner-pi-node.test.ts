@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCliClient } from '../node/cli/client-node.ts'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
+import { WORLD_QUERY_MAX_LIMIT } from '../protocol/limits.ts'
 import type { RpcResult } from '../protocol/rpc/methods.ts'
 import {
   AWAITING_RECORDS,
@@ -100,7 +101,7 @@ async function captureWorld(url: string, dir: string): Promise<number> {
   try {
     for (let since = fileStartedAt; since <= Date.now(); since += WORLD_WINDOW_MS) {
       const until = since + WORLD_WINDOW_MS - 1
-      const result = await client.call('mesh.world.query', { since, until, limit: 5_000 })
+      const result = await client.call('mesh.world.query', { since, until, limit: WORLD_QUERY_MAX_LIMIT })
       captured.push(JSON.stringify(result))
       count += result.frames.length
     }

@@ -7,9 +7,7 @@
 export const GOSSIP_MESSAGES_PER_PEER_PER_SECOND = 400
 export const GOSSIP_MESSAGES_PER_PEER_BURST = 800
 
-/** Frames returned by one `context.sync` call, and how far back a reconnecting node catches up. A
- * node offline for longer restores the rest from its own snapshot or the next observations. */
-export const CONTEXT_SYNC_MAX_FRAMES = 2_000
+export { CONTEXT_SYNC_MAX_FRAMES } from '../../protocol/limits.ts'
 export const CONTEXT_SYNC_MAX_AGE_MS = 30 * 60_000
 
 /** How often the world model is written to disk (and once more at shutdown). */

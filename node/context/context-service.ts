@@ -23,6 +23,7 @@ import {
   verifyFrame,
 } from '../../protocol/context/index.ts'
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
+import { fitFramesToAnswer } from '../../protocol/rpc/answer-budget.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Counters } from '../mesh/counters.ts'
@@ -148,9 +149,12 @@ export class ContextService {
   /** Frames to hand a reconnecting peer: bounded by count and age. */
   framesForSync(since: number | undefined, limit: number | undefined, now = Date.now()): Frame[] {
     const floor = Math.max(since ?? 0, now - CONTEXT_SYNC_MAX_AGE_MS)
-    return this.#init.world
-      .query({ since: floor, limit: Math.min(limit ?? CONTEXT_SYNC_MAX_FRAMES, CONTEXT_SYNC_MAX_FRAMES) })
-      .reverse()
+    // Newest first while fitting the answer's byte budget, then oldest first on the wire.
+    const newestFirst = this.#init.world.query({
+      since: floor,
+      limit: Math.min(limit ?? CONTEXT_SYNC_MAX_FRAMES, CONTEXT_SYNC_MAX_FRAMES),
+    })
+    return fitFramesToAnswer(newestFirst).frames.reverse()
   }
 
   /** Catches up from a peer: every frame is re-verified (signature, mesh, trust) before ingestion. */

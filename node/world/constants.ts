@@ -11,9 +11,7 @@ export const WORLD_HISTORY_LIMIT = 50_000
  * shows tens of rows, not thousands. */
 export const WORLD_QUERY_DEFAULT_LIMIT = 100
 
-/** Most frames one query may return, so an RPC answer stays below RPC_MAX_MESSAGE_BYTES in practice
- * (the RPC layer still enforces its own byte limit). */
-export const WORLD_QUERY_MAX_LIMIT = 1_000
+export { WORLD_QUERY_MAX_LIMIT } from '../../protocol/limits.ts'
 
 /** A snapshot older than this is not restored at start-up: the field has moved on, and stale
  * "latest" values would mislead the planner. Peers re-sync the recent history instead. */

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { WORLD_QUERY_MAX_LIMIT } from '../../protocol/limits.ts'
 import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from './test-frames.ts'
 import { latestKey, WorldModel } from './world-model.ts'
 
@@ -149,10 +150,23 @@ describe('WorldModel queries', () => {
     expect(model.query({ capability: 'sensor:temperature:zone-2' })).toHaveLength(10)
   })
 
-  it('caps the number of results', () => {
-    const model = farm()
+  it('caps the number of results at WORLD_QUERY_MAX_LIMIT, however many match', () => {
+    const model = new WorldModel({ historyLimit: WORLD_QUERY_MAX_LIMIT * 2 })
+    for (let i = 0; i < WORLD_QUERY_MAX_LIMIT + 500; i++)
+      model.ingest(testObservation('zone-1', 'soil-moisture', i, T + i))
     expect(model.query({ limit: 3 })).toHaveLength(3)
-    expect(model.query({ limit: 1_000_000 }).length).toBe(23)
+    expect(model.query({ limit: 1_000_000 })).toHaveLength(WORLD_QUERY_MAX_LIMIT)
+  })
+
+  it('get() finds a frame older than the newest WORLD_QUERY_MAX_LIMIT (regression: proposals citing it were refused)', () => {
+    const model = new WorldModel({ historyLimit: WORLD_QUERY_MAX_LIMIT * 2 })
+    const first = testObservation('zone-1', 'soil-moisture', -1, T - 1)
+    model.ingest(first)
+    for (let i = 0; i < WORLD_QUERY_MAX_LIMIT + 10; i++)
+      model.ingest(testObservation('zone-2', 'temperature', i, T + i))
+    expect(model.query({ limit: 1_000_000 }).some((frame) => frame.frameId === first.frameId)).toBe(false)
+    expect(model.get(first.frameId)).toEqual(first)
+    expect(model.get('no-such-frame')).toBeUndefined()
   })
 
   it('ranks alarms first, then by kind, recency and trust', () => {

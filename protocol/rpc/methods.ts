@@ -7,12 +7,17 @@ import { z } from 'zod'
 import { FRAME_KINDS, TRUST_TIERS } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { ICE_SERVERS_MAX, iceServerSchema } from '../ice-servers.ts'
-import { EVENT_RING_SIZE } from '../limits.ts'
+import { CONTEXT_SYNC_MAX_FRAMES, EVENT_RING_SIZE, WORLD_QUERY_MAX_LIMIT } from '../limits.ts'
 import { linkPostureSchema } from '../link-posture.ts'
 import { messageForwardParamsSchema, plannerAskParamsSchema, plannerStatusSchema } from '../planner.ts'
 import { LEADER_TERM_CHAIN_MAX } from '../planner-election.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
 import { OPERATOR_LINKS } from '../safety/approval.ts'
+import {
+  OPERATOR_CERTIFICATE_MAX_VALIDITY_MS,
+  PROPOSAL_MAX_EVIDENCE,
+  SAFETY_ID_MAX_LENGTH,
+} from '../safety/constants.ts'
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
@@ -190,7 +195,7 @@ export const worldQueryParamsSchema = z
     since: z.number().int().nonnegative().optional(),
     until: z.number().int().nonnegative().optional(),
     minTier: z.enum(TRUST_TIERS).optional(),
-    limit: z.number().int().min(1).max(5_000).optional(),
+    limit: z.number().int().min(1).max(WORLD_QUERY_MAX_LIMIT).optional(),
     summary: z.boolean().optional(),
   })
   .strict()
@@ -199,12 +204,14 @@ export type WorldQueryParams = z.infer<typeof worldQueryParamsSchema>
 export const worldQueryResultSchema = z.object({
   frames: z.array(frameOnWireSchema),
   summary: z.string().optional(),
+  /** More frames matched than fit in one answer (RPC_ANSWER_FRAMES_MAX_BYTES): narrow the query. */
+  truncated: z.boolean().optional(),
 })
 
 export const contextSyncParamsSchema = z
   .object({
     since: z.number().int().nonnegative().optional(),
-    limit: z.number().int().min(1).max(5_000).optional(),
+    limit: z.number().int().min(1).max(CONTEXT_SYNC_MAX_FRAMES).optional(),
   })
   .strict()
 
@@ -251,7 +258,7 @@ export const proposalCreateParamsSchema = z
     /** Defaults to the level the capability manifest declares for the operation. */
     level: z.enum(APPROVAL_LEVELS).optional(),
     /** Frame IDs cited as evidence; their tiers are read from this node's world model, never taken from the caller. */
-    evidence: z.array(z.string().max(128)).max(32).optional(),
+    evidence: z.array(z.string().max(SAFETY_ID_MAX_LENGTH)).max(PROPOSAL_MAX_EVIDENCE).optional(),
     ttlMs: z
       .number()
       .int()
@@ -288,12 +295,7 @@ export const operatorIssueParamsSchema = z
     operatorId: z.string().min(1).max(64),
     displayName: z.string().min(1).max(64),
     roles: z.array(z.enum(OPERATOR_ROLES)).min(1),
-    ttlMs: z
-      .number()
-      .int()
-      .min(60_000)
-      .max(365 * 24 * 3_600_000)
-      .optional(),
+    ttlMs: z.number().int().min(60_000).max(OPERATOR_CERTIFICATE_MAX_VALIDITY_MS).optional(),
   })
   .strict()
 
@@ -462,12 +464,7 @@ export const RPC_METHODS = {
           .max(15 * 60_000)
           .optional(),
         /** Operator only: validity of the certificate (default: the command center's, 7 days). */
-        certificateTtlMs: z
-          .number()
-          .int()
-          .min(10_000)
-          .max(365 * 24 * 3_600_000)
-          .optional(),
+        certificateTtlMs: z.number().int().min(10_000).max(OPERATOR_CERTIFICATE_MAX_VALIDITY_MS).optional(),
       })
       .strict(),
     result: z.object({
