@@ -39,9 +39,9 @@ export interface ExecuteResult {
 
 /** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
 export interface GateActuators {
-  get(capability: string):
-    | { execute(operation: string, args: Record<string, unknown>, now: number): DeviceOutcome }
-    | undefined
+  get(
+    capability: string,
+  ): { execute(operation: string, args: Record<string, unknown>, now: number): DeviceOutcome } | undefined
 }
 
 export interface ActuatorGateInit {
