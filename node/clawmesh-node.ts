@@ -113,6 +113,9 @@ export interface StartNodeOptions {
   /** Replaces the configured planner backend on planner roles. For tests and benchmarks that run a
    * backend living in their own process (pi-ai's faux provider); configuration never sets it. */
   plannerBackend?: PlannerBackend
+  /** Awaited between an execution's ledger `started` record and the device write. Only crash tests
+   * pass it (test/helpers/held-execution-node.ts); configuration never sets it. */
+  beforeDeviceWrite?: (proposalId: string) => Promise<void>
 }
 
 export async function startClawMeshNode(
@@ -323,6 +326,7 @@ export async function startClawMeshNode(
     providersOf: (capability) =>
       router.localCapabilities().includes(capability) ? [identity.deviceId] : router.providers(capability),
     leadership: plannerElection,
+    beforeDeviceWrite: options.beforeDeviceWrite,
     counters,
     events,
     log,

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { newSigner } from '../test/helpers/safety-fixtures.ts'
 import {
   claimOf,
   compareCandidates,
@@ -19,7 +20,6 @@ import {
 } from './planner-election.ts'
 import type { NodeRole } from './roles.ts'
 import { checkCommandTerm } from './safety/command.ts'
-import { newSigner } from './safety/test-fixtures.ts'
 
 const deviceIdArb = fc.stringMatching(/^12D3KooW[A-Za-z0-9]{4}$/)
 const candidateArb: fc.Arbitrary<ElectionCandidate> = fc.record({

@@ -4,7 +4,7 @@
  * resumes and executes exactly once, and its outcome is visible.
  *
  * Then, with the actuator holding each execution between its ledger's `started` record and the
- * device write (test hook CLAWMESH_TEST_HOLD_EXECUTION_MS): a kill -9 of the command center while
+ * device write (the test-only entry test/helpers/held-execution-node.ts): a kill -9 of the command center while
  * the actuator executes (the execution completes once; the restarted command center learns the
  * outcome), and a kill -9 of the actuator itself mid-execution (never re-run after its restart; the
  * proposal fails with the reason, visible in `proposals --json` and in the evidence log).
@@ -12,7 +12,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectCliClient } from '../node/cli/client-node.ts'
 import { INTERRUPTED_EXECUTION_DETAIL } from '../node/safety/constants.ts'
-import { HOLD_EXECUTION_ENV } from '../node/safety/test-hooks.ts'
 import { startFarmSite } from './helpers/farm-site.ts'
 import { cliJson, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
@@ -109,10 +108,10 @@ interface EvidenceJson {
 
 /** A command center and a field node whose executions are held `holdMs` after `started`. */
 async function meshWithHeldExecutions(holdMs: number) {
-  // The hook is read from the environment the node starts with; only the field node gets it.
+  // Only the field node starts through the test entry that holds executions.
   const site = await startFarmSite({
     operators: [{ name: 'bob', roles: 'operator' }],
-    fieldEnv: { [HOLD_EXECUTION_ENV]: String(holdMs) },
+    fieldHoldExecutionMs: holdMs,
   })
   await runCli(['operator', 'enroll', '--name', 'alice', '--url', site.cc.url], site.dirs.cc)
   return {

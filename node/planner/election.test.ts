@@ -16,8 +16,8 @@ import {
   signLeaderAnnouncement,
 } from '../../protocol/planner-election.ts'
 import type { NodeRole } from '../../protocol/roles.ts'
-import { newSigner } from '../../protocol/safety/test-fixtures.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { newSigner } from '../../test/helpers/safety-fixtures.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'

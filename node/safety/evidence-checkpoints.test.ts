@@ -8,8 +8,8 @@ import {
   signEvidenceCheckpoint,
   verifyEvidenceCheckpoint,
 } from '../../protocol/safety/index.ts'
-import { NOW, newSigner } from '../../protocol/safety/test-fixtures.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { type EvidenceCheckpoints, openEvidenceCheckpoints } from './evidence-checkpoints.ts'

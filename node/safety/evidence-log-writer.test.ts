@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { NOW, newSigner } from '../../protocol/safety/test-fixtures.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import {
   EvidenceLogError,
   EvidenceLogWriter,

@@ -10,7 +10,7 @@ import {
   newOperator,
   newSigner,
   type Operator,
-} from '../../protocol/safety/test-fixtures.ts'
+} from '../../test/helpers/safety-fixtures.ts'
 import {
   ProposalStore,
   type ProposalStoreChange,

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { WORLD_QUERY_MAX_LIMIT } from '../../protocol/limits.ts'
-import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from './test-frames.ts'
+import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from '../../test/helpers/frames.ts'
 import { latestKey, WorldModel } from './world-model.ts'
 
 const T = 1_750_000_000_000

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { testObservation } from './test-frames.ts'
+import { testObservation } from '../../test/helpers/frames.ts'
 import { WorldModel } from './world-model.ts'
 import { WorldSnapshotStore } from './world-snapshot-store.ts'
 

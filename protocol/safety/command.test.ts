@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { makeProposal, NOW, newOperator, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { signApproval } from './approval.ts'
 import { evaluateCommandPolicy, issueCommand, verifyCommandIssuer } from './command.ts'
 import { proposalHash } from './proposal.ts'
-import { makeProposal, NOW, newOperator, newSigner } from './test-fixtures.ts'
 
 describe('certified command', () => {
   it('is issued, verified and allowed end to end; tampering is caught', async () => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import type { Signer } from '../signing.ts'
 import {
   admitEvidenceCheckpoint,
@@ -8,7 +9,6 @@ import {
   verifyEvidenceCheckpoint,
 } from './evidence-checkpoint.ts'
 import { appendEntry, type EvidenceEntry, entryHash } from './evidence-log.ts'
-import { NOW, newSigner } from './test-fixtures.ts'
 
 let node: Signer
 let other: Signer

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { type Signer, signValue } from '../signing.ts'
 import { appendEntry, type EvidenceEntry, entryHash, verifyEvidenceChain } from './evidence-log.ts'
-import { NOW, newSigner } from './test-fixtures.ts'
 
 let node: Signer
 let log: EvidenceEntry[]

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { createFrame, type Frame, type FrameFields } from '../context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../mesh.ts'
 import type { Signer } from '../signing.ts'
@@ -8,7 +9,6 @@ import {
   isRelevantEvidence,
   type SiteBindingsView,
 } from './evidence.ts'
-import { NOW, newSigner } from './test-fixtures.ts'
 
 let field: Signer
 let rogue: Signer

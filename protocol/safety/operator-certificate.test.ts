@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { HOUR, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import type { Signer } from '../signing.ts'
 import { CLOCK_SKEW_TOLERANCE_MS } from './constants.ts'
 import {
@@ -7,7 +8,6 @@ import {
   verifyOperatorCertificate,
 } from './operator-certificate.ts'
 import { revokedBy } from './revocation.ts'
-import { HOUR, NOW, newSigner } from './test-fixtures.ts'
 
 const notRevoked = revokedBy([])
 

@@ -1,4 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  HOUR,
+  makeProposal,
+  NOW,
+  newOperator,
+  newSigner,
+  type Operator,
+} from '../../test/helpers/safety-fixtures.ts'
 import type { Signer } from '../signing.ts'
 import { type ApprovalCertificate, type OperatorLink, signApproval, verifyApproval } from './approval.ts'
 import {
@@ -12,7 +20,6 @@ import {
 } from './policy.ts'
 import { type Proposal, proposalHash } from './proposal.ts'
 import { revokedBy } from './revocation.ts'
-import { HOUR, makeProposal, NOW, newOperator, newSigner, type Operator } from './test-fixtures.ts'
 
 const MANIFEST: OperationManifest[] = [
   { operation: 'read', minimumLevel: 'L0' },

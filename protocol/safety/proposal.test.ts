@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { HOUR, makeProposal, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { PROPOSAL_DEDUP_WINDOW_MS } from './constants.ts'
 import {
   duplicateKey,
@@ -9,7 +10,6 @@ import {
   proposalHash,
   proposalSchema,
 } from './proposal.ts'
-import { HOUR, makeProposal, NOW, newSigner } from './test-fixtures.ts'
 
 let base: Proposal
 let otherNode: string

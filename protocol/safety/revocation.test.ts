@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { HOUR, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import type { Signer } from '../signing.ts'
 import { CLOCK_SKEW_TOLERANCE_MS } from './constants.ts'
 import { issueOperatorCertificate, verifyOperatorCertificate } from './operator-certificate.ts'
@@ -10,7 +11,6 @@ import {
   revokes,
   verifyOperatorRevocation,
 } from './revocation.ts'
-import { HOUR, NOW, newSigner } from './test-fixtures.ts'
 
 describe('operator revocations', () => {
   let commandCenter: Signer

@@ -8,10 +8,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from '../../node/world/test-frames.ts'
 import { WorldModel, type WorldQuery } from '../../node/world/world-model.ts'
 import { WorldSnapshotStore } from '../../node/world/world-snapshot-store.ts'
 import type { Frame } from '../../protocol/context/frame.ts'
+import { TEST_ORIGIN, TEST_ORIGIN_2, testFrame, testObservation } from '../helpers/frames.ts'
 
 const FRAME_COUNT = 100_000
 const QUERY_ITERATIONS = 500

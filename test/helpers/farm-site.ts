@@ -10,7 +10,15 @@ import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
 import { statePaths } from '../../node/state/state-dir.ts'
 import { TrustStore } from '../../node/trust/trust-store.ts'
-import { cliJson, makeStateDir, type NodeProcess, runCli, startNode, waitFor } from './processes.ts'
+import {
+  cliJson,
+  makeStateDir,
+  type NodeProcess,
+  runCli,
+  startNode,
+  startNodeHoldingExecutions,
+  waitFor,
+} from './processes.ts'
 
 export interface FarmOperator<N extends string = string> {
   name: N
@@ -34,8 +42,9 @@ export interface FarmSiteOptions<N extends string> {
   ccArgs?: string[]
   /** Runs after the state dirs and keys exist and before either node starts. */
   beforeStart?: (dirs: FarmSite<N>['dirs'], ids: FarmSite<N>['ids']) => Promise<void>
-  /** Environment only the field node's process starts with (test hooks such as a held execution). */
-  fieldEnv?: Record<string, string>
+  /** Start the field node through the test-only entry that holds each execution this long between
+   * its ledger's `started` record and the device write (crash tests kill a process meanwhile). */
+  fieldHoldExecutionMs?: number
   operators?: FarmOperator<N>[]
 }
 
@@ -83,14 +92,10 @@ export async function startFarmSite<N extends string = never>(
     '--peer',
     `${ids.cc}=${ccNode.url}`,
   ]
-  const fieldEnv = Object.entries(options.fieldEnv ?? {})
-  for (const [name, value] of fieldEnv) process.env[name] = value
-  let fieldNode: NodeProcess
-  try {
-    fieldNode = await startNode(dirs.field, fieldArgs)
-  } finally {
-    for (const [name] of fieldEnv) delete process.env[name]
-  }
+  const fieldNode =
+    options.fieldHoldExecutionMs === undefined
+      ? await startNode(dirs.field, fieldArgs)
+      : await startNodeHoldingExecutions(dirs.field, fieldArgs, options.fieldHoldExecutionMs)
   for (const operator of operators) {
     const issued = await runCli(
       [

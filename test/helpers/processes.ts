@@ -16,6 +16,7 @@ const execFileAsync = promisify(execFile)
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const CLI = join(REPO_ROOT, 'node/bin/clawmesh.ts')
 const NODE_BIN = join(REPO_ROOT, 'node/bin/clawmesh-node.ts')
+const HELD_EXECUTION_NODE = join(REPO_ROOT, 'test/helpers/held-execution-node.ts')
 const READY_TIMEOUT_MS = 20_000
 
 const running = new Set<ChildProcess>()
@@ -116,6 +117,25 @@ export async function startNode(
     [CLI, 'start', '--host', '127.0.0.1', '--port', '0', ...withoutDiscoveryUnlessAsked(args)],
     placement,
   )
+}
+
+/** Starts the same node as `startNode`, through the test-only entry that holds every execution
+ * `holdMs` between the ledger's `started` record and the device write (held-execution-node.ts). */
+export async function startNodeHoldingExecutions(
+  stateDir: string,
+  args: string[],
+  holdMs: number,
+): Promise<NodeProcess> {
+  return spawnNode(stateDir, [
+    HELD_EXECUTION_NODE,
+    String(holdMs),
+    'start',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    ...withoutDiscoveryUnlessAsked(args),
+  ])
 }
 
 /** Starts `clawmesh-node --config` with a configuration file written from `config` (for settings

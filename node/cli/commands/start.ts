@@ -1,6 +1,6 @@
 /** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
 import type { Command } from 'commander'
-import { type ClawMeshNode, startClawMeshNode } from '../../clawmesh-node.ts'
+import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
@@ -9,7 +9,8 @@ import { recordCliMeshName } from '../cli-mesh.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
-export function registerStartCommand(program: Command): void {
+/** `nodeOptions` are for in-process hooks a test entry passes (test/helpers); the CLI passes none. */
+export function registerStartCommand(program: Command, nodeOptions: StartNodeOptions = {}): void {
   program
     .command('start')
     .description('start a ClawMesh node in the foreground')
@@ -92,11 +93,14 @@ export function registerStartCommand(program: Command): void {
         },
         'command-line flags',
       )
-      await runNodeUntilSignalled(config)
+      await runNodeUntilSignalled(config, nodeOptions)
     })
 }
 
-export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMeshNode> {
+export async function runNodeUntilSignalled(
+  config: NodeConfig,
+  nodeOptions: StartNodeOptions = {},
+): Promise<ClawMeshNode> {
   await printPiPlannerLine(config)
   // Handlers go in before the node starts: a signal that arrives while it is starting (or right
   // after "ready") still stops it gracefully, with a leave announcement and a final snapshot.
@@ -109,7 +113,7 @@ export async function runNodeUntilSignalled(config: NodeConfig): Promise<ClawMes
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
-  const node = await startClawMeshNode(config)
+  const node = await startClawMeshNode(config, nodeOptions)
   stopNode = async (signal: string) => {
     console.log(`received ${signal}: stopping ${config.name}`)
     await node.stop()

@@ -2,13 +2,13 @@
  * Keys and well-formed records for the safety core's unit tests. Not imported by runtime code.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { type Signer, signerFromPrivateKey } from '../signing.ts'
 import {
   issueOperatorCertificate,
   type OperatorCertificate,
   type OperatorRole,
-} from './operator-certificate.ts'
-import type { Proposal } from './proposal.ts'
+} from '../../protocol/safety/operator-certificate.ts'
+import type { Proposal } from '../../protocol/safety/proposal.ts'
+import { type Signer, signerFromPrivateKey } from '../../protocol/signing.ts'
 
 export const NOW = 1_750_000_000_000
 export const HOUR = 60 * 60 * 1000

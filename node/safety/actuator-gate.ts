@@ -1,0 +1,251 @@
+/**
+ * The actuator side of a command: the last gate before a device moves. In order, and each refusal
+ * before the device is touched: the issuer must be a command center this node trusts, the command
+ * must target this node and the site must bind the actuator here, the ledger must never have seen
+ * it (a replay is answered with the recorded outcome), its leader term must not be older than the
+ * newest this node has seen, and the one policy (protocol/safety) must allow it on this node's own
+ * facts. Then: ledger `started` (durable) → device, exactly once → ledger `finished`, the `execution`
+ * frame (T3) and its evidence entry.
+ */
+import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
+import { ClawMeshError } from '../../protocol/errors.ts'
+import {
+  type CertifiedCommand,
+  checkCommandTerm,
+  evaluateCommandPolicy,
+  type IsOperatorRevoked,
+  type SiteBindingsView,
+  verifyCommandIssuer,
+} from '../../protocol/safety/index.ts'
+import type { ExecuteResult as DeviceOutcome } from '../devices/mock-actuator.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import type { EvidenceLogWriter } from './evidence-log-writer.ts'
+import type { ExecutionLedger } from './execution-ledger.ts'
+import { refuseProposal } from './refusal.ts'
+import { type SafetyFacts, type SafetyLeadership, termFact } from './safety-facts.ts'
+
+/** Execution results are waited for: they skip the coalescing window. */
+const URGENT = { urgent: true } as const
+
+/** What an actuator answers for a command it executed (`actuator.execute`). */
+export interface ExecuteResult {
+  proposalHash: string
+  status: 'completed' | 'failed'
+  result: Record<string, unknown>
+  executionFrameId?: string
+  executionFrame?: Record<string, unknown>
+}
+
+/** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
+export interface GateActuators {
+  get(
+    capability: string,
+  ): { execute(operation: string, args: Record<string, unknown>, now: number): DeviceOutcome } | undefined
+}
+
+export interface ActuatorGateInit {
+  deviceId: string
+  bindings: Pick<SiteBindingsView, 'actuatorByCapability'>
+  ledger: Pick<ExecutionLedger, 'outcome' | 'begin' | 'finish'>
+  evidence: Pick<EvidenceLogWriter, 'append'>
+  facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact'>
+  actuators: GateActuators | undefined
+  /** Command centers whose commands this node accepts. */
+  isCommandCenter(deviceId: string): boolean
+  isRevoked: IsOperatorRevoked
+  leadership?: Pick<SafetyLeadership, 'currentTerm'> | undefined
+  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  /** Awaited after the ledger's `started` record is durable and before the device is touched.
+   * Only crash tests pass it (to kill a process at that precise point); production never does. */
+  beforeDeviceWrite?: ((proposalId: string) => Promise<void>) | undefined
+  counters: Pick<Counters, 'increment'>
+  events: Pick<EventRing, 'push'>
+  now(): number
+  log(line: string): void
+}
+
+export class ActuatorGate {
+  readonly #init: ActuatorGateInit
+
+  constructor(init: ActuatorGateInit) {
+    this.#init = init
+  }
+
+  /** Runs the checks, then the ledger, then the device; throws a ClawMeshError with the refusal's
+   * code in its data when any check fails (the device untouched). */
+  async executeCommand(candidate: unknown): Promise<ExecuteResult> {
+    const init = this.#init
+    const issuer = await verifyCommandIssuer(candidate, {
+      trustedCommandCenters: (id) => init.isCommandCenter(id),
+    })
+    if (issuer.outcome === 'reject') {
+      init.counters.increment(`safety.refused.command-${issuer.reason}`)
+      await init.evidence.append('refusal', {
+        hop: 'actuator',
+        reason: `command-${issuer.reason}`,
+        detail: issuer.detail,
+      })
+      throw new ClawMeshError('POLICY_DENIED', `command refused: ${issuer.detail}`, {
+        data: { code: `command-${issuer.reason}` },
+      })
+    }
+    const command: CertifiedCommand = issuer.command
+    const { proposal, commandHash } = command.body
+    if (proposal.targetNode !== init.deviceId) {
+      throw new ClawMeshError('POLICY_DENIED', `command targets ${proposal.targetNode}, not this node`, {
+        data: { code: 'wrong-target' },
+      })
+    }
+    // The site decides which device serves an actuator; a command for one it binds elsewhere (or to
+    // no device this node knows) is not this node's to run, whoever issued it.
+    const bound = init.bindings.actuatorByCapability(proposal.capability)
+    if (bound !== undefined && bound.deviceId !== init.deviceId) {
+      init.counters.increment('safety.refused.unbound-target')
+      await init.evidence.append('refusal', {
+        hop: 'actuator',
+        proposalId: proposal.id,
+        hash: commandHash,
+        code: 'unbound-target',
+        detail: `the site binds ${proposal.capability} to ${bound.deviceId ?? 'no known device'}`,
+      })
+      throw new ClawMeshError('POLICY_DENIED', `the site does not bind ${proposal.capability} to this node`, {
+        data: { code: 'unbound-target' },
+      })
+    }
+    const previous = init.ledger.outcome(commandHash)
+    if (previous !== undefined) {
+      init.counters.increment('safety.refused.replay')
+      await init.evidence.append('refusal', {
+        hop: 'actuator',
+        hash: commandHash,
+        reason: 'replay',
+        previous,
+      })
+      throw new ClawMeshError(
+        'ALREADY_EXECUTED',
+        `proposal ${proposal.id} was executed before (${previous.state})`,
+        {
+          data: { code: 'replay', previous },
+        },
+      )
+    }
+    // Fencing: a command issued under an older leader term comes from a deposed leader.
+    const currentTerm = init.leadership?.currentTerm()
+    const fenced = checkCommandTerm(command.body.leaderTerm, currentTerm)
+    if (fenced.outcome === 'reject') {
+      init.counters.increment(`safety.refused.${fenced.reason}`)
+      await init.evidence.append('refusal', {
+        hop: 'actuator',
+        proposalId: proposal.id,
+        hash: commandHash,
+        code: fenced.reason,
+        detail: fenced.detail,
+        issuedBy: command.body.issuedBy,
+        commandTerm: command.body.leaderTerm ?? null,
+        currentTerm: currentTerm ?? null,
+      })
+      init.events.push({
+        level: 'warn',
+        type: `safety.refused.${fenced.reason}`,
+        message: `actuator refused proposal ${proposal.id} from ${command.body.issuedBy}: ${fenced.detail}`,
+        peer: command.body.issuedBy,
+      })
+      throw new ClawMeshError('STALE_LEADER_TERM', `actuator refused: ${fenced.detail}`, {
+        data: {
+          code: fenced.reason,
+          commandTerm: command.body.leaderTerm ?? null,
+          currentTerm: currentTerm ?? null,
+        },
+      })
+    }
+    const verdict = await evaluateCommandPolicy(command, {
+      manifest: init.facts.manifestFor(proposal.capability),
+      trustedIssuers: (id) => init.isCommandCenter(id),
+      isRevoked: init.isRevoked,
+      now: init.now(),
+      executedBefore: false,
+      ...termFact(currentTerm),
+      evidence: await init.facts.assessEvidence(proposal, command.body.evidenceFrames),
+      author: await init.facts.authorFact(proposal, command.body.authorCertificate),
+    })
+    if (verdict.verdict !== 'allow') {
+      const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
+      return refuseProposal(init, 'actuator', proposal, code, verdict.detail)
+    }
+    const actuator = init.actuators?.get(proposal.capability)
+    if (actuator === undefined) {
+      throw new ClawMeshError('NO_PROVIDER', `this node has no actuator for ${proposal.capability}`)
+    }
+    const begun = await init.ledger.begin(commandHash)
+    if (begun.outcome === 'refused') {
+      throw new ClawMeshError('ALREADY_EXECUTED', `proposal ${proposal.id} was executed before`, {
+        data: { code: 'replay' },
+      })
+    }
+    await init.beforeDeviceWrite?.(proposal.id)
+    const outcome = actuator.execute(proposal.operation, proposal.args, init.now())
+    const status = outcome.ok ? 'completed' : 'failed'
+    // The device has moved: from here the ledger's `finished` record, the execution frame and its
+    // evidence entry go out together, and the command center is answered once all are durable.
+    // `started` is already on disk, so a crash in between still counts the command as executed
+    // (never re-run); the frame may then be out before `finished` is, as it could before be out
+    // without its evidence entry.
+    const finished = init.ledger.finish(
+      commandHash,
+      outcome.ok ? { status } : { status, detail: outcome.message },
+    )
+    const result: Record<string, unknown> = outcome.ok
+      ? { ...outcome.result, state: outcome.state }
+      : { error: outcome.code, message: outcome.message }
+    // The execution frame and the actuator's state observations go out in one gossip batch.
+    const published = Promise.all([
+      init.publish(
+        {
+          kind: 'execution',
+          data: {
+            proposalId: proposal.id,
+            proposalHash: commandHash,
+            capability: proposal.capability,
+            operation: proposal.operation,
+            status,
+            result,
+            approvers: verdict.approvers,
+          },
+          trust: { tier: 'T3', sources: [proposal.capability] },
+        },
+        URGENT,
+      ),
+      ...(outcome.ok ? outcome.observations : []).map((data) =>
+        init.publish({
+          kind: 'observation',
+          data,
+          trust: { tier: 'T3', sources: [proposal.capability] },
+        }),
+      ),
+    ])
+    // A failed publish is still answered only after `finished` is on disk.
+    const [frame] = await published.catch(async (error: unknown) => {
+      await finished
+      throw error
+    })
+    await Promise.all([
+      finished,
+      init.evidence.append('execution', {
+        hash: commandHash,
+        proposalId: proposal.id,
+        status,
+        result,
+        frameId: frame.frameId,
+      }),
+    ])
+    init.log(`executed ${proposal.capability} ${proposal.operation} for proposal ${proposal.id}: ${status}`)
+    return {
+      proposalHash: commandHash,
+      status,
+      result,
+      executionFrameId: frame.frameId,
+      executionFrame: frame as unknown as Record<string, unknown>,
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/** The dispatcher with a fake clock, a fake scheduler and a fake RPC send, over a real proposal
+ * store in a temp dir: backoff, holding until leading, giving up at expiry, resuming. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { ClawMeshError } from '../../protocol/errors.ts'
+import type { CertifiedCommand, Proposal } from '../../protocol/safety/index.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import { makeProposal, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
+import type { ExecuteResult } from './actuator-gate.ts'
+import {
+  DISPATCH_RETRY_INITIAL_MS,
+  DISPATCH_RETRY_MAX_MS,
+  Dispatcher,
+  type DispatcherInit,
+  type DispatchScheduler,
+} from './dispatcher.ts'
+import { ProposalStore } from './proposal-store.ts'
+
+/** Timers that fire only when the test says so, moving the fake clock to their due time. */
+class FakeScheduler implements DispatchScheduler {
+  now = NOW
+  readonly pending = new Map<number, { due: number; delayMs: number; callback: () => void }>()
+  readonly delays: number[] = []
+  #nextId = 1
+
+  setTimer(callback: () => void, delayMs: number): unknown {
+    const id = this.#nextId++
+    this.pending.set(id, { due: this.now + delayMs, delayMs, callback })
+    this.delays.push(delayMs)
+    return id
+  }
+
+  clearTimer(handle: unknown): void {
+    this.pending.delete(handle as number)
+  }
+
+  /** Fires the one pending timer (advancing the clock to it). */
+  fire(): void {
+    const [entry] = [...this.pending.entries()]
+    if (entry === undefined) throw new Error('no timer pending')
+    const [id, timer] = entry
+    this.pending.delete(id)
+    this.now = timer.due
+    timer.callback()
+  }
+}
+
+const unreachable = () => new ClawMeshError('UNAVAILABLE', 'actuator offline')
+
+let commandCenter: Signer
+let actuatorId: string
+beforeAll(async () => {
+  commandCenter = await newSigner()
+  actuatorId = (await newSigner()).id
+})
+
+let stateDir: string
+beforeEach(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-dispatch-'))
+})
+afterEach(async () => {
+  await rm(stateDir, { recursive: true, force: true })
+})
+
+function completed(command: CertifiedCommand): ExecuteResult {
+  return { proposalHash: command.body.commandHash, status: 'completed', result: { open: true } }
+}
+
+/** A store holding one proposal in `state` (approved, or executing as after a crash). */
+async function setup(
+  options: {
+    state?: 'approved' | 'executing'
+    proposal?: Partial<Proposal>
+    send?: DispatcherInit['send']
+    leadership?: DispatcherInit['leadership']
+  } = {},
+) {
+  const scheduler = new FakeScheduler()
+  const proposals = await ProposalStore.open({ stateDir, now: () => scheduler.now })
+  const created = await proposals.create(
+    makeProposal({ targetNode: actuatorId, authorId: commandCenter.id, ...options.proposal }),
+  )
+  if (created.outcome === 'reject') throw new Error(created.detail)
+  const { hash } = created.record
+  await proposals.move(hash, 'submit')
+  const events = options.state === 'executing' ? (['approve', 'start'] as const) : (['approve'] as const)
+  const decided = proposals.decide(hash, undefined, events)
+  if (decided.outcome === 'reject') throw new Error(decided.detail)
+  await decided.written
+  const send = vi.fn<DispatcherInit['send']>(options.send ?? (async () => Promise.reject(unreachable())))
+  const dispatcher = new Dispatcher({
+    deviceId: commandCenter.id,
+    signer: commandCenter,
+    proposals,
+    evidenceFrame: () => undefined,
+    leadership: options.leadership,
+    send,
+    now: () => scheduler.now,
+    scheduler,
+    log: () => {},
+  })
+  const stateOf = () => proposals.get(hash)?.state
+  return { dispatcher, proposals, scheduler, send, hash, stateOf }
+}
+
+describe('Dispatcher', () => {
+  it('sends an approved proposal once and records the outcome', async () => {
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup({
+      send: async (_target, command) => completed(command),
+    })
+    const result = await dispatcher.dispatch(hash)
+    expect(result?.status).toBe('completed')
+    expect(send).toHaveBeenCalledTimes(1)
+    expect(send.mock.calls[0]?.[0]).toBe(actuatorId)
+    expect(send.mock.calls[0]?.[1].body.issuedBy).toBe(commandCenter.id)
+    expect(stateOf()).toBe('completed')
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('retries an unreachable actuator with backoff doubling up to the cap, keeping it executing', async () => {
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup()
+    expect(await dispatcher.dispatch(hash)).toBeUndefined()
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      scheduler.fire()
+      await vi.waitFor(() => expect(scheduler.delays).toHaveLength(attempt + 1))
+    }
+    expect(scheduler.delays).toEqual([
+      DISPATCH_RETRY_INITIAL_MS,
+      DISPATCH_RETRY_INITIAL_MS * 2,
+      DISPATCH_RETRY_INITIAL_MS * 4,
+      DISPATCH_RETRY_INITIAL_MS * 8,
+      DISPATCH_RETRY_MAX_MS,
+      DISPATCH_RETRY_MAX_MS,
+    ])
+    expect(send).toHaveBeenCalledTimes(6)
+    expect(stateOf()).toBe('executing')
+  })
+
+  it('gives up when the proposal expires while the actuator is unreachable: state failed, no more timers', async () => {
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup({
+      proposal: { expiresAt: NOW + 10_000 },
+    })
+    await dispatcher.dispatch(hash)
+    // Retries at +1 s, +3 s, +7 s are before expiry; the one at +15 s is past it.
+    for (let fired = 0; fired < 4; fired++) {
+      scheduler.fire()
+      await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(fired + 2))
+    }
+    await vi.waitFor(() => expect(stateOf()).toBe('failed'))
+    expect(scheduler.now).toBe(NOW + 15_000)
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('holds while this planner does not lead and sends at leadershipGained, under its term', async () => {
+    let issuing: { leading: true; term: number } | { leading: false } = { leading: false }
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup({
+      send: async (_target, command) => completed(command),
+      leadership: { issuing: () => issuing },
+    })
+    expect(await dispatcher.dispatch(hash)).toBeUndefined()
+    expect(send).not.toHaveBeenCalled()
+    expect(stateOf()).toBe('approved')
+    expect(scheduler.pending.size).toBe(1)
+
+    issuing = { leading: true, term: 7 }
+    dispatcher.leadershipGained()
+    await vi.waitFor(() => expect(stateOf()).toBe('completed'))
+    expect(send).toHaveBeenCalledTimes(1)
+    expect(send.mock.calls[0]?.[1].body.leaderTerm).toBe(7)
+    // The held retry was cancelled, not left to fire a second send.
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('resumes an executing proposal after a restart and takes the ledger outcome of one executed before', async () => {
+    const { dispatcher, send, stateOf, scheduler } = await setup({
+      state: 'executing',
+      send: async () => {
+        throw new ClawMeshError('ALREADY_EXECUTED', 'executed before', {
+          data: { code: 'replay', previous: { state: 'finished', status: 'completed' } },
+        })
+      },
+    })
+    await dispatcher.resume()
+    await vi.waitFor(() => expect(stateOf()).toBe('completed'))
+    expect(send).toHaveBeenCalledTimes(1)
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('fails at once, without retrying, when the actuator refuses', async () => {
+    const { dispatcher, hash, stateOf, scheduler } = await setup({
+      send: async () => {
+        throw new ClawMeshError('POLICY_DENIED', 'refused', { data: { code: 'unbound-target' } })
+      },
+    })
+    await dispatcher.dispatch(hash)
+    expect(stateOf()).toBe('failed')
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('stops retrying once closed', async () => {
+    const { dispatcher, send, hash, scheduler } = await setup()
+    await dispatcher.dispatch(hash)
+    expect(scheduler.pending.size).toBe(1)
+    dispatcher.close()
+    expect(scheduler.pending.size).toBe(0)
+    expect(await dispatcher.dispatch(hash)).toBeUndefined()
+    expect(send).toHaveBeenCalledTimes(1)
+  })
+})

@@ -1,0 +1,174 @@
+/**
+ * Sends approved proposals to their actuator as certified commands, and keeps trying until the
+ * actuator answers or the proposal expires: an unreachable actuator is retried with doubling
+ * backoff up to a cap; a planner that does not lead holds the proposal (only the leader's commands
+ * pass the actuators' term fence) and sends it the moment it gains leadership; after a restart,
+ * approved and executing proposals are sent again — the actuator's ledger makes that safe (an
+ * executed command is reported, never repeated). Time and timers are injected.
+ */
+import type { Frame } from '../../protocol/context/index.ts'
+import { ClawMeshError } from '../../protocol/errors.ts'
+import {
+  type CertifiedCommand,
+  COMMAND_MAX_EVIDENCE_FRAMES,
+  issueCommand,
+} from '../../protocol/safety/index.ts'
+import type { Signer } from '../../protocol/signing.ts'
+import type { ExecuteResult } from './actuator-gate.ts'
+import type { ProposalStore } from './proposal-store.ts'
+import type { SafetyLeadership } from './safety-facts.ts'
+
+/** First retry after an unreachable actuator; each further one waits twice as long... */
+export const DISPATCH_RETRY_INITIAL_MS = 1_000
+/** ...up to this, so a returning actuator is reached within seconds without a busy loop. */
+export const DISPATCH_RETRY_MAX_MS = 15_000
+
+/** Timers as the dispatcher uses them; production passes setTimeout/clearTimeout, tests a fake. */
+export interface DispatchScheduler {
+  setTimer(callback: () => void, delayMs: number): unknown
+  clearTimer(handle: unknown): void
+}
+
+export interface DispatcherInit {
+  deviceId: string
+  signer: Signer
+  proposals: Pick<ProposalStore, 'get' | 'move' | 'resumable' | 'expireDue'>
+  /** A cited frame from this node's world model, carried in the command for the actuator. */
+  evidenceFrame(frameId: string): Frame | undefined
+  leadership?: Pick<SafetyLeadership, 'issuing'> | undefined
+  /** Delivers the command to its target (this node's own gate, or `actuator.execute` over RPC);
+   * throws TIMEOUT / UNAVAILABLE (or a non-ClawMeshError) when the actuator cannot be reached. */
+  send(targetNode: string, command: CertifiedCommand): Promise<ExecuteResult>
+  now(): number
+  scheduler: DispatchScheduler
+  log(line: string): void
+}
+
+export class Dispatcher {
+  readonly #init: DispatcherInit
+  readonly #retries = new Map<string, unknown>()
+  /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
+  readonly #heldForLeadership = new Set<string>()
+  #closed = false
+
+  constructor(init: DispatcherInit) {
+    this.#init = init
+  }
+
+  /** After a restart: approved or executing proposals are sent again. */
+  async resume(): Promise<void> {
+    await this.#init.proposals.expireDue()
+    for (const record of this.#init.proposals.resumable()) {
+      this.#init.log(`resuming proposal ${record.proposal.id} (${record.state}) after restart`)
+      void this.dispatch(record.hash)
+    }
+  }
+
+  /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */
+  leadershipGained(): void {
+    for (const hash of [...this.#heldForLeadership]) {
+      this.#cancelRetry(hash)
+      void this.dispatch(hash)
+    }
+  }
+
+  /** Stops retrying dispatches (the proposals stay persisted and resume at the next start). */
+  close(): void {
+    this.#closed = true
+    for (const timer of this.#retries.values()) this.#init.scheduler.clearTimer(timer)
+    this.#retries.clear()
+  }
+
+  /** Sends the command; resolves with the actuator's answer when it executed now, else undefined
+   * (held, retried later, refused or reported as executed before). */
+  async dispatch(hash: string, attempt = 0): Promise<ExecuteResult | undefined> {
+    this.#retries.delete(hash)
+    this.#heldForLeadership.delete(hash)
+    if (this.#closed) return undefined
+    const { proposals } = this.#init
+    let record = proposals.get(hash)
+    if (record === undefined) throw new ClawMeshError('NOT_FOUND', `no proposal ${hash}`)
+    try {
+      const issuing = this.#init.leadership?.issuing()
+      if (issuing?.leading === false) {
+        // Only the leader's commands pass the actuators' fence; a planner that does not lead (yet:
+        // right after a restart, or after losing an election) holds the proposal and retries.
+        this.#heldForLeadership.add(hash)
+        throw new ClawMeshError(
+          'UNAVAILABLE',
+          'this planner is not the leader; holding the proposal until it leads',
+        )
+      }
+      if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
+      const evidenceFrames = record.proposal.evidence
+        .map((ref) => this.#init.evidenceFrame(ref.frameId))
+        .filter((frame): frame is Frame => frame !== undefined)
+        .slice(0, COMMAND_MAX_EVIDENCE_FRAMES)
+      const command = await issueCommand(this.#init.signer, {
+        proposal: record.proposal,
+        approvals: record.approvals,
+        issuedAt: this.#init.now(),
+        ...(issuing?.leading === true ? { leaderTerm: issuing.term } : {}),
+        evidenceFrames,
+        ...(record.authorCertificate === undefined ? {} : { authorCertificate: record.authorCertificate }),
+        observedLinks: record.observedLinks ?? {},
+      })
+      const result = await this.#init.send(record.proposal.targetNode, command)
+      await this.#move(hash, result.status === 'completed' ? 'complete' : 'fail', {
+        outcome: JSON.stringify(result.result).slice(0, 500),
+        ...(result.status === 'failed'
+          ? { reason: String(result.result['message'] ?? 'device refused') }
+          : {}),
+      })
+      return result
+    } catch (error) {
+      const clawError = error as ClawMeshError
+      if (clawError.code === 'ALREADY_EXECUTED') {
+        const previous = (clawError.data?.['previous'] ?? {}) as { status?: string; detail?: string }
+        await this.#move(hash, previous.status === 'completed' ? 'complete' : 'fail', {
+          reason: previous.detail ?? 'executed before a restart; outcome as recorded by the actuator',
+        })
+        return undefined
+      }
+      const unreachable =
+        !(error instanceof ClawMeshError) || error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE'
+      if (unreachable && this.#init.now() < record.proposal.expiresAt && !this.#closed) {
+        // A flaky link must not lose an approved proposal: keep it executing and try again. The
+        // actuator's ledger makes a retry after a lost answer safe (it reports, never repeats).
+        const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_INITIAL_MS * 2 ** attempt)
+        if (attempt === 0) {
+          this.#init.log(
+            `actuator for proposal ${record.proposal.id} unreachable (${(error as Error).message}); retrying until it expires`,
+          )
+        }
+        this.#retries.set(
+          hash,
+          this.#init.scheduler.setTimer(() => void this.dispatch(hash, attempt + 1), delay),
+        )
+        return undefined
+      }
+      this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
+      await this.#move(hash, 'fail', {
+        reason: unreachable
+          ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
+          : (error as Error).message.slice(0, 500),
+      })
+      return undefined
+    }
+  }
+
+  #cancelRetry(hash: string): void {
+    const timer = this.#retries.get(hash)
+    if (timer !== undefined) this.#init.scheduler.clearTimer(timer)
+    this.#retries.delete(hash)
+  }
+
+  async #move(
+    hash: string,
+    event: Parameters<ProposalStore['move']>[1],
+    options: Parameters<ProposalStore['move']>[2] = {},
+  ) {
+    const moved = await this.#init.proposals.move(hash, event, options)
+    return moved.outcome === 'accept' ? moved.record : undefined
+  }
+}
