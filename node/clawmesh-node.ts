@@ -214,7 +214,7 @@ export async function startClawMeshNode(
       if (status.leader !== undefined)
         void election?.consider(status.leader.announcement, status.leader.chain)
       const capabilities = status.capabilities.filter(
-        (capability) => !bindings.binds(capability) || bindings.deviceFor(capability) === deviceId,
+        (capability) => !bindings.boundElsewhere(capability, deviceId),
       )
       return { name: status.name, role: status.role, capabilities }
     },
@@ -759,8 +759,8 @@ export async function startClawMeshNode(
     if (frame.kind !== 'capability_update' || frame.origin === identity.deviceId) return
     // A capability the site binds to another device is not this member's to serve, whatever it
     // advertises: refused, counted, and never routed to.
-    const refused = frame.data.capabilities.filter(
-      (capability) => bindings.binds(capability) && bindings.deviceFor(capability) !== frame.origin,
+    const refused = frame.data.capabilities.filter((capability) =>
+      bindings.boundElsewhere(capability, frame.origin),
     )
     if (refused.length > 0) {
       counters.increment('capabilities.refused.unbound', refused.length)
@@ -808,6 +808,11 @@ export async function startClawMeshNode(
   }, WORLD_SNAPSHOT_INTERVAL_MS)
   snapshotTimer.unref()
 
+  for (const name of bindings.unresolvedNodes()) {
+    log(
+      `the site assigns devices to "${name}", but no trusted device has that name: its readings are shown but never count as evidence, and its actuators get no commands until you run \`clawmesh trust add <device-id> --name ${name}\``,
+    )
+  }
   // A static peer is pinned by key but still has to be trusted: configuration alone grants nothing.
   for (const peer of staticPeers) {
     if (!trust.has(peer.deviceId))

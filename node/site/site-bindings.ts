@@ -44,6 +44,13 @@ export class SiteBindings implements SiteBindingsView {
     return this.#byCapability.get(capability)?.deviceId
   }
 
+  /** True when the site binds the capability to a known device other than `deviceId`: that device
+   * may not advertise, serve or report it. */
+  boundElsewhere(capability: string, deviceId: string): boolean {
+    const bound = this.deviceFor(capability)
+    return bound !== undefined && bound !== deviceId
+  }
+
   /** True when the site names this capability (so only its bound device may serve it). */
   binds(capability: string): boolean {
     this.#refresh()

@@ -28,10 +28,13 @@ export function checkFrameAuthority(frame: Frame, records: FrameAuthorityRecords
   }
   if (frame.kind === 'observation' && frame.data.sensor !== undefined) {
     const binding = records.bindings.bySiteId(frame.data.sensor)
-    if (binding !== undefined && binding.deviceId !== frame.origin) {
+    // Refused when the site binds the device to ANOTHER known device. Unbound (no trusted device
+    // answers to the site's node name), the reading is kept for display but never counts as
+    // measured (protocol/safety/evidence.ts): the node says at start which names are unbound.
+    if (binding?.deviceId !== undefined && binding.deviceId !== frame.origin) {
       return reject(
         'unbound-origin',
-        `the site assigns ${frame.data.sensor} to ${binding.deviceId ?? 'another node'}, not ${frame.origin}`,
+        `the site assigns ${frame.data.sensor} to ${binding.deviceId}, not ${frame.origin}`,
       )
     }
   }
@@ -39,10 +42,10 @@ export function checkFrameAuthority(frame: Frame, records: FrameAuthorityRecords
     const capability = frame.data['capability']
     const binding =
       typeof capability === 'string' ? records.bindings.actuatorByCapability(capability) : undefined
-    if (binding !== undefined && binding.deviceId !== frame.origin) {
+    if (binding?.deviceId !== undefined && binding.deviceId !== frame.origin) {
       return reject(
         'unbound-origin',
-        `the site assigns ${String(capability)} to ${binding.deviceId ?? 'another node'}, not ${frame.origin}`,
+        `the site assigns ${String(capability)} to ${binding.deviceId}, not ${frame.origin}`,
       )
     }
   }
