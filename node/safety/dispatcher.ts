@@ -100,8 +100,11 @@ export class Dispatcher {
         )
       }
       if (record.state === 'approved') record = (await this.#move(hash, 'start')) ?? record
+      // The frames kept with the proposal when it was made; the world model only for records
+      // written before they were kept.
+      const kept = new Map((record.evidenceFrames ?? []).map((frame) => [frame.frameId, frame]))
       const evidenceFrames = record.proposal.evidence
-        .map((ref) => this.#init.evidenceFrame(ref.frameId))
+        .map((ref) => kept.get(ref.frameId) ?? this.#init.evidenceFrame(ref.frameId))
         .filter((frame): frame is Frame => frame !== undefined)
         .slice(0, COMMAND_MAX_EVIDENCE_FRAMES)
       const command = await issueCommand(this.#init.signer, {

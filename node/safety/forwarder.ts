@@ -160,7 +160,10 @@ export class Forwarder {
     if (verdict.verdict === 'deny') {
       await refuseProposal(init, 'sender', proposal, verdict.code, verdict.detail)
     }
-    const created = await init.proposals.create(proposal, now, authorCertificate)
+    const evidenceFrames = proposal.evidence
+      .map((ref) => init.world.get(ref.frameId))
+      .filter((frame): frame is Frame => frame !== undefined)
+    const created = await init.proposals.create(proposal, now, authorCertificate, evidenceFrames)
     if (created.outcome === 'reject')
       throw new ClawMeshError('INVALID_PARAMS', `proposal refused: ${created.detail}`)
     if (created.merged) return { record: created.record, merged: true }

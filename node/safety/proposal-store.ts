@@ -11,10 +11,12 @@
 import { open as openFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { type Frame, frameSchema } from '../../protocol/context/index.ts'
 import {
   type ApprovalCertificate,
   approvalCertificateSchema,
   COMMAND_MAX_APPROVALS,
+  COMMAND_MAX_EVIDENCE_FRAMES,
   OPERATOR_LINKS,
   type OperatorCertificate,
   type OperatorLink,
@@ -61,6 +63,10 @@ const storedProposalSchema = z.strictObject({
   /** The certificate this command center holds on record for an operator author, carried to the
    * actuator so it can check an L1 or safe-state author itself. */
   authorCertificate: operatorCertificateSchema.optional(),
+  /** The cited frames as this command center held them when the proposal was made, each still
+   * signed by its origin: the command carries them, so an actuator (and this node after a crash
+   * that lost its world model) can check the evidence whatever its world model holds now. */
+  evidenceFrames: z.array(frameSchema).max(COMMAND_MAX_EVIDENCE_FRAMES).optional(),
   receivedAt: timestampSchema,
   updatedAt: timestampSchema,
 })
@@ -285,6 +291,7 @@ export class ProposalStore {
     candidate: unknown,
     at: number = this.#now(),
     authorCertificate?: OperatorCertificate,
+    evidenceFrames: readonly Frame[] = [],
   ): Promise<CreateProposalResult> {
     const parsed = proposalSchema.safeParse(candidate)
     if (!parsed.success)
@@ -323,6 +330,9 @@ export class ProposalStore {
       receivedAt: at,
       updatedAt: at,
       ...(authorCertificate === undefined ? {} : { authorCertificate }),
+      ...(evidenceFrames.length === 0
+        ? {}
+        : { evidenceFrames: evidenceFrames.slice(0, COMMAND_MAX_EVIDENCE_FRAMES) }),
     }
     this.#index(record)
     await this.#commit({ kind: 'created', record })

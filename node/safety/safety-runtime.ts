@@ -227,6 +227,9 @@ function describe(record: StoredProposal): string {
   return `${proposal.id}: ${proposal.operation} ${proposal.capability} ${JSON.stringify(proposal.args)} (${proposal.level})`
 }
 
+/** A proposal record as answers carry it: without the kept evidence frames (the actuator gets them
+ * in the command; a list of proposals must stay small). */
 export function toWire(record: StoredProposal): ProposalRecordWire {
-  return JSON.parse(JSON.stringify(record)) as ProposalRecordWire
+  const { evidenceFrames: _kept, ...wire } = record
+  return JSON.parse(JSON.stringify(wire)) as ProposalRecordWire
 }
