@@ -21,6 +21,7 @@ import {
   frameSigningValue,
   hasValidOriginSignature,
 } from '../protocol/context/index.ts'
+import { WORLD_QUERY_MAX_LIMIT } from '../protocol/limits.ts'
 import { contextTopic, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import type { MeshHealth, MeshInspect } from '../protocol/rpc/methods.ts'
 import { signerFromPrivateKey, signValue } from '../protocol/signing.ts'
@@ -44,7 +45,10 @@ let hostile: NodeLibp2p
 let hostileSigner: ReturnType<typeof signerFromPrivateKey>
 
 const worldOf = (node: NodeProcess, args: string[] = []) =>
-  cliJson<{ frames: Frame[] }>(['world', '--url', node.url, '--limit', '2000', ...args], node.stateDir)
+  cliJson<{ frames: Frame[] }>(
+    ['world', '--url', node.url, '--limit', String(WORLD_QUERY_MAX_LIMIT), ...args],
+    node.stateDir,
+  )
 
 beforeAll(async () => {
   dirs = await Promise.all(NAMES.map((name) => makeStateDir(name)))

@@ -1,6 +1,7 @@
 /** `clawmesh world` (query the world model) and `clawmesh frames` (live tail of new frames). */
 import type { Command } from 'commander'
 import { FRAME_KINDS, type Frame } from '../../../protocol/context/frame.ts'
+import { WORLD_QUERY_MAX_LIMIT } from '../../../protocol/limits.ts'
 import type { WorldQueryParams } from '../../../protocol/rpc/methods.ts'
 import { CliUsageError } from '../errors.ts'
 import { formatDuration, printJson, table } from '../output.ts'
@@ -56,7 +57,11 @@ export function registerWorldCommands(program: Command): void {
         if (options.kind !== undefined && !(FRAME_KINDS as readonly string[]).includes(options.kind)) {
           throw new CliUsageError(`unknown kind "${options.kind}": use one of ${FRAME_KINDS.join(', ')}`)
         }
-        const query: WorldQueryParams = { limit: Number(options.limit), summary: true }
+        const limit = Number(options.limit)
+        if (!Number.isInteger(limit) || limit < 1 || limit > WORLD_QUERY_MAX_LIMIT) {
+          throw new CliUsageError(`--limit must be a whole number from 1 to ${WORLD_QUERY_MAX_LIMIT}`)
+        }
+        const query: WorldQueryParams = { limit, summary: true }
         if (options.kind !== undefined) query.kind = options.kind as WorldQueryParams['kind']
         if (options.zone !== undefined) query.zone = options.zone
         if (options.since !== undefined) query.since = Date.now() - parseDuration(options.since)
@@ -89,7 +94,7 @@ export function registerWorldCommands(program: Command): void {
         const seen = new Set<string>()
         let since = Date.now() - 10_000
         for (;;) {
-          const { frames } = await client.call('mesh.world.query', { since, limit: 1_000 })
+          const { frames } = await client.call('mesh.world.query', { since, limit: WORLD_QUERY_MAX_LIMIT })
           for (const frame of (frames as Frame[]).reverse()) {
             if (seen.has(frame.frameId)) continue
             seen.add(frame.frameId)
