@@ -19,19 +19,10 @@ export interface LifecyclePart extends Startable {
 /** Names a part and lets either half be left out (a part that only stops, or only starts). */
 export function part(
   name: string,
-  hooks: { start?: () => void | Promise<void>; stop?: () => void | Promise<void> },
+  hooks: { start?(): void | Promise<void>; stop?(): void | Promise<void> },
 ): LifecyclePart {
-  return { name, start: hooks.start ?? (() => {}), stop: hooks.stop ?? (() => {}) }
-}
-
-/** Raised when a part fails to start; the parts started before it have been stopped again. */
-export class PartStartError extends Error {
-  override readonly name = 'PartStartError'
-  readonly part: string
-  constructor(part: string, cause: unknown) {
-    super(`${part} failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-    this.part = part
-  }
+  // Called as methods of `hooks`, so a class instance passed as its own hooks keeps its `this`.
+  return { name, start: () => hooks.start?.(), stop: () => hooks.stop?.() }
 }
 
 export interface RunningParts {
@@ -41,6 +32,9 @@ export interface RunningParts {
 }
 
 export interface StartPartsOptions {
+  /** A part failed to start: called once the parts started before it have stopped again, before
+   * its error (unchanged, so callers still see its name and code) reaches the caller. */
+  onStartError?: (part: string, error: unknown) => void
   onStopError?: (part: string, error: unknown) => void
 }
 
@@ -73,7 +67,8 @@ export async function startParts(
       if (starting instanceof Promise) await starting
     } catch (error) {
       await stopStarted()
-      throw new PartStartError(next.name, error)
+      options.onStartError?.(next.name, error)
+      throw error
     }
     started.push(next)
   }
