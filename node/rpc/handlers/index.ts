@@ -43,6 +43,13 @@ export function createRpcHandlers(init: RpcHandlersInit): RpcHandlers {
       surface.handlers?.() ?? {},
     ]),
   ]
+  return mergeHandlerTables(parts)
+}
+
+/** Merges named handler tables into the complete table (HandlerTableError on a gap or an overlap). */
+export function mergeHandlerTables(
+  parts: ReadonlyArray<readonly [string, Partial<RpcHandlers>]>,
+): RpcHandlers {
   const table: Partial<Record<RpcMethodName, unknown>> = {}
   const owner = new Map<string, string>()
   for (const [name, handlers] of parts) {
