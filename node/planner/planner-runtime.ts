@@ -4,14 +4,19 @@
  * `planner.ask`, `planner.status` and `mesh.message.forward`. Input reaching a node that does not
  * lead is forwarded to the leader once and its answer relayed back; with no leader known the caller
  * gets NO_PLANNER.
+ *
+ * It is a NodeSurface (node/surface.ts): the node lists it once and takes its RPC methods and its
+ * start/stop from it.
  */
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { MessageForwardParams, PlannerStatus } from '../../protocol/planner.ts'
 import type { NodeRole } from '../../protocol/roles.ts'
 import type { PlannerAnswer } from '../../protocol/rpc/methods.ts'
+import type { FrameListener } from '../context/context-service.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { RpcHandlers } from '../rpc/rpc-server.ts'
+import type { NodeSurface } from '../surface.ts'
 import type { PlannerBackend, PlannerTools } from './backend.ts'
 import type { LeaderView } from './leader-view.ts'
 import { PlannerSession, type PlannerSessionInit } from './planner-session.ts'
@@ -38,12 +43,16 @@ export interface PlannerRuntimeInit {
   events: EventRing
   counters: Counters
   log: (line: string) => void
+  /** The node's verified frames: while started, the session observes each (alerts, answers). */
+  onFrame?: (listener: FrameListener) => () => void
   session?: Partial<PlannerSessionInit>
 }
 
-export class PlannerRuntime {
+export class PlannerRuntime implements NodeSurface {
+  readonly name = 'planner'
   readonly #init: PlannerRuntimeInit
   readonly session: PlannerSession | undefined
+  #stopObserving = () => {}
 
   constructor(init: PlannerRuntimeInit) {
     this.#init = init
@@ -67,10 +76,14 @@ export class PlannerRuntime {
   }
 
   start(): void {
-    this.session?.start()
+    const session = this.session
+    if (session !== undefined && this.#init.onFrame !== undefined)
+      this.#stopObserving = this.#init.onFrame((frame) => session.observe(frame))
+    session?.start()
   }
 
   stop(): void {
+    this.#stopObserving()
     this.session?.stop()
   }
 

@@ -71,6 +71,14 @@ export class SiteBindings implements SiteBindingsView {
     return [...names]
   }
 
+  /** One line per unresolved site node name, saying what it means and the command that fixes it. */
+  unresolvedWarnings(): string[] {
+    return this.unresolvedNodes().map(
+      (name) =>
+        `the site assigns devices to "${name}", but no trusted device has that name: its readings are shown but never count as evidence, and its actuators get no commands until you run \`clawmesh trust add <device-id> --name ${name}\``,
+    )
+  }
+
   #resolve(entry: { node: string; deviceId?: string | undefined }): string | undefined {
     if (entry.deviceId !== undefined) return entry.deviceId
     if (entry.node === this.#init.self.name) return this.#init.self.deviceId

@@ -1,0 +1,69 @@
+/**
+ * Proposals and commands: create, list, read, approve and reject proposals, and execute a certified
+ * command on an actuator node. On a command center, a decision about a proposal this node does not
+ * hold goes to the planner leader (one hop) and its answer is relayed.
+ */
+import type { NodeComponents } from '../../components.ts'
+import { toWire } from '../../safety/safety-runtime.ts'
+import { arrivalOf, type CallerRecords, withForwardedLink } from '../caller-records.ts'
+import type { RpcHandlers } from '../rpc-server.ts'
+
+export type ProposalHandlers = Pick<
+  RpcHandlers,
+  | 'proposal.create'
+  | 'proposal.list'
+  | 'proposal.get'
+  | 'proposal.approve'
+  | 'proposal.reject'
+  | 'actuator.execute'
+>
+
+export function createProposalHandlers(
+  components: Pick<NodeComponents, 'safety' | 'commandCenter' | 'leaderForwarder'>,
+  callers: Pick<CallerRecords, 'authorOf'>,
+): ProposalHandlers {
+  const { safety, leaderForwarder } = components
+  const isCommandCenter = (deviceId: string) => components.commandCenter.is(deviceId)
+  const heldByLeader = (id: string, callerId: string) =>
+    components.commandCenter.self && safety.proposals.get(id) === undefined
+      ? leaderForwarder.leaderFor(callerId) !== undefined
+      : false
+  return {
+    'proposal.create': async (params, call) => {
+      const created = await safety.createProposal(params, callers.authorOf(call.callerId))
+      return { proposal: toWire(created.record), merged: created.merged }
+    },
+    'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
+    'proposal.get': (params, call) => {
+      // The approve CLI reads the proposal first: a planner that does not hold it asks the leader.
+      if (heldByLeader(params.id, call.callerId))
+        return leaderForwarder.forwardToLeader('proposal.get', params)
+      return { proposal: toWire(safety.get(params.id)) }
+    },
+    'proposal.approve': async (params, call) => {
+      if (heldByLeader(params.id, call.callerId))
+        return leaderForwarder.forwardToLeader(
+          'proposal.approve',
+          withForwardedLink(params, call, isCommandCenter),
+        )
+      const decided = await safety.decide(params.id, params.approval, 'approve', arrivalOf(call, params))
+      const { executionFrame } = decided
+      return {
+        proposal: toWire(decided.record),
+        verdict: decided.verdict,
+        detail: decided.detail,
+        ...(executionFrame === undefined ? {} : { executionFrame }),
+      }
+    },
+    'proposal.reject': async (params, call) => {
+      if (heldByLeader(params.id, call.callerId))
+        return leaderForwarder.forwardToLeader(
+          'proposal.reject',
+          withForwardedLink(params, call, isCommandCenter),
+        )
+      const decided = await safety.decide(params.id, params.approval, 'reject', arrivalOf(call, params))
+      return { proposal: toWire(decided.record), verdict: decided.verdict, detail: decided.detail }
+    },
+    'actuator.execute': (params) => safety.executeCommand(params.command),
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The node's RPC server as a lifecycle part: the handler table behind the caller checks of
+ * caller-records.ts, every refusal noted for `mesh.health` and pushed as an event.
+ */
+import type { RefusalWindow } from '../health/refusal-window.ts'
+import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import type { Startable } from '../lifecycle.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import type { CallerRecords } from './caller-records.ts'
+import { type RpcHandlers, startRpcServer } from './rpc-server.ts'
+
+export interface ServeRpcInit {
+  libp2p: NodeLibp2p
+  protocol: string
+  handlers: RpcHandlers
+  callers: CallerRecords
+  counters: Counters
+  events: EventRing
+  refusals: RefusalWindow
+}
+
+export class RpcServerPart implements Startable {
+  readonly name = 'rpc-server'
+  readonly #init: ServeRpcInit
+  #stop: () => Promise<void> = async () => {}
+
+  constructor(init: ServeRpcInit) {
+    this.#init = init
+  }
+
+  async start(): Promise<void> {
+    const { callers, events, refusals } = this.#init
+    this.#stop = await startRpcServer({
+      libp2p: this.#init.libp2p,
+      protocol: this.#init.protocol,
+      handlers: this.#init.handlers,
+      counters: this.#init.counters,
+      authorize: callers.authorize,
+      // Roles from records: what the caller may call follows from its certificate on record or its
+      // trust entry (protocol/rpc/caller-access.ts).
+      forbids: callers.forbids,
+      onRefusal: (callerId, code, message) => {
+        refusals.note()
+        events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
+      },
+    })
+  }
+
+  stop(): Promise<void> {
+    return this.#stop()
+  }
+}
