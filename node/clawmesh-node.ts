@@ -82,10 +82,7 @@ export async function startClawMeshNode(
   config: NodeConfig,
   options: StartNodeOptions = {},
 ): Promise<ClawMeshNode> {
-  const components = await createNodeComponents(config, {
-    ...(options.log === undefined ? {} : { log: options.log }),
-    ...(options.beforeDeviceWrite === undefined ? {} : { beforeDeviceWrite: options.beforeDeviceWrite }),
-  })
+  const components = await createNodeComponents(config, options)
   const { identity, mesh, libp2p, context, membership, safety, election, devices, events, counters, log } =
     components
   const evidenceCheckpoints = await openEvidenceCheckpoints({
