@@ -163,6 +163,19 @@ const APPROVAL_REJECTION_TO_DENIAL = {
 
 const LEVEL_RANK: Readonly<Record<ApprovalLevel, number>> = { L0: 0, L1: 1, L2: 2, L3: 3 }
 
+const REQUIRED_APPROVERS: Readonly<Record<ApprovalLevel, number>> = {
+  L0: 0,
+  L1: 0,
+  L2: L2_REQUIRED_APPROVERS,
+  L3: L3_REQUIRED_APPROVERS,
+}
+
+/** Distinct operator approvals a proposal of this level needs before the policy allows it (L0 and
+ * L1 need none). The policy counts with it; the CLI and the console show it. */
+export function requiredApprovers(level: ApprovalLevel): number {
+  return REQUIRED_APPROVERS[level]
+}
+
 /** The rules, in the order they are checked. Pure and synchronous. */
 export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
   const parsed = proposalSchema.safeParse(facts.proposal)
@@ -273,9 +286,9 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       )
     }
     case 'L2':
-      return decideApprovalCount('L2', L2_REQUIRED_APPROVERS, approvers, facts.hop)
+      return decideApprovalCount('L2', requiredApprovers('L2'), approvers, facts.hop)
     case 'L3': {
-      const counted = decideApprovalCount('L3', L3_REQUIRED_APPROVERS, approvers, facts.hop)
+      const counted = decideApprovalCount('L3', requiredApprovers('L3'), approvers, facts.hop)
       if (counted.verdict !== 'allow') return counted
       // A claim is never more local than the observation (checked above), so the claim is what
       // the observation allows.

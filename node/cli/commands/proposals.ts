@@ -11,12 +11,14 @@ import type { Command } from 'commander'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import {
+  approvalLevelSchema,
   OPERATOR_LINKS,
   OPERATOR_ROLES,
   type OperatorCertificate,
   type OperatorLink,
   type OperatorRole,
   operatorCertificateSchema,
+  requiredApprovers,
   signApproval,
 } from '../../../protocol/safety/index.ts'
 import { classifyHost } from '../../../protocol/safety/operator-link.ts'
@@ -69,8 +71,12 @@ function printProposal(record: ProposalRecordWire): void {
   console.log(
     `  ${proposal['operation']} ${proposal['capability']} ${JSON.stringify(proposal['args'])} on ${proposal['targetNode']}`,
   )
+  const level = approvalLevelSchema.safeParse(proposal['level'])
+  const approvals = level.success
+    ? `${record.approvals.length} of ${requiredApprovers(level.data)}`
+    : `${record.approvals.length}`
   console.log(
-    `  level ${proposal['level']}, approvals ${record.approvals.length}, evidence ${JSON.stringify(proposal['evidence'])}`,
+    `  level ${proposal['level']}, approvals ${approvals}, evidence ${JSON.stringify(proposal['evidence'])}`,
   )
   if (record.reason !== undefined) console.log(`  reason: ${record.reason}`)
   if (record.outcome !== undefined) console.log(`  outcome: ${record.outcome}`)
