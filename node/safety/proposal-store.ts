@@ -15,6 +15,7 @@ import { type Frame, frameSchema } from '../../protocol/context/index.ts'
 import {
   type ApprovalCertificate,
   approvalCertificateSchema,
+  COLLECTING_PROPOSAL_STATES,
   COMMAND_MAX_APPROVALS,
   COMMAND_MAX_EVIDENCE_FRAMES,
   OPERATOR_LINKS,
@@ -152,8 +153,6 @@ export interface MoveOptions {
 
 /** States the runtime must pick up again after a restart: allowed but not known to have ended. */
 const RESUMABLE_STATES: ReadonlySet<ProposalState> = new Set(['approved', 'executing'])
-/** States in which approvals are still being collected. */
-const COLLECTING_STATES: ReadonlySet<ProposalState> = new Set(['proposed', 'awaiting_approval'])
 
 export class ProposalStore {
   readonly path: string
@@ -462,7 +461,7 @@ export class ProposalStore {
         detail: 'the approval names another proposal hash',
       }
     }
-    if (!COLLECTING_STATES.has(record.state)) {
+    if (!COLLECTING_PROPOSAL_STATES.has(record.state)) {
       return {
         outcome: 'reject',
         reason: 'not-collecting-approvals',

@@ -29,6 +29,17 @@ export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
   'expired',
 ])
 
+/** States in which approvals are still being collected: an operator may approve or reject. */
+export const COLLECTING_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
+  'proposed',
+  'awaiting_approval',
+])
+
+/** Whether approvals are still collected in this state; takes a state as read from the wire. */
+export function isCollectingProposalState(state: string): boolean {
+  return COLLECTING_PROPOSAL_STATES.has(state as ProposalState)
+}
+
 /** The only legal moves. Once executing, expiry no longer applies (the actuator is already acting
  * and must report how it ended) and a rejection is too late. */
 const TRANSITIONS: Readonly<Record<ProposalState, Partial<Record<ProposalEvent, ProposalState>>>> = {

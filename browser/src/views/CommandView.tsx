@@ -3,6 +3,9 @@
  * with this console's operator key, and the execution outcome. */
 import { createSignal, For, Show } from 'solid-js'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
+import { requiredApprovers } from '../../../protocol/safety/policy.ts'
+import { approvalLevelSchema } from '../../../protocol/safety/proposal.ts'
+import { isCollectingProposalState } from '../../../protocol/safety/proposal-state.ts'
 import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
@@ -57,8 +60,6 @@ function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
   })
 }
 
-const OPEN_STATES = new Set(['proposed', 'awaiting_approval'])
-
 function ProposalCard(props: {
   record: ProposalRecordWire
   operatorId: string | undefined
@@ -69,7 +70,10 @@ function ProposalCard(props: {
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
   const view = () => proposalView(props.record)
   const approvals = () => approvalsOf(props.record)
-  const needed = () => (view().level === 'L3' ? 2 : view().level === 'L2' ? 1 : 0)
+  const needed = () => {
+    const level = approvalLevelSchema.safeParse(view().level)
+    return level.success ? requiredApprovers(level.data) : 0
+  }
   const decide = async (decision: 'approve' | 'reject') => {
     setBusy(true)
     setOutcome(await props.onDecide(props.record, decision))
@@ -133,7 +137,7 @@ function ProposalCard(props: {
           {props.record.outcome ?? props.record.reason}
         </p>
       </Show>
-      <Show when={OPEN_STATES.has(props.record.state)}>
+      <Show when={isCollectingProposalState(props.record.state)}>
         <div class="actions">
           <button
             type="button"
