@@ -11,6 +11,7 @@ import type { Frame, FrameFields, LocalFrameFields } from '../protocol/context/i
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy } from '../protocol/link-posture.ts'
 import { type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
+import { isCommandCenterRole } from '../protocol/roles.ts'
 import type { PeerEntry } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer, type StaticPeer } from '../protocol/static-peer.ts'
@@ -241,7 +242,7 @@ export async function createNodeComponents(
           displayName: config.name,
         })
       : undefined
-  const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  const selfIsCommandCenter = isCommandCenterRole(config.role)
   const commandCenter: CommandCenterRule = {
     self: selfIsCommandCenter,
     is: (id) => config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId),
