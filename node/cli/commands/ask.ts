@@ -10,8 +10,7 @@ import type { PlannerAnswer } from '../../../protocol/rpc/methods.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerAskCommand(program: Command): void {
   program

@@ -35,7 +35,7 @@ import { readPeerCheckpoints } from '../../safety/peer-checkpoint-book.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson, table } from '../output.ts'
-import { withClient } from './status.ts'
+import { withClient } from '../target-node.ts'
 
 /** What happened to the log, in the words an auditor uses. */
 const FAULT_KINDS: Record<EvidenceChainFault, 'edited' | 'removed' | 'reordered' | 'truncated'> = {

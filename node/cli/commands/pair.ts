@@ -29,8 +29,7 @@ import { CLAWMESH_VERSION } from '../../version.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 import { CliUsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerPairCommands(program: Command): void {
   const pair = program

@@ -28,8 +28,7 @@ import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
 import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
 import { CliUsageError } from '../errors.ts'
 import { formatDuration, printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 function certificatePath(program: Command): string {
   return join(resolveStateDir(program.opts().stateDir), 'identity', 'operator-certificate.json')

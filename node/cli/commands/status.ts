@@ -2,26 +2,11 @@
 import type { Command } from 'commander'
 import { describePublishing } from '../../../protocol/publishing.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
-import { type CliClient, connectCliClient } from '../client-node.ts'
 import { formatDuration, printJson, table } from '../output.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 /** How often `status --events --follow` asks for new events. */
 const EVENTS_FOLLOW_INTERVAL_MS = 1_000
-
-import { resolveTargetUrl } from './gateways.ts'
-
-export async function withClient<T>(
-  program: Command,
-  url: string,
-  use: (client: CliClient) => Promise<T>,
-): Promise<T> {
-  const client = await connectCliClient(url, program.opts().stateDir)
-  try {
-    return await use(client)
-  } finally {
-    await client.close()
-  }
-}
 
 export function registerStatusCommand(program: Command): void {
   program

@@ -5,8 +5,7 @@ import { WORLD_QUERY_MAX_LIMIT } from '../../../protocol/limits.ts'
 import type { WorldQueryParams } from '../../../protocol/rpc/methods.ts'
 import { CliUsageError } from '../errors.ts'
 import { formatDuration, printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 /** How often `frames` polls for new frames: fast enough to feel live, light on the node. */
 const FRAMES_POLL_INTERVAL_MS = 1_000
