@@ -8,7 +8,7 @@ import { readJsonFile } from '../state/atomic-file.ts'
 import { resolveStateDir, statePaths } from '../state/state-dir.ts'
 import { type CliClient, connectCliClient, DEFAULT_NODE_URL } from './client-node.ts'
 
-export const gatewaysFileSchema = z.object({
+const gatewaysFileSchema = z.object({
   version: z.literal(1),
   defaultUrl: z.string().optional(),
   gateways: z.array(

@@ -15,8 +15,8 @@ import { DEFAULT_OPERATOR_CERT_TTL_MS, type SafetyRuntime } from '../safety/safe
 import { createOperatorAdmission } from './operator-admission.ts'
 import { type OperatorDistribution, openOperatorDistribution } from './operator-distribution.ts'
 import { createOperatorRenewal } from './operator-renewal.ts'
+import { createRevocationAdmission } from './revocation-admission.ts'
 import {
-  createRevocationAdmission,
   disconnectPeer,
   openRevocationDistribution,
   type RevocationDistribution,

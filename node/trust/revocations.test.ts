@@ -6,7 +6,7 @@ import { ClawMeshError } from '../../protocol/errors.ts'
 import { issueOperatorRevocation } from '../../protocol/safety/revocation.ts'
 import { HOUR, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { Counters } from '../mesh/counters.ts'
-import { createRevocationAdmission } from './revocation-distribution.ts'
+import { createRevocationAdmission } from './revocation-admission.ts'
 import { REVOCATION_RETENTION_MS, RevocationStore, revocationsPath } from './revocations.ts'
 import { TrustStore } from './trust-store.ts'
 

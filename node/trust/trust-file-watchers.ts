@@ -10,11 +10,8 @@ import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Startable } from '../lifecycle.ts'
 import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import {
-  disconnectPeer,
-  type RevocationDistribution,
-  removeOperatorEntry,
-} from './revocation-distribution.ts'
+import { removeOperatorEntry } from './revocation-admission.ts'
+import { disconnectPeer, type RevocationDistribution } from './revocation-distribution.ts'
 import { type RevocationStore, revocationsPath } from './revocations.ts'
 import type { TrustStore } from './trust-store.ts'
 import { watchTrustFile } from './watch-trust-file.ts'
