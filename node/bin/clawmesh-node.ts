@@ -2,6 +2,7 @@
 /** Entry point of `clawmesh-node --config node.json`: the same node as `clawmesh start`, configured from a file. */
 import { Command } from 'commander'
 import { runNodeUntilSignalled } from '../cli/commands/start.ts'
+import { describeNodeCliError } from '../cli/node-cli-errors.ts'
 import { runCli } from '../cli/run-cli.ts'
 import { loadNodeConfigFile } from '../config.ts'
 import { CLAWMESH_VERSION } from '../version.ts'
@@ -18,4 +19,4 @@ const program = new Command('clawmesh-node')
     )
   })
 
-await runCli(program, process.argv)
+await runCli(program, process.argv, describeNodeCliError)

@@ -1,31 +1,43 @@
-/** Runs a commander program and turns known errors into one clear line and an exit code. */
+/**
+ * Runs a commander program and turns known errors into one clear line and an exit code. Shared by
+ * every bin (`clawmesh`, `clawmesh-node`, `clawmesh-relay`); a process names its own error classes
+ * with a DescribeCliError (node/cli/node-cli-errors.ts for the node's).
+ */
 import type { Command } from 'commander'
 import { ClawMeshError } from '../../protocol/errors.ts'
-import { NodeConfigError } from '../config.ts'
 import { StateFileError } from '../state/atomic-file.ts'
-import { TlsMaterialError } from '../tls/tls-material.ts'
 import { CliUsageError } from './errors.ts'
 
-export async function runCli(program: Command, argv: string[]): Promise<void> {
+/** What a person sees for an error, and the exit code: 2 for a usage error, 1 for the rest. */
+export interface CliFailure {
+  readonly line: string
+  readonly exitCode: number
+}
+
+/** Describes the errors one process knows beyond the shared ones; undefined for any other. */
+export type DescribeCliError = (error: unknown) => CliFailure | undefined
+
+export async function runCli(
+  program: Command,
+  argv: string[],
+  describe: DescribeCliError = () => undefined,
+): Promise<void> {
   program.exitOverride()
   try {
     await program.parseAsync(argv)
   } catch (error) {
-    const name = (error as Error).name
-    if (name === 'CommanderError') process.exit((error as { exitCode?: number }).exitCode ?? 2)
-    if (error instanceof CliUsageError || error instanceof NodeConfigError) {
-      console.error(`error: ${error.message}`)
-      process.exit(2)
-    }
-    if (error instanceof TlsMaterialError) {
-      console.error(`error: ${error.code}: ${error.message}`)
-      process.exit(1)
-    }
-    if (error instanceof StateFileError || error instanceof ClawMeshError) {
-      console.error(`error: ${error instanceof ClawMeshError ? `${error.code}: ` : ''}${error.message}`)
-      process.exit(1)
-    }
-    console.error(`error: ${(error as Error).message ?? String(error)}`)
-    process.exit(1)
+    // commander has already printed its own message.
+    if ((error as Error).name === 'CommanderError')
+      process.exit((error as { exitCode?: number }).exitCode ?? 2)
+    const failure = describe(error) ?? describeSharedError(error)
+    console.error(failure.line)
+    process.exit(failure.exitCode)
   }
+}
+
+function describeSharedError(error: unknown): CliFailure {
+  if (error instanceof CliUsageError) return { line: `error: ${error.message}`, exitCode: 2 }
+  if (error instanceof ClawMeshError) return { line: `error: ${error.code}: ${error.message}`, exitCode: 1 }
+  if (error instanceof StateFileError) return { line: `error: ${error.message}`, exitCode: 1 }
+  return { line: `error: ${(error as Error).message ?? String(error)}`, exitCode: 1 }
 }
