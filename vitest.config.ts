@@ -12,7 +12,12 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'unit',
-          include: ['protocol/**/*.test.ts', 'node/**/*.test.ts', 'signaling/**/*.test.ts'],
+          include: [
+            'protocol/**/*.test.ts',
+            'runtime/**/*.test.ts',
+            'node/**/*.test.ts',
+            'signaling/**/*.test.ts',
+          ],
         },
       },
       {

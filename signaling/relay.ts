@@ -17,17 +17,6 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
-import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
-import { tunedNoise, tunedWebSockets, tunedYamux } from '../node/libp2p/tuned-stack.ts'
-import { Counters } from '../node/mesh/counters.ts'
-import { startRpcServer } from '../node/rpc/rpc-server.ts'
-import { statePaths } from '../node/state/state-dir.ts'
-import { createOperatorAdmission } from '../node/trust/operator-admission.ts'
-import { createRevocationAdmission } from '../node/trust/revocation-admission.ts'
-import { RevocationStore } from '../node/trust/revocations.ts'
-import { TrustStore } from '../node/trust/trust-store.ts'
-import { watchTrustFile } from '../node/trust/watch-trust-file.ts'
-import { CLAWMESH_VERSION } from '../node/version.ts'
 import {
   checkMeshCompatibility,
   formatAgentVersion,
@@ -36,6 +25,17 @@ import {
   parseAgentVersion,
   rpcProtocolId,
 } from '../protocol/mesh.ts'
+import { Counters } from '../runtime/counters.ts'
+import { type DeviceIdentity, loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { tunedNoise, tunedWebSockets, tunedYamux } from '../runtime/libp2p/tuned-stack.ts'
+import { startRpcServer } from '../runtime/rpc/rpc-server.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
+import { createOperatorAdmission } from '../runtime/trust/operator-admission.ts'
+import { createRevocationAdmission } from '../runtime/trust/revocation-admission.ts'
+import { RevocationStore } from '../runtime/trust/revocations.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
+import { watchTrustFile } from '../runtime/trust/watch-trust-file.ts'
+import { CLAWMESH_VERSION } from '../runtime/version.ts'
 import {
   HOP_TIMEOUT_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,

@@ -20,9 +20,9 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { lanAddresses } from '../node/tls/lan-names.ts'
 import { consoleConfigSchema } from '../protocol/console-config.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
 import { makeStateDir, type NodeProcess, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
 interface Response {

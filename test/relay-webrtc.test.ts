@@ -11,9 +11,9 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
-import { createTrustGater } from '../node/mesh/trust-gater.ts'
 import { contextTopic, DEFAULT_MESH_NAME, type MeshIdentity, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
+import { createTrustGater } from '../runtime/trust/trust-gater.ts'
 import {
   cliJson,
   deviceIdOf,

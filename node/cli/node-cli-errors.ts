@@ -1,7 +1,8 @@
 /** How the node's own errors reach a person from `clawmesh` and `clawmesh-node` (see run-cli.ts). */
+
+import type { CliFailure } from '../../runtime/cli/run-cli.ts'
 import { NodeConfigError } from '../config.ts'
 import { TlsMaterialError } from '../tls/tls-material.ts'
-import type { CliFailure } from './run-cli.ts'
 
 export function describeNodeCliError(error: unknown): CliFailure | undefined {
   if (error instanceof NodeConfigError) return { line: `error: ${error.message}`, exitCode: 2 }

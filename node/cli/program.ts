@@ -3,8 +3,8 @@
  * and excess arguments are errors, never ignored.
  */
 import { Command } from 'commander'
+import { CLAWMESH_VERSION } from '../../runtime/version.ts'
 import { trustCaFile } from '../tls/trust-ca.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
 import { registerAskCommand } from './commands/ask.ts'
 import { registerCertCommand } from './commands/cert.ts'
 import { registerCredentialCommands } from './commands/credential.ts'

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander'
 import { z } from 'zod'
-import { readJsonFile } from '../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../state/state-dir.ts'
+import { readJsonFile } from '../../runtime/state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../runtime/state/state-dir.ts'
 import { type CliClient, connectCliClient, DEFAULT_NODE_URL } from './client-node.ts'
 
 const gatewaysFileSchema = z.object({

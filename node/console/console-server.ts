@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, gzip, constants as zlibConstants } from 'node:zlib'
 import { CONSOLE_CONFIG_PATH } from '../../protocol/console-config.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { buildConsoleConfig, type ConsoleConfigSource } from './console-config.ts'
 import {

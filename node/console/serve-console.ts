@@ -1,7 +1,7 @@
 /** Whether and how a started node serves the operator console (command centers with TLS). */
 import { isCommandCenterRole } from '../../protocol/roles.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { ServerTls } from '../tls/tls-material.ts'
 import type { ConsoleConfigSource } from './console-config.ts'

@@ -25,10 +25,10 @@ import {
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
 import { fitFramesToAnswer } from '../../protocol/rpc/answer-budget.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { PeerLimiter } from '../../runtime/rpc/peer-limiter.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import { PeerLimiter } from '../rpc/peer-limiter.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { WorldModel } from '../world/world-model.ts'
 import {

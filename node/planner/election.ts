@@ -38,11 +38,11 @@ import {
 } from '../../protocol/planner-election.ts'
 import { isCommandCenterRole, type NodeRole } from '../../protocol/roles.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { PeerRecordView } from '../mesh/membership.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import {
   ELECTION_STARTUP_GRACE_MS,
   ELECTION_TICK_MS,

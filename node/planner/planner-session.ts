@@ -11,7 +11,7 @@ import { FRAME_TEXT_MAX_CHARS, frameIdSchema } from '../../protocol/context/inde
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { PlannerMode, PlannerStatus } from '../../protocol/planner.ts'
 import type { PlannerAnswer, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { AlertGate } from './alert-gate.ts'
 import type { PlannerBackend, PlannerReply, PlannerTools, ProactiveContext } from './backend.ts'

@@ -10,8 +10,8 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { callRpc } from '../../protocol/rpc/client.ts'
-import { Counters } from '../mesh/counters.ts'
-import { type RpcCallContext, type RpcHandlers, startRpcServer } from './rpc-server.ts'
+import { Counters } from '../../runtime/counters.ts'
+import { type RpcCallContext, type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
 
 const SHORT_IDLE_MS = 300
 vi.mock('../../protocol/limits.ts', async (importOriginal) => ({

@@ -16,6 +16,7 @@ import {
   signApproval,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
 import {
   makeProposal,
   NOW,
@@ -23,7 +24,6 @@ import {
   newSigner,
   type Operator,
 } from '../../test/helpers/safety-fixtures.ts'
-import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { ActuatorGate, type ActuatorGateInit } from './actuator-gate.ts'
 import { ExecutionLedger } from './execution-ledger.ts'

@@ -17,8 +17,8 @@ import {
   type SiteBindingsView,
   verifyCommandIssuer,
 } from '../../protocol/safety/index.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { ExecuteResult as DeviceOutcome } from '../devices/mock-actuator.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'

@@ -23,7 +23,7 @@ import {
   proposalHash,
   type SiteBindingsView,
 } from '../../protocol/safety/index.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'
 import { findOperation, type SiteModel } from '../site/site-model.ts'

@@ -34,7 +34,7 @@ import {
   transition,
 } from '../../protocol/safety/index.ts'
 import { describeIssues, sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
-import { readJsonFile, StateFileError, writeJsonAtomic } from '../state/atomic-file.ts'
+import { readJsonFile, StateFileError, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import { PROPOSAL_JOURNAL_COMPACT_LINES, PROPOSAL_STORE_MAX_TERMINAL } from './constants.ts'
 import { GroupCommitFile, readJsonLines } from './durable-append.ts'
 

@@ -22,9 +22,9 @@ import type {
   OperatorCertificate,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { MockActuators } from '../devices/mock-actuator.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'

@@ -14,11 +14,11 @@ import {
   operatorCertificateSchema,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 
 /** Operators a command center has paired and whose certificates are still valid. A site has a few
  * operators and their tablets; past this the oldest certificates are dropped from redistribution

@@ -8,11 +8,11 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { OperatorRevocation } from '../../protocol/safety/revocation.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { RevocationStore } from '../../runtime/trust/revocations.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
-import type { RevocationStore } from './revocations.ts'
 
 /** One delivery is a single small RPC; a member that does not answer in time gets it on reconnect. */
 export const REVOCATION_DELIVERY_TIMEOUT_MS = 10_000

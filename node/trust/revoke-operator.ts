@@ -13,13 +13,13 @@ import { z } from 'zod'
 import { evidenceEntrySchema } from '../../protocol/safety/evidence-log.ts'
 import { issueOperatorRevocation, type OperatorRevocation } from '../../protocol/safety/revocation.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
-import { loadIdentity } from '../identity/device-identity.ts'
+import { loadIdentity } from '../../runtime/identity/device-identity.ts'
+import { readJsonFile } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { RevocationStore } from '../../runtime/trust/revocations.ts'
+import type { TrustedPeer } from '../../runtime/trust/trust-store.ts'
 import { readJsonLines } from '../safety/durable-append.ts'
 import { evidenceLogPaths } from '../safety/evidence-log-writer.ts'
-import { readJsonFile } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
-import { RevocationStore } from './revocations.ts'
-import type { TrustedPeer } from './trust-store.ts'
 
 const distributedOperatorsSchema = z.object({
   certificates: z.array(z.object({ body: z.object({ operatorId: z.string() }) })),

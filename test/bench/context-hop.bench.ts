@@ -28,8 +28,6 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createNativeEd25519 } from '../../node/libp2p/native-ed25519.ts'
-import { installNativeSha256 } from '../../node/libp2p/native-hash.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
 import { canonicalBytes, sha256Hex } from '../../protocol/canonical.ts'
 import { decodeJsonMessage } from '../../protocol/codec.ts'
@@ -48,6 +46,8 @@ import {
 } from '../../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey, useNativeEd25519 } from '../../protocol/signing.ts'
+import { createNativeEd25519 } from '../../runtime/libp2p/native-ed25519.ts'
+import { installNativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 
 const { values } = parseArgs({
   options: {

@@ -5,7 +5,6 @@ import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ContextService } from '../../node/context/context-service.ts'
 import { createNodeLibp2p } from '../../node/libp2p/create-node-libp2p.ts'
-import { Counters } from '../../node/mesh/counters.ts'
 import { EventRing } from '../../node/mesh/event-ring.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
 import { buildUnsignedFrame, type FrameFields } from '../../protocol/context/index.ts'
@@ -16,6 +15,7 @@ import {
   PROTOCOL_GENERATION,
 } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
 
 export type FanoutMode = 'clawmesh' | 'clawmesh-signed' | 'raw' | 'raw-signed'
 export type FanoutRole = 'publisher' | 'receiver'

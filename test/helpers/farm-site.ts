@@ -6,10 +6,10 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 import {
   cliJson,
   makeStateDir,

@@ -10,7 +10,7 @@
 import { Command } from 'commander'
 import { registerStartCommand } from '../../node/cli/commands/start.ts'
 import { describeNodeCliError } from '../../node/cli/node-cli-errors.ts'
-import { runCli } from '../../node/cli/run-cli.ts'
+import { runCli } from '../../runtime/cli/run-cli.ts'
 
 /** A hold never outlasts the command center's wait for the actuator. */
 const HOLD_EXECUTION_MAX_MS = 10_000

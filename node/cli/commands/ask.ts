@@ -7,9 +7,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { PLANNER_ASK_CLIENT_TIMEOUT_MS, PLANNER_INPUT_MAX_CHARS } from '../../../protocol/planner.ts'
 import type { PlannerAnswer } from '../../../protocol/rpc/methods.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerAskCommand(program: Command): void {

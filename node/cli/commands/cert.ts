@@ -5,8 +5,10 @@
  */
 import type { Command } from 'commander'
 import { renderUnicodeCompact } from 'uqr'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
 import { DEFAULT_HTTPS_PORT } from '../../console/constants.ts'
-import { resolveStateDir } from '../../state/state-dir.ts'
 import { lanAddresses } from '../../tls/lan-names.ts'
 import {
   type CertificateSummary,
@@ -15,8 +17,6 @@ import {
   loadServerTls,
   type TlsStatus,
 } from '../../tls/tls-material.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 

@@ -20,11 +20,11 @@ import {
   signApproval,
 } from '../../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../../runtime/state/state-dir.ts'
 import type { ClawMeshNode } from '../../clawmesh-node.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { localFarmSiteDirs, startLocalFarmSite } from '../../local-farm-site.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
-import { statePaths } from '../../state/state-dir.ts'
 import { connectCliClient } from '../client-node.ts'
 
 const VALVE = 'actuator:valve:zone-2'

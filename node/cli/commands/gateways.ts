@@ -3,9 +3,9 @@
  * `clawmesh gateways` lists saved targets (`mesh/gateways.json`).
  */
 import type { Command } from 'commander'
-import { writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { printJson, table } from '../output.ts'
+import { printJson, table } from '../../../runtime/cli/output.ts'
+import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import { type GatewaysFile, loadGateways, withClient } from '../target-node.ts'
 
 export function registerGatewayCommands(program: Command): void {

@@ -20,15 +20,15 @@ import {
   type OperatorRole,
   operatorCertificateSchema,
 } from '../../../protocol/safety/index.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../../runtime/trust/trust-store.ts'
+import { CLAWMESH_VERSION } from '../../../runtime/version.ts'
 import { DEFAULT_WS_PORT } from '../../config.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
-import { CLAWMESH_VERSION } from '../../version.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerPairCommands(program: Command): void {

@@ -23,11 +23,11 @@ import {
 } from '../../../protocol/safety/index.ts'
 import { classifyHost } from '../../../protocol/safety/operator-link.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { formatDuration, printJson, table } from '../output.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { readJsonFile, writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 function certificatePath(program: Command): string {

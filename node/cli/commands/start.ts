@@ -1,10 +1,10 @@
 /** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
 import type { Command } from 'commander'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
-import { resolveStateDir } from '../../state/state-dir.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]

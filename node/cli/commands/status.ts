@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { describePublishing } from '../../../protocol/publishing.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
-import { formatDuration, printJson, table } from '../output.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 /** How often `status --events --follow` asks for new events. */

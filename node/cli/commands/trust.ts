@@ -3,10 +3,10 @@
  * removing an operator also revokes its certificates across the mesh.
  */
 import type { Command } from 'commander'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
+import { addTrustCommands, type TrustCommandWording } from '../../../runtime/cli/trust-commands.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../../runtime/trust/trust-store.ts'
 import { DEFAULT_REVOCATION_REASON, revokeOperatorHere } from '../../trust/revoke-operator.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
-import { addTrustCommands, type TrustCommandWording } from '../trust-commands.ts'
 
 const NODE_WORDING: TrustCommandWording = {
   command: 'clawmesh',

@@ -3,8 +3,8 @@ import type { Command } from 'commander'
 import { FRAME_KINDS, type Frame } from '../../../protocol/context/frame.ts'
 import { WORLD_QUERY_MAX_LIMIT } from '../../../protocol/limits.ts'
 import type { WorldQueryParams } from '../../../protocol/rpc/methods.ts'
-import { CliUsageError } from '../errors.ts'
-import { formatDuration, printJson, table } from '../output.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 /** How often `frames` polls for new frames: fast enough to feel live, light on the node. */

@@ -1,6 +1,7 @@
 /** Operator records: certificates issued here, admitted from a command center, renewed, revoked. */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export type OperatorHandlers = Pick<
   RpcHandlers,

@@ -15,7 +15,7 @@ import {
   verifyOperatorCertificate,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../counters.ts'
 import type { TrustStore } from './trust-store.ts'
 
 export const OPERATOR_ACCEPTED_COUNTER = 'trust.operator.accepted'

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { HOUR, NOW, newOperator, newSigner } from '../../test/helpers/safety-fixtures.ts'
-import { Counters } from '../mesh/counters.ts'
+import { Counters } from '../counters.ts'
 import { createOperatorAdmission, type OperatorAdmissionReport } from './operator-admission.ts'
 import { TrustStore } from './trust-store.ts'
 

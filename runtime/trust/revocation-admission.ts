@@ -14,7 +14,7 @@ import {
   type OperatorRevocationRejection,
   verifyOperatorRevocation,
 } from '../../protocol/safety/revocation.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../counters.ts'
 import type { RevocationStore } from './revocations.ts'
 import type { TrustStore } from './trust-store.ts'
 

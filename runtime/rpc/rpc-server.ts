@@ -20,7 +20,7 @@ import {
 } from '../../protocol/limits.ts'
 import { type RpcResponse, rpcRequestSchema } from '../../protocol/rpc/envelope.ts'
 import { isRpcMethodName, RPC_METHODS, type RpcMethodName } from '../../protocol/rpc/methods.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../counters.ts'
 import { PeerLimiter } from './peer-limiter.ts'
 
 export type CallerAccess = 'admin' | 'peer'
