@@ -3,14 +3,14 @@
  * node's RPC server and the shared client. The receiver's idle time is shortened here so the test
  * can watch it close a stream.
  */
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { callRpc } from '../../protocol/rpc/client.ts'
 import { Counters } from '../../runtime/counters.ts'
+import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
 import { type RpcCallContext, type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
 
 const SHORT_IDLE_MS = 300
@@ -28,13 +28,16 @@ let handled = 0
 /** Set by a test: the node resets the stream while handling the call. */
 let resetWhileHandling = false
 
-const newNode = (listen: string[]) =>
-  createLibp2p({
-    addresses: { listen },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
+const newNode = async (listen: string[]) =>
+  buildLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    agent: {
+      name: 'rpc-test',
+      kind: 'node',
+      mesh: { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION },
+    },
+    listen,
+    gater: DIAL_ANY_ADDRESS,
   })
 
 beforeAll(async () => {

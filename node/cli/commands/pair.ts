@@ -4,15 +4,10 @@
  * Noise-secured stream with this device's key (or, with --operator, this CLI's operator key); both
  * sides then trust each other, and an operator receives a certificate.
  */
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command } from 'commander'
-import { createLibp2p } from 'libp2p'
 import { renderUnicodeCompact } from 'uqr'
-import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
 import { requestPairing } from '../../../protocol/pairing.ts'
 import {
@@ -23,10 +18,10 @@ import {
 import { CliUsageError } from '../../../runtime/cli/errors.ts'
 import { printJson } from '../../../runtime/cli/output.ts'
 import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../../runtime/libp2p/build-libp2p.ts'
 import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
 import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import { TrustStore } from '../../../runtime/trust/trust-store.ts'
-import { CLAWMESH_VERSION } from '../../../runtime/version.ts'
 import { DEFAULT_WS_PORT } from '../../config.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
@@ -96,23 +91,14 @@ export function registerPairCommands(program: Command): void {
     .action(async (options: { url: string; code: string; operator?: boolean; name?: string }) => {
       const paths = statePaths(resolveStateDir(program.opts().stateDir))
       const key = await loadOrCreateIdentity(options.operator ? paths.cliIdentity : paths.deviceIdentity)
-      const libp2p = await createLibp2p({
+      const libp2p = await buildLibp2p({
         privateKey: key.privateKey,
-        nodeInfo: {
+        agent: {
           name: 'clawmesh-pair',
-          version: CLAWMESH_VERSION,
-          userAgent: formatAgentVersion({
-            meshName: DEFAULT_MESH_NAME,
-            generation: PROTOCOL_GENERATION,
-            kind: 'cli',
-            version: CLAWMESH_VERSION,
-          }),
+          kind: 'cli',
+          mesh: { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION },
         },
-        transports: [webSockets()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-        connectionGater: { denyDialMultiaddr: () => false },
-        services: { identify: identify() },
+        gater: DIAL_ANY_ADDRESS,
       })
       try {
         const answer = await requestPairing(
