@@ -23,6 +23,7 @@ import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { Counters } from '../runtime/counters.ts'
 import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
 import { startRpcServer } from '../runtime/rpc/rpc-server.ts'
 import { statePaths } from '../runtime/state/state-dir.ts'
 import { TrustStore } from '../runtime/trust/trust-store.ts'
@@ -39,6 +40,9 @@ import {
   waitFor,
   waitForPlannerLead,
 } from './helpers/processes.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const MESH = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
 const VALVE = 'actuator:valve:zone-2'

@@ -2,6 +2,7 @@
 /** Entry point of `clawmesh-node --config node.json`: the same node as `clawmesh start`, configured from a file. */
 import { Command } from 'commander'
 import { runCli } from '../../runtime/cli/run-cli.ts'
+import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
 import { CLAWMESH_VERSION } from '../../runtime/version.ts'
 import { runNodeUntilSignalled } from '../cli/commands/start.ts'
 import { describeNodeCliError } from '../cli/node-cli-errors.ts'
@@ -19,4 +20,5 @@ const program = new Command('clawmesh-node')
     )
   })
 
+installNativeCrypto()
 await runCli(program, process.argv, describeNodeCliError)

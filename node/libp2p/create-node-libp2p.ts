@@ -3,7 +3,8 @@
  * tuned WebSockets, Noise, yamux, identify): WebRTC and circuit-relay transports, ping and
  * gossipsub, mDNS, with the trust gater on every connection. What a gossip message costs per hop on
  * small nodes is cut by the tuned parts the relay shares and by IDONTWANT only for large messages
- * (IDONTWANT_MIN_BYTES).
+ * (IDONTWANT_MIN_BYTES). Native crypto is the composition root's to install
+ * (runtime/libp2p/native-crypto.ts), not this builder's.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub'
@@ -15,8 +16,7 @@ import { webRTC } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
 import { buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
-import { installNativeEd25519 } from '../../runtime/libp2p/native-ed25519.ts'
-import { installNativeSha256, nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
+import { nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
 export interface NodeLibp2pInit {
@@ -45,8 +45,6 @@ export interface NodeLibp2pInit {
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
-  installNativeSha256()
-  installNativeEd25519()
   return buildLibp2p({
     privateKey: init.privateKey,
     agent: { name: 'clawmesh', kind: 'node', mesh: init.mesh },

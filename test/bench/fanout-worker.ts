@@ -16,6 +16,10 @@ import {
 } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
 import { Counters } from '../../runtime/counters.ts'
+import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 export type FanoutMode = 'clawmesh' | 'clawmesh-signed' | 'raw' | 'raw-signed'
 export type FanoutRole = 'publisher' | 'receiver'

@@ -24,8 +24,12 @@ import {
   type MeshIdentity,
   PROTOCOL_GENERATION,
 } from '../../protocol/mesh.ts'
+import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
 import { createTrustGater } from '../../runtime/trust/trust-gater.ts'
 import { startRelay } from '../../signaling/relay.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } })
