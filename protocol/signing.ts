@@ -44,7 +44,7 @@ export interface Signer {
 }
 
 /** A faster Ed25519 a platform can install (the node installs OpenSSL through node:crypto with key
- * objects parsed once per key, node/libp2p/native-ed25519.ts). It must give exactly the answers of
+ * objects parsed once per key, runtime/libp2p/native-ed25519.ts). It must give exactly the answers of
  * the portable path (the key's own `sign`/`verify`, @libp2p/crypto); only speed may differ. */
 export interface Ed25519Backend {
   /** Verifies `signature` over `message` by `publicKey`, the key embedded in `signerId` (a stable

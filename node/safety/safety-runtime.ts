@@ -69,7 +69,7 @@ export interface SafetyRuntimeInit {
   actuators: MockActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
-  /** This node's revocation records (node/trust/revocations.ts), asked by every policy run. */
+  /** This node's revocation records (runtime/trust/revocations.ts), asked by every policy run. */
   isRevoked: IsOperatorRevoked
   publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   providersOf(capability: string): string[]

@@ -3,7 +3,7 @@
  * pairing to its relays and member nodes, so a console can reach them across WAN (WebRTC signalled by
  * the relay, docs/console.md). Certificates are kept until they expire (`mesh/operator-
  * certificates.json`), so a member that joins or restarts later is sent them again when it connects.
- * Each receiver verifies the certificate itself (node/trust/operator-admission.ts): this side only
+ * Each receiver verifies the certificate itself (runtime/trust/operator-admission.ts): this side only
  * delivers, it grants nothing.
  */
 import { join } from 'node:path'

@@ -1,7 +1,7 @@
 /**
  * The command center's side of `clawmesh trust remove <operator>`: removing an operator's key from
  * this trust store only stops them connecting here, so the local admin also signs a revocation with
- * this node's device key and keeps it in this state dir's records (node/trust/revocations.ts). The
+ * this node's device key and keeps it in this state dir's records (runtime/trust/revocations.ts). The
  * running node picks it up from the file, refuses the operator's certificates issued until now, and
  * a command center hands it to every member and relay (node/trust/revocation-distribution.ts).
  *

@@ -1,6 +1,6 @@
 /**
- * The WebSocket, Noise and yamux parts every ClawMesh libp2p process uses (mesh nodes,
- * create-node-libp2p.ts, and the signaling relay), with the changes that cut what a message costs
+ * The WebSocket, Noise and yamux parts every ClawMesh libp2p process uses (through build-libp2p.ts:
+ * mesh nodes, the signaling relay, the CLI), with the changes that cut what a message costs
  * per hop on small machines (docs/benchmarks-fanout.md): one WebSocket message per write
  * (write-batching.ts), one Noise write per connection per event-loop turn (write-batching.ts), Noise
  * frame lengths read without a new error per message (noise-frame-lengths.ts) and yamux window

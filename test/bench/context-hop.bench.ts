@@ -16,7 +16,7 @@
  *                                        [--ed25519 native,portable]
  *
  * `--ed25519` picks the signature path: `native` is what a node installs at start
- * (node/libp2p/native-ed25519.ts: OpenSSL with key objects parsed once), `portable` is protocol/'s
+ * (runtime/libp2p/native-ed25519.ts: OpenSSL with key objects parsed once), `portable` is protocol/'s
  * default (@libp2p/crypto, which re-imports the key on every call). Given both, every round runs
  * each in turn, so the two are compared under the same machine load.
  *
