@@ -21,7 +21,7 @@ const gatewaysFileSchema = z.object({
     }),
   ),
 })
-export type GatewaysFile = z.infer<typeof gatewaysFileSchema>
+type GatewaysFile = z.infer<typeof gatewaysFileSchema>
 
 export async function loadGateways(program: Command): Promise<{ path: string; file: GatewaysFile }> {
   const path = statePaths(resolveStateDir(program.opts().stateDir)).gateways

@@ -5,8 +5,7 @@
 import type { Command } from 'commander'
 import { printJson, table } from '../../../runtime/cli/output.ts'
 import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
-import { type GatewaysFile, loadGateways, withClient } from '../target-node.ts'
+import { loadGateways, withClient } from '../target-node.ts'
 
 export function registerGatewayCommands(program: Command): void {
   program
