@@ -1,13 +1,17 @@
 /** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { resolveStateDir } from '../../state/state-dir.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
+import { CliUsageError } from '../errors.ts'
 
-const collect = (value: string, previous: string[]) => [...previous, value]
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+/** What a bare `--command-center` stands for among the device IDs the option may also collect. */
+const THIS_NODE = '@this-node'
 
 /** `nodeOptions` are for in-process hooks a test entry passes (test/helpers); the CLI passes none. */
 export function registerStartCommand(program: Command, nodeOptions: StartNodeOptions = {}): void {
@@ -22,9 +26,17 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
     .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
     .option('--no-discovery', 'turn off mDNS LAN discovery')
+    .addOption(
+      new Option(
+        '--command-center [deviceId]',
+        'this node is the command center (role planner); with a device ID, the same as --command-center-id',
+      )
+        .preset(THIS_NODE)
+        .argParser(collect),
+    )
     .option(
-      '--command-center <deviceId>',
-      'trusted command center for certificates and commands (repeatable)',
+      '--command-center-id <deviceId>',
+      'a command center whose certificates and commands this node accepts (repeatable)',
       collect,
       [],
     )
@@ -64,11 +76,22 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
     .option('--no-tls', 'plain WS only, even when TLS material exists')
     .option('--https-port <port>', 'HTTPS port of the console (default 18443; 0 picks a free port)')
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
-    .action(async (options: Record<string, unknown>) => {
+    .action(async (options: Record<string, unknown>, command: Command) => {
+      const centers = [
+        ...((options['commandCenter'] as string[] | undefined) ?? []),
+        ...(options['commandCenterId'] as string[]),
+      ]
+      const isCommandCenter = centers.includes(THIS_NODE)
+      const roleGiven = command.getOptionValueSource('role') === 'cli'
+      if (isCommandCenter && roleGiven && !isCommandCenterRole(options['role'])) {
+        throw new CliUsageError(
+          `--command-center makes this node a command center (role planner or standby-planner), not ${String(options['role'])}`,
+        )
+      }
       const config = parseNodeConfig(
         {
           name: options['name'],
-          role: options['fieldNode'] === true && options['role'] === 'node' ? 'field' : options['role'],
+          role: isCommandCenter && !roleGiven ? 'planner' : startRole(options),
           meshName: options['meshName'],
           port: options['port'] === undefined ? undefined : Number(options['port']),
           host: options['host'],
@@ -78,7 +101,7 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           discovery: options['discovery'],
           wanPolicy: options['wanPolicy'],
           relays: options['relay'],
-          commandCenters: options['commandCenter'],
+          commandCenters: centers.filter((id) => id !== THIS_NODE),
           iceServers: options['iceServer'],
           site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
@@ -95,6 +118,15 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
       )
       await runNodeUntilSignalled(config, nodeOptions)
     })
+}
+
+function isCommandCenterRole(role: unknown): boolean {
+  return role === 'planner' || role === 'standby-planner'
+}
+
+/** `--field-node` on a node left at the default role makes it a field node. */
+function startRole(options: Record<string, unknown>): unknown {
+  return options['fieldNode'] === true && options['role'] === 'node' ? 'field' : options['role']
 }
 
 export async function runNodeUntilSignalled(
