@@ -192,7 +192,7 @@ export async function createNodeComponents(
     },
   })
   gossip.standing = (deviceId) => membership.gossipStanding(deviceId)
-  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
+  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log, { counters, events })
   const signer = signerFromPrivateKey(identity.privateKey)
   const context = new ContextService({
     libp2p,
