@@ -44,6 +44,8 @@ interface DialState {
   state: StaticPeerState
   attempts: number
   lastError?: string
+  /** The last pin check found another certificate: no dial to this key, from anywhere. */
+  pinMismatch?: boolean
   timer?: ReturnType<typeof setTimeout>
 }
 
@@ -80,6 +82,17 @@ export class StaticPeerDialer {
     this.#stopped = true
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
     for (const state of this.#states.values()) clearTimeout(state.timer)
+  }
+
+  /**
+   * For the connection gater: a pinned peer whose certificate did not match is not dialled by any
+   * other path either (an RPC or gossip dial by key would use addresses identify stored, plain ws://
+   * ones included). Counted with the dialer's own refusals.
+   */
+  refusesDialTo(deviceId: string): boolean {
+    if (this.#states.get(deviceId)?.pinMismatch !== true) return false
+    this.#options.counters?.increment(TLS_PIN_REFUSED_COUNTER)
+    return true
   }
 
   states(): Array<{
@@ -142,6 +155,8 @@ export class StaticPeerDialer {
     if (peer.tlsFingerprint === undefined || target === undefined) return true
     const check = await (this.#options.checkPin ?? checkServerPin)(target, peer.tlsFingerprint)
     if (this.#stopped) return false
+    // Only a match lifts a mismatch: a check that could not reach the peer proves nothing.
+    if (check.verdict !== 'unreachable') state.pinMismatch = check.verdict === 'mismatch'
     if (check.verdict === 'match') return true
     const message =
       check.verdict === 'mismatch'
