@@ -195,7 +195,7 @@ export async function createNodeComponents(
     },
   })
   gossip.standing = (deviceId) => membership.gossipStanding(deviceId)
-  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log, { counters, events })
+  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log, { counters, events, refusals })
   pinGate.refusesDialTo = (deviceId) => staticPeerDialer.refusesDialTo(deviceId)
   const signer = signerFromPrivateKey(identity.privateKey)
   const context = new ContextService({

@@ -85,6 +85,8 @@ describe('TLS pinning of static peers', () => {
       return (current.health.counters['connections.refused.tls-pin'] ?? 0) > 0 ? current : undefined
     })
     expect(connectedNodes(status)).toEqual([])
+    expect(status.health.status).toBe('degraded')
+    expect(status.health.reasons.join(' ')).toMatch(/refused/)
     expect(status.staticPeers).toEqual([
       expect.objectContaining({
         deviceId: ids['b'],

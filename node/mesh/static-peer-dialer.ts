@@ -15,6 +15,7 @@ import {
   tlsPostureOf,
   tlsTargetOf,
 } from '../../protocol/tls-pin.ts'
+import type { RefusalWindow } from '../health/refusal-window.ts'
 import { checkServerPin, type TlsPinCheck } from '../tls/server-fingerprint.ts'
 import type { Counters } from './counters.ts'
 import type { EventRing } from './event-ring.ts'
@@ -32,6 +33,8 @@ export type StaticPeerState = 'connecting' | 'connected' | 'backoff'
 export interface StaticPeerDialerOptions {
   counters?: Counters
   events?: EventRing
+  /** Pin refusals mark the node degraded in `mesh.health`, as other refusals do. */
+  refusals?: Pick<RefusalWindow, 'note'>
   /** Reads the certificate a pinned peer serves (a real TLS handshake unless a test swaps it). */
   checkPin?: (target: TlsTarget, expected: string) => Promise<TlsPinCheck>
 }
@@ -92,6 +95,7 @@ export class StaticPeerDialer {
   refusesDialTo(deviceId: string): boolean {
     if (this.#states.get(deviceId)?.pinMismatch !== true) return false
     this.#options.counters?.increment(TLS_PIN_REFUSED_COUNTER)
+    this.#options.refusals?.note()
     return true
   }
 
@@ -164,6 +168,7 @@ export class StaticPeerDialer {
         : `TLS pin not checked: ${check.detail}`
     if (check.verdict === 'mismatch') {
       this.#options.counters?.increment(TLS_PIN_REFUSED_COUNTER)
+      this.#options.refusals?.note()
       this.#options.events?.push({
         level: 'warn',
         type: 'peer.refused.tls-pin',
