@@ -47,6 +47,8 @@ describe('TLS pinning of static peers', () => {
     expect(made.code, made.stderr).toBe(0)
     const certificate = new X509Certificate(await readFile(join(dirs['b'] as string, 'tls', 'server.crt')))
     pin = pinFromFingerprint256(certificate.fingerprint256)
+    // What an operator copies into --peer is what `clawmesh cert` prints.
+    expect(/^ {2}pin {10}(\S+)$/m.exec(made.stdout)?.[1]).toBe(pin)
     trustB = { prefix: ['env', `NODE_EXTRA_CA_CERTS=${join(dirs['b'] as string, 'tls', 'ca.crt')}`] }
     b = await startNode(dirs['b'] as string, ['--name', 'b'])
   })
