@@ -1,7 +1,7 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
 import { describePublishing } from '../../../protocol/publishing.ts'
-import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
+import type { MeshEvent, MeshStatus } from '../../../protocol/rpc/methods.ts'
 import { type CliClient, connectCliClient } from '../client-node.ts'
 import { formatDuration, printJson, table } from '../output.ts'
 
@@ -68,6 +68,7 @@ export function registerStatusCommand(program: Command): void {
             ]),
           )
         }
+        printStaticPeers(status.staticPeers)
         const print = (event: MeshEvent) =>
           console.log(
             `${new Date(event.at).toISOString()} ${event.level.padEnd(5)} ${event.type} ${event.message}`,
@@ -87,4 +88,21 @@ export function registerStatusCommand(program: Command): void {
         }
       })
     })
+}
+
+/** One row per configured static peer, with the TLS posture of its link (protocol/tls-pin.ts). */
+function printStaticPeers(peers: MeshStatus['staticPeers']): void {
+  if (peers.length === 0) return
+  console.log(
+    table([
+      ['STATIC PEER', 'LABEL', 'TLS', 'STATE', 'URL'],
+      ...peers.map((peer) => [
+        peer.deviceId,
+        peer.label,
+        peer.tls ?? '?',
+        peer.lastError === undefined ? peer.state : `${peer.state}: ${peer.lastError}`,
+        peer.url,
+      ]),
+    ]),
+  )
 }
