@@ -245,6 +245,16 @@ export async function createNodeComponents(
           displayName: config.name,
         })
       : undefined
+  if (
+    site !== undefined &&
+    (config.mockSensor || config.mockActuator) &&
+    devices?.capabilities.length === 0
+  ) {
+    // Asked to simulate devices, given none: say so rather than run a field node that serves nothing.
+    log(
+      `the site assigns no sensors or actuators to a node named "${config.name}": --mock-sensor/--mock-actuator serve nothing (name the node as the site does, or give --site)`,
+    )
+  }
   const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
   const commandCenter: CommandCenterRule = {
     self: selfIsCommandCenter,

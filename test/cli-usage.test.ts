@@ -4,6 +4,7 @@
  * node the command center, as operators of the earlier ClawMesh wrote it.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
 import {
   cliJson,
@@ -83,5 +84,31 @@ describe('clawmesh start --command-center', () => {
     const result = await startExpectingFailure(dir, ['--name', 'x', '--role', 'field', '--command-center'])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('--command-center makes this node a command center')
+  })
+})
+
+describe('clawmesh start --field-node under any name', () => {
+  it('serves the demo farm field devices as this node and says so', async () => {
+    const dir = await makeStateDir('field-jetson')
+    const node = await startNode(dir, [
+      '--name',
+      'field-jetson',
+      '--role',
+      'field',
+      '--field-node',
+      '--mock-sensor',
+      '--mock-actuator',
+    ])
+    expect(node.output()).toContain('the demo farm assigns no devices to "field-jetson"')
+    const status = await cliJson<{ capabilities: string[] }>(['status', '--json', '--url', node.url], dir)
+    expect(status.capabilities).toEqual(
+      expect.arrayContaining(['actuator:valve:zone-1', 'sensor:soil-moisture:zone-1']),
+    )
+  })
+
+  it('says at start when its site assigns this node nothing to simulate', async () => {
+    const dir = await makeStateDir('nobody')
+    const node = await startNode(dir, ['--name', 'nobody', '--site', DEMO_FARM_PATH, '--mock-sensor'])
+    expect(node.output()).toContain('the site assigns no sensors or actuators to a node named "nobody"')
   })
 })

@@ -1,9 +1,13 @@
 /** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
+
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
+import { writeJsonAtomic } from '../../state/atomic-file.ts'
 import { resolveStateDir } from '../../state/state-dir.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 import { CliUsageError } from '../errors.ts'
@@ -103,7 +107,11 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           relays: options['relay'],
           commandCenters: centers.filter((id) => id !== THIS_NODE),
           iceServers: options['iceServer'],
-          site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
+          site:
+            options['site'] ??
+            (options['fieldNode'] === true
+              ? await demoFarmFor(String(options['name']), program.opts().stateDir)
+              : undefined),
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
           mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
           stateDir: program.opts().stateDir,
@@ -118,6 +126,31 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
       )
       await runNodeUntilSignalled(config, nodeOptions)
     })
+}
+
+/** The demo farm's node that serves its field devices. */
+const DEMO_FIELD_NODE = 'field-1'
+
+/**
+ * The site a `--field-node` without `--site` runs: the demo farm when it assigns devices to this
+ * node's name; otherwise a copy (in the state dir) in which the demo farm's field node is this node,
+ * so the mock devices run under any name — said at start, since a command center running the
+ * demo farm itself still sends commands only to a node named as its site says.
+ */
+async function demoFarmFor(name: string, stateDir: string | undefined): Promise<string> {
+  const farm = JSON.parse(await readFile(DEMO_FARM_PATH, 'utf8')) as {
+    sensors: Array<{ node: string }>
+    actuators: Array<{ node: string }>
+  }
+  const devices = [...farm.sensors, ...farm.actuators]
+  if (devices.some((device) => device.node === name)) return DEMO_FARM_PATH
+  for (const device of devices) if (device.node === DEMO_FIELD_NODE) device.node = name
+  const path = join(resolveStateDir(stateDir), 'site', 'demo-farm.json')
+  await writeJsonAtomic(path, farm, 0o644)
+  console.log(
+    `--field-node: the demo farm assigns no devices to "${name}"; serving its ${DEMO_FIELD_NODE} devices as "${name}" (site copy ${path}). A command center running the demo farm sends commands only to a node named ${DEMO_FIELD_NODE}.`,
+  )
+  return path
 }
 
 function isCommandCenterRole(role: unknown): boolean {
