@@ -56,6 +56,11 @@ describe('clawmesh start --command-center', () => {
     ])
     const status = await cliJson<{ role: string; name: string }>(['status', '--json', '--url', node.url], dir)
     expect(status).toMatchObject({ name: 'ops-main', role: 'planner' })
+    // The text output names the version, the discovery mode and the planner's backend and queue.
+    const text = await runCli(['status', '--url', node.url], dir)
+    expect(text.stdout).toContain(`version    ${CLAWMESH_VERSION}`)
+    expect(text.stdout).toContain('discovery  off; static peers 0')
+    expect(text.stdout).toMatch(/planner {4}pi:anthropic\/claude-sonnet-4-5-20250929, \w+, queue 0/)
   })
 
   it('makes a node of the default role a planner, and still takes device IDs of command centers', async () => {

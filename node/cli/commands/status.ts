@@ -42,6 +42,16 @@ export function registerStatusCommand(program: Command): void {
           `${status.name} (${status.role}) in mesh ${status.meshName}, generation ${status.generation}, up ${formatDuration(status.uptimeMs)}`,
         )
         console.log(`device ID  ${status.deviceId}`)
+        console.log(`version    ${status.version}`)
+        console.log(
+          `discovery  ${status.discovery === 'mdns' ? 'mDNS on the LAN' : 'off'}; static peers ${status.staticPeers.length}`,
+        )
+        if (status.planner !== undefined) {
+          const { planner } = status
+          console.log(
+            `planner    ${planner.backend}, ${planner.mode}${planner.tool === undefined ? '' : ` (tool ${planner.tool})`}, queue ${planner.queueDepth}${planner.isLeader ? ', leading' : ''}`,
+          )
+        }
         console.log(
           `health     ${health.status}${health.reasons.length > 0 ? ` — ${health.reasons.join('; ')}` : ''}`,
         )
