@@ -24,7 +24,8 @@ export type NodeRole = z.infer<typeof nodeRoleSchema>
 export const COMMAND_CENTER_ROLES = ['planner', 'standby-planner'] as const satisfies readonly NodeRole[]
 export type CommandCenterRole = (typeof COMMAND_CENTER_ROLES)[number]
 
-export function isCommandCenterRole(role: NodeRole | undefined): role is CommandCenterRole {
+/** Takes any value, so a role read from flags or the wire can be asked before it is parsed. */
+export function isCommandCenterRole(role: unknown): role is CommandCenterRole {
   return COMMAND_CENTER_ROLES.some((candidate) => candidate === role)
 }
 

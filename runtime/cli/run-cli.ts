@@ -22,13 +22,15 @@ export async function runCli(
   argv: string[],
   describe: DescribeCliError = () => undefined,
 ): Promise<void> {
-  program.exitOverride()
+  overrideExits(program)
   try {
     await program.parseAsync(argv)
   } catch (error) {
-    // commander has already printed its own message.
+    // commander has already printed its own message. Help and version end with 0; every other
+    // commander error (an unknown option, a missing or excess argument) is a usage error: 2, as
+    // docs/cli.md says. Commander itself uses 1.
     if ((error as Error).name === 'CommanderError')
-      process.exit((error as { exitCode?: number }).exitCode ?? 2)
+      process.exit((error as { exitCode?: number }).exitCode === 0 ? 0 : 2)
     const failure = describe(error) ?? describeSharedError(error)
     console.error(failure.line)
     process.exit(failure.exitCode)
@@ -40,4 +42,11 @@ function describeSharedError(error: unknown): CliFailure {
   if (error instanceof ClawMeshError) return { line: `error: ${error.code}: ${error.message}`, exitCode: 1 }
   if (error instanceof StateFileError) return { line: `error: ${error.message}`, exitCode: 1 }
   return { line: `error: ${(error as Error).message ?? String(error)}`, exitCode: 1 }
+}
+
+/** Commander exits by itself unless told otherwise, and subcommands copy the setting only when they
+ * are created: set it on every command so each error comes back here. */
+function overrideExits(command: Command): void {
+  command.exitOverride()
+  for (const sub of command.commands) overrideExits(sub)
 }

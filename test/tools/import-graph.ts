@@ -14,6 +14,9 @@ const SKIPPED = new Set(['node_modules', 'dist', '.git'])
 /** One file's imports: repository files (relative to ROOT) and packages by name. */
 export interface FileImports {
   readonly files: readonly string[]
+  /** The files imported for a value (not only by `import type` / `export type`): the edges a
+   * module cycle is made of. Type-only imports are erased before the code runs. Absent: all. */
+  readonly valueFiles?: readonly string[]
   readonly packages: readonly string[]
   /** Relative imports that name no file. */
   readonly unresolved: readonly string[]
@@ -37,11 +40,45 @@ function packageName(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string)
 }
 
+/** Specifiers a file names only in `import type` / `export type` declarations. */
+function typeOnlySpecifiers(file: string, text: string): Set<string> {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false)
+  const typeOnly = new Set<string>()
+  const value = new Set<string>()
+  for (const statement of source.statements) {
+    let specifier: ts.Expression | undefined
+    let isTypeOnly = false
+    if (ts.isImportDeclaration(statement)) {
+      specifier = statement.moduleSpecifier
+      const clause = statement.importClause
+      const bindings = clause?.namedBindings
+      isTypeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            bindings !== undefined &&
+            ts.isNamedImports(bindings) &&
+            bindings.elements.length > 0 &&
+            bindings.elements.every((element) => element.isTypeOnly)))
+    } else if (ts.isExportDeclaration(statement)) {
+      specifier = statement.moduleSpecifier
+      isTypeOnly = statement.isTypeOnly
+    }
+    if (specifier === undefined || !ts.isStringLiteral(specifier)) continue
+    ;(isTypeOnly ? typeOnly : value).add(specifier.text)
+  }
+  for (const specifier of value) typeOnly.delete(specifier)
+  return typeOnly
+}
+
 export function readImportGraph(): ImportGraph {
   const graph = new Map<string, FileImports>()
   for (const file of sourceFiles('.')) {
-    const { importedFiles } = ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true)
+    const text = readFileSync(join(ROOT, file), 'utf8')
+    const { importedFiles } = ts.preProcessFile(text, true, true)
+    const typeOnly = typeOnlySpecifiers(file, text)
     const files: string[] = []
+    const valueFiles: string[] = []
     const packages: string[] = []
     const unresolved: string[] = []
     for (const { fileName: specifier } of importedFiles) {
@@ -50,10 +87,14 @@ export function readImportGraph(): ImportGraph {
         continue
       }
       const target = normalize(join(dirname(file), specifier))
-      if (existsSync(join(ROOT, target))) files.push(target)
-      else unresolved.push(specifier)
+      if (!existsSync(join(ROOT, target))) {
+        unresolved.push(specifier)
+        continue
+      }
+      files.push(target)
+      if (!typeOnly.has(specifier)) valueFiles.push(target)
     }
-    graph.set(file, { files, packages, unresolved })
+    graph.set(file, { files, valueFiles, packages, unresolved })
   }
   return graph
 }
@@ -90,8 +131,9 @@ export function layerViolations(graph: ImportGraph, rules: readonly LayerRule[])
   return violations
 }
 
-/** Every import cycle, each as the path that closes it (`a -> b -> a`), found by a depth-first
- * walk; one cycle is reported per back edge. */
+/** Every module cycle, each as the path that closes it (`a -> b -> a`), found by a depth-first
+ * walk over value imports; one cycle is reported per back edge. A cycle made only through
+ * `import type` is not one: nothing of it is left when the code runs. */
 export function findCycles(graph: ImportGraph): string[][] {
   const state = new Map<string, 'open' | 'done'>()
   const path: string[] = []
@@ -99,7 +141,8 @@ export function findCycles(graph: ImportGraph): string[][] {
   const visit = (file: string) => {
     state.set(file, 'open')
     path.push(file)
-    for (const target of graph.get(file)?.files ?? []) {
+    const imports = graph.get(file)
+    for (const target of imports?.valueFiles ?? imports?.files ?? []) {
       if (!graph.has(target)) continue
       const seen = state.get(target)
       if (seen === 'open') cycles.push([...path.slice(path.indexOf(target)), target])
