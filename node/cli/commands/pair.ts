@@ -15,11 +15,7 @@ import { renderUnicodeCompact } from 'uqr'
 import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
 import { requestPairing } from '../../../protocol/pairing.ts'
-import {
-  OPERATOR_ROLES,
-  type OperatorRole,
-  operatorCertificateSchema,
-} from '../../../protocol/safety/index.ts'
+import { OPERATOR_ROLES, type OperatorRole } from '../../../protocol/safety/index.ts'
 import { DEFAULT_WS_PORT } from '../../config.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { writeJsonAtomic } from '../../state/atomic-file.ts'
@@ -128,10 +124,7 @@ export function registerPairCommands(program: Command): void {
         // From now on this CLI announces the command center's mesh, which it must to be served.
         await recordCliMeshName(paths.stateDir, answer.meshName)
         if (answer.certificate !== undefined) {
-          await writeJsonAtomic(
-            `${paths.stateDir}/identity/operator-certificate.json`,
-            operatorCertificateSchema.parse(answer.certificate),
-          )
+          await writeJsonAtomic(`${paths.stateDir}/identity/operator-certificate.json`, answer.certificate)
         }
         console.log(
           `paired with ${answer.commandCenterName} (${answer.commandCenterId}) in mesh ${answer.meshName} as ${answer.kind}; it is now in this device's trust store`,
