@@ -24,7 +24,11 @@ import { statePaths } from '../node/state/state-dir.ts'
 import { TrustStore } from '../node/trust/trust-store.ts'
 import { CLAWMESH_VERSION } from '../node/version.ts'
 import { DEFAULT_MESH_NAME, leaderTopic, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
-import { LEADER_TERM_MAX, signLeaderAnnouncement } from '../protocol/planner-election.ts'
+import {
+  LEADER_TERM_MAX,
+  type SignedLeaderAnnouncement,
+  signLeaderAnnouncement,
+} from '../protocol/planner-election.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
@@ -113,7 +117,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
     authorize: async () => 'peer',
     handlers: {
       'mesh.status': async () => {
-        const announcement = (await claim?.()) as { body: { term: number } } | undefined
+        const announcement = (await claim?.()) as SignedLeaderAnnouncement | undefined
         return {
           deviceId,
           name: 'rogue',
@@ -136,7 +140,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
                   deviceId,
                   live: true,
                   isSelf: true,
-                  announcement: announcement as Record<string, unknown>,
+                  announcement,
                 },
               }),
         }

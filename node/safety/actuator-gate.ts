@@ -34,7 +34,7 @@ export interface ExecuteResult {
   status: 'completed' | 'failed'
   result: Record<string, unknown>
   executionFrameId?: string
-  executionFrame?: Record<string, unknown>
+  executionFrame?: Frame
 }
 
 /** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
@@ -245,7 +245,7 @@ export class ActuatorGate {
       status,
       result,
       executionFrameId: frame.frameId,
-      executionFrame: frame as unknown as Record<string, unknown>,
+      executionFrame: frame,
     }
   }
 }

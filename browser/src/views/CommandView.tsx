@@ -7,35 +7,6 @@ import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 
-interface ProposalView {
-  readonly id: string
-  readonly capability: string
-  readonly operation: string
-  readonly args: Record<string, unknown>
-  readonly level: string
-  readonly targetNode: string
-  readonly evidence: { frameId: string; tier: string }[]
-  readonly author: { kind: string; id: string }
-  readonly expiresAt: number
-}
-
-/** Reads the proposal body defensively: the wire record is an open object. */
-export function proposalView(record: ProposalRecordWire): ProposalView {
-  const proposal = record.proposal as Record<string, unknown>
-  const author = (proposal['author'] ?? {}) as { kind?: string; id?: string }
-  return {
-    id: String(proposal['id'] ?? record.hash),
-    capability: String(proposal['capability'] ?? '?'),
-    operation: String(proposal['operation'] ?? '?'),
-    args: (proposal['args'] ?? {}) as Record<string, unknown>,
-    level: String(proposal['level'] ?? '?'),
-    targetNode: String(proposal['targetNode'] ?? ''),
-    evidence: Array.isArray(proposal['evidence']) ? (proposal['evidence'] as ProposalView['evidence']) : [],
-    author: { kind: author.kind ?? '?', id: author.id ?? '' },
-    expiresAt: Number(proposal['expiresAt'] ?? 0),
-  }
-}
-
 interface ApprovalSummary {
   readonly decision: string
   readonly operator: string
@@ -43,18 +14,11 @@ interface ApprovalSummary {
 }
 
 function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
-  return record.approvals.map((approval) => {
-    const body = (approval['body'] ?? {}) as {
-      decision?: string
-      operatorLink?: string
-      operatorCertificate?: { body?: { displayName?: string } }
-    }
-    return {
-      decision: body.decision ?? '?',
-      operator: body.operatorCertificate?.body?.displayName ?? '?',
-      link: body.operatorLink ?? '?',
-    }
-  })
+  return record.approvals.map(({ body }) => ({
+    decision: body.decision,
+    operator: body.operatorCertificate.body.displayName,
+    link: body.operatorLink,
+  }))
 }
 
 const OPEN_STATES = new Set(['proposed', 'awaiting_approval'])
@@ -67,7 +31,7 @@ function ProposalCard(props: {
 }) {
   const [busy, setBusy] = createSignal(false)
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
-  const view = () => proposalView(props.record)
+  const view = () => props.record.proposal
   const approvals = () => approvalsOf(props.record)
   const needed = () => (view().level === 'L3' ? 2 : view().level === 'L2' ? 1 : 0)
   const decide = async (decision: 'approve' | 'reject') => {
