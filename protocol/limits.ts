@@ -79,6 +79,11 @@ export const CANONICAL_MAX_DEPTH = 64
  * will meet while bounding what a flood of made-up IDs can make it hold. */
 export const PUBLIC_KEY_CACHE_SIZE = 4_096
 
+/** Signatures already verified over exactly the same bytes, for the domains whose signed values
+ * come back again and again (an operator's certificate rides in every proposal and approval it
+ * signs, at every hop). A hit still compares the full signed bytes; only the Ed25519 check is
+ * skipped. */
+export const VERIFIED_SIGNATURE_CACHE_SIZE = 1_024
 /** Longest device-ID field a request may carry before it is checked as one (an Ed25519 peer ID is
  * 52 characters): world-query origins, proposal targets, operator IDs. */
 export const DEVICE_ID_FIELD_MAX_LENGTH = 64

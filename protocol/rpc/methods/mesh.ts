@@ -11,6 +11,7 @@ import {
 } from '../../planner-election.ts'
 import { publishingStatusSchema } from '../../publishing.ts'
 import { capabilitySchema, nodeRoleSchema } from '../../roles.ts'
+import { TLS_POSTURES } from '../../tls-pin.ts'
 import { signed } from '../signed.ts'
 import { method, noParamsSchema } from './define.ts'
 
@@ -51,6 +52,8 @@ export const meshStatusResultSchema = z.object({
       state: z.enum(['connecting', 'connected', 'backoff']),
       attempts: z.number().int().nonnegative(),
       lastError: z.string().optional(),
+      /** What protects the link below Noise (protocol/tls-pin.ts); absent from older nodes. */
+      tls: z.enum(TLS_POSTURES).optional(),
     }),
   ),
   /** Present on nodes that run a planner session (role planner or standby-planner). */
