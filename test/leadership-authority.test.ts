@@ -18,7 +18,11 @@ import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import { leaderTermPath } from '../node/planner/election.ts'
 import { DEFAULT_MESH_NAME, leaderTopic, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
-import { LEADER_TERM_MAX, signLeaderAnnouncement } from '../protocol/planner-election.ts'
+import {
+  LEADER_TERM_MAX,
+  type SignedLeaderAnnouncement,
+  signLeaderAnnouncement,
+} from '../protocol/planner-election.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { Counters } from '../runtime/counters.ts'
@@ -117,7 +121,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
     authorize: async () => 'peer',
     handlers: {
       'mesh.status': async () => {
-        const announcement = (await claim?.()) as { body: { term: number } } | undefined
+        const announcement = (await claim?.()) as SignedLeaderAnnouncement | undefined
         return {
           deviceId,
           name: 'rogue',
@@ -140,7 +144,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
                   deviceId,
                   live: true,
                   isSelf: true,
-                  announcement: announcement as Record<string, unknown>,
+                  announcement,
                 },
               }),
         }

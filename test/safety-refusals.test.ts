@@ -292,7 +292,7 @@ describe('approval certificates and approvers', () => {
         args: { durationSec },
         ...(level === undefined ? {} : { level }),
       })
-      return { hash: created.proposal.hash, proposal: { id: String(created.proposal.proposal['id']) } }
+      return { hash: created.proposal.hash, proposal: { id: created.proposal.proposal.id } }
     })
 
   async function expectRefused(id: string, approval: unknown, code: string) {
@@ -381,7 +381,7 @@ describe('approval certificates and approvers', () => {
         operation: 'open',
         args: { durationSec: 104 },
       })
-      return { hash: created.proposal.hash, proposal: created.proposal.proposal as unknown as Proposal }
+      return { hash: created.proposal.hash, proposal: created.proposal.proposal }
     })
     // Bob's approval is genuine, for the proposal as created; the command carries the same proposal
     // with a longer duration (re-hashed, so the command itself is consistent) and that approval.

@@ -8,7 +8,6 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../protocol/node-url.ts'
 import { type PairingResponseMessage, requestPairing } from '../../protocol/pairing.ts'
-import { operatorCertificateSchema } from '../../protocol/safety/index.ts'
 import { CliUsageError } from '../../runtime/cli/errors.ts'
 import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
@@ -55,10 +54,7 @@ export async function joinCommandCenter(request: JoinRequest): Promise<JoinedCom
     // From now on this CLI announces the command center's mesh, which it must to be served.
     await recordCliMeshName(paths.stateDir, answer.meshName)
     if (answer.certificate !== undefined) {
-      await writeJsonAtomic(
-        `${paths.stateDir}/identity/operator-certificate.json`,
-        operatorCertificateSchema.parse(answer.certificate),
-      )
+      await writeJsonAtomic(`${paths.stateDir}/identity/operator-certificate.json`, answer.certificate)
     }
     return answer
   } catch (error) {

@@ -82,8 +82,8 @@ export interface LeaderStatus {
   deviceId: string
   live: boolean
   isSelf: boolean
-  announcement: Record<string, unknown>
-  chain?: Record<string, unknown>[]
+  announcement: SignedLeaderAnnouncement
+  chain?: SignedLeaderAnnouncement[]
 }
 
 /** How this node may stamp the commands it issues (see SafetyRuntime). */
@@ -249,11 +249,8 @@ export class PlannerElection implements LeaderView {
       deviceId: known.body.leader,
       live: this.leader() !== undefined,
       isSelf,
-      announcement: known as unknown as Record<string, unknown>,
-      chain: this.#chain.filter((entry) => entry.body.term < known.body.term) as unknown as Record<
-        string,
-        unknown
-      >[],
+      announcement: known,
+      chain: this.#chain.filter((entry) => entry.body.term < known.body.term),
     }
   }
 

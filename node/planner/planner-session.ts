@@ -378,11 +378,7 @@ export class PlannerSession {
       ...new Set([
         ...item.cites,
         ...reply.citedFrameIds,
-        ...proposals.flatMap((record) =>
-          ((record.proposal['evidence'] ?? []) as Array<{ frameId?: unknown }>).map((ref) =>
-            String(ref.frameId),
-          ),
-        ),
+        ...proposals.flatMap((record) => record.proposal.evidence.map((ref) => ref.frameId)),
       ]),
     ]
       .filter((id) => frameIdSchema.safeParse(id).success)

@@ -49,7 +49,7 @@ beforeAll(async () => {
     counters: new Counters(),
     authorize: async () => 'admin',
     handlers: {
-      'operator.issue': (_params: unknown, call: RpcCallContext) => {
+      'capability.invoke': (_params: unknown, call: RpcCallContext) => {
         handled++
         if (resetWhileHandling) {
           for (const stream of call.connection.streams)
@@ -60,9 +60,9 @@ beforeAll(async () => {
             .filter((stream: Stream) => stream.protocol === PROTOCOL)
             .map((stream: Stream) => stream.id),
         )
-        return { certificate: { call: handled } }
+        return { provider: 'test', result: { call: handled }, tried: [] }
       },
-    } as unknown as RpcHandlers,
+    } as Partial<RpcHandlers> as RpcHandlers,
   })
   await client.dial(server.getMultiaddrs())
 })
@@ -73,10 +73,9 @@ afterAll(async () => {
 
 /** Any method with a small answer will do; the handler above answers this one. */
 const status = () =>
-  callRpc(client, server.peerId, PROTOCOL, 'operator.issue', {
-    operatorId: 'op',
-    displayName: 'op',
-    roles: ['viewer'],
+  callRpc(client, server.peerId, PROTOCOL, 'capability.invoke', {
+    capability: 'sensor:test',
+    operation: 'read',
   }).catch((error: Error) => error)
 
 describe('RPC stream reuse', () => {

@@ -31,7 +31,7 @@ export interface ExecuteResult {
   status: 'completed' | 'failed'
   result: Record<string, unknown>
   executionFrameId?: string
-  executionFrame?: Record<string, unknown>
+  executionFrame?: Frame
 }
 
 /** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
@@ -259,7 +259,7 @@ export class ActuatorGate {
       status,
       result,
       executionFrameId: frame.frameId,
-      executionFrame: frame as unknown as Record<string, unknown>,
+      executionFrame: frame,
     }
   }
 }

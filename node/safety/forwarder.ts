@@ -66,7 +66,7 @@ export interface DecideResult {
   verdict: 'allow' | 'pending' | 'rejected'
   detail: string
   /** The actuator's `execution` frame, when the approval let the proposal run and it answered. */
-  executionFrame?: Record<string, unknown>
+  executionFrame?: Frame
 }
 
 export interface ForwarderInit {

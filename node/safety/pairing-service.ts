@@ -123,9 +123,7 @@ async function serve(init: PairingServiceInit, stream: Stream, connection: Conne
           commandCenterId: init.self.deviceId,
           commandCenterName: init.self.name,
           meshName: init.self.meshName,
-          ...(certificate === undefined
-            ? {}
-            : { certificate: certificate as unknown as Record<string, unknown> }),
+          ...(certificate === undefined ? {} : { certificate }),
         }
       }
     }

@@ -123,7 +123,7 @@ export class SafetyRuntime {
               peerIdFromString(targetNode),
               rpcProtocolId(init.generation),
               'actuator.execute',
-              { command: command as unknown as Record<string, unknown> },
+              { command },
               { timeoutMs: EXECUTE_TIMEOUT_MS },
             ),
       now,

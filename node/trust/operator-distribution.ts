@@ -76,7 +76,7 @@ export async function openOperatorDistribution(
         peerIdFromString(deviceId),
         init.rpcProtocol,
         'trust.addOperator',
-        { certificate: certificate as unknown as Record<string, unknown> },
+        { certificate },
         { timeoutMs: OPERATOR_DELIVERY_TIMEOUT_MS },
       )
       init.counters.increment('operator.distribution.delivered')

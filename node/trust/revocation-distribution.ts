@@ -44,7 +44,7 @@ export function openRevocationDistribution(init: RevocationDistributionInit): Re
         peerIdFromString(deviceId),
         init.rpcProtocol,
         'trust.revokeOperator',
-        { revocation: revocation as unknown as Record<string, unknown> },
+        { revocation },
         { timeoutMs: REVOCATION_DELIVERY_TIMEOUT_MS },
       )
       init.counters.increment('operator.revocation.delivered')

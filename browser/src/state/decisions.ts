@@ -49,8 +49,8 @@ export function createDecisions(init: {
           ...(reason === undefined || reason === '' ? {} : { reason }),
         })
         const result = await init.rpc.call(decision === 'approve' ? 'proposal.approve' : 'proposal.reject', {
-          id: proposalIdOf(record),
-          approval: approval as unknown as Record<string, unknown>,
+          id: record.proposal.id,
+          approval,
         })
         init.setState('proposals', (current) =>
           current.map((entry) => (entry.hash === result.proposal.hash ? result.proposal : entry)),
@@ -74,10 +74,6 @@ export function operatorLinkOf(link: LinkState): OperatorLink {
 }
 
 /** The ID the command center files the proposal under (its hash for a proposal without one). */
-export function proposalIdOf(record: Pick<ProposalRecordWire, 'hash' | 'proposal'>): string {
-  return String((record.proposal as { id?: unknown }).id ?? record.hash)
-}
-
 /** What the Command view shows for a failed decision: the error's code first, when it has one. */
 export function decisionFailure(error: unknown): DecisionOutcome {
   const code = error instanceof ClawMeshError ? `${error.code}: ` : ''

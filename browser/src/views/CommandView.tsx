@@ -10,35 +10,6 @@ import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
 
-interface ProposalView {
-  readonly id: string
-  readonly capability: string
-  readonly operation: string
-  readonly args: Record<string, unknown>
-  readonly level: string
-  readonly targetNode: string
-  readonly evidence: { frameId: string; tier: string }[]
-  readonly author: { kind: string; id: string }
-  readonly expiresAt: number
-}
-
-/** Reads the proposal body defensively: the wire record is an open object. */
-export function proposalView(record: ProposalRecordWire): ProposalView {
-  const proposal = record.proposal as Record<string, unknown>
-  const author = (proposal['author'] ?? {}) as { kind?: string; id?: string }
-  return {
-    id: String(proposal['id'] ?? record.hash),
-    capability: String(proposal['capability'] ?? '?'),
-    operation: String(proposal['operation'] ?? '?'),
-    args: (proposal['args'] ?? {}) as Record<string, unknown>,
-    level: String(proposal['level'] ?? '?'),
-    targetNode: String(proposal['targetNode'] ?? ''),
-    evidence: Array.isArray(proposal['evidence']) ? (proposal['evidence'] as ProposalView['evidence']) : [],
-    author: { kind: author.kind ?? '?', id: author.id ?? '' },
-    expiresAt: Number(proposal['expiresAt'] ?? 0),
-  }
-}
-
 interface ApprovalSummary {
   readonly decision: string
   readonly operator: string
@@ -46,18 +17,11 @@ interface ApprovalSummary {
 }
 
 function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
-  return record.approvals.map((approval) => {
-    const body = (approval['body'] ?? {}) as {
-      decision?: string
-      operatorLink?: string
-      operatorCertificate?: { body?: { displayName?: string } }
-    }
-    return {
-      decision: body.decision ?? '?',
-      operator: body.operatorCertificate?.body?.displayName ?? '?',
-      link: body.operatorLink ?? '?',
-    }
-  })
+  return record.approvals.map(({ body }) => ({
+    decision: body.decision,
+    operator: body.operatorCertificate.body.displayName,
+    link: body.operatorLink,
+  }))
 }
 
 function ProposalCard(props: {
@@ -68,7 +32,7 @@ function ProposalCard(props: {
 }) {
   const [busy, setBusy] = createSignal(false)
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
-  const view = () => proposalView(props.record)
+  const view = () => props.record.proposal
   const approvals = () => approvalsOf(props.record)
   const needed = () => {
     const level = approvalLevelSchema.safeParse(view().level)

@@ -46,12 +46,7 @@ export function registerAskCommand(program: Command): void {
 function printAnswer(answer: PlannerAnswer): void {
   console.log(answer.answer)
   for (const record of answer.proposals) {
-    const proposal = record.proposal as {
-      id?: string
-      level?: string
-      capability?: string
-      operation?: string
-    }
+    const { proposal } = record
     console.log(
       `proposal ${proposal.id}  ${proposal.operation} ${proposal.capability}  level ${proposal.level}  state ${record.state}`,
     )

@@ -19,10 +19,7 @@ export function createOperatorHandlers(
     'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
     'trust.revokeOperator': (params, call) => admitRevocation(call.callerId, params.revocation),
     'operator.renew': async (params, call) => ({
-      certificate: (await renewOperator(call.callerId, params.certificate)) as unknown as Record<
-        string,
-        unknown
-      >,
+      certificate: await renewOperator(call.callerId, params.certificate),
     }),
   }
 }
