@@ -196,11 +196,13 @@ describe('bounded actions end at the hardware', () => {
       expect(failSafe.at - killedAt).toBeGreaterThanOrEqual(3_000 - FAIL_SAFE_CHECK_INTERVAL_MS)
       expect(failSafe.at - killedAt).toBeLessThan(3_000 + FAIL_SAFE_CHECK_INTERVAL_MS + TIMER_SLACK_MS)
       expect(await valveOpen(site.field.url, site.dirs.field)).toBe(false)
-      const status = await cliJson<{ counters: Record<string, number> }>(
-        ['status', '--url', site.field.url],
-        site.dirs.field,
-      )
-      expect(status.counters['actuator.safe-state.fail-safe']).toBeGreaterThanOrEqual(1)
+      const client = await connectCliClient(site.field.url, site.dirs.field)
+      try {
+        const { counters } = await client.call('mesh.health', {})
+        expect(counters['actuator.safe-state.fail-safe']).toBe(1)
+      } finally {
+        await client.close()
+      }
     },
     TEST_TIMEOUT_MS,
   )
