@@ -138,7 +138,10 @@ export async function createNodeComponents(
 
   const pairing = new PairingWindow({ counters })
   const isKnown = (deviceId: string) => deviceId === localAdminId || trust.has(deviceId)
+  // The static-peer dialer exists once libp2p does; until then no pin has been checked or refused.
+  const pinGate = { refusesDialTo: (_deviceId: string) => false }
   const gater = createTrustGater({
+    refusesDialTo: (deviceId) => pinGate.refusesDialTo(deviceId),
     // An open pairing window admits unknown keys to the pairing protocol only (see pairing-service.ts).
     isAllowed: (deviceId) => isKnown(deviceId) || pairing.isOpen(),
     onRefused: (direction, deviceId) => {
@@ -193,7 +196,8 @@ export async function createNodeComponents(
     },
   })
   gossip.standing = (deviceId) => membership.gossipStanding(deviceId)
-  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
+  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log, { counters, events, refusals })
+  pinGate.refusesDialTo = (deviceId) => staticPeerDialer.refusesDialTo(deviceId)
   const signer = signerFromPrivateKey(identity.privateKey)
   const context = new ContextService({
     libp2p,
@@ -253,6 +257,16 @@ export async function createNodeComponents(
           log,
         })
       : undefined
+  if (
+    site !== undefined &&
+    (config.mockSensor || config.mockActuator) &&
+    devices?.capabilities.length === 0
+  ) {
+    // Asked to simulate devices, given none: say so rather than run a field node that serves nothing.
+    log(
+      `the site assigns no sensors or actuators to a node named "${config.name}": --mock-sensor/--mock-actuator serve nothing (name the node as the site does, or give --site)`,
+    )
+  }
   const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
   const commandCenter: CommandCenterRule = {
     self: selfIsCommandCenter,

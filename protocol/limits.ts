@@ -78,3 +78,9 @@ export const CANONICAL_MAX_DEPTH = 64
  * first. A mesh has tens of devices and a handful of operators; 4,096 covers every origin a node
  * will meet while bounding what a flood of made-up IDs can make it hold. */
 export const PUBLIC_KEY_CACHE_SIZE = 4_096
+
+/** Signatures already verified over exactly the same bytes, for the domains whose signed values
+ * come back again and again (an operator's certificate rides in every proposal and approval it
+ * signs, at every hop). A hit still compares the full signed bytes; only the Ed25519 check is
+ * skipped. */
+export const VERIFIED_SIGNATURE_CACHE_SIZE = 1_024

@@ -13,6 +13,7 @@ import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
+import { registerInitCommand } from './commands/init.ts'
 import { registerPairCommands } from './commands/pair.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerPlannerCommands } from './commands/planner.ts'
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
       const ca = program.opts().ca
       if (typeof ca === 'string') await trustCaFile(ca)
     })
+  registerInitCommand(program)
   registerIdentityCommand(program)
   registerTrustCommands(program)
   registerStartCommand(program)

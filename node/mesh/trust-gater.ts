@@ -8,6 +8,8 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 export interface TrustGaterInit {
   isAllowed(deviceId: string): boolean
   onRefused(direction: 'inbound' | 'outbound', deviceId: string): void
+  /** Refuses any dial to a key, whatever asked for it (the static-peer dialer's TLS pin check). */
+  refusesDialTo?(deviceId: string): boolean
 }
 
 export function createTrustGater(init: TrustGaterInit): ConnectionGater {
@@ -21,6 +23,7 @@ export function createTrustGater(init: TrustGaterInit): ConnectionGater {
     // Private and loopback addresses are normal on a field LAN and in tests; the default gater
     // would refuse them.
     denyDialMultiaddr: () => false,
+    denyDialPeer: (peerId) => init.refusesDialTo?.(peerId.toString()) ?? false,
     denyInboundEncryptedConnection: (peerId) => refuse('inbound', peerId),
     denyOutboundEncryptedConnection: (peerId) => refuse('outbound', peerId),
   }

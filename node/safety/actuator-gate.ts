@@ -29,9 +29,6 @@ import type { ExecutionLedger } from './execution-ledger.ts'
 import { refuseProposal } from './refusal.ts'
 import { type SafetyFacts, type SafetyLeadership, termFact } from './safety-facts.ts'
 
-/** Execution results are waited for: they skip the coalescing window. */
-const URGENT = { urgent: true } as const
-
 /** What an actuator answers for a command it executed (`actuator.execute`). */
 export interface ExecuteResult {
   proposalHash: string
@@ -52,6 +49,11 @@ export interface GateActuators {
   ): Promise<DeviceOutcome>
 }
 
+export interface PublishFrameOptions {
+  urgent?: boolean
+  onSealed?: ((frame: Frame) => void) | undefined
+}
+
 export interface ActuatorGateInit {
   deviceId: string
   bindings: Pick<SiteBindingsView, 'actuatorByCapability'>
@@ -63,7 +65,9 @@ export interface ActuatorGateInit {
   isCommandCenter(deviceId: string): boolean
   isRevoked: IsOperatorRevoked
   leadership?: Pick<SafetyLeadership, 'currentTerm'> | undefined
-  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  /** `urgent` skips the coalescing window (an execution result is waited for); `onSealed` sees the
+   * signed frame before its batch is sent. */
+  publish(fields: LocalFrameFields, options?: PublishFrameOptions): Promise<Frame>
   /** Awaited after the ledger's `started` record is durable and before the device is touched.
    * Only crash tests pass it (to kill a process at that precise point); production never does. */
   beforeDeviceWrite?: ((proposalId: string) => Promise<void>) | undefined
@@ -168,7 +172,7 @@ export class ActuatorGate {
       })
     }
     const manifest = init.facts.manifestFor(proposal.capability)
-    const evidence = await init.facts.assessEvidence(proposal, command.body.evidenceFrames)
+    const evidence = await init.facts.assessEvidence(proposal, command.evidenceFrames)
     const verdict = await evaluateCommandPolicy(command, {
       manifest,
       trustedIssuers: (id) => init.isCommandCenter(id),
@@ -221,6 +225,17 @@ export class ActuatorGate {
     const result: Record<string, unknown> = outcome.ok
       ? { ...outcome.result, state: outcome.state }
       : { error: outcome.code, message: outcome.message }
+    const logExecution = (frame: Frame) =>
+      init.evidence.append('execution', {
+        hash: commandHash,
+        proposalId: proposal.id,
+        status,
+        result,
+        frameId: frame.frameId,
+      })
+    // The execution frame's evidence entry is written as soon as the frame is signed, alongside the
+    // gossip send and the ledger's `finished` record rather than after them.
+    let logged: Promise<unknown> | undefined
     // The execution frame and the actuator's state observations go out in one gossip batch.
     const published = Promise.all([
       init.publish(
@@ -237,7 +252,14 @@ export class ActuatorGate {
           },
           trust: { tier: 'T3', sources: [proposal.capability] },
         },
-        URGENT,
+        {
+          urgent: true,
+          onSealed: (sealed) => {
+            logged = logExecution(sealed)
+            // Awaited below; until then a failure must not count as unhandled.
+            logged.catch(() => undefined)
+          },
+        },
       ),
       ...(outcome.ok ? outcome.observations : []).map((data) =>
         init.publish({
@@ -247,21 +269,13 @@ export class ActuatorGate {
         }),
       ),
     ])
-    // A failed publish is still answered only after `finished` is on disk.
+    // A failed publish is still answered only after `finished` (and an entry already begun) is on
+    // disk.
     const [frame] = await published.catch(async (error: unknown) => {
-      await finished
+      await Promise.allSettled([finished, logged])
       throw error
     })
-    await Promise.all([
-      finished,
-      init.evidence.append('execution', {
-        hash: commandHash,
-        proposalId: proposal.id,
-        status,
-        result,
-        frameId: frame.frameId,
-      }),
-    ])
+    await Promise.all([finished, logged ?? logExecution(frame)])
     init.log(`executed ${proposal.capability} ${proposal.operation} for proposal ${proposal.id}: ${status}`)
     return {
       proposalHash: commandHash,

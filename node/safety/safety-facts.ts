@@ -101,12 +101,12 @@ export class SafetyFacts {
 
   /** What this node believes about each cited frame: found in its world model (or, at an actuator,
    * among the signed frames the command carries) and assessed from its own site bindings. */
-  async assessEvidence(proposal: Proposal, carried: readonly Frame[] = []): Promise<EvidenceFact[]> {
+  async assessEvidence(proposal: Proposal, carried: readonly unknown[] = []): Promise<EvidenceFact[]> {
     const facts: EvidenceFact[] = []
     for (const ref of proposal.evidence) {
       let frame = this.#init.world.get(ref.frameId)
       if (frame === undefined) {
-        const candidate = carried.find((item) => item.frameId === ref.frameId)
+        const candidate = carried.find((item) => frameIdOf(item) === ref.frameId)
         if (candidate !== undefined) {
           const verdict = await verifyFrame(candidate, {
             ...this.#init.mesh,
@@ -147,6 +147,13 @@ export class SafetyFacts {
       }
     }
   }
+}
+
+/** The ID a carried (not yet verified) frame names; verifyFrame then checks it is its body's hash. */
+function frameIdOf(candidate: unknown): unknown {
+  return typeof candidate === 'object' && candidate !== null
+    ? (candidate as { frameId?: unknown }).frameId
+    : undefined
 }
 
 /** The policy's `currentLeaderTerm` fact: absent before any term is seen (no term checks). */

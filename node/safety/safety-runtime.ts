@@ -30,7 +30,12 @@ import type { SiteBindings } from '../site/site-bindings.ts'
 import type { SiteModel } from '../site/site-model.ts'
 import { IssuedCertificates } from '../trust/issued-certificates.ts'
 import type { WorldModel } from '../world/world-model.ts'
-import { ActuatorGate, type ExecuteResult, type GateActuators } from './actuator-gate.ts'
+import {
+  ActuatorGate,
+  type ExecuteResult,
+  type GateActuators,
+  type PublishFrameOptions,
+} from './actuator-gate.ts'
 import { CertificateIssuer, type OperatorCertificateFields } from './certificate-issuer.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
@@ -71,7 +76,7 @@ export interface SafetyRuntimeInit {
   isCommandCenter(deviceId: string): boolean
   /** This node's revocation records (node/trust/revocations.ts), asked by every policy run. */
   isRevoked: IsOperatorRevoked
-  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  publish(fields: LocalFrameFields, options?: PublishFrameOptions): Promise<Frame>
   providersOf(capability: string): string[]
   /** The planner election's fence, when this node takes part in one or follows its term. Absent
    * (or before any term is seen): no term checks, exactly as before elections existed. */

@@ -21,6 +21,7 @@ import {
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
+import { TLS_POSTURES } from '../tls-pin.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
  * the node's own state dir). */
@@ -59,6 +60,8 @@ export const meshStatusResultSchema = z.object({
       state: z.enum(['connecting', 'connected', 'backoff']),
       attempts: z.number().int().nonnegative(),
       lastError: z.string().optional(),
+      /** What protects the link below Noise (protocol/tls-pin.ts); absent from older nodes. */
+      tls: z.enum(TLS_POSTURES).optional(),
     }),
   ),
   /** Present on nodes that run a planner session (role planner or standby-planner). */
