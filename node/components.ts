@@ -37,6 +37,7 @@ import { createPlannerElection, type PlannerElection } from './planner/election.
 import { createLeaderForwarder, type LeaderForwarder } from './planner/forward-to-leader.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { PairingWindow } from './safety/pairing.ts'
+import { createSafeStateRecords } from './safety/safe-state-records.ts'
 import { SafetyRuntime } from './safety/safety-runtime.ts'
 import { SiteBindings } from './site/site-bindings.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
@@ -244,6 +245,17 @@ export async function createNodeComponents(
           meshName: mesh.meshName,
           generation: mesh.generation,
           displayName: config.name,
+          stateDir: paths.stateDir,
+          reportSafeState: createSafeStateRecords({
+            publish,
+            evidence: () => safety.evidence,
+            counters,
+            events,
+            log,
+          }),
+          commandCenterHeard: () =>
+            selfIsCommandCenter || config.commandCenters.some((id) => membership.isMember(id)),
+          log,
         })
       : undefined
   if (
@@ -298,7 +310,7 @@ export async function createNodeComponents(
     mesh,
     isTrustedOrigin,
     world,
-    actuators: devices?.actuators,
+    actuators: devices?.actions,
     isCommandCenter: commandCenter.is,
     isRevoked: revocations.isRevoked,
     publish,

@@ -4,13 +4,17 @@
  * must target this node and the site must bind the actuator here, the ledger must never have seen
  * it (a replay is answered with the recorded outcome), its leader term must not be older than the
  * newest this node has seen, and the one policy (protocol/safety) must allow it on this node's own
- * facts. Then: ledger `started` (durable) → device, exactly once → ledger `finished`, the `execution`
+ * facts. Last, the re-check at execution (protocol/safety/execution-check.ts): the evidence must
+ * still be fresh now and every guard the manifest declares must hold on this node's own latest
+ * readings. Then: ledger `started` (durable) → device, exactly once, through the action timers (a
+ * bounded action's end is durable before the device moves) → ledger `finished`, the `execution`
  * frame (T3) and its evidence entry.
  */
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import {
   type CertifiedCommand,
+  checkAtExecution,
   checkCommandTerm,
   evaluateCommandPolicy,
   type IsOperatorRevoked,
@@ -18,7 +22,7 @@ import {
   verifyCommandIssuer,
 } from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
-import type { ExecuteResult as DeviceOutcome } from '../devices/mock-actuator.ts'
+import type { ApplyResult as DeviceOutcome } from '../devices/device-driver.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'
@@ -34,11 +38,15 @@ export interface ExecuteResult {
   executionFrame?: Frame
 }
 
-/** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
+/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers). */
 export interface GateActuators {
-  get(
+  has(capability: string): boolean
+  apply(
     capability: string,
-  ): { execute(operation: string, args: Record<string, unknown>, now: number): DeviceOutcome } | undefined
+    operation: string,
+    args: Record<string, unknown>,
+    proposalId: string,
+  ): Promise<DeviceOutcome>
 }
 
 export interface PublishFrameOptions {
@@ -51,7 +59,7 @@ export interface ActuatorGateInit {
   bindings: Pick<SiteBindingsView, 'actuatorByCapability'>
   ledger: Pick<ExecutionLedger, 'outcome' | 'begin' | 'finish'>
   evidence: Pick<EvidenceLogWriter, 'append'>
-  facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact'>
+  facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact' | 'guardReading'>
   actuators: GateActuators | undefined
   /** Command centers whose commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
@@ -163,22 +171,37 @@ export class ActuatorGate {
         },
       })
     }
+    const manifest = init.facts.manifestFor(proposal.capability)
+    const evidence = await init.facts.assessEvidence(proposal, command.evidenceFrames)
     const verdict = await evaluateCommandPolicy(command, {
-      manifest: init.facts.manifestFor(proposal.capability),
+      manifest,
       trustedIssuers: (id) => init.isCommandCenter(id),
       isRevoked: init.isRevoked,
       now: init.now(),
       executedBefore: false,
       ...termFact(currentTerm),
-      evidence: await init.facts.assessEvidence(proposal, command.evidenceFrames),
+      evidence,
       author: await init.facts.authorFact(proposal, command.body.authorCertificate),
     })
     if (verdict.verdict !== 'allow') {
       const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
       return refuseProposal(init, 'actuator', proposal, code, verdict.detail)
     }
-    const actuator = init.actuators?.get(proposal.capability)
-    if (actuator === undefined) {
+    // Approval took time: the world must still be what the proposal described, on this node's view.
+    const operation = manifest.find((entry) => entry.operation === proposal.operation)
+    const recheck = checkAtExecution({
+      requirement: operation?.evidence,
+      guards: operation?.guards ?? [],
+      safeState: operation?.safeState === true,
+      evidence,
+      readings: (sensor) => init.facts.guardReading(sensor),
+      now: init.now(),
+    })
+    if (recheck.outcome === 'reject') {
+      return refuseProposal(init, 'actuator', proposal, recheck.code, recheck.detail)
+    }
+    const actuator = init.actuators
+    if (actuator === undefined || !actuator.has(proposal.capability)) {
       throw new ClawMeshError('NO_PROVIDER', `this node has no actuator for ${proposal.capability}`)
     }
     const begun = await init.ledger.begin(commandHash)
@@ -188,7 +211,7 @@ export class ActuatorGate {
       })
     }
     await init.beforeDeviceWrite?.(proposal.id)
-    const outcome = actuator.execute(proposal.operation, proposal.args, init.now())
+    const outcome = await actuator.apply(proposal.capability, proposal.operation, proposal.args, proposal.id)
     const status = outcome.ok ? 'completed' : 'failed'
     // The device has moved: from here the ledger's `finished` record, the execution frame and its
     // evidence entry go out together, and the command center is answered once all are durable.

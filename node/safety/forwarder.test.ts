@@ -52,6 +52,7 @@ function soilReading(timestamp: number, origin = fieldId): Frame {
 async function setup(frames: Frame[], overrides: Partial<ForwarderInit> = {}) {
   const world = {
     get: (frameId: string) => frames.find((frame) => frame.frameId === frameId),
+    latestFor: () => undefined,
     query: (query: { zone?: string; limit?: number }) =>
       frames
         .filter((frame) => (frame.data as { zone?: string }).zone === query.zone)

@@ -39,7 +39,7 @@ function factsFor(servedBy: string, trusted: (id: string) => boolean): SafetyFac
     site: undefined,
     bindings,
     mesh: MESH,
-    world: { get: () => undefined },
+    world: { get: () => undefined, latestFor: () => undefined },
     isTrustedOrigin: trusted,
     isCommandCenter: () => false,
     isRevoked: () => false,

@@ -12,6 +12,7 @@ import {
   assessEvidenceFrame,
   DEFAULT_MAX_EVIDENCE_AGE_MS,
   type EvidenceFact,
+  type GuardReading,
   type IsOperatorRevoked,
   missingEvidence,
   type OperationManifest,
@@ -37,7 +38,7 @@ export interface SafetyFactsInit {
   site: SiteModel | undefined
   bindings: SiteBindingsView
   mesh: MeshIdentity
-  world: Pick<WorldModel, 'get'>
+  world: Pick<WorldModel, 'get' | 'latestFor'>
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   /** Command centers whose operator certificates this node accepts. */
@@ -82,7 +83,20 @@ export class SafetyFacts {
             ? DEFAULT_MAX_EVIDENCE_AGE_MS
             : operation.evidence.maxAgeSec * 1000,
       },
+      guards: operation.guards,
     }))
+  }
+
+  /** This node's own latest measured reading of a site sensor, for an execution guard: only an
+   * observation from the device the site binds the sensor to counts (T1 as this node assesses it). */
+  guardReading(sensorId: string): GuardReading | undefined {
+    const binding = this.#init.bindings.bySiteId(sensorId)
+    if (binding?.kind !== 'sensor' || binding.deviceId === undefined) return undefined
+    const frame = this.#init.world.latestFor(binding.deviceId, 'observation', binding.zone, binding.metric)
+    if (frame === undefined || frame.kind !== 'observation' || frame.data.sensor !== sensorId)
+      return undefined
+    if (assessEvidenceFrame(frame, this.#init.bindings).tier !== 'T1') return undefined
+    return { value: frame.data.value, timestamp: frame.timestamp }
   }
 
   /** What this node believes about each cited frame: found in its world model (or, at an actuator,

@@ -23,7 +23,6 @@ import type {
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { Counters } from '../../runtime/counters.ts'
-import type { MockActuators } from '../devices/mock-actuator.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
@@ -31,7 +30,12 @@ import type { SiteBindings } from '../site/site-bindings.ts'
 import type { SiteModel } from '../site/site-model.ts'
 import { IssuedCertificates } from '../trust/issued-certificates.ts'
 import type { WorldModel } from '../world/world-model.ts'
-import { ActuatorGate, type ExecuteResult, type PublishFrameOptions } from './actuator-gate.ts'
+import {
+  ActuatorGate,
+  type ExecuteResult,
+  type GateActuators,
+  type PublishFrameOptions,
+} from './actuator-gate.ts'
 import { CertificateIssuer, type OperatorCertificateFields } from './certificate-issuer.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
@@ -66,7 +70,8 @@ export interface SafetyRuntimeInit {
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   world: WorldModel
-  actuators: MockActuators | undefined
+  /** This node's actuators as the gate drives them (node/devices/action-timers.ts). */
+  actuators: GateActuators | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
   /** This node's revocation records (runtime/trust/revocations.ts), asked by every policy run. */

@@ -8,6 +8,7 @@
 import { type ApprovalVerdict, type OperatorLink, type VerifiedApproval, verifyApproval } from './approval.ts'
 import { COMMAND_MAX_APPROVALS, L2_REQUIRED_APPROVERS, L3_REQUIRED_APPROVERS } from './constants.ts'
 import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from './evidence.ts'
+import type { ExecutionGuard } from './execution-check.ts'
 import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
 import { claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
 import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
@@ -49,6 +50,10 @@ export const POLICY_DENIAL_CODES = {
   'missing-approval': 'The proposal needs operator approval and has none.',
   'insufficient-approvals': 'The proposal does not have enough distinct operator approvals.',
   'no-local-approver': 'L3 needs at least one approver observed on a local or LAN link.',
+  'stale-evidence':
+    'At execution the evidence is older than the manifest allows; propose again on fresh readings.',
+  'guard-failed':
+    "A guard the manifest declares does not hold on the actuator's own latest reading (or it has none).",
 } as const
 export type PolicyDenialCode = keyof typeof POLICY_DENIAL_CODES
 
@@ -78,6 +83,8 @@ export interface OperationManifest {
   readonly plannerMayAutoRun?: boolean
   /** What counts as evidence; absent (no site zone), any measured fact does. */
   readonly evidence?: EvidenceRequirement
+  /** Conditions re-checked by the actuator just before it moves the device (execution-check.ts). */
+  readonly guards?: readonly ExecutionGuard[]
 }
 
 /** Who wrote the proposal, as the deciding hop's own records show: an operator whose certificate

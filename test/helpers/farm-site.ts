@@ -46,6 +46,8 @@ export interface FarmSiteOptions<N extends string> {
    * its ledger's `started` record and the device write (crash tests kill a process meanwhile). */
   fieldHoldExecutionMs?: number
   operators?: FarmOperator<N>[]
+  /** A site file for both nodes instead of the demo farm (e.g. one declaring guards or a fail-safe). */
+  site?: string
 }
 
 async function keysOf(dir: string): Promise<{ deviceId: string; cliKeyId: string }> {
@@ -79,7 +81,7 @@ export async function startFarmSite<N extends string = never>(
     '--role',
     'planner',
     '--site',
-    DEMO_FARM_PATH,
+    options.site ?? DEMO_FARM_PATH,
     ...(options.ccArgs ?? []),
   ]
   const ccNode = await startNode(dirs.cc, ccArgs)
@@ -91,6 +93,7 @@ export async function startFarmSite<N extends string = never>(
     ids.cc,
     '--peer',
     `${ids.cc}=${ccNode.url}`,
+    ...(options.site === undefined ? [] : ['--site', options.site]),
   ]
   const fieldNode =
     options.fieldHoldExecutionMs === undefined
