@@ -14,6 +14,7 @@ import type { Command } from 'commander'
 import { DEFAULT_CONSOLE_DIR } from '../../console/console-server.ts'
 import { DEFAULT_HTTPS_PORT } from '../../console/constants.ts'
 import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
+import { codeFile, PACKAGE_ROOT } from '../../package-root.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { statePaths } from '../../state/state-dir.ts'
 import { lanAddresses } from '../../tls/lan-names.ts'
@@ -26,9 +27,9 @@ import { type SupervisedProcess, startSupervised } from '../demo/supervised-proc
 import { CliUsageError } from '../errors.ts'
 
 const DEMO_BASE_PORT = 18789
-const REPO_ROOT = resolve(import.meta.dirname, '../../..')
-const CLI_BIN = join(REPO_ROOT, 'node/bin/clawmesh.ts')
-const RELAY_BIN = join(REPO_ROOT, 'signaling/bin/clawmesh-relay.ts')
+const REPO_ROOT = PACKAGE_ROOT
+const CLI_BIN = codeFile('node/bin/clawmesh')
+const RELAY_BIN = codeFile('signaling/bin/clawmesh-relay')
 
 interface DemoOptions {
   dir: string
