@@ -9,6 +9,7 @@ import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
 import { writeJsonAtomic } from '../../state/atomic-file.ts'
 import { resolveStateDir } from '../../state/state-dir.ts'
+import { checkStateVersion } from '../../state/state-version.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 import { CliUsageError } from '../errors.ts'
 
@@ -178,6 +179,8 @@ export async function runNodeUntilSignalled(
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
+  // Refuses a state dir of a newer ClawMesh, migrates an older one (node/state/state-version.ts).
+  await checkStateVersion(resolveStateDir(config.stateDir))
   const node = await startClawMeshNode(config, nodeOptions)
   stopNode = async (signal: string) => {
     console.log(`received ${signal}: stopping ${config.name}`)
