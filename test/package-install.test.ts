@@ -1,5 +1,5 @@
 /**
- * The published package, as a field machine gets it: `npm pack` (which builds dist/ and the console)
+ * The published package, as a field machine gets it: `npm pack` (after building dist/ and the console)
  * into a temp dir, `npm install <tarball>` into an empty project, then the installed bins only —
  * `npx clawmesh --help`, and a two-node mesh of two `clawmesh start` processes that trust each other
  * with `clawmesh trust add`, one dialling the other with `--peer`, seen connected through `peers`.
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureConsoleBuilt } from './helpers/console-build.ts'
 import { REPO_ROOT } from './helpers/processes.ts'
 
 const execFileAsync = promisify(execFile)
@@ -93,11 +94,15 @@ beforeAll(async () => {
   project = join(work, 'project')
   await mkdir(packed)
   await mkdir(project)
-  const { stdout } = await execFileAsync('npm', ['pack', '--silent', '--pack-destination', packed], {
-    cwd: REPO_ROOT,
-    env,
-    maxBuffer: 16 * 1024 * 1024,
-  })
+  // What `prepack` does, but the console only when missing or stale (ensureConsoleBuilt, as the e2e
+  // project's globalSetup): rebuilding browser/dist here would empty it under a running e2e test.
+  await execFileAsync('npm', ['run', 'build'], { cwd: REPO_ROOT, env, maxBuffer: 16 * 1024 * 1024 })
+  await ensureConsoleBuilt()
+  const { stdout } = await execFileAsync(
+    'npm',
+    ['pack', '--ignore-scripts', '--silent', '--pack-destination', packed],
+    { cwd: REPO_ROOT, env, maxBuffer: 16 * 1024 * 1024 },
+  )
   const tarball = join(packed, stdout.trim().split('\n').at(-1) ?? '')
   await writeFile(join(project, 'package.json'), '{ "name": "field-machine", "private": true }\n')
   await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
