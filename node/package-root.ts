@@ -6,13 +6,13 @@
 import { basename, extname, resolve } from 'node:path'
 
 /** The folder holding node/, protocol/, signaling/: the checkout, or the package's dist/. */
-export const CODE_ROOT: string = resolve(import.meta.dirname, '..')
+const CODE_ROOT: string = resolve(import.meta.dirname, '..')
 
 /** The folder holding package.json and browser/dist: the checkout or the installed package. */
 export const PACKAGE_ROOT: string = basename(CODE_ROOT) === 'dist' ? resolve(CODE_ROOT, '..') : CODE_ROOT
 
 /** '.ts' when running the sources, '.js' when running the compiled package. */
-export const CODE_EXTENSION: string = extname(import.meta.filename)
+const CODE_EXTENSION: string = extname(import.meta.filename)
 
 /** A module of this code base by its path without extension, e.g. 'node/bin/clawmesh'. */
 export function codeFile(pathWithoutExtension: string): string {

@@ -5,19 +5,19 @@
  * (ProtectSystem=strict + ReadWritePaths), and restarts after a crash but not after a clean stop.
  */
 
-export const SERVICE_KINDS = ['node', 'relay'] as const
+const SERVICE_KINDS = ['node', 'relay'] as const
 export type ServiceKind = (typeof SERVICE_KINDS)[number]
 
 /** Unit and state directory name of each kind: clawmesh-node.service, /var/lib/clawmesh-node. */
-export const SERVICE_NAMES: Record<ServiceKind, string> = {
+const SERVICE_NAMES: Record<ServiceKind, string> = {
   node: 'clawmesh-node',
   relay: 'clawmesh-relay',
 }
 export const DEFAULT_SERVICE_USER = 'clawmesh'
 export const DEFAULT_UNIT_DIR = '/etc/systemd/system'
 /** Seconds systemd waits before restarting a crashed node (avoids a tight crash loop). */
-export const SERVICE_RESTART_SEC = 5
-export const SYSTEMD_STATE_ROOT = '/var/lib'
+const SERVICE_RESTART_SEC = 5
+const SYSTEMD_STATE_ROOT = '/var/lib'
 
 export interface UnitSpec {
   kind: ServiceKind
@@ -40,7 +40,7 @@ export function unitFileName(kind: ServiceKind): string {
   return `${serviceName(kind)}.service`
 }
 
-export function serviceStateDir(kind: ServiceKind): string {
+function serviceStateDir(kind: ServiceKind): string {
   return `${SYSTEMD_STATE_ROOT}/${serviceName(kind)}`
 }
 

@@ -13,7 +13,7 @@ import { CLAWMESH_VERSION } from '../version.ts'
 import { readJsonFile, writeJsonAtomic } from './atomic-file.ts'
 
 export const STATE_FORMAT_VERSION = 1
-export const STATE_VERSION_FILE = 'state-version.json'
+const STATE_VERSION_FILE = 'state-version.json'
 
 const stateVersionSchema = z.object({
   version: z.number().int().positive(),
@@ -22,7 +22,7 @@ const stateVersionSchema = z.object({
 })
 
 /** Upgrades a dir from format N to N + 1, keyed by N. None yet: format 1 is the first. */
-export const STATE_MIGRATIONS: Readonly<Record<number, (stateDir: string) => Promise<void>>> = {}
+const STATE_MIGRATIONS: Readonly<Record<number, (stateDir: string) => Promise<void>>> = {}
 
 export class StateVersionError extends Error {
   static readonly NAME = 'StateVersionError'
@@ -33,7 +33,7 @@ export function stateVersionPath(stateDir: string): string {
   return join(stateDir, STATE_VERSION_FILE)
 }
 
-export interface StateVersionCheck {
+interface StateVersionCheck {
   /** Format found (0: no state-version.json). */
   found: number
   /** Migrations run, as "N→N+1". */
