@@ -1,6 +1,6 @@
 /** `clawmesh service`: the dry run prints the unit for this install and writes nothing; bad use is refused. */
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { makeStateDir, runCli } from './helpers/processes.ts'
@@ -37,4 +37,29 @@ describe('clawmesh service', () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('no configuration file')
   })
+
+  it.skipIf(existsSync('/run/systemd/system') || process.getuid?.() !== 0)(
+    'install writes the unit for an existing user, status sees it, uninstall removes it (no systemd here)',
+    async () => {
+      const dir = await makeStateDir('service')
+      const config = join(dir, 'node.json')
+      await writeFile(config, '{}\n')
+      const unitPath = join(dir, 'clawmesh-node.service')
+      const install = await runCli(
+        ['service', 'install', '--config', config, '--user', 'root', '--unit-dir', dir],
+        dir,
+      )
+      expect(install.code).toBe(0)
+      expect(install.stdout).toContain(`wrote ${unitPath}`)
+      expect(install.stdout).toContain('systemd is not running here')
+      expect(await readFile(unitPath, 'utf8')).toContain(
+        `--config ${config} --state-dir /var/lib/clawmesh-node`,
+      )
+      const status = await runCli(['service', 'status', '--unit-dir', dir], dir)
+      expect(status.stdout).toContain(`clawmesh-node: installed (${unitPath})`)
+      const uninstall = await runCli(['service', 'uninstall', '--unit-dir', dir], dir)
+      expect(uninstall.stdout).toContain(`removed ${unitPath}`)
+      expect(existsSync(unitPath)).toBe(false)
+    },
+  )
 })

@@ -2,7 +2,7 @@
  * `clawmesh service install|uninstall|status`: runs clawmesh-node (or clawmesh-relay with --relay)
  * under systemd, as its own system user, from the unit node/service/systemd-unit.ts renders.
  * `--dry-run` prints the unit and changes nothing; `--unit-dir` writes elsewhere (tests). systemctl
- * is called only when it exists, so install on a machine without systemd writes the file and says so.
+ * is called only when systemd runs (/run/systemd/system), so elsewhere install writes the file and says so.
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -23,6 +23,7 @@ import { CliUsageError } from '../errors.ts'
 
 const execFileAsync = promisify(execFile)
 const SYSTEMCTL_TIMEOUT_MS = 60_000
+const SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
 
 interface ServiceOptions {
   relay?: boolean
@@ -45,6 +46,11 @@ async function which(command: string): Promise<boolean> {
     () => true,
     () => false,
   )
+}
+
+/** systemd is running as init (sd_booted): systemctl alone may exist in a container without it. */
+function systemdBooted(): boolean {
+  return existsSync(SYSTEMD_RUNTIME_DIR)
 }
 
 async function run(command: string, args: string[]): Promise<string> {
@@ -88,8 +94,8 @@ async function install(options: InstallOptions): Promise<void> {
   await mkdir(resolve(options.unitDir), { recursive: true })
   await writeFile(unitPath, unit, { mode: 0o644 })
   console.log(`wrote ${unitPath}`)
-  if (!(await which('systemctl'))) {
-    console.log('systemctl not found: enable the unit with your init system')
+  if (!systemdBooted()) {
+    console.log('systemd is not running here: enable the unit where it runs (systemctl enable --now …)')
     return
   }
   await run('systemctl', ['daemon-reload'])
@@ -108,7 +114,7 @@ async function uninstall(options: ServiceOptions): Promise<void> {
     console.log(`would stop and disable ${unitFileName(kind)} and remove ${unitPath}`)
     return
   }
-  const systemctl = await which('systemctl')
+  const systemctl = systemdBooted()
   if (systemctl) await run('systemctl', ['disable', '--now', unitFileName(kind)]).catch(() => '')
   await rm(unitPath)
   console.log(`removed ${unitPath} (the state in /var/lib/${serviceName(kind)} and the user are kept)`)
@@ -123,8 +129,8 @@ async function status(options: ServiceOptions): Promise<void> {
     return
   }
   console.log(`${serviceName(kind)}: installed (${unitPath})`)
-  if (!(await which('systemctl'))) {
-    console.log('systemctl not found: cannot tell whether it runs')
+  if (!systemdBooted()) {
+    console.log('systemd is not running here: cannot tell whether it runs')
     return
   }
   // `systemctl status` exits non-zero when the unit is not running: print its output anyway.
