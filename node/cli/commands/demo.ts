@@ -251,7 +251,7 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         '--command-center',
         ids.commandCenter,
         '--peer',
-        `${ids.commandCenter}=${commandCenterUrl}|command-center`,
+        `${ids.commandCenter}=${commandCenterUrl}|local`,
         '--relay',
         relayAddresses.local,
       ],
