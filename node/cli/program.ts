@@ -18,6 +18,7 @@ import { registerPairCommands } from './commands/pair.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerPlannerCommands } from './commands/planner.ts'
 import { registerProposalCommands } from './commands/proposals.ts'
+import { registerServiceCommands } from './commands/service.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerTrustCommands } from './commands/trust.ts'
@@ -54,5 +55,6 @@ export function buildProgram(): Command {
   registerCredentialCommands(program)
   registerAskCommand(program)
   registerPlannerCommands(program)
+  registerServiceCommands(program)
   return program
 }

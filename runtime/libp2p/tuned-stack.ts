@@ -23,7 +23,7 @@ export function tunedNoise() {
 }
 
 /** yamux with window updates at half the window (installed once per process, for every yamux). */
-export function tunedYamux() {
+export function tunedYamux(): ReturnType<typeof yamux> {
   installHalfWindowUpdates()
   return yamux()
 }

@@ -7,6 +7,7 @@ import { isCommandCenterRole } from '../../../protocol/roles.ts'
 import { CliUsageError } from '../../../runtime/cli/errors.ts'
 import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
 import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
+import { checkStateVersion } from '../../../runtime/state/state-version.ts'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
@@ -175,6 +176,8 @@ export async function runNodeUntilSignalled(
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
+  // Refuses a state dir of a newer ClawMesh, migrates an older one (runtime/state/state-version.ts).
+  await checkStateVersion(resolveStateDir(config.stateDir))
   const node = await startClawMeshNode(config, nodeOptions)
   stopNode = async (signal: string) => {
     console.log(`received ${signal}: stopping ${config.name}`)
