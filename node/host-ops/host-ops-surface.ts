@@ -12,11 +12,11 @@ import {
   compactReport,
   type FindingsReport,
   findingsReportSchema,
+  fitForEvidence,
   HOST_WORKFLOWS,
   type HostWorkflow,
   hostCapability,
 } from '../../protocol/host-ops/findings.ts'
-import { EVIDENCE_ENTRY_DATA_MAX_BYTES } from '../../protocol/safety/constants.ts'
 import type { EvidenceEntry } from '../../protocol/safety/index.ts'
 import type { CapabilityRouter } from '../context/capability-router.ts'
 import type { Counters } from '../mesh/counters.ts'
@@ -40,26 +40,6 @@ export interface HostOpsSurfaceInit {
   readonly publish: (fields: LocalFrameFields) => Promise<unknown>
   readonly counters: Counters
   readonly log: (line: string) => void
-}
-
-/** Room kept in an evidence entry for the entry's own fields. */
-const EVIDENCE_ENVELOPE_BYTES = 1_024
-
-/** The report as kept in the evidence log: evidence lists are halved until it fits one entry. */
-export function fitForEvidence(
-  report: FindingsReport,
-  maxBytes = EVIDENCE_ENTRY_DATA_MAX_BYTES - EVIDENCE_ENVELOPE_BYTES,
-): FindingsReport {
-  let fitted = report
-  let keep = Math.max(...report.findings.map((item) => item.evidence.length), 0)
-  while (JSON.stringify(fitted).length > maxBytes && keep > 0) {
-    keep = Math.floor(keep / 2)
-    fitted = {
-      ...report,
-      findings: report.findings.map((item) => ({ ...item, evidence: item.evidence.slice(0, keep) })),
-    }
-  }
-  return fitted
 }
 
 export function createHostOpsSurface(init: HostOpsSurfaceInit): NodeSurface {

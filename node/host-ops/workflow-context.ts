@@ -59,6 +59,6 @@ export function unavailable(id: string, check: string, reason: string, source: s
     risk: 'low',
     summary: `${check}: not checked (${reason})`,
     evidence: [{ source, fact: reason }],
-    recommendation: `install or enable ${source} on this machine to have it checked`,
+    recommendation: `nothing is concluded about ${check} here: make ${source} available to this node to have it checked`,
   })
 }

@@ -5,7 +5,9 @@
  * holds the latest findings per node and workflow (docs/host-operations.md).
  */
 import { z } from 'zod'
+import { canonicalJson } from '../canonical.ts'
 import { capabilitySchema } from '../roles.ts'
+import { EVIDENCE_ENTRY_DATA_MAX_BYTES } from '../safety/constants.ts'
 
 /** The L0 (read-only) workflows of this slice. */
 export const HOST_WORKFLOWS = [
@@ -24,19 +26,22 @@ export type FindingRisk = (typeof FINDING_RISKS)[number]
 /** L0 read-only, L1 bounded safe repair, L2 destructive, L3 irreversible. */
 export const ACTION_LEVELS = ['L0', 'L1', 'L2', 'L3'] as const
 
-/** Findings one run may return: a workflow that finds more summarises (e.g. "and 40 more"). */
-export const FINDINGS_MAX = 64
+/** Findings one run may return: a workflow that finds more summarises (e.g. "and 40 more"). With
+ * the text limits below and no evidence lists, 48 findings stay under one evidence entry (64 KiB). */
+export const FINDINGS_MAX = 48
 /** Evidence facts per finding: enough to cite a handful of lines or entries. */
 export const FINDING_EVIDENCE_MAX = 24
 /** Next actions per finding. */
 export const FINDING_ACTIONS_MAX = 4
 /** Length of one summary, recommendation or fact: a line a person reads, not a log dump. */
-export const FINDING_TEXT_MAX_CHARS = 400
+export const FINDING_TEXT_MAX_CHARS = 300
 /** Length of an identifier (finding id, check name, evidence source). */
 export const FINDING_LABEL_MAX_CHARS = 128
-/** Findings a `host_findings` frame carries (compact form), so the frame stays far below
- * FRAME_MAX_BYTES (16 KiB): 32 × (160-char summary + labels) ≈ 12 KiB at worst. */
+/** Findings a `host_findings` frame carries (compact form, worst first). */
 export const FRAME_FINDINGS_MAX = 32
+/** Encoded size of a frame's data: findings past it are left out (and counted in `omitted`), so the
+ * frame with its envelope and signature stays below FRAME_MAX_BYTES (16 KiB). */
+export const FRAME_FINDINGS_DATA_MAX_BYTES = 12 * 1024
 /** Summary length in a frame's compact finding. */
 export const FRAME_FINDING_SUMMARY_MAX_CHARS = 160
 /** Host facts a frame carries (OS, CPU, memory, disk for `clawmesh list`). */
@@ -123,10 +128,49 @@ export function overallStatus(findings: readonly Pick<Finding, 'status' | 'risk'
   return [...findings].sort(worstFirst)[0]?.status ?? 'ok'
 }
 
-/** The frame form of a report: worst findings first, cut to FRAME_FINDINGS_MAX. */
+/** Room kept in an evidence entry for the entry's own fields. */
+const EVIDENCE_ENVELOPE_BYTES = 1_024
+
+/** The report as kept in the evidence log: evidence lists are halved until it fits one entry
+ * (FINDINGS_MAX and the text limits make it fit with none). */
+export function fitForEvidence(
+  report: FindingsReport,
+  maxBytes = EVIDENCE_ENTRY_DATA_MAX_BYTES - EVIDENCE_ENVELOPE_BYTES,
+): FindingsReport {
+  let fitted = report
+  let keep = Math.max(0, ...report.findings.map((item) => item.evidence.length))
+  while (canonicalJson(fitted).length > maxBytes && keep > 0) {
+    keep = Math.floor(keep / 2)
+    fitted = {
+      ...report,
+      findings: report.findings.map((item) => ({ ...item, evidence: item.evidence.slice(0, keep) })),
+    }
+  }
+  return fitted
+}
+
+const utf8 = new TextEncoder()
+
+/** The frame form of a report: worst findings first, cut to FRAME_FINDINGS_MAX and to
+ * FRAME_FINDINGS_DATA_MAX_BYTES. */
 export function compactReport(report: FindingsReport, evidenceSeq?: number): HostFindingsFrameData {
   const sorted = [...report.findings].sort(worstFirst)
-  const kept = sorted.slice(0, FRAME_FINDINGS_MAX)
+  let keep = Math.min(sorted.length, FRAME_FINDINGS_MAX)
+  let data = compactOf(report, sorted, keep, evidenceSeq)
+  while (keep > 0 && utf8.encode(JSON.stringify(data)).byteLength > FRAME_FINDINGS_DATA_MAX_BYTES) {
+    keep--
+    data = compactOf(report, sorted, keep, evidenceSeq)
+  }
+  return data
+}
+
+function compactOf(
+  report: FindingsReport,
+  sorted: readonly Finding[],
+  keep: number,
+  evidenceSeq: number | undefined,
+): HostFindingsFrameData {
+  const kept = sorted.slice(0, keep)
   return {
     ...(evidenceSeq === undefined ? {} : { evidenceSeq }),
     ...(report.facts === undefined ? {} : { facts: report.facts }),
