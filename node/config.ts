@@ -60,12 +60,7 @@ export const nodeConfigSchema = z
      * not a command center serve it. */
     consoleDir: z.string().optional(),
     /** Host operations for this node's own machine (docs/host-operations.md). */
-    hostOps: hostOpsSettingsSchema.default({
-      enabled: false,
-      logSources: [],
-      diskPaths: [],
-      diskWalkMaxEntries: 50_000,
-    }),
+    hostOps: hostOpsSettingsSchema.prefault({}),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>
