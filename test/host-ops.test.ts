@@ -175,6 +175,14 @@ describe('host operations over a real mesh', () => {
     expect(refused.stderr).toContain('outside the paths this node may investigate')
     const lines = (await readFile(evidenceLogPaths(field.stateDir).log, 'utf8')).trim().split('\n')
     expect(lines.some((line) => line.includes('"target":"/etc"'))).toBe(false)
+    // The refusal is counted where it happened, visible in the field node's health.
+    const local = await connectCliClient(field.url, field.stateDir)
+    try {
+      const health = await local.call('mesh.health', {})
+      expect(health.counters['host-ops.refused.forbidden']).toBeGreaterThanOrEqual(1)
+    } finally {
+      await local.close()
+    }
   })
 
   it('security-check reads accounts and the listening sockets of this machine', async () => {
