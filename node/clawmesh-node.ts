@@ -18,6 +18,7 @@ import type { CapabilityRouter } from './context/capability-router.ts'
 import type { ContextService, PublishOptions } from './context/context-service.ts'
 import type { FieldDevices } from './devices/field-devices.ts'
 import { createStatusReport } from './health/node-status.ts'
+import { openHostOpsSurface } from './host-ops/open-host-ops.ts'
 import type { NodeLibp2p } from './libp2p/create-node-libp2p.ts'
 import { type LifecyclePart, part, startParts } from './lifecycle.ts'
 import { followCapabilityUpdates } from './mesh/capability-updates.ts'
@@ -106,7 +107,8 @@ export async function startClawMeshNode(
     localCapabilities: () => capabilities,
   })
   // A new surface (MCP, Telegram, TUI, host operations) is one more entry here: docs/architecture.md.
-  const surfaces: readonly NodeSurface[] = [planner]
+  const hostOps = config.hostOps.enabled ? [openHostOpsSurface(components, Date.now())] : []
+  const surfaces: readonly NodeSurface[] = [planner, ...hostOps]
   const capabilities = [
     ...new Set([
       ...config.capabilities,

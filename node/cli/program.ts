@@ -12,6 +12,7 @@ import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
+import { registerHostOpsCommands } from './commands/host-ops.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerPairCommands } from './commands/pair.ts'
@@ -56,5 +57,6 @@ export function buildProgram(): Command {
   registerAskCommand(program)
   registerPlannerCommands(program)
   registerServiceCommands(program)
+  registerHostOpsCommands(program)
   return program
 }

@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import { canonicalBytes, canonicalHash, sha256Hex } from '../canonical.ts'
 import { deviceIdSchema } from '../device-id.ts'
+import { hostFindingsFrameDataSchema } from '../host-ops/findings.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
@@ -36,6 +37,7 @@ export const FRAME_KINDS = [
   'approval',
   'execution',
   'checkpoint',
+  'host_findings',
 ] as const
 export type FrameKind = (typeof FRAME_KINDS)[number]
 
@@ -95,6 +97,9 @@ const openRecordSchema = z.record(z.string(), z.unknown())
 /** A signed head of the origin's evidence log (protocol/safety/evidence-checkpoint.ts). Strict and
  * self-signed, so a peer can keep it, serve it and export it without the frame around it. */
 export const checkpointDataSchema = evidenceCheckpointSchema
+/** A host workflow's findings, compact (protocol/host-ops/findings.ts): what a node reports about
+ * its own machine. Never evidence for actuation (protocol/safety/evidence.ts). */
+export const hostFindingsDataSchema = hostFindingsFrameDataSchema
 
 export const frameDataSchemas = {
   observation: observationDataSchema,
@@ -107,6 +112,7 @@ export const frameDataSchemas = {
   approval: openRecordSchema,
   execution: openRecordSchema,
   checkpoint: checkpointDataSchema,
+  host_findings: hostFindingsDataSchema,
 } as const satisfies Record<FrameKind, z.ZodType>
 
 export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K]>
@@ -154,6 +160,7 @@ function buildFrameContentSchema(originSchema: z.ZodType<string>) {
     variant('approval', openRecordSchema),
     variant('execution', openRecordSchema),
     variant('checkpoint', checkpointDataSchema),
+    variant('host_findings', hostFindingsDataSchema),
   ])
 }
 

@@ -81,6 +81,10 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
     .option('--tls', 'serve WSS and the HTTPS console, creating a local CA and certificate if missing')
     .option('--no-tls', 'plain WS only, even when TLS material exists')
     .option('--https-port <port>', 'HTTPS port of the console (default 18443; 0 picks a free port)')
+    .option(
+      '--host-ops',
+      'offer host:<name>: read-only diagnostics of this machine (docs/host-operations.md)',
+    )
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
     .action(async (options: Record<string, unknown>, command: Command) => {
       const centers = [
@@ -123,6 +127,7 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           tls: options['tls'] === true ? 'on' : options['tls'] === false ? 'off' : undefined,
           httpsPort: options['httpsPort'] === undefined ? undefined : Number(options['httpsPort']),
           consoleDir: options['consoleDir'],
+          ...(options['hostOps'] === true ? { hostOps: { enabled: true } } : {}),
         },
         'command-line flags',
       )
