@@ -152,12 +152,12 @@ export class Dispatcher {
         return undefined
       }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
-      const refusal = refusalOf(error)
+      const refusedBy = refusalOf(error)
       await this.#move(hash, 'fail', {
         reason: unreachable
           ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
           : (error as Error).message.slice(0, 500),
-        ...(refusal === undefined ? {} : { refusal }),
+        ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
       })
       return undefined
     }
