@@ -16,6 +16,7 @@ import {
 import type { Signer } from '../../protocol/signing.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import type { ProposalStore } from './proposal-store.ts'
+import { refusalOf } from './refusal.ts'
 import type { SafetyLeadership } from './safety-facts.ts'
 
 /** First retry after an unreachable actuator; each further one waits twice as long... */
@@ -151,10 +152,12 @@ export class Dispatcher {
         return undefined
       }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
+      const refusedBy = refusalOf(error)
       await this.#move(hash, 'fail', {
         reason: unreachable
           ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
           : (error as Error).message.slice(0, 500),
+        ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
       })
       return undefined
     }
