@@ -160,8 +160,13 @@ export async function startClawMeshNode(
     }),
     part('election', {
       start: () => {
+        let leading = false
         stopLeadershipWatch = election.onChange((leader) => {
-          if (leader?.deviceId === identity.deviceId) safety.leadershipGained()
+          const leadsNow = leader?.deviceId === identity.deviceId
+          if (leadsNow) safety.leadershipGained()
+          // Approved proposals a deposed leader has not sent are cancelled (docs/safety.md).
+          else if (leading) void safety.leadershipLost(leader?.deviceId)
+          leading = leadsNow
         })
         election.start()
       },

@@ -10,6 +10,7 @@ import { registerCertCommand } from './commands/cert.ts'
 import { registerCredentialCommands } from './commands/credential.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
+import { registerEstopCommands } from './commands/estop.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerWorldCommands(program)
   registerEvidenceCommands(program)
   registerProposalCommands(program)
+  registerEstopCommands(program)
   registerPairCommands(program)
   registerDemoCommand(program)
   registerCertCommand(program)

@@ -110,6 +110,18 @@ export class MockActuator {
     }
   }
 
+  /** Drives the actuator to its safe state (closed, stopped) whatever it was doing: an emergency stop
+   * needs no operation, arguments or manifest. `reason` is for the driver's own log. */
+  driveSafe(
+    _reason: string,
+    now: number = Date.now(),
+  ): { changed: boolean; observations: ObservationData[] } {
+    const expired = this.tick(now)
+    const changed = this.current.open
+    if (changed) this.current = this.closedState(now)
+    return { changed, observations: [...expired, ...(changed ? [this.observation()] : [])] }
+  }
+
   /** Closes the actuator if its duration has ended; returns the observation of that change. */
   tick(now: number): ObservationData[] {
     const until = this.current.until

@@ -26,6 +26,7 @@ import {
 import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { ActuatorGate, type ActuatorGateInit } from './actuator-gate.ts'
+import { EstopLatches } from './estop-latch.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
 
 const VALVE = 'actuator:valve:zone-1'
@@ -118,6 +119,7 @@ async function gateWith(overrides: Partial<ActuatorGateInit> = {}) {
     deviceId: self.id,
     bindings: { actuatorByCapability: () => ({ deviceId: self.id, zone: 'zone-1' }) as never },
     ledger,
+    latches: await EstopLatches.open(stateDir),
     evidence: {
       append: async (type, data) => {
         evidence.push({ type, data })

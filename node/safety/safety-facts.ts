@@ -11,6 +11,7 @@ import {
   type AuthorFact,
   assessEvidenceFrame,
   DEFAULT_MAX_EVIDENCE_AGE_MS,
+  ESTOP_CLEAR_MANIFEST,
   type EvidenceFact,
   type IsOperatorRevoked,
   missingEvidence,
@@ -56,7 +57,8 @@ export class SafetyFacts {
   manifestFor(capability: string): OperationManifest[] {
     const actuator = this.#init.site?.actuators.find((candidate) => candidate.capability === capability)
     if (actuator === undefined) return []
-    return actuator.operations.map((operation) => ({
+    // Every site actuator can be latched by an emergency stop, so every one declares its clear.
+    const declared: OperationManifest[] = actuator.operations.map((operation) => ({
       operation: operation.name,
       minimumLevel: operation.level,
       ...(operation.level === 'L1'
@@ -83,6 +85,7 @@ export class SafetyFacts {
             : operation.evidence.maxAgeSec * 1000,
       },
     }))
+    return [...declared, ESTOP_CLEAR_MANIFEST]
   }
 
   /** What this node believes about each cited frame: found in its world model (or, at an actuator,

@@ -21,6 +21,7 @@ import {
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
 import { APPROVAL_LEVELS } from '../safety/proposal.ts'
+import { ESTOP_RPC_METHODS } from './estop-methods.ts'
 
 /** `peer`: any trusted peer or the local admin CLI. `admin`: only the local admin (the CLI key of
  * the node's own state dir). */
@@ -547,6 +548,7 @@ export const RPC_METHODS = {
     description:
       "Signed evidence-log checkpoints this node keeps of its peers (optionally one node's), and the rollbacks and forks it saw.",
   }),
+  ...ESTOP_RPC_METHODS,
 } as const
 
 export type RpcMethodName = keyof typeof RPC_METHODS

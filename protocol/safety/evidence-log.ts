@@ -18,6 +18,9 @@ export const EVIDENCE_ENTRY_TYPES = [
   'execution',
   'approval',
   'maintenance',
+  'estop',
+  'estop-clear',
+  'cancel',
 ] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]
 

@@ -16,10 +16,20 @@ export const PROPOSAL_STATES = [
   'failed',
   'rejected',
   'expired',
+  'cancelled',
 ] as const
 export type ProposalState = (typeof PROPOSAL_STATES)[number]
 
-export const PROPOSAL_EVENTS = ['submit', 'approve', 'reject', 'start', 'complete', 'fail', 'expire'] as const
+export const PROPOSAL_EVENTS = [
+  'submit',
+  'approve',
+  'reject',
+  'start',
+  'complete',
+  'fail',
+  'expire',
+  'cancel',
+] as const
 export type ProposalEvent = (typeof PROPOSAL_EVENTS)[number]
 
 export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
@@ -27,19 +37,23 @@ export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
   'failed',
   'rejected',
   'expired',
+  'cancelled',
 ])
 
 /** The only legal moves. Once executing, expiry no longer applies (the actuator is already acting
- * and must report how it ended) and a rejection is too late. */
+ * and must report how it ended) and a rejection is too late. A cancel (the author or an admin
+ * withdrew it, an emergency stop, a lost leadership) is still possible while executing: the actuator
+ * keeps its own record of cancelled commands and checks it again right before the device moves. */
 const TRANSITIONS: Readonly<Record<ProposalState, Partial<Record<ProposalEvent, ProposalState>>>> = {
-  proposed: { submit: 'awaiting_approval', reject: 'rejected', expire: 'expired' },
-  awaiting_approval: { approve: 'approved', reject: 'rejected', expire: 'expired' },
-  approved: { start: 'executing', reject: 'rejected', expire: 'expired' },
-  executing: { complete: 'completed', fail: 'failed' },
+  proposed: { submit: 'awaiting_approval', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  awaiting_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  approved: { start: 'executing', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  executing: { complete: 'completed', fail: 'failed', cancel: 'cancelled' },
   completed: {},
   failed: {},
   rejected: {},
   expired: {},
+  cancelled: {},
 }
 
 export type TransitionRejection = 'terminal-state' | 'illegal-transition'

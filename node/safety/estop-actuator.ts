@@ -1,0 +1,186 @@
+/**
+ * The actuator node's side of an emergency stop and of a command cancel. A stop order is verified
+ * here, from this node's own records (the operator's signature, a certificate from a command center
+ * it trusts, not revoked, not expired), whoever relayed it; then every actuator this node drives in
+ * the order's scope is latched (in memory at once, so no command slips in; on disk before the
+ * answer) and driven to its safe state. A cancel signed by a trusted command center is recorded so
+ * the gate refuses that command, even one already started. Both are counted and logged as evidence.
+ */
+import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
+import { ClawMeshError } from '../../protocol/errors.ts'
+import type { EstopActuatorResult } from '../../protocol/rpc/estop-methods.ts'
+import {
+  describeEstopScope,
+  estopScopeCovers,
+  type IsOperatorRevoked,
+  verifyCommandCancel,
+  verifyEstopOrder,
+} from '../../protocol/safety/index.ts'
+import type { ObservationData } from '../devices/mock-sensor.ts'
+import type { Counters } from '../mesh/counters.ts'
+import type { EventRing } from '../mesh/event-ring.ts'
+import type { SiteModel } from '../site/site-model.ts'
+import type { EstopLatches } from './estop-latch.ts'
+import type { EvidenceLogWriter } from './evidence-log-writer.ts'
+import type { ExecutionLedger } from './execution-ledger.ts'
+
+/** What the stop needs of a device: to be driven safe whatever it is doing. */
+export interface SafeDrivable {
+  driveSafe(reason: string, now: number): { changed: boolean; observations: readonly ObservationData[] }
+}
+
+export interface EstopActuatorInit {
+  deviceId: string
+  site: SiteModel | undefined
+  bindings: { actuatorByCapability(capability: string): { deviceId: string | undefined } | undefined }
+  actuators: { get(capability: string): SafeDrivable | object | undefined } | undefined
+  latches: EstopLatches
+  ledger: Pick<ExecutionLedger, 'outcome'>
+  evidence: Pick<EvidenceLogWriter, 'append'>
+  isCommandCenter(deviceId: string): boolean
+  isRevoked: IsOperatorRevoked
+  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  counters: Pick<Counters, 'increment'>
+  events: Pick<EventRing, 'push'>
+  now(): number
+  log(line: string): void
+}
+
+export class EstopActuator {
+  readonly #init: EstopActuatorInit
+
+  constructor(init: EstopActuatorInit) {
+    this.#init = init
+  }
+
+  /** Verifies the order, latches and drives safe every actuator of this node in its scope. */
+  async estop(candidate: unknown): Promise<{ node: string; actuators: EstopActuatorResult[] }> {
+    const init = this.#init
+    const now = init.now()
+    const verdict = await verifyEstopOrder(candidate, {
+      trustedIssuers: (id) => init.isCommandCenter(id),
+      isRevoked: init.isRevoked,
+      now,
+    })
+    if (verdict.outcome === 'reject') {
+      const code = `estop-${verdict.reason}`
+      init.counters.increment(`safety.refused.${code}`)
+      await init.evidence.append('refusal', { hop: 'actuator', code, detail: verdict.detail })
+      throw new ClawMeshError('POLICY_DENIED', `emergency stop refused (${code}): ${verdict.detail}`, {
+        data: { code },
+      })
+    }
+    const { body } = verdict.order
+    const mine = (init.site?.actuators ?? []).filter((actuator) => {
+      const bound = init.bindings.actuatorByCapability(actuator.capability)
+      return (
+        bound?.deviceId === init.deviceId &&
+        init.actuators?.get(actuator.capability) !== undefined &&
+        estopScopeCovers(body.scope, {
+          capability: actuator.capability,
+          zone: actuator.zone,
+          nodeName: actuator.node,
+          deviceId: init.deviceId,
+        })
+      )
+    })
+    const results: EstopActuatorResult[] = []
+    const latched: Parameters<EstopLatches['set']>[0][number][] = []
+    const observations: Array<{ capability: string; data: ObservationData }> = []
+    for (const actuator of mine) {
+      const { capability } = actuator
+      if (init.latches.clearedAfter(capability, body.issuedAt)) {
+        init.counters.increment('safety.estop.stale-after-clear')
+        results.push({
+          capability,
+          node: init.deviceId,
+          outcome: 'refused',
+          latched: init.latches.latch(capability) !== undefined,
+          detail: 'the order was signed before the last clear of this actuator',
+        })
+        continue
+      }
+      latched.push({
+        capability,
+        latchedAt: now,
+        operatorId: verdict.operatorId,
+        reason: body.reason,
+        orderIssuedAt: body.issuedAt,
+      })
+    }
+    // Latch in memory first (synchronously, so no command passes the gate from here on), then move
+    // the devices, then make the latches durable before answering.
+    const written = init.latches.set(latched)
+    for (const latch of latched) {
+      const device = init.actuators?.get(latch.capability) as SafeDrivable | undefined
+      const driven = device?.driveSafe(`emergency stop by ${verdict.operatorId}: ${body.reason}`, now)
+      for (const data of driven?.observations ?? []) observations.push({ capability: latch.capability, data })
+      results.push({ capability: latch.capability, node: init.deviceId, outcome: 'safe', latched: true })
+    }
+    await written
+    init.counters.increment('safety.estop.orders')
+    if (latched.length > 0) init.counters.increment('safety.estop.latched', latched.length)
+    await init.evidence.append('estop', {
+      operatorId: verdict.operatorId,
+      scope: body.scope,
+      reason: body.reason,
+      nonce: body.nonce,
+      issuedAt: body.issuedAt,
+      latched: latched.map((latch) => latch.capability),
+    })
+    init.events.push({
+      level: 'warn',
+      type: 'safety.estop',
+      message: `emergency stop (${describeEstopScope(body.scope)}) by ${verdict.operatorId}: ${latched.length} actuator(s) latched safe`,
+    })
+    init.log(
+      `emergency stop by ${verdict.operatorId} (${describeEstopScope(body.scope)}): latched ${latched.map((l) => l.capability).join(', ') || 'nothing here'}`,
+    )
+    for (const { capability, data } of observations) {
+      void init
+        .publish(
+          { kind: 'observation', data, trust: { tier: 'T3', sources: [capability] } },
+          { urgent: true },
+        )
+        .catch((error: Error) =>
+          init.log(`could not publish the stopped state of ${capability}: ${error.message}`),
+        )
+    }
+    return { node: init.deviceId, actuators: results }
+  }
+
+  /** Records a command center's signed cancel; answers whether the command can no longer run. */
+  async cancel(candidate: unknown): Promise<{ cancelled: boolean; detail: string }> {
+    const init = this.#init
+    const verdict = await verifyCommandCancel(candidate, {
+      trustedCommandCenters: (id) => init.isCommandCenter(id),
+    })
+    if (verdict.outcome === 'reject') {
+      const code = `cancel-${verdict.reason}`
+      init.counters.increment(`safety.refused.${code}`)
+      await init.evidence.append('refusal', { hop: 'actuator', code, detail: verdict.detail })
+      throw new ClawMeshError('POLICY_DENIED', `cancel refused (${code}): ${verdict.detail}`, {
+        data: { code },
+      })
+    }
+    const { body } = verdict.cancel
+    const previous = init.ledger.outcome(body.commandHash)
+    // `started` but not yet at the device still counts as cancellable: the gate checks again
+    // right before the device write.
+    if (previous !== undefined && previous.state !== 'executing') {
+      return { cancelled: false, detail: `the command already ran here (${previous.state})` }
+    }
+    await init.latches.cancel(
+      { hash: body.commandHash, proposalId: body.proposalId, reason: body.reason, until: body.until },
+      init.now(),
+    )
+    init.counters.increment('safety.cancelled.commands')
+    await init.evidence.append('cancel', {
+      hash: body.commandHash,
+      proposalId: body.proposalId,
+      reason: body.reason,
+      issuedBy: body.issuedBy,
+    })
+    return { cancelled: true, detail: 'recorded: the actuator refuses this command' }
+  }
+}
