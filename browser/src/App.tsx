@@ -45,6 +45,7 @@ export function App(props: { session: ConsoleSession }) {
           commandCenter={commandCenter()}
           operator={session.certificate()?.body.displayName ?? ''}
           onReconnect={() => session.reconnectNow()}
+          onEstop={(reason) => session.estop(reason)}
         />
         <FieldLinks links={session.fieldLinks()} />
         <Show when={session.refusal()}>
@@ -80,6 +81,7 @@ export function App(props: { session: ConsoleSession }) {
                 state={session.state}
                 operatorId={session.operatorId()}
                 onDecide={(record, decision) => session.decide(record, decision)}
+                onCancel={(record) => session.cancel(record)}
                 onAsk={(text) => session.ask(text)}
               />
             </Match>

@@ -58,12 +58,15 @@ function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
 }
 
 const OPEN_STATES = new Set(['proposed', 'awaiting_approval'])
+/** States a proposal can still be withdrawn in (the command center refuses others). */
+const CANCELLABLE_STATES = new Set(['proposed', 'awaiting_approval', 'approved', 'executing'])
 
 function ProposalCard(props: {
   record: ProposalRecordWire
   operatorId: string | undefined
   nameOf: (id: string) => string
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
+  onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
 }) {
   const [busy, setBusy] = createSignal(false)
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
@@ -73,6 +76,13 @@ function ProposalCard(props: {
   const decide = async (decision: 'approve' | 'reject') => {
     setBusy(true)
     setOutcome(await props.onDecide(props.record, decision))
+    setBusy(false)
+  }
+  const cancel = async () => {
+    if (!globalThis.confirm(`Withdraw ${view().operation} ${view().capability}? It will never execute.`))
+      return
+    setBusy(true)
+    setOutcome(await props.onCancel(props.record))
     setBusy(false)
   }
   return (
@@ -157,6 +167,21 @@ function ProposalCard(props: {
           </button>
         </div>
       </Show>
+      <Show when={CANCELLABLE_STATES.has(props.record.state)}>
+        <div class="actions">
+          <button
+            type="button"
+            class="cancel"
+            data-testid="cancel-button"
+            aria-label={`Withdraw ${view().operation} ${view().capability}`}
+            title="Withdraw (its author or an admin)"
+            disabled={busy()}
+            onClick={() => void cancel()}
+          >
+            Withdraw
+          </button>
+        </div>
+      </Show>
       <Show when={outcome()}>
         {(result) => (
           <p class={result().ok ? 'ok' : 'error'} data-testid="decision-result" role="status">
@@ -172,6 +197,7 @@ export function CommandView(props: {
   state: MeshState
   operatorId: string | undefined
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
+  onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
   onAsk: (text: string) => Promise<void>
 }) {
   const [text, setText] = createSignal('')
@@ -235,6 +261,7 @@ export function CommandView(props: {
                 operatorId={props.operatorId}
                 nameOf={nameOf}
                 onDecide={props.onDecide}
+                onCancel={props.onCancel}
               />
             )}
           </For>
