@@ -46,15 +46,38 @@ export interface EstopActuatorInit {
   log(line: string): void
 }
 
+/** Stop orders remembered by nonce: the same order arrives by RPC and by gossip (and a relayer may
+ * repeat it); it is acted on once and both answered alike. A burst of stops is a handful. */
+const ESTOP_RECENT_ORDERS = 64
+
 export class EstopActuator {
   readonly #init: EstopActuatorInit
+  readonly #recent = new Map<string, Promise<{ node: string; actuators: EstopActuatorResult[] }>>()
 
   constructor(init: EstopActuatorInit) {
     this.#init = init
   }
 
   /** Verifies the order, latches and drives safe every actuator of this node in its scope. */
-  async estop(candidate: unknown): Promise<{ node: string; actuators: EstopActuatorResult[] }> {
+  estop(candidate: unknown): Promise<{ node: string; actuators: EstopActuatorResult[] }> {
+    const nonce = (candidate as { body?: { nonce?: unknown } } | null)?.body?.nonce
+    const signature = (candidate as { signature?: unknown } | null)?.signature
+    // Keyed by nonce and signature, so a forged copy of a real order's nonce is not answered as it.
+    const key =
+      typeof nonce === 'string' && typeof signature === 'string' ? `${nonce}:${signature}` : undefined
+    const seen = key === undefined ? undefined : this.#recent.get(key)
+    if (seen !== undefined) return seen
+    const acting = this.#estop(candidate)
+    if (key !== undefined) {
+      this.#recent.set(key, acting)
+      acting.catch(() => this.#recent.delete(key))
+      if (this.#recent.size > ESTOP_RECENT_ORDERS)
+        this.#recent.delete(this.#recent.keys().next().value as string)
+    }
+    return acting
+  }
+
+  async #estop(candidate: unknown): Promise<{ node: string; actuators: EstopActuatorResult[] }> {
     const init = this.#init
     const now = init.now()
     const verdict = await verifyEstopOrder(candidate, {
@@ -84,6 +107,8 @@ export class EstopActuator {
         })
       )
     })
+    // Not this node's to stop (a command center without actuators, a frame for other nodes).
+    if (mine.length === 0) return { node: init.deviceId, actuators: [] }
     const results: EstopActuatorResult[] = []
     const latched: Parameters<EstopLatches['set']>[0][number][] = []
     const observations: Array<{ capability: string; data: ObservationData }> = []

@@ -12,6 +12,7 @@
  * - `cancelUnsent`: what a deposed planner does with approved proposals it will not send
  *   (dispatcher.ts decides when; docs/safety.md says why).
  */
+import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { CallerRecord } from '../../protocol/rpc/caller-access.ts'
 import type { EstopActuatorResult } from '../../protocol/rpc/estop-methods.ts'
@@ -55,6 +56,9 @@ export interface EstopCommandInit {
   isCommandCenter(deviceId: string): boolean
   isRevoked: IsOperatorRevoked
   transport: EstopTransport
+  /** Publishes the order as an `estop` frame too: nodes the command center cannot call directly
+   * get it over gossip. */
+  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   /** Creates the clear proposal through the forwarder (the one path proposals take). */
   createClearProposal(capability: string, targetNode: string, requestedBy: string): Promise<StoredProposal>
   counters: Pick<Counters, 'increment'>
@@ -106,7 +110,13 @@ export class EstopCommand {
       }
       byNode.set(actuator.node, [...(byNode.get(actuator.node) ?? []), actuator.capability])
     }
-    // The stop goes out first; proposals are cancelled while the nodes act.
+    // The stop goes out first, by gossip and directly; proposals are cancelled while the nodes act.
+    void init
+      .publish(
+        { kind: 'estop', data: verdict.order, trust: { tier: 'T3', sources: ['operator'] } },
+        { urgent: true },
+      )
+      .catch((error: Error) => init.log(`could not publish the stop: ${error.message}`))
     const relayed = Promise.all(
       [...byNode].map(async ([node, capabilities]) => {
         try {

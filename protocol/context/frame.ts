@@ -11,6 +11,7 @@ import { deviceIdSchema } from '../device-id.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { estopOrderSchema } from '../safety/estop.ts'
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { type BatchProof, batchProofSchema, frameIdSchema, verifyBatchProof } from './batch-proof.ts'
@@ -36,6 +37,7 @@ export const FRAME_KINDS = [
   'approval',
   'execution',
   'checkpoint',
+  'estop',
 ] as const
 export type FrameKind = (typeof FRAME_KINDS)[number]
 
@@ -107,6 +109,9 @@ export const frameDataSchemas = {
   approval: openRecordSchema,
   execution: openRecordSchema,
   checkpoint: checkpointDataSchema,
+  /** An operator's signed emergency stop, carried as it is: every node verifies the operator's
+   * signature and certificate itself (protocol/safety/estop.ts), whoever published the frame. */
+  estop: estopOrderSchema,
 } as const satisfies Record<FrameKind, z.ZodType>
 
 export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K]>
@@ -154,6 +159,7 @@ function buildFrameContentSchema(originSchema: z.ZodType<string>) {
     variant('approval', openRecordSchema),
     variant('execution', openRecordSchema),
     variant('checkpoint', checkpointDataSchema),
+    variant('estop', estopOrderSchema),
   ])
 }
 

@@ -93,6 +93,9 @@ try {
   for (const dir of [dirs.field1, dirs.field2]) {
     await (await TrustStore.open(statePaths(dir).trustedPeers)).add(cc.deviceId, 'command-center')
   }
+  // field-2 checks the zone-3 evidence field-1's sensors signed, so it trusts field-1 as an origin.
+  await (await TrustStore.open(statePaths(dirs.field2).trustedPeers)).add(field1.deviceId, 'field-1')
+  await (await TrustStore.open(statePaths(dirs.field1).trustedPeers)).add(field2.deviceId, 'field-2')
   const ccNode = await startNode(dirs.cc, [
     '--name',
     'command-center',
