@@ -80,6 +80,7 @@ export function App(props: { session: ConsoleSession }) {
               <CommandView
                 state={session.state}
                 operatorId={session.operatorId()}
+                isAdmin={session.certificate()?.body.roles.includes('admin') ?? false}
                 onDecide={(record, decision) => session.decide(record, decision)}
                 onCancel={(record) => session.cancel(record)}
                 onAsk={(text) => session.ask(text)}

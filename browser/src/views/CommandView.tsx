@@ -64,6 +64,7 @@ const CANCELLABLE_STATES = new Set(['proposed', 'awaiting_approval', 'approved',
 function ProposalCard(props: {
   record: ProposalRecordWire
   operatorId: string | undefined
+  isAdmin: boolean
   nameOf: (id: string) => string
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
   onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
@@ -167,7 +168,13 @@ function ProposalCard(props: {
           </button>
         </div>
       </Show>
-      <Show when={CANCELLABLE_STATES.has(props.record.state)}>
+      {/* The command center decides (author or admin); the button shows only where it would agree. */}
+      <Show
+        when={
+          CANCELLABLE_STATES.has(props.record.state) &&
+          (props.isAdmin || view().author.id === props.operatorId)
+        }
+      >
         <div class="actions">
           <button
             type="button"
@@ -196,6 +203,8 @@ function ProposalCard(props: {
 export function CommandView(props: {
   state: MeshState
   operatorId: string | undefined
+  /** The console's certificate holds the admin role: it may withdraw anyone's proposal. */
+  isAdmin: boolean
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
   onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
   onAsk: (text: string) => Promise<void>
@@ -259,6 +268,7 @@ export function CommandView(props: {
               <ProposalCard
                 record={record}
                 operatorId={props.operatorId}
+                isAdmin={props.isAdmin}
                 nameOf={nameOf}
                 onDecide={props.onDecide}
                 onCancel={props.onCancel}
