@@ -12,7 +12,14 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'unit',
-          include: ['protocol/**/*.test.ts', 'node/**/*.test.ts', 'signaling/**/*.test.ts'],
+          include: [
+            'protocol/**/*.test.ts',
+            'runtime/**/*.test.ts',
+            'node/**/*.test.ts',
+            'signaling/**/*.test.ts',
+            // Reads the import graph only: no process, no socket.
+            'test/architecture.test.ts',
+          ],
         },
       },
       {
@@ -24,7 +31,7 @@ export default defineConfig({
           ...shared,
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/bench/**', 'test/e2e/**'],
+          exclude: ['test/bench/**', 'test/e2e/**', 'test/architecture.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
         },

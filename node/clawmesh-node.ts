@@ -6,6 +6,10 @@
 import type { LocalFrameFields } from '../protocol/context/index.ts'
 import type { MeshIdentity } from '../protocol/mesh.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
+import type { Counters } from '../runtime/counters.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
+import type { StatePaths } from '../runtime/state/state-dir.ts'
+import type { TrustStore } from '../runtime/trust/trust-store.ts'
 import { createNodeComponents } from './components.ts'
 import type { NodeConfig } from './config.ts'
 import { ConsolePart } from './console/console-part.ts'
@@ -14,10 +18,10 @@ import type { CapabilityRouter } from './context/capability-router.ts'
 import type { ContextService, PublishOptions } from './context/context-service.ts'
 import type { FieldDevices } from './devices/field-devices.ts'
 import { createStatusReport } from './health/node-status.ts'
+import { openHostOpsSurface } from './host-ops/open-host-ops.ts'
 import type { NodeLibp2p } from './libp2p/create-node-libp2p.ts'
 import { type LifecyclePart, part, startParts } from './lifecycle.ts'
 import { followCapabilityUpdates } from './mesh/capability-updates.ts'
-import type { Counters } from './mesh/counters.ts'
 import type { EventRing } from './mesh/event-ring.ts'
 import { LeaveProtocol } from './mesh/leave-protocol.ts'
 import type { Membership } from './mesh/membership.ts'
@@ -33,10 +37,8 @@ import { openEvidenceCheckpoints } from './safety/evidence-checkpoints.ts'
 import { startPairingService } from './safety/pairing-service.ts'
 import type { SafetyRuntime } from './safety/safety-runtime.ts'
 import type { SiteModel } from './site/site-model.ts'
-import type { StatePaths } from './state/state-dir.ts'
 import type { NodeSurface } from './surface.ts'
 import { watchRevocations, watchTrustedPeers } from './trust/trust-file-watchers.ts'
-import type { TrustStore } from './trust/trust-store.ts'
 import type { WorldModel } from './world/world-model.ts'
 import { finalWorldSnapshot, periodicWorldSnapshots } from './world/world-snapshots.ts'
 
@@ -82,6 +84,8 @@ export async function startClawMeshNode(
   config: NodeConfig,
   options: StartNodeOptions = {},
 ): Promise<ClawMeshNode> {
+  // The node's composition root: native SHA-256 and Ed25519 before anything hashes or signs.
+  installNativeCrypto()
   const components = await createNodeComponents(config, options)
   const { identity, mesh, libp2p, context, membership, safety, election, devices, events, counters, log } =
     components
@@ -103,7 +107,8 @@ export async function startClawMeshNode(
     localCapabilities: () => capabilities,
   })
   // A new surface (MCP, Telegram, TUI, host operations) is one more entry here: docs/architecture.md.
-  const surfaces: readonly NodeSurface[] = [planner]
+  const hostOps = config.hostOps.enabled ? [openHostOpsSurface(components, Date.now())] : []
+  const surfaces: readonly NodeSurface[] = [planner, ...hostOps]
   const capabilities = [
     ...new Set([
       ...config.capabilities,

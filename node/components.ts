@@ -11,37 +11,39 @@ import type { Frame, FrameFields, LocalFrameFields } from '../protocol/context/i
 import { EVENT_RING_SIZE } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy } from '../protocol/link-posture.ts'
 import { type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
+import { isCommandCenterRole } from '../protocol/roles.ts'
 import type { PeerEntry } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { parseStaticPeer, type StaticPeer } from '../protocol/static-peer.ts'
+import { Counters } from '../runtime/counters.ts'
+import { type DeviceIdentity, loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { resolveStateDir, type StatePaths, statePaths } from '../runtime/state/state-dir.ts'
+import { RevocationStore } from '../runtime/trust/revocations.ts'
+import { createTrustGater } from '../runtime/trust/trust-gater.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { ContextService, type PublishOptions } from './context/context-service.ts'
 import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { RefusalWindow } from './health/refusal-window.ts'
-import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
 import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
-import { Counters } from './mesh/counters.ts'
 import { EventRing } from './mesh/event-ring.ts'
 import { LanPeers } from './mesh/lan-peers.ts'
 import { type GossipStanding, Membership } from './mesh/membership.ts'
 import { createPeerTable } from './mesh/peer-table.ts'
 import { StaticPeerDialer } from './mesh/static-peer-dialer.ts'
-import { createTrustGater } from './mesh/trust-gater.ts'
 import { createPlannerElection, type PlannerElection } from './planner/election.ts'
 import { createLeaderForwarder, type LeaderForwarder } from './planner/forward-to-leader.ts'
 import { callRpc } from './rpc/rpc-client.ts'
 import { PairingWindow } from './safety/pairing.ts'
+import { createSafeStateRecords } from './safety/safe-state-records.ts'
 import { SafetyRuntime } from './safety/safety-runtime.ts'
 import { SiteBindings } from './site/site-bindings.ts'
 import { loadSiteFile, type SiteModel } from './site/site-model.ts'
-import { resolveStateDir, type StatePaths, statePaths } from './state/state-dir.ts'
 import { resolveNodeTls } from './tls/node-tls.ts'
 import type { ServerTls } from './tls/tls-material.ts'
 import { type OperatorRecords, openOperatorRecords } from './trust/operator-records.ts'
-import { RevocationStore } from './trust/revocations.ts'
-import { TrustStore } from './trust/trust-store.ts'
 import { WorldModel } from './world/world-model.ts'
 import { WorldSnapshotStore } from './world/world-snapshot-store.ts'
 
@@ -137,7 +139,10 @@ export async function createNodeComponents(
 
   const pairing = new PairingWindow({ counters })
   const isKnown = (deviceId: string) => deviceId === localAdminId || trust.has(deviceId)
+  // The static-peer dialer exists once libp2p does; until then no pin has been checked or refused.
+  const pinGate = { refusesDialTo: (_deviceId: string) => false }
   const gater = createTrustGater({
+    refusesDialTo: (deviceId) => pinGate.refusesDialTo(deviceId),
     // An open pairing window admits unknown keys to the pairing protocol only (see pairing-service.ts).
     isAllowed: (deviceId) => isKnown(deviceId) || pairing.isOpen(),
     onRefused: (direction, deviceId) => {
@@ -192,7 +197,8 @@ export async function createNodeComponents(
     },
   })
   gossip.standing = (deviceId) => membership.gossipStanding(deviceId)
-  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log)
+  const staticPeerDialer = new StaticPeerDialer(libp2p, staticPeers, log, { counters, events, refusals })
+  pinGate.refusesDialTo = (deviceId) => staticPeerDialer.refusesDialTo(deviceId)
   const signer = signerFromPrivateKey(identity.privateKey)
   const context = new ContextService({
     libp2p,
@@ -239,9 +245,30 @@ export async function createNodeComponents(
           meshName: mesh.meshName,
           generation: mesh.generation,
           displayName: config.name,
+          stateDir: paths.stateDir,
+          reportSafeState: createSafeStateRecords({
+            publish,
+            evidence: () => safety.evidence,
+            counters,
+            events,
+            log,
+          }),
+          commandCenterHeard: () =>
+            selfIsCommandCenter || config.commandCenters.some((id) => membership.isMember(id)),
+          log,
         })
       : undefined
-  const selfIsCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  if (
+    site !== undefined &&
+    (config.mockSensor || config.mockActuator) &&
+    devices?.capabilities.length === 0
+  ) {
+    // Asked to simulate devices, given none: say so rather than run a field node that serves nothing.
+    log(
+      `the site assigns no sensors or actuators to a node named "${config.name}": --mock-sensor/--mock-actuator serve nothing (name the node as the site does, or give --site)`,
+    )
+  }
+  const selfIsCommandCenter = isCommandCenterRole(config.role)
   const commandCenter: CommandCenterRule = {
     self: selfIsCommandCenter,
     is: (id) => config.commandCenters.includes(id) || (selfIsCommandCenter && id === identity.deviceId),
@@ -283,7 +310,7 @@ export async function createNodeComponents(
     mesh,
     isTrustedOrigin,
     world,
-    actuators: devices?.actuators,
+    actuators: devices?.actions,
     isCommandCenter: commandCenter.is,
     isRevoked: revocations.isRevoked,
     publish,

@@ -13,6 +13,7 @@ const COMPONENTS_IMPORTERS = [
   'clawmesh-node.ts',
   'console/console-part.ts',
   'planner/planner-surface.ts',
+  'host-ops/open-host-ops.ts',
   /^rpc\/handlers\/[a-z-]+\.ts$/,
 ]
 

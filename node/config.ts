@@ -10,6 +10,7 @@ import { wanPolicySchema } from '../protocol/link-posture.ts'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../protocol/mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
 import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
+import { hostOpsSettingsSchema } from './host-ops/settings.ts'
 import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
@@ -58,6 +59,8 @@ export const nodeConfigSchema = z
     /** Built console to serve (default: browser/dist of this checkout). Also makes a node that is
      * not a command center serve it. */
     consoleDir: z.string().optional(),
+    /** Host operations for this node's own machine (docs/host-operations.md). */
+    hostOps: hostOpsSettingsSchema.prefault({}),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>

@@ -4,12 +4,12 @@
  * `clawmesh demo-actuate` and by the benchmarks that measure a node without child processes.
  */
 import { join } from 'node:path'
+import { type DeviceIdentity, loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from './clawmesh-node.ts'
 import { parseNodeConfig } from './config.ts'
-import { type DeviceIdentity, loadOrCreateIdentity } from './identity/device-identity.ts'
 import { DEMO_FARM_PATH } from './site/site-model.ts'
-import { statePaths } from './state/state-dir.ts'
-import { TrustStore } from './trust/trust-store.ts'
 
 export interface LocalFarmSite {
   readonly dirs: { readonly cc: string; readonly field: string }

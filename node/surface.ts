@@ -4,7 +4,7 @@
  * its start/stop. The composition root lists it once; the RPC handler table, the advertised
  * capabilities and the lifecycle pick it up from there (docs/architecture.md, "Adding a surface").
  */
-import type { RpcHandlers } from './rpc/rpc-server.ts'
+import type { RpcHandlers } from '../runtime/rpc/rpc-server.ts'
 
 export interface NodeSurface {
   /** Names the surface in logs and in a start failure (PartStartError.part). */

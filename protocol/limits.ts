@@ -78,3 +78,41 @@ export const CANONICAL_MAX_DEPTH = 64
  * first. A mesh has tens of devices and a handful of operators; 4,096 covers every origin a node
  * will meet while bounding what a flood of made-up IDs can make it hold. */
 export const PUBLIC_KEY_CACHE_SIZE = 4_096
+
+/** Signatures already verified over exactly the same bytes, for the domains whose signed values
+ * come back again and again (an operator's certificate rides in every proposal and approval it
+ * signs, at every hop). A hit still compares the full signed bytes; only the Ed25519 check is
+ * skipped. */
+export const VERIFIED_SIGNATURE_CACHE_SIZE = 1_024
+/** Longest device-ID field a request may carry before it is checked as one (an Ed25519 peer ID is
+ * 52 characters): world-query origins, proposal targets, operator IDs. */
+export const DEVICE_ID_FIELD_MAX_LENGTH = 64
+
+/** Longest operation name a caller may invoke or propose (`open`, `set-position`): short verbs. */
+export const OPERATION_NAME_MAX_LENGTH = 64
+
+/** Longest zone or metric name a world query may filter on (site-model names are short labels). */
+export const WORLD_FILTER_MAX_LENGTH = 128
+
+/** Longest proposal ID or hash a caller may refer to (a hash is 64 hex characters). */
+export const PROPOSAL_REF_MAX_LENGTH = 128
+
+/** Bounds of the timeout a caller may give `capability.invoke`: below 100 ms no provider on a
+ * LAN answers; above a minute the caller should poll rather than hold a stream. */
+export const CAPABILITY_INVOKE_MIN_TIMEOUT_MS = 100
+export const CAPABILITY_INVOKE_MAX_TIMEOUT_MS = 60_000
+
+/** Shortest lifetime a caller may give a proposal: an operator needs some seconds to read it. (The
+ * longest is the safety core's PROPOSAL_MAX_LIFETIME_MS.) */
+export const PROPOSAL_MIN_TTL_MS = 10_000
+
+/** Shortest validity `operator.issue` grants: a certificate must outlive its own delivery. */
+export const OPERATOR_CERTIFICATE_MIN_VALIDITY_MS = 60_000
+
+/** Bounds of a pairing window (`pair.open`): long enough to walk to the device and type the code,
+ * short enough that a code seen over a shoulder soon stops working. */
+export const PAIRING_WINDOW_MIN_MS = 10_000
+export const PAIRING_WINDOW_MAX_MS = 15 * 60_000
+
+/** Shortest validity of the certificate a pairing hands an operator (tests use short ones). */
+export const PAIRED_CERTIFICATE_MIN_VALIDITY_MS = 10_000

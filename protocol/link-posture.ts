@@ -7,6 +7,7 @@
  */
 import { z } from 'zod'
 import type { StaticPeer, TransportLabel } from './static-peer.ts'
+import { tlsPostureOf } from './tls-pin.ts'
 
 export const WAN_POLICIES = ['warn', 'require-tls'] as const
 export const wanPolicySchema = z.enum(WAN_POLICIES)
@@ -29,13 +30,33 @@ export type StaticPeerPolicyVerdict =
   | { readonly verdict: 'warn'; readonly diagnostic: string }
   | { readonly verdict: 'refuse'; readonly diagnostic: string }
 
+/**
+ * `require-tls` asks a WAN link for an outer layer whose certificate this node checks itself: a
+ * pinned wss:// certificate or WebRTC's DTLS. An unpinned wss:// peer is trusted through whatever CA
+ * signed its certificate, which on a WAN is not enough; under `warn` it is reported, not refused.
+ */
 export function checkStaticPeerPolicy(peer: StaticPeer, policy: WanPolicy): StaticPeerPolicyVerdict {
-  if (peer.secure || peer.label === 'local') return { verdict: 'accept' }
+  const posture = tlsPostureOf(peer)
+  if (peer.label === 'local' || posture === 'tls-pinned' || posture === 'dtls') return { verdict: 'accept' }
+  const wan = WAN_LABELS.has(peer.label)
+  if (posture === 'tls-unpinned') {
+    if (!wan) return { verdict: 'accept' }
+    const unpinned = `static peer ${peer.deviceId} (${peer.label}) uses wss:// without a certificate pin (${peer.url})`
+    return policy === 'require-tls'
+      ? {
+          verdict: 'refuse',
+          diagnostic: `${unpinned}: refused by --wan-policy require-tls; add the server certificate's pin: ${peer.deviceId}=${peer.url}|sha256:…|${peer.label} (\`clawmesh cert\` on that node prints it)`,
+        }
+      : {
+          verdict: 'warn',
+          diagnostic: `${unpinned}: its TLS layer is trusted through a CA only; pin it with |sha256:…| (\`clawmesh cert\` on that node prints the fingerprint)`,
+        }
+  }
   const plain = `static peer ${peer.deviceId} (${peer.label}) uses plain ws:// (${peer.url})`
-  if (WAN_LABELS.has(peer.label) && policy === 'require-tls') {
+  if (wan && policy === 'require-tls') {
     return {
       verdict: 'refuse',
-      diagnostic: `${plain}: refused by --wan-policy require-tls; use a wss:// URL`,
+      diagnostic: `${plain}: refused by --wan-policy require-tls; use a wss:// URL with a certificate pin`,
     }
   }
   return {

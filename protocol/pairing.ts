@@ -9,6 +9,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { decodeJsonMessage, encodeJsonMessage } from './codec.ts'
 import { DISPLAY_NAME_MAX_LENGTH } from './limits.ts'
+import { operatorCertificateSchema } from './safety/operator-certificate.ts'
 
 export function pairProtocolId(generation: number): string {
   return `/clawmesh/pair/${generation}`
@@ -33,7 +34,8 @@ export const pairingResponseSchema = z.discriminatedUnion('ok', [
     commandCenterId: z.string(),
     commandCenterName: z.string(),
     meshName: z.string(),
-    certificate: z.record(z.string(), z.unknown()).optional(),
+    /** Operator pairing: the certificate the command center issued for the joiner's key. */
+    certificate: operatorCertificateSchema.optional(),
   }),
   z.object({ ok: z.literal(false), reason: z.string(), message: z.string() }),
 ])

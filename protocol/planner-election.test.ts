@@ -14,22 +14,21 @@ import {
   type LeaderClaim,
   type LeaderEligibilityRecords,
   nextTerm,
-  PLANNER_ROLES,
   signLeaderAnnouncement,
   verifyLeaderAnnouncement,
 } from './planner-election.ts'
-import type { NodeRole } from './roles.ts'
+import { COMMAND_CENTER_ROLES, type NodeRole } from './roles.ts'
 import { checkCommandTerm } from './safety/command.ts'
 
 const deviceIdArb = fc.stringMatching(/^12D3KooW[A-Za-z0-9]{4}$/)
 const candidateArb: fc.Arbitrary<ElectionCandidate> = fc.record({
   deviceId: deviceIdArb,
-  role: fc.constantFrom(...PLANNER_ROLES),
+  role: fc.constantFrom(...COMMAND_CENTER_ROLES),
 })
 const claimArb: fc.Arbitrary<LeaderClaim> = fc.record({
   term: fc.integer({ min: 1, max: 20 }),
   leader: deviceIdArb,
-  role: fc.constantFrom(...PLANNER_ROLES),
+  role: fc.constantFrom(...COMMAND_CENTER_ROLES),
 })
 
 /** What a node holds after hearing `claims` in this order: the highest by `compareClaims`. */
@@ -190,7 +189,7 @@ describe('who may lead a receiver, and how far a term may step (issue 14)', () =
   })
 
   it('the receiver itself is eligible only when it runs as planner or standby-planner', () => {
-    for (const role of PLANNER_ROLES) {
+    for (const role of COMMAND_CENTER_ROLES) {
       expect(isEligibleLeader('12D3KooWSELF', records({ selfRole: role }))).toBe(true)
     }
     for (const role of ['node', 'field', 'sensor', 'actuator', 'viewer'] as const) {

@@ -11,26 +11,24 @@
 import { z } from 'zod'
 import { deviceIdSchema } from './device-id.ts'
 import { generationSchema, type MeshIdentity, meshNameSchema } from './mesh.ts'
-import { type NodeRole, nodeRoleSchema } from './roles.ts'
+import {
+  COMMAND_CENTER_ROLES,
+  type CommandCenterRole,
+  isCommandCenterRole,
+  type NodeRole,
+  nodeRoleSchema,
+} from './roles.ts'
 import { type Signer, signValue, verifyValue } from './signing.ts'
-
-/** Roles that may lead planning, best first. */
-export const PLANNER_ROLES = ['planner', 'standby-planner'] as const satisfies readonly NodeRole[]
-export type PlannerRole = (typeof PLANNER_ROLES)[number]
-
-export function isPlannerRole(role: NodeRole | undefined): role is PlannerRole {
-  return role === 'planner' || role === 'standby-planner'
-}
 
 export interface ElectionCandidate {
   readonly deviceId: string
-  readonly role: PlannerRole
+  readonly role: CommandCenterRole
 }
 
 /** Orders candidates best first: `planner` before `standby-planner`, then the lower device ID.
  * A total order, so every node sorts the same set the same way. */
 export function compareCandidates(a: ElectionCandidate, b: ElectionCandidate): number {
-  const byRole = PLANNER_ROLES.indexOf(a.role) - PLANNER_ROLES.indexOf(b.role)
+  const byRole = COMMAND_CENTER_ROLES.indexOf(a.role) - COMMAND_CENTER_ROLES.indexOf(b.role)
   if (byRole !== 0) return byRole
   return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0
 }
@@ -40,7 +38,7 @@ export function compareCandidates(a: ElectionCandidate, b: ElectionCandidate): n
 export function electLeader(candidates: readonly ElectionCandidate[]): ElectionCandidate | undefined {
   let best: ElectionCandidate | undefined
   for (const candidate of candidates) {
-    if (!isPlannerRole(candidate.role)) continue
+    if (!isCommandCenterRole(candidate.role)) continue
     if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate
   }
   return best
@@ -93,8 +91,8 @@ export interface LeaderClaim {
  * wins (split brain: two leaders claimed the same term, rank decides). Zero for the same claim. */
 export function compareClaims(a: LeaderClaim, b: LeaderClaim): number {
   if (a.term !== b.term) return a.term - b.term
-  const rankA = isPlannerRole(a.role) ? a.role : 'standby-planner'
-  const rankB = isPlannerRole(b.role) ? b.role : 'standby-planner'
+  const rankA = isCommandCenterRole(a.role) ? a.role : 'standby-planner'
+  const rankB = isCommandCenterRole(b.role) ? b.role : 'standby-planner'
   return compareCandidates({ deviceId: b.leader, role: rankB }, { deviceId: a.leader, role: rankA })
 }
 
@@ -137,7 +135,7 @@ export interface LeaderEligibilityRecords {
 /** A key may lead this receiver when it is the receiver itself running as planner or
  * standby-planner, or a command center the receiver obeys that is not an operator key. */
 export function isEligibleLeader(deviceId: string, records: LeaderEligibilityRecords): boolean {
-  if (deviceId === records.selfId) return isPlannerRole(records.selfRole)
+  if (deviceId === records.selfId) return isCommandCenterRole(records.selfRole)
   if (records.trustKindOf(deviceId) === 'operator') return false
   return records.commandCenters.includes(deviceId)
 }
@@ -195,7 +193,7 @@ export async function verifyLeaderAnnouncement(
     return reject('ineligible-origin', `${body.leader} is not a command center or planner this node follows`)
   }
   const advertised = options.roleOf(body.leader)
-  if (!isPlannerRole(body.role) || (advertised !== undefined && advertised !== body.role)) {
+  if (!isCommandCenterRole(body.role) || (advertised !== undefined && advertised !== body.role)) {
     return reject(
       'non-planner-origin',
       `${body.leader} claims role ${body.role}${advertised === undefined ? '' : ` but advertises ${advertised}`}`,

@@ -1,4 +1,5 @@
-/** protocol/ runs in Node and in the browser console: no file in it may import node:* or touch the DOM. */
+/** protocol/ runs in Node and in the browser console: no file in it may import node:* or touch the DOM.
+ * Which folders and packages it may import is checked with the rest in test/architecture.test.ts. */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -26,8 +27,8 @@ describe('protocol/ purity', () => {
       if (DOM_GLOBALS.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
         offenders.push(`${file}: uses a DOM global`)
       if (
-        /from\s+['"]\.\.\/\.\.\/(node|browser|signaling)\//.test(text) ||
-        /from\s+['"]\.\.\/(node|browser|signaling)\//.test(text)
+        /from\s+['"]\.\.\/\.\.\/(node|browser|signaling|runtime)\//.test(text) ||
+        /from\s+['"]\.\.\/(node|browser|signaling|runtime)\//.test(text)
       ) {
         offenders.push(`${file}: imports from outside protocol/`)
       }

@@ -18,6 +18,17 @@ export const NODE_ROLES = [
 export const nodeRoleSchema = z.enum(NODE_ROLES)
 export type NodeRole = z.infer<typeof nodeRoleSchema>
 
+/** Roles of a command center: the node runs a planner session, stands for planner leadership
+ * (best first: a `planner` outranks a `standby-planner`), serves the console and is a command center
+ * for itself. */
+export const COMMAND_CENTER_ROLES = ['planner', 'standby-planner'] as const satisfies readonly NodeRole[]
+export type CommandCenterRole = (typeof COMMAND_CENTER_ROLES)[number]
+
+/** Takes any value, so a role read from flags or the wire can be asked before it is parsed. */
+export function isCommandCenterRole(role: unknown): role is CommandCenterRole {
+  return COMMAND_CENTER_ROLES.some((candidate) => candidate === role)
+}
+
 export const capabilitySchema = z
   .string()
   .min(3)

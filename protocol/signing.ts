@@ -9,7 +9,7 @@ import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
 import { canonicalBytes } from './canonical.ts'
-import { PUBLIC_KEY_CACHE_SIZE } from './limits.ts'
+import { PUBLIC_KEY_CACHE_SIZE, VERIFIED_SIGNATURE_CACHE_SIZE } from './limits.ts'
 import { BoundedLru } from './lru.ts'
 
 /** Purposes a ClawMesh signature can be made for. Adding one is a protocol change. */
@@ -46,7 +46,7 @@ export interface Signer {
 }
 
 /** A faster Ed25519 a platform can install (the node installs OpenSSL through node:crypto with key
- * objects parsed once per key, node/libp2p/native-ed25519.ts). It must give exactly the answers of
+ * objects parsed once per key, runtime/libp2p/native-ed25519.ts). It must give exactly the answers of
  * the portable path (the key's own `sign`/`verify`, @libp2p/crypto); only speed may differ. */
 export interface Ed25519Backend {
   /** Verifies `signature` over `message` by `publicKey`, the key embedded in `signerId` (a stable
@@ -94,6 +94,13 @@ export function publicKeyOf(id: string): PublicKey {
   return publicKey
 }
 
+/** Domains whose signed values are verified many times over (see VERIFIED_SIGNATURE_CACHE_SIZE);
+ * frames and commands are verified once each and would only churn the cache. */
+const REPEATED_DOMAINS: ReadonlySet<SignatureDomain> = new Set(['operator-certificate', 'approval'])
+
+/** Valid signatures by (domain, signer, signature) with the exact bytes they were checked over. */
+const verifiedSignatures = new BoundedLru<string, Uint8Array>(VERIFIED_SIGNATURE_CACHE_SIZE)
+
 /** Verifies a signature made by `signerId` (a device or operator ID) over `value` in `domain`.
  * Returns false, never throws, for malformed IDs or signatures. */
 export async function verifyValue(
@@ -105,13 +112,24 @@ export async function verifyValue(
   try {
     const publicKey = publicKeyOf(signerId)
     const message = signingBytes(domain, value)
+    const cacheKey = REPEATED_DOMAINS.has(domain) ? `${domain}\n${signerId}\n${signature}` : undefined
+    // Ed25519 verification is deterministic: the same key, signature and bytes give the same answer.
+    if (cacheKey !== undefined && sameBytes(verifiedSignatures.get(cacheKey), message)) return true
     const signatureBytes = decodeBase64Url(signature)
-    const native = ed25519Backend?.verify(signerId, publicKey, message, signatureBytes)
-    if (native !== undefined) return native
-    return await publicKey.verify(message, signatureBytes)
+    const valid =
+      ed25519Backend?.verify(signerId, publicKey, message, signatureBytes) ??
+      (await publicKey.verify(message, signatureBytes))
+    if (valid && cacheKey !== undefined) verifiedSignatures.set(cacheKey, message)
+    return valid
   } catch {
     return false
   }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.byteLength !== b.byteLength) return false
+  for (let index = 0; index < a.byteLength; index++) if (a[index] !== b[index]) return false
+  return true
 }
 
 export function idFromRawPublicKey(raw: Uint8Array): string {

@@ -30,9 +30,25 @@ describe('static peers', () => {
     })
   })
 
-  it('reads fingerprint and label', () => {
-    const peer = parseStaticPeer(`${ID}=wss://relay.example:443|AB:CD|wan`)
-    expect(peer).toMatchObject({ tlsFingerprint: 'AB:CD', label: 'wan', secure: true })
+  it('reads fingerprint and label, keeping the pin in canonical form', () => {
+    const colons = 'AB:'.repeat(31) + 'AB'
+    const peer = parseStaticPeer(`${ID}=wss://relay.example:443|sha256:${colons}|wan`)
+    expect(peer).toMatchObject({ tlsFingerprint: `sha256:${'ab'.repeat(32)}`, label: 'wan', secure: true })
+  })
+
+  it('reads a lone label after the URL as the label, not as a fingerprint (wan escaped the WAN policy)', () => {
+    const peer = parseStaticPeer(`${ID}=wss://relay.example:443|wan`)
+    expect(peer.label).toBe('wan')
+    expect(peer.tlsFingerprint).toBeUndefined()
+    expect(parseStaticPeer(`${ID}=wss://relay.example:443||wan`).label).toBe('wan')
+  })
+
+  it('refuses a malformed pin, a pin without TLS and extra parts', () => {
+    expect(() => parseStaticPeer(`${ID}=wss://relay.example:443|AB:CD|wan`)).toThrow(/64 hex digits/)
+    expect(() => parseStaticPeer(`${ID}=ws://relay.example:80|sha256:${'ab'.repeat(32)}|wan`)).toThrow(
+      /needs a wss:\/\/ URL/,
+    )
+    expect(() => parseStaticPeer(`${ID}=wss://relay.example:443|x|wan|more`)).toThrow(/separators/)
   })
 
   it('refuses bad IDs and labels with a clear message', () => {

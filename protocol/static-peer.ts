@@ -1,12 +1,14 @@
 /**
  * Static peer specs: `<deviceId>=<url>|<tlsFingerprint>|<transportLabel>` (fingerprint and label
  * optional). The device ID is pinned: it becomes the `/p2p/` part of the dialled multiaddr, so Noise
- * refuses a peer that answers at that URL with another key.
+ * refuses a peer that answers at that URL with another key. The fingerprint (`sha256:…`) pins the
+ * wss:// server certificate (protocol/tls-pin.ts); the dialer checks it before every dial.
  */
 import { z } from 'zod'
 import { checkDeviceId } from './device-id.ts'
 import { ClawMeshError } from './errors.ts'
 import { parseNodeUrl } from './node-url.ts'
+import { parseTlsPin, tlsTargetOf } from './tls-pin.ts'
 
 export const TRANSPORT_LABELS = ['relay', 'vpn', 'lan', 'local', 'mdns', 'wan'] as const
 export const transportLabelSchema = z.enum(TRANSPORT_LABELS)
@@ -17,6 +19,7 @@ export interface StaticPeer {
   readonly url: string
   readonly multiaddr: string
   readonly secure: boolean
+  /** Canonical `sha256:<hex>` pin of the server certificate (protocol/tls-pin.ts). */
   readonly tlsFingerprint?: string
   readonly label: TransportLabel
 }
@@ -33,7 +36,7 @@ export function parseStaticPeer(spec: string, defaultPort?: number): StaticPeer 
   const deviceId = spec.slice(0, separator)
   const check = checkDeviceId(deviceId)
   if (!check.ok) throw new ClawMeshError('INVALID_PARAMS', `static peer "${spec}": ${check.reason}`)
-  const [url = '', fingerprint = '', label = ''] = spec.slice(separator + 1).split('|')
+  const { url, fingerprint, label } = splitPeerParts(spec, spec.slice(separator + 1))
   if (url.startsWith('/')) return staticPeerFromMultiaddr(spec, deviceId, url, fingerprint, label)
   const parsed = parseNodeUrl(url, defaultPort)
   const defaultLabel: TransportLabel =
@@ -45,14 +48,48 @@ export function parseStaticPeer(spec: string, defaultPort?: number): StaticPeer 
       `static peer "${spec}": label must be one of ${TRANSPORT_LABELS.join(', ')}`,
     )
   }
+  const multiaddr = `${parsed.multiaddr}/p2p/${deviceId}`
   return {
     deviceId,
     url,
-    multiaddr: `${parsed.multiaddr}/p2p/${deviceId}`,
+    multiaddr,
     secure: parsed.secure,
-    ...(fingerprint === '' ? {} : { tlsFingerprint: fingerprint }),
+    ...pinOf(spec, fingerprint, multiaddr),
     label: labelResult.data,
   }
+}
+
+/**
+ * `url`, `url|label`, `url|fingerprint`, `url|fingerprint|label`, `url||label`. A second part that
+ * is a transport label is the label: `id=wss://host|wan` used to be read as a fingerprint "wan", so
+ * the peer came up labelled lan and escaped the WAN policy.
+ */
+function splitPeerParts(spec: string, rest: string): { url: string; fingerprint: string; label: string } {
+  const parts = rest.split('|')
+  if (parts.length > 3) {
+    throw new ClawMeshError(
+      'INVALID_PARAMS',
+      `static peer "${spec}" has ${parts.length - 1} "|" separators; expected <url>[|<tlsFingerprint>][|<label>]`,
+    )
+  }
+  const [url = '', second = '', third = ''] = parts
+  if (parts.length === 2 && transportLabelSchema.safeParse(second).success)
+    return { url, fingerprint: '', label: second }
+  return { url, fingerprint: second, label: third }
+}
+
+/** A pin must be a SHA-256 fingerprint and needs a TLS layer to pin. */
+function pinOf(spec: string, fingerprint: string, multiaddr: string): { tlsFingerprint?: string } {
+  if (fingerprint === '') return {}
+  const parsed = parseTlsPin(fingerprint)
+  if (!parsed.ok) throw new ClawMeshError('INVALID_PARAMS', `static peer "${spec}": ${parsed.reason}`)
+  if (tlsTargetOf(multiaddr) === undefined) {
+    throw new ClawMeshError(
+      'INVALID_PARAMS',
+      `static peer "${spec}": a TLS pin needs a wss:// URL (or a /tls/ws multiaddr); this address has no TLS layer to pin`,
+    )
+  }
+  return { tlsFingerprint: parsed.pin }
 }
 
 /** A multiaddr form (`/ip4/…/p2p/<relay>/p2p-circuit/webrtc`), for peers reached through a relay. */
@@ -79,7 +116,7 @@ function staticPeerFromMultiaddr(
     multiaddr: pinned,
     // WebRTC links are DTLS-encrypted end to end; a relayed hop carries only Noise-encrypted signalling.
     secure: address.includes('/webrtc') || address.includes('/tls/') || address.includes('/wss'),
-    ...(fingerprint === '' ? {} : { tlsFingerprint: fingerprint }),
+    ...pinOf(spec, fingerprint, pinned),
     label: labelResult.data,
   }
 }

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { Counters } from '../node/mesh/counters.ts'
+import { Counters } from '../runtime/counters.ts'
 import { createRelayGater } from './relay-gater.ts'
 
 const newPeer = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))

@@ -7,8 +7,8 @@
  * `refused.*` and logged.
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import type { Counters } from '../node/mesh/counters.ts'
-import { createTrustGater } from '../node/mesh/trust-gater.ts'
+import type { Counters } from '../runtime/counters.ts'
+import { createTrustGater } from '../runtime/trust/trust-gater.ts'
 
 export const REFUSED_PREFIX = 'refused.'
 export const RELAYED_ACCEPTED = 'relayed-connections.accepted'

@@ -13,29 +13,26 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { circuitRelayServer, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
-import { createLibp2p } from 'libp2p'
-import { type DeviceIdentity, loadOrCreateIdentity } from '../node/identity/device-identity.ts'
-import { tunedNoise, tunedWebSockets, tunedYamux } from '../node/libp2p/tuned-stack.ts'
-import { Counters } from '../node/mesh/counters.ts'
-import { startRpcServer } from '../node/rpc/rpc-server.ts'
-import { statePaths } from '../node/state/state-dir.ts'
-import { createOperatorAdmission } from '../node/trust/operator-admission.ts'
-import { createRevocationAdmission } from '../node/trust/revocation-distribution.ts'
-import { RevocationStore } from '../node/trust/revocations.ts'
-import { TrustStore } from '../node/trust/trust-store.ts'
-import { watchTrustFile } from '../node/trust/watch-trust-file.ts'
-import { CLAWMESH_VERSION } from '../node/version.ts'
 import {
   checkMeshCompatibility,
-  formatAgentVersion,
   type MeshIdentity,
   PROTOCOL_GENERATION,
   parseAgentVersion,
   rpcProtocolId,
 } from '../protocol/mesh.ts'
+import { Counters } from '../runtime/counters.ts'
+import { type DeviceIdentity, loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { buildLibp2p } from '../runtime/libp2p/build-libp2p.ts'
+import { startRpcServer } from '../runtime/rpc/rpc-server.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
+import { createOperatorAdmission } from '../runtime/trust/operator-admission.ts'
+import { createRevocationAdmission } from '../runtime/trust/revocation-admission.ts'
+import { RevocationStore } from '../runtime/trust/revocations.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
+import { watchTrustFile } from '../runtime/trust/watch-trust-file.ts'
+import { CLAWMESH_VERSION } from '../runtime/version.ts'
 import {
   HOP_TIMEOUT_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
@@ -132,27 +129,21 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const ipFamily = options.host.includes(':') ? 'ip6' : 'ip4'
   const listen = `/${ipFamily}/${options.host}/tcp/${options.port}/${secure ? 'tls/ws' : 'ws'}`
 
-  const libp2p = await createLibp2p({
+  const libp2p = await buildLibp2p({
     privateKey: identity.privateKey,
-    nodeInfo: {
-      name: 'clawmesh-relay',
-      version: CLAWMESH_VERSION,
-      userAgent: formatAgentVersion({ ...mesh, kind: 'relay', version: CLAWMESH_VERSION }),
-    },
-    addresses: { listen: [listen], announce: options.announce ?? [] },
-    // The same tuned parts as mesh nodes (node/libp2p/tuned-stack.ts): a relayed message is one read
-    // and one write per connection instead of several.
-    transports: [tunedWebSockets(wsInit)],
-    connectionEncrypters: [tunedNoise()],
-    streamMuxers: [tunedYamux()],
-    connectionGater: gater,
+    agent: { name: 'clawmesh-relay', kind: 'relay', mesh },
+    listen: [listen],
+    announce: options.announce ?? [],
+    // The same tuned parts as mesh nodes (runtime/libp2p/tuned-stack.ts): a relayed message is one
+    // read and one write per connection instead of several.
+    webSockets: wsInit,
+    gater,
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
     },
     services: {
-      identify: identify(),
       ping: ping(),
       relay: circuitRelayServer({
         hopTimeout: HOP_TIMEOUT_MS,

@@ -13,16 +13,13 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { connect, getCACertificates, setDefaultCACertificates } from 'node:tls'
 import { brotliDecompressSync } from 'node:zlib'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { lanAddresses } from '../node/tls/lan-names.ts'
 import { consoleConfigSchema } from '../protocol/console-config.ts'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { buildLibp2p, DIAL_ANY_ADDRESS } from '../runtime/libp2p/build-libp2p.ts'
 import { makeStateDir, type NodeProcess, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
 interface Response {
@@ -174,13 +171,14 @@ describe('clawmesh cert and the console server', () => {
     const previous = getCACertificates('default')
     setDefaultCACertificates([...previous, caPem])
     const admin = await loadOrCreateIdentity(join(stateDir, 'identity', 'cli.json'))
-    const client = await createLibp2p({
+    const client = await buildLibp2p({
       privateKey: admin.privateKey,
-      transports: [webSockets()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: { identify: identify() },
+      agent: {
+        name: 'clawmesh-cli',
+        kind: 'cli',
+        mesh: { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION },
+      },
+      gater: DIAL_ANY_ADDRESS,
     })
     try {
       const connection = await client.dial(multiaddr(config.commandCenter.addrs[0] as string), {

@@ -25,6 +25,7 @@ import { WORLD_QUERY_MAX_LIMIT } from '../protocol/limits.ts'
 import { contextTopic, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import type { MeshHealth, MeshInspect } from '../protocol/rpc/methods.ts'
 import { signerFromPrivateKey, signValue } from '../protocol/signing.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
 import {
   cliJson,
   makeStateDir,
@@ -35,6 +36,9 @@ import {
   trustEachOther,
   waitFor,
 } from './helpers/processes.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const MESH = { meshName: 'clawmesh', generation: PROTOCOL_GENERATION }
 const NAMES = ['hub', 'field-1', 'n2', 'n3', 'n4']

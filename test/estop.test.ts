@@ -10,10 +10,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
-import { statePaths } from '../node/state/state-dir.ts'
-import { TrustStore } from '../node/trust/trust-store.ts'
 import type { ClawMeshError } from '../protocol/errors.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import {
   cliJson,

@@ -15,18 +15,23 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
-import { Counters } from '../node/mesh/counters.ts'
 import { leaderTermPath } from '../node/planner/election.ts'
-import { startRpcServer } from '../node/rpc/rpc-server.ts'
-import { statePaths } from '../node/state/state-dir.ts'
-import { TrustStore } from '../node/trust/trust-store.ts'
-import { CLAWMESH_VERSION } from '../node/version.ts'
 import { DEFAULT_MESH_NAME, leaderTopic, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
-import { LEADER_TERM_MAX, signLeaderAnnouncement } from '../protocol/planner-election.ts'
+import {
+  LEADER_TERM_MAX,
+  type SignedLeaderAnnouncement,
+  signLeaderAnnouncement,
+} from '../protocol/planner-election.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
+import { Counters } from '../runtime/counters.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
+import { startRpcServer } from '../runtime/rpc/rpc-server.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
+import { CLAWMESH_VERSION } from '../runtime/version.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import {
   cliJson,
@@ -39,6 +44,9 @@ import {
   waitFor,
   waitForPlannerLead,
 } from './helpers/processes.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const MESH = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
 const VALVE = 'actuator:valve:zone-2'
@@ -113,7 +121,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
     authorize: async () => 'peer',
     handlers: {
       'mesh.status': async () => {
-        const announcement = (await claim?.()) as { body: { term: number } } | undefined
+        const announcement = (await claim?.()) as SignedLeaderAnnouncement | undefined
         return {
           deviceId,
           name: 'rogue',
@@ -136,7 +144,7 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
                   deviceId,
                   live: true,
                   isSelf: true,
-                  announcement: announcement as Record<string, unknown>,
+                  announcement,
                 },
               }),
         }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import { contextTopic, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import type { MeshHealth } from '../protocol/rpc/methods.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
 import {
   cliJson,
   makeStateDir,
@@ -21,6 +22,9 @@ import {
   stopAll,
   waitFor,
 } from './helpers/processes.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 /** Long enough for several mock-sensor batches (one every 2 s) to be published meanwhile. */
 const EXPOSURE_MS = 8_000

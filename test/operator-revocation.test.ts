@@ -17,9 +17,7 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
-import { statePaths } from '../node/state/state-dir.ts'
 import { type Frame, frameSchema } from '../protocol/context/index.ts'
 import {
   issueCommand,
@@ -29,6 +27,8 @@ import {
   signApproval,
 } from '../protocol/safety/index.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import { cliJson, type NodeProcess, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
@@ -268,9 +268,10 @@ describe('operator certificate renewal', () => {
       withClient(cc.url, site.dirs.bob, async (bob) => (await bob.call('mesh.status', {})).deviceId),
     )
     await withClient(cc.url, site.dirs.bob, async (bob) => {
-      await expect(
-        bob.call('operator.renew', { certificate: bobCertificate as unknown as Record<string, unknown> }),
-      ).rejects.toMatchObject({ code: 'FORBIDDEN', data: { code: 'revoked' } })
+      await expect(bob.call('operator.renew', { certificate: bobCertificate })).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+        data: { code: 'revoked' },
+      })
     })
     expect((await countersOf(cc.url, site.dirs.cc))['operator.renew.refused.revoked']).toBe(1)
   }, 60_000)

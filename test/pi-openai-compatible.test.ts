@@ -5,9 +5,9 @@
  * tools, the tool result fed back), and how an HTTP 500, a rejected key and a silent server end.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Counters } from '../node/mesh/counters.ts'
 import type { PlannerRequest } from '../node/planner/backend.ts'
 import { createPiBackend, PI_COUNTERS } from '../node/planner/pi/pi-backend.ts'
+import { Counters } from '../runtime/counters.ts'
 import { type FakeOpenAiServer, startFakeOpenAiServer } from './helpers/fake-openai-server.ts'
 import { FRAME_A, FRAME_B, recordingTools } from './helpers/recording-planner-tools.ts'
 

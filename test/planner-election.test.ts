@@ -12,13 +12,13 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { LEADER_FAILOVER_BOUND_MS } from '../node/planner/constants.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import { issueCommand, type Proposal, signApproval } from '../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
 import {
   cliJson,
   makeStateDir,

@@ -11,9 +11,10 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
-import { createTrustGater } from '../node/mesh/trust-gater.ts'
 import { contextTopic, DEFAULT_MESH_NAME, type MeshIdentity, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
+import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
+import { createTrustGater } from '../runtime/trust/trust-gater.ts'
 import {
   cliJson,
   deviceIdOf,
@@ -24,6 +25,9 @@ import {
   waitFor,
 } from './helpers/processes.ts'
 import { type RelayProcess, runRelayCli, startRelayProcess } from './helpers/relay-process.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
 /** node-datachannel's stop() can hang (see DESIGN "Known traps"): never wait on it forever. */

@@ -19,9 +19,7 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../node/identity/device-identity.ts'
 import { callRpcRaw } from '../node/rpc/rpc-client.ts'
-import { statePaths } from '../node/state/state-dir.ts'
 import { createFrame } from '../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
 import {
@@ -33,6 +31,8 @@ import {
   signApproval,
 } from '../protocol/safety/index.ts'
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
+import { statePaths } from '../runtime/state/state-dir.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
 import { cliJson, makeStateDir, type NodeProcess, runCli, stopAll, waitFor } from './helpers/processes.ts'
 
@@ -292,7 +292,7 @@ describe('approval certificates and approvers', () => {
         args: { durationSec },
         ...(level === undefined ? {} : { level }),
       })
-      return { hash: created.proposal.hash, proposal: { id: String(created.proposal.proposal['id']) } }
+      return { hash: created.proposal.hash, proposal: { id: created.proposal.proposal.id } }
     })
 
   async function expectRefused(id: string, approval: unknown, code: string) {
@@ -381,7 +381,7 @@ describe('approval certificates and approvers', () => {
         operation: 'open',
         args: { durationSec: 104 },
       })
-      return { hash: created.proposal.hash, proposal: created.proposal.proposal as unknown as Proposal }
+      return { hash: created.proposal.hash, proposal: created.proposal.proposal }
     })
     // Bob's approval is genuine, for the proposal as created; the command carries the same proposal
     // with a longer duration (re-hashed, so the command itself is consistent) and that approval.

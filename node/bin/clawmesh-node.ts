@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** Entry point of `clawmesh-node --config node.json`: the same node as `clawmesh start`, configured from a file. */
 import { Command } from 'commander'
+import { runCli } from '../../runtime/cli/run-cli.ts'
+import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
+import { CLAWMESH_VERSION } from '../../runtime/version.ts'
 import { runNodeUntilSignalled } from '../cli/commands/start.ts'
-import { runCli } from '../cli/run-cli.ts'
+import { describeNodeCliError } from '../cli/node-cli-errors.ts'
 import { loadNodeConfigFile } from '../config.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
 
 const program = new Command('clawmesh-node')
   .description('run a ClawMesh node from a configuration file')
@@ -18,4 +20,5 @@ const program = new Command('clawmesh-node')
     )
   })
 
-await runCli(program, process.argv)
+installNativeCrypto()
+await runCli(program, process.argv, describeNodeCliError)

@@ -7,8 +7,8 @@
  */
 import { z } from 'zod'
 import { DEFAULT_MESH_NAME, meshNameSchema } from '../../protocol/mesh.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
 
 const cliMeshFileSchema = z.object({ version: z.literal(1), meshName: meshNameSchema })
 

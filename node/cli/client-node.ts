@@ -4,21 +4,17 @@
  * RPC but never count it as a mesh member. It dials whatever node the
  * operator names and reports the device ID that answered.
  */
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { formatAgentVersion, PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
+import type { Libp2p } from 'libp2p'
+import { PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
 import { parseNodeUrl } from '../../protocol/node-url.ts'
 import type { RpcMethodName, RpcParams, RpcResult } from '../../protocol/rpc/methods.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
+import { resolveStateDir, statePaths } from '../../runtime/state/state-dir.ts'
 import { DEFAULT_WS_PORT } from '../config.ts'
-import { loadOrCreateIdentity } from '../identity/device-identity.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
-import { resolveStateDir, statePaths } from '../state/state-dir.ts'
 import { trustOwnLocalCa } from '../tls/trust-ca.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
 import { cliMeshName } from './cli-mesh.ts'
 
 export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`
@@ -39,24 +35,10 @@ export async function connectCliClient(url: string, stateDir?: string): Promise<
   const meshName = await cliMeshName(paths.stateDir)
   await trustOwnLocalCa(paths.stateDir)
   const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
-  const libp2p = await createLibp2p({
+  const libp2p = await buildLibp2p({
     privateKey: identity.privateKey,
-    nodeInfo: {
-      name: 'clawmesh-cli',
-      version: CLAWMESH_VERSION,
-      userAgent: formatAgentVersion({
-        meshName,
-        generation: PROTOCOL_GENERATION,
-        kind: 'cli',
-        version: CLAWMESH_VERSION,
-      }),
-    },
-    addresses: { listen: [] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify() },
+    agent: { name: 'clawmesh-cli', kind: 'cli', mesh: { meshName, generation: PROTOCOL_GENERATION } },
+    gater: DIAL_ANY_ADDRESS,
   })
   const protocol = rpcProtocolId(PROTOCOL_GENERATION)
   let connection: Awaited<ReturnType<typeof libp2p.dial>>

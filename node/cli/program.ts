@@ -3,8 +3,8 @@
  * and excess arguments are errors, never ignored.
  */
 import { Command } from 'commander'
+import { CLAWMESH_VERSION } from '../../runtime/version.ts'
 import { trustCaFile } from '../tls/trust-ca.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
 import { registerAskCommand } from './commands/ask.ts'
 import { registerCertCommand } from './commands/cert.ts'
 import { registerCredentialCommands } from './commands/credential.ts'
@@ -13,11 +13,14 @@ import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEstopCommands } from './commands/estop.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
+import { registerHostOpsCommands } from './commands/host-ops.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
+import { registerInitCommand } from './commands/init.ts'
 import { registerPairCommands } from './commands/pair.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerPlannerCommands } from './commands/planner.ts'
 import { registerProposalCommands } from './commands/proposals.ts'
+import { registerServiceCommands } from './commands/service.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerTrustCommands } from './commands/trust.ts'
@@ -37,6 +40,7 @@ export function buildProgram(): Command {
       const ca = program.opts().ca
       if (typeof ca === 'string') await trustCaFile(ca)
     })
+  registerInitCommand(program)
   registerIdentityCommand(program)
   registerTrustCommands(program)
   registerStartCommand(program)
@@ -54,5 +58,7 @@ export function buildProgram(): Command {
   registerCredentialCommands(program)
   registerAskCommand(program)
   registerPlannerCommands(program)
+  registerServiceCommands(program)
+  registerHostOpsCommands(program)
   return program
 }

@@ -7,7 +7,7 @@
  */
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { type IceServer, rtcConfigurationFor } from '../../protocol/ice-servers.ts'
-import type { RpcHandler } from '../rpc/rpc-server.ts'
+import type { RpcHandler } from '../../runtime/rpc/rpc-server.ts'
 
 export interface ConsoleIceServersInit {
   readonly iceServers: readonly IceServer[] | undefined

@@ -17,7 +17,8 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, gzip, constants as zlibConstants } from 'node:zlib'
 import { CONSOLE_CONFIG_PATH } from '../../protocol/console-config.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { PACKAGE_ROOT } from '../../runtime/package-root.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { buildConsoleConfig, type ConsoleConfigSource } from './console-config.ts'
 import {
@@ -41,7 +42,7 @@ const gzipAsync = promisify(gzip)
 const brotliAsync = promisify(brotliCompress)
 
 /** Where `npm run build:console` puts the console, relative to this checkout. */
-export const DEFAULT_CONSOLE_DIR = resolve(import.meta.dirname, '../../browser/dist')
+export const DEFAULT_CONSOLE_DIR = resolve(PACKAGE_ROOT, 'browser/dist')
 export const CA_CERT_PATH = '/ca.crt'
 
 export interface ConsoleServerInit {

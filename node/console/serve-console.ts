@@ -1,6 +1,7 @@
 /** Whether and how a started node serves the operator console (command centers with TLS). */
+import { isCommandCenterRole } from '../../protocol/roles.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { ServerTls } from '../tls/tls-material.ts'
 import type { ConsoleConfigSource } from './console-config.ts'
@@ -19,7 +20,7 @@ export async function serveConsoleIfCommandCenter(
   init: ServeConsoleInit,
 ): Promise<ConsoleServer | undefined> {
   const { config, tls } = init
-  const isCommandCenter = config.role === 'planner' || config.role === 'standby-planner'
+  const isCommandCenter = isCommandCenterRole(config.role)
   if (tls === undefined) {
     if (config.consoleDir !== undefined)
       init.log('--console-dir is ignored without TLS: run `clawmesh cert` or start with --tls')

@@ -8,8 +8,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ClawMeshError, normaliseError } from '../../protocol/errors.ts'
 import { rpcProtocolId } from '../../protocol/mesh.ts'
 import type { CapabilityInvokeParams } from '../../protocol/rpc/methods.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { Membership } from '../mesh/membership.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 
@@ -17,6 +17,10 @@ import { callRpc } from '../rpc/rpc-client.ts'
 export const CAPABILITY_INVOKE_TIMEOUT_MS = 5_000
 /** Providers tried per invoke: the best one and one failover. */
 export const CAPABILITY_MAX_ATTEMPTS = 2
+
+/** Answers in which the provider refused the request itself: another provider would refuse it
+ * too, and the caller needs the provider's reason, so these end the call without a failover. */
+const PROVIDER_REFUSALS: ReadonlySet<string> = new Set(['INVALID_PARAMS', 'FORBIDDEN', 'NOT_FOUND'])
 
 export type LocalCapabilityHandler = (
   operation: string,
@@ -113,6 +117,7 @@ export class CapabilityRouter {
         return { provider, result: answer.result, tried }
       } catch (error) {
         const normalised = normaliseError(error)
+        if (PROVIDER_REFUSALS.has(normalised.code)) throw normalised
         failures.push(`${provider}: ${normalised.code}`)
         this.#init.counters.increment('capability.failover')
       }

@@ -25,10 +25,10 @@ import {
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
 import { fitFramesToAnswer } from '../../protocol/rpc/answer-budget.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { PeerLimiter } from '../../runtime/rpc/peer-limiter.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import { PeerLimiter } from '../rpc/peer-limiter.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { WorldModel } from '../world/world-model.ts'
 import {
@@ -45,12 +45,16 @@ const SYNC_CLOCK_SKEW_MS = 5_000
 
 export interface PublishOptions {
   readonly urgent?: boolean
+  /** Called with the signed frame as soon as its batch is sealed, before the batch is sent: a
+   * caller that logs the frame's ID (the actuator's evidence entry) need not wait for the send. */
+  readonly onSealed?: ((frame: Frame) => void) | undefined
 }
 
 export type FrameListener = (frame: Frame) => void
 
 interface PendingFrame {
   readonly fields: FrameFields
+  readonly onSealed?: ((frame: Frame) => void) | undefined
   resolve(frame: Frame): void
   reject(error: unknown): void
 }
@@ -142,7 +146,7 @@ export class ContextService {
     // next batch (node/context/publish-coalescer.ts). Urgent frames (an execution result someone is
     // waiting for) never wait for the window.
     return new Promise((resolve, reject) =>
-      this.#coalescer.push({ fields, resolve, reject }, options.urgent === true),
+      this.#coalescer.push({ fields, onSealed: options.onSealed, resolve, reject }, options.urgent === true),
     )
   }
 
@@ -202,6 +206,7 @@ export class ContextService {
         pending.map((item) => item.fields),
       )
       for (const frame of frames) this.#ingest(frame)
+      for (const [index, item] of pending.entries()) item.onSealed?.(frames[index] as Frame)
       const { recipients } = await this.#init.libp2p.services.pubsub.publish(this.#topic, bytes)
       this.#init.counters.increment('frames.published', frames.length)
       this.#init.counters.increment('frames.published.batches')

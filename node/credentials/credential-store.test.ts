@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { StateFileError } from '../state/atomic-file.ts'
+import { StateFileError } from '../../runtime/state/atomic-file.ts'
 import { CredentialError, CredentialStore } from './credential-store.ts'
 import { REDACTED, redactSecrets } from './redact.ts'
 

@@ -7,7 +7,7 @@
  */
 import { chmod, readFile, stat } from 'node:fs/promises'
 import { z } from 'zod'
-import { StateFileError, writeJsonAtomic } from '../state/atomic-file.ts'
+import { StateFileError, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 
 /** Provider keys are a few hundred characters at most (JWT-style tokens included); anything longer
  * is a paste accident (a whole file), refused before it is stored. */

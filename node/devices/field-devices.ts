@@ -2,12 +2,16 @@
  * Runs the mock field devices the site assigns to this node: sensors publish observation frames on
  * an interval (T1: a single sensor, unverified), actuators keep valve/pump state, report every change
  * as an observation, and are offered as capabilities. Reading a sensor (`read`) and an actuator's
- * state (`state`) are L0 operations; changing an actuator goes through the safety layer.
+ * state (`state`) are L0 operations; changing an actuator goes through the safety layer, which
+ * applies it through the action timers (bounded actions end here, persisted) — and the fail-safe
+ * watchdog sends actuators to their safe state when no command center is heard.
  */
 import type { Frame, FrameFields } from '../../protocol/context/index.ts'
 import type { CapabilityRouter } from '../context/capability-router.ts'
 import { actuatorsOfNode, type SiteModel, sensorsOfNode } from '../site/site-model.ts'
-import { MockActuators } from './mock-actuator.ts'
+import { ActionTimers, type SafeStateReport } from './action-timers.ts'
+import { FailSafeWatchdog } from './fail-safe-watchdog.ts'
+import { MockActuators, mockActuatorsPath } from './mock-actuator.ts'
 import { type MockReading, MockSensorField } from './mock-sensor.ts'
 
 /** Sensor reporting interval: slow-moving field values; every 2 s keeps the console's charts alive. */
@@ -24,12 +28,21 @@ export interface FieldDevicesInit {
   generation: number
   displayName: string
   seed?: number
+  /** Where the action timers and the mock valves' positions persist (`<stateDir>/devices/`). */
+  stateDir: string
+  /** Publishes, logs and counts an actuator's move to its safe state (node/safety/safe-state-records.ts). */
+  reportSafeState(report: SafeStateReport): Promise<void>
+  /** True while a command center is heard (fail-safe-watchdog.ts). */
+  commandCenterHeard(): boolean
+  log(line: string): void
 }
 
 export class FieldDevices {
   readonly #init: FieldDevicesInit
   readonly #field: MockSensorField | undefined
   readonly #actuators: MockActuators | undefined
+  readonly #actions: ActionTimers | undefined
+  readonly #watchdog: FailSafeWatchdog | undefined
   readonly #latest = new Map<string, MockReading>()
   #timer: ReturnType<typeof setInterval> | undefined
 
@@ -40,7 +53,31 @@ export class FieldDevices {
     const actuators = init.actuators ? actuatorsOfNode(init.site, init.nodeName) : []
     this.#field =
       sensors.length > 0 ? new MockSensorField(sensors, { seed: init.seed ?? 7, start: now }) : undefined
-    this.#actuators = actuators.length > 0 ? new MockActuators(actuators, now) : undefined
+    this.#actuators =
+      actuators.length > 0
+        ? new MockActuators(actuators, now, { stateFile: mockActuatorsPath(init.stateDir) })
+        : undefined
+    const drivers = this.#actuators
+    this.#actions =
+      drivers === undefined
+        ? undefined
+        : new ActionTimers({
+            stateDir: init.stateDir,
+            drivers,
+            now: Date.now,
+            report: (report) => init.reportSafeState(report),
+            log: init.log,
+          })
+    this.#watchdog =
+      drivers === undefined || this.#actions === undefined
+        ? undefined
+        : new FailSafeWatchdog({
+            drivers,
+            commandCenterHeard: init.commandCenterHeard,
+            driveSafe: (capability, trigger, detail) =>
+              this.#actions?.driveSafe(capability, trigger, detail) ?? Promise.resolve(),
+            now: Date.now,
+          })
     for (const sensor of sensors) {
       init.router.provide(sensor.capability, (operation) => {
         if (operation !== 'read') throw new Error(`sensor ${sensor.id} supports only "read"`)
@@ -70,7 +107,16 @@ export class FieldDevices {
     return this.#actuators
   }
 
-  start(): void {
+  /** How the safety layer moves this node's actuators: through their drivers, with bounded actions
+   * ended here (action-timers.ts). An emergency stop calls `driveSafe` on it. */
+  get actions(): ActionTimers | undefined {
+    return this.#actions
+  }
+
+  async start(): Promise<void> {
+    // Past-due actions end before anything else is reported: the first state the mesh sees is safe.
+    await this.#actions?.start()
+    this.#watchdog?.start()
     // Actuators report only changes; their state at start is reported once so nobody waits for one.
     for (const state of this.#actuators?.report() ?? []) {
       void this.reportObservation(state.capability, state.data, 'T3').catch(() => undefined)
@@ -82,6 +128,8 @@ export class FieldDevices {
 
   stop(): void {
     clearInterval(this.#timer)
+    this.#watchdog?.stop()
+    this.#actions?.stop()
   }
 
   /** Publishes an actuator change (or any observation of this node) as a frame. */
@@ -102,15 +150,13 @@ export class FieldDevices {
 
   async #step(): Promise<void> {
     const now = Date.now()
-    const changes = this.#actuators?.tick(now) ?? []
     const readings =
       this.#field?.step(now, {
-        wateringZones: this.#actuators?.wateringZones(now) ?? new Set(),
-        pumpRunning: this.#actuators?.pumpRunning(now) ?? false,
+        wateringZones: this.#actuators?.wateringZones() ?? new Set(),
+        pumpRunning: this.#actuators?.pumpRunning() ?? false,
       }) ?? []
     for (const reading of readings) this.#latest.set(reading.capability, reading)
     await Promise.allSettled([
-      ...changes.map((change) => this.reportObservation(change.capability, change.data, 'T3')),
       ...readings.map((reading) => this.reportObservation(reading.capability, reading.data, 'T1')),
     ])
   }

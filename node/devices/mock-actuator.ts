@@ -1,63 +1,61 @@
 /**
- * Simulated valves and pumps. A mock actuator keeps its state (open or closed, since when, until
- * when), executes the operations its site manifest declares — checking the arguments against the
- * declared bounds itself, because the node that touches the hardware is the last line of defence —
- * and closes on its own when the requested duration ends. No timers: the runtime calls `tick(now)`.
- * Every change yields observation data so the mesh sees the new state as a frame.
+ * Simulated valves and pumps: the mock implementation of the device-driver contract
+ * (device-driver.ts). A mock actuator keeps its state (open or closed, since when, until when) and
+ * executes the operations its site manifest declares, checking the arguments against the declared
+ * bounds itself. Like a latching valve, it stays where it was put when the node process dies: given
+ * a state file, its position survives a crash and restart. It does not close by itself; the node's
+ * action timers end bounded actions. Every change yields observation data for a frame.
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { z } from 'zod'
 import type { SiteActuator, SiteOperation } from '../site/site-model.ts'
+import type {
+  ActuatorDriver,
+  ActuatorDrivers,
+  ActuatorState,
+  ApplyResult,
+  DriveSafeResult,
+} from './device-driver.ts'
 import type { ObservationData } from './mock-sensor.ts'
 
-export interface ActuatorState {
-  readonly id: string
-  readonly capability: string
-  readonly kind: SiteActuator['kind']
-  readonly zone: string
-  readonly open: boolean
-  /** When the current state began (ms). */
-  readonly since: number
-  /** When an open actuator closes by itself (ms); undefined while closed. */
-  readonly until?: number
-}
-
-export type ActuatorErrorCode = 'unknown-operation' | 'invalid-args'
-
-export type ExecuteResult =
-  | {
-      readonly ok: true
-      readonly result: {
-        readonly operation: string
-        readonly open: boolean
-        readonly until?: number
-        readonly changed: boolean
-      }
-      readonly state: ActuatorState
-      readonly observations: readonly ObservationData[]
-    }
-  | {
-      readonly ok: false
-      readonly code: ActuatorErrorCode
-      readonly message: string
-      readonly state: ActuatorState
-    }
+export type { ActuatorState, ApplyResult as ExecuteResult } from './device-driver.ts'
 
 /** Operation names that open a valve or start a pump, and those that close or stop. */
 const OPENING_OPERATIONS = new Set(['open', 'open-short', 'start'])
 const CLOSING_OPERATIONS = new Set(['close', 'stop'])
 
-export class MockActuator {
+export function mockActuatorsPath(stateDir: string): string {
+  return join(stateDir, 'devices', 'mock-actuators.json')
+}
+
+/** Where a mock valve stood when the process last wrote it: what a latching valve keeps. */
+const mockPositionsSchema = z.record(
+  z.string(),
+  z.object({ open: z.boolean(), since: z.number(), until: z.number().optional() }),
+)
+
+export class MockActuator implements ActuatorDriver {
   readonly actuator: SiteActuator
   private current: ActuatorState
+  readonly #onChange: () => void
 
-  constructor(actuator: SiteActuator, now: number) {
+  constructor(
+    actuator: SiteActuator,
+    now: number,
+    restored?: { open: boolean; since: number; until?: number | undefined },
+    onChange: () => void = () => {},
+  ) {
     this.actuator = actuator
+    this.#onChange = onChange
     this.current = {
       id: actuator.id,
       capability: actuator.capability,
       kind: actuator.kind,
       zone: actuator.zone,
-      open: false,
-      since: now,
+      open: restored?.open ?? false,
+      since: restored?.since ?? now,
+      ...(restored?.open === true && restored.until !== undefined ? { until: restored.until } : {}),
     }
   }
 
@@ -65,13 +63,20 @@ export class MockActuator {
     return this.current
   }
 
-  /** True while open at `now` (an expired open counts as closed even before `tick`). */
-  isOpenAt(now: number): boolean {
-    return this.current.open && (this.current.until === undefined || now < this.current.until)
+  /** True while open: a mock valve does not close by itself (the node's action timer closes it). */
+  isOpen(): boolean {
+    return this.current.open
   }
 
-  execute(operationName: string, args: Record<string, unknown>, now: number): ExecuteResult {
-    const expired = this.tick(now)
+  endOf(operationName: string, args: Record<string, unknown>, now: number): number | undefined {
+    if (!OPENING_OPERATIONS.has(operationName)) return undefined
+    const durationSec = args['durationSec']
+    return typeof durationSec === 'number' && Number.isFinite(durationSec)
+      ? now + durationSec * 1_000
+      : undefined
+  }
+
+  apply(operationName: string, args: Record<string, unknown>, now: number): ApplyResult {
     const operation = this.actuator.operations.find((candidate) => candidate.name === operationName)
     if (
       operation === undefined ||
@@ -89,45 +94,38 @@ export class MockActuator {
       return { ok: false, code: 'invalid-args', message: argsProblem, state: this.current }
 
     if (CLOSING_OPERATIONS.has(operationName)) {
-      const changed = this.current.open
-      if (changed) this.current = { ...this.closedState(now) }
+      const safe = this.driveSafe(`operation ${operationName}`, now)
       return {
         ok: true,
-        result: { operation: operationName, open: false, changed },
-        state: this.current,
-        observations: [...expired, ...(changed ? [this.observation()] : [])],
+        result: { operation: operationName, open: false, changed: safe.changed },
+        state: safe.state,
+        observations: safe.observations,
       }
     }
-    const durationSec = typeof args['durationSec'] === 'number' ? args['durationSec'] : undefined
-    const until = durationSec === undefined ? undefined : now + durationSec * 1_000
+    const until = this.endOf(operationName, args, now)
     const changed = !this.current.open
-    this.current = { ...this.current, open: true, since: changed ? now : this.current.since, until }
+    this.current = {
+      ...this.closedState(this.current.since),
+      open: true,
+      since: changed ? now : this.current.since,
+      ...(until === undefined ? {} : { until }),
+    }
+    this.#onChange()
     return {
       ok: true,
-      result: { operation: operationName, open: true, until, changed },
+      result: { operation: operationName, open: true, ...(until === undefined ? {} : { until }), changed },
       state: this.current,
-      observations: [...expired, this.observation()],
+      observations: [this.observation()],
     }
   }
 
-  /** Drives the actuator to its safe state (closed, stopped) whatever it was doing: an emergency stop
-   * needs no operation, arguments or manifest. `reason` is for the driver's own log. */
-  driveSafe(
-    _reason: string,
-    now: number = Date.now(),
-  ): { changed: boolean; observations: ObservationData[] } {
-    const expired = this.tick(now)
+  driveSafe(_reason: string, now: number = Date.now()): DriveSafeResult {
     const changed = this.current.open
-    if (changed) this.current = this.closedState(now)
-    return { changed, observations: [...expired, ...(changed ? [this.observation()] : [])] }
-  }
-
-  /** Closes the actuator if its duration has ended; returns the observation of that change. */
-  tick(now: number): ObservationData[] {
-    const until = this.current.until
-    if (!this.current.open || until === undefined || now < until) return []
-    this.current = this.closedState(until)
-    return [this.observation()]
+    if (changed) {
+      this.current = this.closedState(now)
+      this.#onChange()
+    }
+    return { changed, state: this.current, observations: changed ? [this.observation()] : [] }
   }
 
   private closedState(at: number): ActuatorState {
@@ -151,17 +149,29 @@ export class MockActuator {
   }
 }
 
-/** All actuators of one node, with the inputs the sensor simulation needs. */
-export class MockActuators {
+/** All actuators of one node, with the inputs the sensor simulation needs. With a `stateFile`, their
+ * positions are written on every change (synchronously, temporary file then rename: a mock valve
+ * moves rarely) and read back at start, as a latching valve keeps its position without power. */
+export class MockActuators implements ActuatorDrivers {
   private readonly byCapability = new Map<string, MockActuator>()
+  readonly #stateFile: string | undefined
 
-  constructor(actuators: readonly SiteActuator[], now: number) {
+  constructor(actuators: readonly SiteActuator[], now: number, options: { stateFile?: string } = {}) {
+    this.#stateFile = options.stateFile
+    const restored = this.#stateFile === undefined ? {} : readPositions(this.#stateFile)
     for (const actuator of actuators)
-      this.byCapability.set(actuator.capability, new MockActuator(actuator, now))
+      this.byCapability.set(
+        actuator.capability,
+        new MockActuator(actuator, now, restored[actuator.id], () => this.#persist()),
+      )
   }
 
   get(capability: string): MockActuator | undefined {
     return this.byCapability.get(capability)
+  }
+
+  all(): MockActuator[] {
+    return [...this.byCapability.values()]
   }
 
   states(): ActuatorState[] {
@@ -177,29 +187,47 @@ export class MockActuators {
     }))
   }
 
-  tick(now: number): { capability: string; data: ObservationData }[] {
-    return [...this.byCapability.values()].flatMap((actuator) =>
-      actuator.tick(now).map((data) => ({ capability: actuator.actuator.capability, data })),
-    )
-  }
-
   /** Zones being irrigated: a valve is open and, if the site has pumps, one of them runs. */
-  wateringZones(now: number): Set<string> {
+  wateringZones(): Set<string> {
     const actuators = [...this.byCapability.values()]
     const pumps = actuators.filter((actuator) => actuator.actuator.kind === 'pump')
-    const pressure = pumps.length === 0 || pumps.some((pump) => pump.isOpenAt(now))
+    const pressure = pumps.length === 0 || pumps.some((pump) => pump.isOpen())
     const zones = new Set<string>()
     if (!pressure) return zones
     for (const actuator of actuators) {
-      if (actuator.actuator.kind === 'valve' && actuator.isOpenAt(now)) zones.add(actuator.actuator.zone)
+      if (actuator.actuator.kind === 'valve' && actuator.isOpen()) zones.add(actuator.actuator.zone)
     }
     return zones
   }
 
-  pumpRunning(now: number): boolean {
+  pumpRunning(): boolean {
     return [...this.byCapability.values()].some(
-      (actuator) => actuator.actuator.kind === 'pump' && actuator.isOpenAt(now),
+      (actuator) => actuator.actuator.kind === 'pump' && actuator.isOpen(),
     )
+  }
+
+  #persist(): void {
+    if (this.#stateFile === undefined) return
+    const positions = Object.fromEntries(
+      [...this.byCapability.values()].map((actuator) => {
+        const { open, since, until } = actuator.state
+        return [actuator.actuator.id, until === undefined ? { open, since } : { open, since, until }]
+      }),
+    )
+    mkdirSync(dirname(this.#stateFile), { recursive: true, mode: 0o700 })
+    const temporary = `${this.#stateFile}.tmp`
+    writeFileSync(temporary, `${JSON.stringify(positions)}\n`, { mode: 0o600 })
+    renameSync(temporary, this.#stateFile)
+  }
+}
+
+/** A missing or unreadable positions file reads as "all closed": the mock's power-on state. */
+function readPositions(path: string): z.infer<typeof mockPositionsSchema> {
+  try {
+    const parsed = mockPositionsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')))
+    return parsed.success ? parsed.data : {}
+  } catch {
+    return {}
   }
 }
 

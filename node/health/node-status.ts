@@ -2,14 +2,14 @@
 import { transportOf } from '../../protocol/link-posture.ts'
 import type { MeshIdentity } from '../../protocol/mesh.ts'
 import type { MeshStatus } from '../../protocol/rpc/methods.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
+import { CLAWMESH_VERSION } from '../../runtime/version.ts'
 import type { NodeConfig } from '../config.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Membership } from '../mesh/membership.ts'
 import type { StaticPeerDialer } from '../mesh/static-peer-dialer.ts'
 import type { PlannerElection } from '../planner/election.ts'
 import type { PlannerRuntime } from '../planner/planner-runtime.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
 
 export interface NodeStatusInit {
   deviceId: string

@@ -1,25 +1,22 @@
 /**
- * Assembles the libp2p stack of a mesh node: WebSockets, WebRTC and circuit-relay transports,
- * Noise, yamux, identify, ping and gossipsub, with the trust gater on every connection. Only this
- * file knows how the stack is put together. What a gossip message costs per hop on small nodes is
- * cut by the tuned WebSocket, Noise and yamux parts the relay shares (tuned-stack.ts) and by
- * IDONTWANT only for large messages (IDONTWANT_MIN_BYTES).
+ * Assembles the libp2p stack of a mesh node on the shared builder (runtime/libp2p/build-libp2p.ts:
+ * tuned WebSockets, Noise, yamux, identify): WebRTC and circuit-relay transports, ping and
+ * gossipsub, mDNS, with the trust gater on every connection. What a gossip message costs per hop on
+ * small nodes is cut by the tuned parts the relay shares and by IDONTWANT only for large messages
+ * (IDONTWANT_MIN_BYTES). Native crypto is the composition root's to install
+ * (runtime/libp2p/native-crypto.ts), not this builder's.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub'
 import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
-import { identify } from '@libp2p/identify'
 import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
-import { contextTopic, formatAgentVersion, type MeshIdentity } from '../../protocol/mesh.ts'
-import { CLAWMESH_VERSION } from '../version.ts'
-import { installNativeEd25519 } from './native-ed25519.ts'
-import { installNativeSha256, nativeSha256 } from './native-hash.ts'
-import { tunedNoise, tunedWebSockets, tunedYamux } from './tuned-stack.ts'
+import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
+import { buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
+import { nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
 export interface NodeLibp2pInit {
@@ -48,29 +45,19 @@ export interface NodeLibp2pInit {
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
-  installNativeSha256()
-  installNativeEd25519()
-  return createLibp2p({
+  return buildLibp2p({
     privateKey: init.privateKey,
-    nodeInfo: {
-      name: 'clawmesh',
-      version: CLAWMESH_VERSION,
-      userAgent: formatAgentVersion({ ...init.mesh, kind: 'node', version: CLAWMESH_VERSION }),
-    },
-    addresses: { listen: init.listen },
+    agent: { name: 'clawmesh', kind: 'node', mesh: init.mesh },
+    listen: init.listen,
+    // After the tuned WebSocket transport every stack has.
     transports: [
-      // WebSocket, Noise and yamux with the per-message cuts shared with the relay (tuned-stack.ts).
-      tunedWebSockets(),
       webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
       circuitRelayTransport(),
     ],
-    connectionEncrypters: [tunedNoise()],
-    streamMuxers: [tunedYamux()],
-    connectionGater: init.gater,
+    gater: init.gater,
     connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
     peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
     services: {
-      identify: identify(),
       ping: ping(),
       wssCertificate: wssCertificate(init.wssCertificate),
       pubsub: gossipsub({

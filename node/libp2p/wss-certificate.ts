@@ -7,7 +7,7 @@
 import type { TLSCertificate } from '@libp2p/interface'
 
 /** The part of libp2p's internal event bus this service uses. */
-interface EventBus {
+export interface EventBus {
   addEventListener(type: 'transport:listening', listener: () => void): void
   removeEventListener(type: 'transport:listening', listener: () => void): void
   safeDispatchEvent(type: 'certificate:provision', init: { detail: TLSCertificate }): boolean

@@ -3,10 +3,11 @@
  * reported when it joined. A capability the site binds to another device is not this member's to
  * serve, whatever it advertises: refused, counted, and never routed to.
  */
+
+import type { Counters } from '../../runtime/counters.ts'
 import type { ContextService } from '../context/context-service.ts'
 import { type LifecyclePart, part } from '../lifecycle.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'
-import type { Counters } from './counters.ts'
 import type { EventRing } from './event-ring.ts'
 import type { Membership } from './membership.ts'
 

@@ -6,10 +6,10 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Counters } from '../../runtime/counters.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Startable } from '../lifecycle.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
-import type { Counters } from './counters.ts'
 
 /** A LAN dial that has not connected by then has failed; mDNS announces the peer again. */
 const LAN_DIAL_TIMEOUT_MS = 10_000

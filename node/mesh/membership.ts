@@ -21,7 +21,7 @@ import {
 } from '../../protocol/mesh.ts'
 import type { NodeRole } from '../../protocol/roles.ts'
 import type { PeerEntry } from '../../protocol/rpc/methods.ts'
-import type { Counters } from './counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from './event-ring.ts'
 
 /** Time between refusing a peer and hanging up, so the peer's own identify of us completes and it

@@ -7,8 +7,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { describeLinkPosture } from '../../protocol/link-posture.ts'
 import type { PeerEntry } from '../../protocol/rpc/methods.ts'
 import type { StaticPeer } from '../../protocol/static-peer.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
 import type { Membership } from './membership.ts'
 
 export interface PeerTableInit {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ClawMeshError } from '../../protocol/errors.ts'
-import type { ProposalRecordWire } from '../../protocol/rpc/methods.ts'
 import { testFrame, testObservation } from '../../test/helpers/frames.ts'
+import { makeProposalRecord } from '../../test/helpers/safety-fixtures.ts'
 import { DEMO_FARM_PATH, loadSiteFile, type SiteModel } from '../site/site-model.ts'
 import { WorldModel } from '../world/world-model.ts'
 import type { PlannerRequest, PlannerTools, ProposalDraft } from './backend.ts'
@@ -101,15 +101,15 @@ function fixture() {
     createProposal: async (draft) => {
       if (refuse !== undefined) throw refuse
       drafts.push(draft)
-      return {
-        hash: 'h',
-        state: 'awaiting_approval',
-        proposal: { id: 'p-1', level: draft.level, capability: draft.capability },
-        approvals: [],
-        mergedCount: 0,
+      return makeProposalRecord({
+        proposal: {
+          id: 'p-1',
+          capability: draft.capability,
+          ...(draft.level === undefined ? {} : { level: draft.level }),
+        },
         receivedAt: NOW,
         updatedAt: NOW,
-      } satisfies ProposalRecordWire
+      })
     },
   }
   const planner = new BuiltinPlanner({ site, now: () => NOW })

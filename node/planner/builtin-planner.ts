@@ -399,7 +399,7 @@ export class BuiltinPlanner implements PlannerBackend {
         draft.evidence,
       )
     }
-    const proposal = record.proposal as { id?: string; level?: string }
+    const { proposal } = record
     const waiting =
       record.state === 'awaiting_approval'
         ? `It is awaiting approval: nothing moves until an operator approves it (clawmesh approve ${proposal.id}).`

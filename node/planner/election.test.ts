@@ -17,12 +17,12 @@ import {
 } from '../../protocol/planner-election.ts'
 import type { NodeRole } from '../../protocol/roles.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
+import { writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import { newSigner } from '../../test/helpers/safety-fixtures.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import type { PeerRecordView } from '../mesh/membership.ts'
-import { writeJsonAtomic } from '../state/atomic-file.ts'
 import { leaderTermPath, PlannerElection, type PlannerElectionInit } from './election.ts'
 
 const mesh = { meshName: 'farm', generation: 1 }

@@ -25,7 +25,6 @@ import {
   type ElectionCandidate,
   electLeader,
   isEligibleLeader,
-  isPlannerRole,
   LEADER_ANNOUNCEMENT_MAX_BYTES,
   LEADER_TERM_CHAIN_MAX,
   LEADER_TERM_MAX,
@@ -37,13 +36,13 @@ import {
   signLeaderAnnouncement,
   verifyLeaderAnnouncement,
 } from '../../protocol/planner-election.ts'
-import type { NodeRole } from '../../protocol/roles.ts'
+import { isCommandCenterRole, type NodeRole } from '../../protocol/roles.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { PeerRecordView } from '../mesh/membership.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 import {
   ELECTION_STARTUP_GRACE_MS,
   ELECTION_TICK_MS,
@@ -83,8 +82,8 @@ export interface LeaderStatus {
   deviceId: string
   live: boolean
   isSelf: boolean
-  announcement: Record<string, unknown>
-  chain?: Record<string, unknown>[]
+  announcement: SignedLeaderAnnouncement
+  chain?: SignedLeaderAnnouncement[]
 }
 
 /** How this node may stamp the commands it issues (see SafetyRuntime). */
@@ -178,7 +177,7 @@ export class PlannerElection implements LeaderView {
   }
 
   get isCandidate(): boolean {
-    return isPlannerRole(this.#init.role)
+    return isCommandCenterRole(this.#init.role)
   }
 
   start(): void {
@@ -250,11 +249,8 @@ export class PlannerElection implements LeaderView {
       deviceId: known.body.leader,
       live: this.leader() !== undefined,
       isSelf,
-      announcement: known as unknown as Record<string, unknown>,
-      chain: this.#chain.filter((entry) => entry.body.term < known.body.term) as unknown as Record<
-        string,
-        unknown
-      >[],
+      announcement: known,
+      chain: this.#chain.filter((entry) => entry.body.term < known.body.term),
     }
   }
 
@@ -332,12 +328,12 @@ export class PlannerElection implements LeaderView {
 
   #candidates(): ElectionCandidate[] {
     const candidates: ElectionCandidate[] = []
-    if (isPlannerRole(this.#init.role))
+    if (isCommandCenterRole(this.#init.role))
       candidates.push({ deviceId: this.#init.deviceId, role: this.#init.role })
     const seen = new Set<string>([this.#init.deviceId])
     for (const record of this.#init.peers()) {
       const role = record.info?.role
-      if (!isPlannerRole(role) || !this.#init.isTrusted(record.deviceId)) continue
+      if (!isCommandCenterRole(role) || !this.#init.isTrusted(record.deviceId)) continue
       if (!this.isEligible(record.deviceId)) continue
       if (!this.#isLive(record.deviceId)) continue
       seen.add(record.deviceId)
@@ -345,7 +341,7 @@ export class PlannerElection implements LeaderView {
     }
     // Planners we only hear through others (no direct connection).
     for (const [deviceId, heard] of this.#heardAt) {
-      if (seen.has(deviceId) || !isPlannerRole(heard.role) || !this.#init.isTrusted(deviceId)) continue
+      if (seen.has(deviceId) || !isCommandCenterRole(heard.role) || !this.#init.isTrusted(deviceId)) continue
       if (!this.isEligible(deviceId)) continue
       if (this.#isLive(deviceId)) candidates.push({ deviceId, role: heard.role })
     }
@@ -368,7 +364,7 @@ export class PlannerElection implements LeaderView {
   }
 
   async #claim(why: string): Promise<void> {
-    if (this.#claiming || this.#stopped || !isPlannerRole(this.#init.role)) return
+    if (this.#claiming || this.#stopped || !isCommandCenterRole(this.#init.role)) return
     this.#claiming = true
     try {
       const term = nextTerm(this.#heldTerm())

@@ -8,10 +8,10 @@
  */
 import { rm } from 'node:fs/promises'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
-import { loadIdentity } from '../identity/device-identity.ts'
+import { loadIdentity } from '../../runtime/identity/device-identity.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
 import { EvidenceLogError, EvidenceLogWriter } from '../safety/evidence-log-writer.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
 import {
   type LeaderTermFile,
   leaderTermFileSchema,

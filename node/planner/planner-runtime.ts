@@ -10,23 +10,18 @@
  */
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { MessageForwardParams, PlannerStatus } from '../../protocol/planner.ts'
-import type { NodeRole } from '../../protocol/roles.ts'
+import { isCommandCenterRole, type NodeRole } from '../../protocol/roles.ts'
 import type { PlannerAnswer } from '../../protocol/rpc/methods.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { RpcHandlers } from '../../runtime/rpc/rpc-server.ts'
 import type { FrameListener } from '../context/context-service.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import type { RpcHandlers } from '../rpc/rpc-server.ts'
 import type { NodeSurface } from '../surface.ts'
 import type { PlannerBackend, PlannerTools } from './backend.ts'
 import type { LeaderView } from './leader-view.ts'
 import { PlannerSession, type PlannerSessionInit } from './planner-session.ts'
 
 export type PlannerHandlers = Pick<RpcHandlers, 'planner.ask' | 'planner.status' | 'mesh.message.forward'>
-
-/** Roles that run a planner session. */
-export function runsPlanner(role: NodeRole): boolean {
-  return role === 'planner' || role === 'standby-planner'
-}
 
 export interface PlannerRuntimeInit {
   deviceId: string
@@ -56,7 +51,7 @@ export class PlannerRuntime implements NodeSurface {
 
   constructor(init: PlannerRuntimeInit) {
     this.#init = init
-    this.session = runsPlanner(init.role)
+    this.session = isCommandCenterRole(init.role)
       ? new PlannerSession({
           deviceId: init.deviceId,
           backend: init.backend(),

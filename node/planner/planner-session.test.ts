@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest'
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { ProposalRecordWire } from '../../protocol/rpc/methods.ts'
+import { Counters } from '../../runtime/counters.ts'
 import { TEST_ORIGIN, testObservation } from '../../test/helpers/frames.ts'
-import { Counters } from '../mesh/counters.ts'
+import { makeProposalRecord } from '../../test/helpers/safety-fixtures.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import type { PlannerBackend, PlannerReply, PlannerRequest, PlannerTools } from './backend.ts'
 import type { LeaderView } from './leader-view.ts'
@@ -64,15 +65,8 @@ class ScriptedBackend implements PlannerBackend {
   }
 }
 
-const proposalRecord = (id: string): ProposalRecordWire => ({
-  hash: `h-${id}`,
-  state: 'awaiting_approval',
-  proposal: { id, evidence: [] },
-  approvals: [],
-  mergedCount: 0,
-  receivedAt: 0,
-  updatedAt: 0,
-})
+const proposalRecord = (id: string): ProposalRecordWire =>
+  makeProposalRecord({ hash: `h-${id}`, proposal: { id, evidence: [] }, receivedAt: 0, updatedAt: 0 })
 
 function setup(overrides: Partial<PlannerSessionInit> & { leader?: LeaderView } = {}) {
   const clock = new FakeClock()

@@ -11,7 +11,7 @@ import { FRAME_TEXT_MAX_CHARS, frameIdSchema } from '../../protocol/context/inde
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { PlannerMode, PlannerStatus } from '../../protocol/planner.ts'
 import type { PlannerAnswer, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { AlertGate } from './alert-gate.ts'
 import type { PlannerBackend, PlannerReply, PlannerTools, ProactiveContext } from './backend.ts'
@@ -378,11 +378,7 @@ export class PlannerSession {
       ...new Set([
         ...item.cites,
         ...reply.citedFrameIds,
-        ...proposals.flatMap((record) =>
-          ((record.proposal['evidence'] ?? []) as Array<{ frameId?: unknown }>).map((ref) =>
-            String(ref.frameId),
-          ),
-        ),
+        ...proposals.flatMap((record) => record.proposal.evidence.map((ref) => ref.frameId)),
       ]),
     ]
       .filter((id) => frameIdSchema.safeParse(id).success)

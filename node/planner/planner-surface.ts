@@ -4,13 +4,14 @@
  * leader the election names when this node does not lead.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import { isCommandCenterRole } from '../../protocol/roles.ts'
 import type { NodeComponents } from '../components.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { PlannerBackend } from './backend.ts'
 import { BuiltinPlanner } from './builtin-planner.ts'
 import { PLANNER_FORWARD_TIMEOUT_MS } from './constants.ts'
 import { createMeshTools } from './mesh-tools.ts'
-import { PlannerRuntime, runsPlanner } from './planner-runtime.ts'
+import { PlannerRuntime } from './planner-runtime.ts'
 import { selectPlannerBackend } from './select-backend.ts'
 
 export interface PlannerSurfaceInit {
@@ -25,7 +26,7 @@ export async function openPlannerSurface(
   init: PlannerSurfaceInit,
 ): Promise<PlannerRuntime> {
   const { config, site, identity, election, libp2p, trust, counters } = components
-  const backend = runsPlanner(config.role)
+  const backend = isCommandCenterRole(config.role)
     ? (init.backend ??
       (await selectPlannerBackend({ config, site, credentialsPath: components.paths.credentials, counters })))
     : undefined

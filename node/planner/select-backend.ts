@@ -4,9 +4,10 @@
  * credential store (or the provider's environment variable); otherwise the built-in rule-based
  * planner answers, so a mesh without any model or network still has a planner.
  */
+
+import type { Counters } from '../../runtime/counters.ts'
 import type { NodeConfig } from '../config.ts'
 import { CredentialStore } from '../credentials/credential-store.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { SiteModel } from '../site/site-model.ts'
 import type { PlannerBackend } from './backend.ts'
 import { BuiltinPlanner } from './builtin-planner.ts'

@@ -7,12 +7,12 @@
 import { type CallerRecord, decideMethodAccess } from '../../protocol/rpc/caller-access.ts'
 import type { RpcMethodName } from '../../protocol/rpc/methods.ts'
 import type { OperatorLink } from '../../protocol/safety/approval.ts'
+import type { CallerAccess } from '../../runtime/rpc/rpc-server.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { Membership } from '../mesh/membership.ts'
 import type { ProposalAuthorRecord } from '../safety/safety-runtime.ts'
 import { type ApprovalArrival, observedLinkOf } from '../safety/safety-runtime.ts'
 import type { IssuedCertificates } from '../trust/issued-certificates.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
-import type { CallerAccess } from './rpc-server.ts'
 
 export interface CallerRecordsInit {
   localAdminId: string

@@ -3,15 +3,15 @@
  * node's RPC server and the shared client. The receiver's idle time is shortened here so the test
  * can watch it close a stream.
  */
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { callRpc } from '../../protocol/rpc/client.ts'
-import { Counters } from '../mesh/counters.ts'
-import { type RpcCallContext, type RpcHandlers, startRpcServer } from './rpc-server.ts'
+import { Counters } from '../../runtime/counters.ts'
+import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
+import { type RpcCallContext, type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
 
 const SHORT_IDLE_MS = 300
 vi.mock('../../protocol/limits.ts', async (importOriginal) => ({
@@ -28,13 +28,16 @@ let handled = 0
 /** Set by a test: the node resets the stream while handling the call. */
 let resetWhileHandling = false
 
-const newNode = (listen: string[]) =>
-  createLibp2p({
-    addresses: { listen },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
+const newNode = async (listen: string[]) =>
+  buildLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    agent: {
+      name: 'rpc-test',
+      kind: 'node',
+      mesh: { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION },
+    },
+    listen,
+    gater: DIAL_ANY_ADDRESS,
   })
 
 beforeAll(async () => {
@@ -46,7 +49,7 @@ beforeAll(async () => {
     counters: new Counters(),
     authorize: async () => 'admin',
     handlers: {
-      'operator.issue': (_params: unknown, call: RpcCallContext) => {
+      'capability.invoke': (_params: unknown, call: RpcCallContext) => {
         handled++
         if (resetWhileHandling) {
           for (const stream of call.connection.streams)
@@ -57,9 +60,9 @@ beforeAll(async () => {
             .filter((stream: Stream) => stream.protocol === PROTOCOL)
             .map((stream: Stream) => stream.id),
         )
-        return { certificate: { call: handled } }
+        return { provider: 'test', result: { call: handled }, tried: [] }
       },
-    } as unknown as RpcHandlers,
+    } as Partial<RpcHandlers> as RpcHandlers,
   })
   await client.dial(server.getMultiaddrs())
 })
@@ -70,10 +73,9 @@ afterAll(async () => {
 
 /** Any method with a small answer will do; the handler above answers this one. */
 const status = () =>
-  callRpc(client, server.peerId, PROTOCOL, 'operator.issue', {
-    operatorId: 'op',
-    displayName: 'op',
-    roles: ['viewer'],
+  callRpc(client, server.peerId, PROTOCOL, 'capability.invoke', {
+    capability: 'sensor:test',
+    operation: 'read',
   }).catch((error: Error) => error)
 
 describe('RPC stream reuse', () => {

@@ -2,13 +2,14 @@
  * The node's RPC server as a lifecycle part: the handler table behind the caller checks of
  * caller-records.ts, every refusal noted for `mesh.health` and pushed as an event.
  */
+
+import type { Counters } from '../../runtime/counters.ts'
+import { type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
 import type { RefusalWindow } from '../health/refusal-window.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Startable } from '../lifecycle.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { CallerRecords } from './caller-records.ts'
-import { type RpcHandlers, startRpcServer } from './rpc-server.ts'
 
 export interface ServeRpcInit {
   libp2p: NodeLibp2p

@@ -16,6 +16,7 @@ import {
   signApproval,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
 import {
   makeProposal,
   NOW,
@@ -23,7 +24,6 @@ import {
   newSigner,
   type Operator,
 } from '../../test/helpers/safety-fixtures.ts'
-import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { ActuatorGate, type ActuatorGateInit } from './actuator-gate.ts'
 import { EstopLatches } from './estop-latch.ts'
@@ -97,21 +97,35 @@ function evidenceOf(target: Proposal): EvidenceFact[] {
   }))
 }
 
+function factsWith(
+  manifest: OperationManifest[],
+  guardReading: ActuatorGateInit['facts']['guardReading'] = () => undefined,
+): ActuatorGateInit['facts'] {
+  return {
+    manifestFor: () => manifest,
+    assessEvidence: async (target) => evidenceOf(target),
+    authorFact: async () => ({ kind: 'planner', eligible: true }),
+    guardReading,
+  }
+}
+
 async function gateWith(overrides: Partial<ActuatorGateInit> = {}) {
   const ledger = await ExecutionLedger.open({ stateDir, now: () => NOW })
-  const device = vi.fn((_operation: string, _args: Record<string, unknown>, _now: number) => ({
-    ok: true as const,
-    result: { operation: 'open', open: true, changed: true },
-    state: {
-      id: 'valve-1',
-      capability: VALVE,
-      kind: 'valve' as const,
-      zone: 'zone-1',
-      open: true,
-      since: NOW,
-    },
-    observations: [],
-  }))
+  const device = vi.fn(
+    async (_capability: string, _operation: string, _args: Record<string, unknown>, _proposalId: string) => ({
+      ok: true as const,
+      result: { operation: 'open', open: true, changed: true },
+      state: {
+        id: 'valve-1',
+        capability: VALVE,
+        kind: 'valve' as const,
+        zone: 'zone-1',
+        open: true,
+        since: NOW,
+      },
+      observations: [],
+    }),
+  )
   const evidence: Array<{ type: string; data: unknown }> = []
   const published: LocalFrameFields[] = []
   const counters = new Counters()
@@ -130,8 +144,9 @@ async function gateWith(overrides: Partial<ActuatorGateInit> = {}) {
       manifestFor: () => MANIFEST,
       assessEvidence: async (target) => evidenceOf(target),
       authorFact: async () => ({ kind: 'planner', eligible: true }),
+      guardReading: () => undefined,
     },
-    actuators: { get: (capability) => (capability === VALVE ? { execute: device } : undefined) },
+    actuators: { has: (capability) => capability === VALVE, apply: device },
     isCommandCenter: (id) => id === commandCenter.id,
     isRevoked: () => false,
     publish: async (fields) => {
@@ -166,7 +181,7 @@ describe('ActuatorGate', () => {
     const result = await gate.executeCommand(issued)
     expect(result).toMatchObject({ proposalHash: issued.body.commandHash, status: 'completed' })
     expect(device).toHaveBeenCalledTimes(1)
-    expect(device).toHaveBeenCalledWith('open', { durationSec: 120 }, NOW)
+    expect(device).toHaveBeenCalledWith(VALVE, 'open', { durationSec: 120 }, expect.any(String))
     expect(ledger.outcome(issued.body.commandHash)).toMatchObject({ state: 'finished', status: 'completed' })
     expect(published.map((frame) => frame.kind)).toEqual(['execution'])
     expect(published[0]?.trust).toEqual({ tier: 'T3', sources: [VALVE] })
@@ -241,5 +256,46 @@ describe('ActuatorGate', () => {
     await setup.gate.executeCommand(issued)
     expect(seen).toEqual(['proposal-1:executing'])
     expect(setup.device).toHaveBeenCalledTimes(1)
+  })
+
+  it('refuses stale-evidence when the cited evidence aged past the manifest limit since approval', async () => {
+    const manifest: OperationManifest[] = [
+      { ...MANIFEST[0]!, evidence: { zone: 'zone-1', metrics: ['soil-moisture'], maxAgeMs: 60_000 } },
+    ]
+    const issued = await command()
+    // The evidence is dated 2 s before NOW: exactly at its limit at NOW + 58 s, past it 1 ms later.
+    const fresh = await gateWith({ facts: factsWith(manifest), now: () => NOW + 58_000 })
+    expect((await fresh.gate.executeCommand(issued)).status).toBe('completed')
+    const { gate, ledger, device, counters, evidence } = await gateWith({
+      facts: factsWith(manifest),
+      now: () => NOW + 58_001,
+    })
+    const stale = await command(proposal({ id: 'p-stale' }))
+    expect(await refusal(gate.executeCommand(stale))).toEqual({
+      code: 'POLICY_DENIED',
+      dataCode: 'stale-evidence',
+    })
+    expect(device).not.toHaveBeenCalled()
+    expect(ledger.outcome(stale.body.commandHash)).toBeUndefined()
+    expect(counters.snapshot()['safety.refused.stale-evidence']).toBe(1)
+    expect(evidence).toMatchObject([{ type: 'refusal', data: { hop: 'actuator', code: 'stale-evidence' } }])
+  })
+
+  it("refuses guard-failed when a declared guard does not hold on the actuator's own reading", async () => {
+    const manifest: OperationManifest[] = [
+      { ...MANIFEST[0]!, guards: [{ sensor: 'level-pond', op: '>', value: 40 }] },
+    ]
+    const reading = { value: 40, timestamp: NOW - 1_000 }
+    const { gate, ledger, device, evidence } = await gateWith({ facts: factsWith(manifest, () => reading) })
+    const issued = await command()
+    expect(await refusal(gate.executeCommand(issued))).toEqual({
+      code: 'POLICY_DENIED',
+      dataCode: 'guard-failed',
+    })
+    expect(device).not.toHaveBeenCalled()
+    expect(ledger.outcome(issued.body.commandHash)).toBeUndefined()
+    expect(evidence).toMatchObject([{ type: 'refusal', data: { code: 'guard-failed' } }])
+    const holds = await gateWith({ facts: factsWith(manifest, () => ({ ...reading, value: 41 })) })
+    expect((await holds.gate.executeCommand(issued)).status).toBe('completed')
   })
 })

@@ -4,13 +4,17 @@
  * must target this node and the site must bind the actuator here, the ledger must never have seen
  * it (a replay is answered with the recorded outcome), its leader term must not be older than the
  * newest this node has seen, and the one policy (protocol/safety) must allow it on this node's own
- * facts. Then: ledger `started` (durable) → device, exactly once → ledger `finished`, the `execution`
+ * facts. Last, the re-check at execution (protocol/safety/execution-check.ts): the evidence must
+ * still be fresh now and every guard the manifest declares must hold on this node's own latest
+ * readings. Then: ledger `started` (durable) → device, exactly once, through the action timers (a
+ * bounded action's end is durable before the device moves) → ledger `finished`, the `execution`
  * frame (T3) and its evidence entry.
  */
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import {
   type CertifiedCommand,
+  checkAtExecution,
   checkCommandTerm,
   ESTOP_CLEAR_OPERATION,
   evaluateCommandPolicy,
@@ -18,8 +22,8 @@ import {
   type SiteBindingsView,
   verifyCommandIssuer,
 } from '../../protocol/safety/index.ts'
-import type { ExecuteResult as DeviceOutcome } from '../devices/mock-actuator.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { ApplyResult as DeviceOutcome } from '../devices/device-driver.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EstopLatches } from './estop-latch.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
@@ -27,16 +31,13 @@ import type { ExecutionLedger } from './execution-ledger.ts'
 import { refuseProposal } from './refusal.ts'
 import { type SafetyFacts, type SafetyLeadership, termFact } from './safety-facts.ts'
 
-/** Execution results are waited for: they skip the coalescing window. */
-const URGENT = { urgent: true } as const
-
 /** What an actuator answers for a command it executed (`actuator.execute`). */
 export interface ExecuteResult {
   proposalHash: string
   status: 'completed' | 'failed'
   result: Record<string, unknown>
   executionFrameId?: string
-  executionFrame?: Record<string, unknown>
+  executionFrame?: Frame
 }
 
 /** What clearing a latch reports in place of a device outcome. */
@@ -45,11 +46,20 @@ interface ClearOutcome {
   readonly result: { readonly operation: string; readonly cleared: boolean }
 }
 
-/** The devices this node drives, by capability (node/devices/mock-actuator.ts's MockActuators). */
+/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers). */
 export interface GateActuators {
-  get(
+  has(capability: string): boolean
+  apply(
     capability: string,
-  ): { execute(operation: string, args: Record<string, unknown>, now: number): DeviceOutcome } | undefined
+    operation: string,
+    args: Record<string, unknown>,
+    proposalId: string,
+  ): Promise<DeviceOutcome>
+}
+
+export interface PublishFrameOptions {
+  urgent?: boolean
+  onSealed?: ((frame: Frame) => void) | undefined
 }
 
 export interface ActuatorGateInit {
@@ -60,13 +70,15 @@ export interface ActuatorGateInit {
    * again right before the device moves. */
   latches: Pick<EstopLatches, 'latch' | 'cancelled' | 'clear'>
   evidence: Pick<EvidenceLogWriter, 'append'>
-  facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact'>
+  facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact' | 'guardReading'>
   actuators: GateActuators | undefined
   /** Command centers whose commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
   isRevoked: IsOperatorRevoked
   leadership?: Pick<SafetyLeadership, 'currentTerm'> | undefined
-  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  /** `urgent` skips the coalescing window (an execution result is waited for); `onSealed` sees the
+   * signed frame before its batch is sent. */
+  publish(fields: LocalFrameFields, options?: PublishFrameOptions): Promise<Frame>
   /** Awaited after the ledger's `started` record is durable and before the device is touched.
    * Only crash tests pass it (to kill a process at that precise point); production never does. */
   beforeDeviceWrite?: ((proposalId: string) => Promise<void>) | undefined
@@ -171,14 +183,16 @@ export class ActuatorGate {
         },
       })
     }
+    const manifest = init.facts.manifestFor(proposal.capability)
+    const evidence = await init.facts.assessEvidence(proposal, command.evidenceFrames)
     const verdict = await evaluateCommandPolicy(command, {
-      manifest: init.facts.manifestFor(proposal.capability),
+      manifest,
       trustedIssuers: (id) => init.isCommandCenter(id),
       isRevoked: init.isRevoked,
       now: init.now(),
       executedBefore: false,
       ...termFact(currentTerm),
-      evidence: await init.facts.assessEvidence(proposal, command.body.evidenceFrames),
+      evidence,
       author: await init.facts.authorFact(proposal, command.body.authorCertificate),
     })
     if (verdict.verdict !== 'allow') {
@@ -197,8 +211,22 @@ export class ActuatorGate {
         `an estop clear must be requested through a command center, not by ${proposal.author.kind} ${proposal.author.id}`,
       )
     }
-    const actuator = init.actuators?.get(proposal.capability)
-    if (actuator === undefined) {
+    // Approval took time: the world must still be what the proposal described, on this node's view.
+    // A clear moves nothing, so there is nothing to re-check.
+    const operation = manifest.find((entry) => entry.operation === proposal.operation)
+    const recheck = checkAtExecution({
+      requirement: operation?.evidence,
+      guards: operation?.guards ?? [],
+      safeState: clearing || operation?.safeState === true,
+      evidence,
+      readings: (sensor) => init.facts.guardReading(sensor),
+      now: init.now(),
+    })
+    if (recheck.outcome === 'reject') {
+      return refuseProposal(init, 'actuator', proposal, recheck.code, recheck.detail)
+    }
+    const actuator = init.actuators
+    if (actuator === undefined || !actuator.has(proposal.capability)) {
       throw new ClawMeshError('NO_PROVIDER', `this node has no actuator for ${proposal.capability}`)
     }
     const begun = await init.ledger.begin(commandHash)
@@ -216,7 +244,7 @@ export class ActuatorGate {
     }
     const outcome: DeviceOutcome | ClearOutcome = clearing
       ? await this.#clearLatch(proposal.capability, proposal.createdAt)
-      : actuator.execute(proposal.operation, proposal.args, init.now())
+      : await actuator.apply(proposal.capability, proposal.operation, proposal.args, proposal.id)
     const status = outcome.ok ? 'completed' : 'failed'
     // The device has moved: from here the ledger's `finished` record, the execution frame and its
     // evidence entry go out together, and the command center is answered once all are durable.
@@ -230,6 +258,17 @@ export class ActuatorGate {
     const result: Record<string, unknown> = outcome.ok
       ? { ...outcome.result, ...('state' in outcome ? { state: outcome.state } : {}) }
       : { error: outcome.code, message: outcome.message }
+    const logExecution = (frame: Frame) =>
+      init.evidence.append('execution', {
+        hash: commandHash,
+        proposalId: proposal.id,
+        status,
+        result,
+        frameId: frame.frameId,
+      })
+    // The execution frame's evidence entry is written as soon as the frame is signed, alongside the
+    // gossip send and the ledger's `finished` record rather than after them.
+    let logged: Promise<unknown> | undefined
     // The execution frame and the actuator's state observations go out in one gossip batch.
     const published = Promise.all([
       init.publish(
@@ -246,7 +285,14 @@ export class ActuatorGate {
           },
           trust: { tier: 'T3', sources: [proposal.capability] },
         },
-        URGENT,
+        {
+          urgent: true,
+          onSealed: (sealed) => {
+            logged = logExecution(sealed)
+            // Awaited below; until then a failure must not count as unhandled.
+            logged.catch(() => undefined)
+          },
+        },
       ),
       ...(outcome.ok && 'observations' in outcome ? outcome.observations : []).map((data) =>
         init.publish({
@@ -256,33 +302,25 @@ export class ActuatorGate {
         }),
       ),
     ])
-    // A failed publish is still answered only after `finished` is on disk.
+    // A failed publish is still answered only after `finished` (and an entry already begun) is on
+    // disk.
     const [frame] = await published.catch(async (error: unknown) => {
-      await finished
+      await Promise.allSettled([finished, logged])
       throw error
     })
-    await Promise.all([
-      finished,
-      init.evidence.append('execution', {
-        hash: commandHash,
-        proposalId: proposal.id,
-        status,
-        result,
-        frameId: frame.frameId,
-      }),
-    ])
+    await Promise.all([finished, logged ?? logExecution(frame)])
     init.log(`executed ${proposal.capability} ${proposal.operation} for proposal ${proposal.id}: ${status}`)
     return {
       proposalHash: commandHash,
       status,
       result,
       executionFrameId: frame.frameId,
-      executionFrame: frame as unknown as Record<string, unknown>,
+      executionFrame: frame,
     }
   }
 
   /** Why this command must not reach the device now: its actuator is latched by an emergency stop
-   * (a clear alone passes), or its command center cancelled it. */
+   * (only its clear and moves to the safe state pass), or its command center cancelled it. */
   #stopReason(
     command: CertifiedCommand,
   ): { code: 'estop-latched' | 'cancelled'; detail: string } | undefined {
@@ -290,13 +328,23 @@ export class ActuatorGate {
     const cancelled = this.#init.latches.cancelled(commandHash)
     if (cancelled !== undefined) return { code: 'cancelled', detail: `cancelled: ${cancelled.reason}` }
     const latch = this.#init.latches.latch(proposal.capability)
-    if (latch !== undefined && proposal.operation !== ESTOP_CLEAR_OPERATION) {
+    if (latch !== undefined && !this.#keepsSafe(proposal.capability, proposal.operation)) {
       return {
         code: 'estop-latched',
         detail: `${proposal.capability} is latched by an emergency stop (by ${latch.operatorId}: ${latch.reason}); an operator must clear it first`,
       }
     }
     return undefined
+  }
+
+  /** A latched actuator still takes its clear and the operations its manifest marks `safeState`
+   * (a close, a stop): neither can move it out of its safe state. */
+  #keepsSafe(capability: string, operation: string): boolean {
+    if (operation === ESTOP_CLEAR_OPERATION) return true
+    const entry = this.#init.facts
+      .manifestFor(capability)
+      .find((candidate) => candidate.operation === operation)
+    return entry?.safeState === true
   }
 
   async #refuseIfStopped(command: CertifiedCommand): Promise<void> {

@@ -6,9 +6,8 @@
  * answer) and driven to its safe state. A cancel signed by a trusted command center is recorded so
  * the gate refuses that command, even one already started. Both are counted and logged as evidence.
  */
-import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
-import type { EstopActuatorResult } from '../../protocol/rpc/estop-methods.ts'
+import type { EstopActuatorResult } from '../../protocol/rpc/methods/estop.ts'
 import {
   describeEstopScope,
   estopScopeCovers,
@@ -16,30 +15,37 @@ import {
   verifyCommandCancel,
   verifyEstopOrder,
 } from '../../protocol/safety/index.ts'
-import type { ObservationData } from '../devices/mock-sensor.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { DriveSafeResult } from '../devices/device-driver.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { SiteModel } from '../site/site-model.ts'
 import type { EstopLatches } from './estop-latch.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'
 
-/** What the stop needs of a device: to be driven safe whatever it is doing. */
-export interface SafeDrivable {
-  driveSafe(reason: string, now: number): { changed: boolean; observations: readonly ObservationData[] }
+/** What the stop needs of this node's actuators: the action timers over the drivers
+ * (node/devices/action-timers.ts). `driveSafe` moves the device through its driver's contract, clears
+ * the pending end of a bounded action and reports the move (safe-state-records.ts: an execution frame,
+ * the state observations, evidence, counter `actuator.safe-state.emergency-stop`). */
+export interface SafeStateActuators {
+  has(capability: string): boolean
+  driveSafe(
+    capability: string,
+    trigger: 'emergency-stop',
+    detail: string,
+  ): Promise<DriveSafeResult | undefined>
 }
 
 export interface EstopActuatorInit {
   deviceId: string
   site: SiteModel | undefined
   bindings: { actuatorByCapability(capability: string): { deviceId: string | undefined } | undefined }
-  actuators: { get(capability: string): SafeDrivable | object | undefined } | undefined
+  actuators: SafeStateActuators | undefined
   latches: EstopLatches
   ledger: Pick<ExecutionLedger, 'outcome'>
   evidence: Pick<EvidenceLogWriter, 'append'>
   isCommandCenter(deviceId: string): boolean
   isRevoked: IsOperatorRevoked
-  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
   counters: Pick<Counters, 'increment'>
   events: Pick<EventRing, 'push'>
   now(): number
@@ -98,7 +104,7 @@ export class EstopActuator {
       const bound = init.bindings.actuatorByCapability(actuator.capability)
       return (
         bound?.deviceId === init.deviceId &&
-        init.actuators?.get(actuator.capability) !== undefined &&
+        init.actuators?.has(actuator.capability) === true &&
         estopScopeCovers(body.scope, {
           capability: actuator.capability,
           zone: actuator.zone,
@@ -111,7 +117,6 @@ export class EstopActuator {
     if (mine.length === 0) return { node: init.deviceId, actuators: [] }
     const results: EstopActuatorResult[] = []
     const latched: Parameters<EstopLatches['set']>[0][number][] = []
-    const observations: Array<{ capability: string; data: ObservationData }> = []
     for (const actuator of mine) {
       const { capability } = actuator
       if (init.latches.clearedAfter(capability, body.issuedAt)) {
@@ -134,15 +139,33 @@ export class EstopActuator {
       })
     }
     // Latch in memory first (synchronously, so no command passes the gate from here on), then move
-    // the devices, then make the latches durable before answering.
+    // the devices through their drivers (each moves before its first await: the action timers cancel
+    // the pending end and report the move), then make the latches durable before answering.
     const written = init.latches.set(latched)
-    for (const latch of latched) {
-      const device = init.actuators?.get(latch.capability) as SafeDrivable | undefined
-      const driven = device?.driveSafe(`emergency stop by ${verdict.operatorId}: ${body.reason}`, now)
-      for (const data of driven?.observations ?? []) observations.push({ capability: latch.capability, data })
-      results.push({ capability: latch.capability, node: init.deviceId, outcome: 'safe', latched: true })
-    }
+    const detail = `emergency stop by ${verdict.operatorId}: ${body.reason}`
+    const driven = latched.map((latch) =>
+      (init.actuators?.driveSafe(latch.capability, 'emergency-stop', detail) ?? Promise.resolve()).then(
+        (): EstopActuatorResult => ({
+          capability: latch.capability,
+          node: init.deviceId,
+          outcome: 'safe',
+          latched: true,
+        }),
+        (error: Error): EstopActuatorResult => {
+          init.counters.increment('safety.estop.drive-failed')
+          init.log(`could not drive ${latch.capability} safe: ${error.message}`)
+          return {
+            capability: latch.capability,
+            node: init.deviceId,
+            outcome: 'failed',
+            latched: true,
+            detail: `the driver failed: ${error.message}`,
+          }
+        },
+      ),
+    )
     await written
+    results.push(...(await Promise.all(driven)))
     init.counters.increment('safety.estop.orders')
     if (latched.length > 0) init.counters.increment('safety.estop.latched', latched.length)
     await init.evidence.append('estop', {
@@ -161,16 +184,6 @@ export class EstopActuator {
     init.log(
       `emergency stop by ${verdict.operatorId} (${describeEstopScope(body.scope)}): latched ${latched.map((l) => l.capability).join(', ') || 'nothing here'}`,
     )
-    for (const { capability, data } of observations) {
-      void init
-        .publish(
-          { kind: 'observation', data, trust: { tier: 'T3', sources: [capability] } },
-          { urgent: true },
-        )
-        .catch((error: Error) =>
-          init.log(`could not publish the stopped state of ${capability}: ${error.message}`),
-        )
-    }
     return { node: init.deviceId, actuators: results }
   }
 

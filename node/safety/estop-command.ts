@@ -15,7 +15,7 @@
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { CallerRecord } from '../../protocol/rpc/caller-access.ts'
-import type { EstopActuatorResult } from '../../protocol/rpc/estop-methods.ts'
+import type { EstopActuatorResult } from '../../protocol/rpc/methods/estop.ts'
 import {
   describeEstopScope,
   ESTOP_CLEAR_ROLES,
@@ -26,8 +26,9 @@ import {
   TERMINAL_PROPOSAL_STATES,
   verifyEstopOrder,
 } from '../../protocol/safety/index.ts'
+import { isCancellableProposalState } from '../../protocol/safety/proposal-state.ts'
 import type { Signer } from '../../protocol/signing.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'
 import type { SiteModel } from '../site/site-model.ts'
@@ -66,9 +67,6 @@ export interface EstopCommandInit {
   now(): number
   log(line: string): void
 }
-
-/** Proposal states a stop or a withdrawal can still end. */
-const CANCELLABLE = new Set(['proposed', 'awaiting_approval', 'approved', 'executing'])
 
 export class EstopCommand {
   readonly #init: EstopCommandInit
@@ -255,7 +253,7 @@ export class EstopCommand {
    * at its actuator first; false when the actuator ran it already (its outcome is learned later). */
   async cancelUnsent(hash: string, reason: string): Promise<boolean> {
     const record = this.#init.proposals.get(hash)
-    if (record === undefined || !CANCELLABLE.has(record.state)) return false
+    if (record === undefined || !isCancellableProposalState(record.state)) return false
     if (record.state === 'executing') {
       const answer = await this.#cancelAtActuator(record, reason)
       if (answer?.cancelled === false) return false
@@ -266,7 +264,7 @@ export class EstopCommand {
   async #cancelWhere(matches: (record: StoredProposal) => boolean, reason: string): Promise<string[]> {
     const doomed = this.#init.proposals
       .list()
-      .filter((record) => CANCELLABLE.has(record.state) && matches(record))
+      .filter((record) => isCancellableProposalState(record.state) && matches(record))
     const cancelled = await Promise.all(
       doomed.map(async (record) =>
         (await this.#cancelOne(record, reason)) ? record.proposal.id : undefined,

@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import { SerialQueue } from './durable-append.ts'
 
 export function estopLatchPath(stateDir: string): string {

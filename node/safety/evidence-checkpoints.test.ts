@@ -9,8 +9,8 @@ import {
   verifyEvidenceCheckpoint,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
 import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
-import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { type EvidenceCheckpoints, openEvidenceCheckpoints } from './evidence-checkpoints.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'

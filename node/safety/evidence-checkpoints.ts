@@ -13,9 +13,9 @@ import {
   signEvidenceCheckpoint,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { RpcHandlers } from '../../runtime/rpc/rpc-server.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import type { RpcHandlers } from '../rpc/rpc-server.ts'
 import {
   EVIDENCE_CHECKPOINT_EVERY_ENTRIES,
   EVIDENCE_CHECKPOINT_INTERVAL_MS,

@@ -22,8 +22,8 @@ import {
 } from '../../protocol/safety/index.ts'
 import { sha256HexSchema } from '../../protocol/safety/schemas.ts'
 import type { Signer } from '../../protocol/signing.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
 import { GroupCommitFile, readJsonLines, SerialQueue } from './durable-append.ts'
 
 export function evidenceLogPaths(stateDir: string) {

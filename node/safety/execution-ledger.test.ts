@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { StateFileError } from '../state/atomic-file.ts'
+import { StateFileError } from '../../runtime/state/atomic-file.ts'
 import { INTERRUPTED_EXECUTION_DETAIL } from './constants.ts'
 import { ExecutionLedger, ExecutionLedgerError, executionLedgerPath } from './execution-ledger.ts'
 

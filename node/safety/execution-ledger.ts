@@ -10,7 +10,7 @@ import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
-import { StateFileError } from '../state/atomic-file.ts'
+import { StateFileError } from '../../runtime/state/atomic-file.ts'
 import { INTERRUPTED_EXECUTION_DETAIL } from './constants.ts'
 import { appendLineDurably, SerialQueue } from './durable-append.ts'
 

@@ -8,9 +8,9 @@ import type { Frame } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { signApproval } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
+import { Counters } from '../../runtime/counters.ts'
 import { testFrame } from '../../test/helpers/frames.ts'
 import { NOW, newOperator, newSigner, type Operator } from '../../test/helpers/safety-fixtures.ts'
-import { Counters } from '../mesh/counters.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { SiteBindings } from '../site/site-bindings.ts'
 import { DEMO_FARM_PATH, loadSiteFile, type SiteModel } from '../site/site-model.ts'
@@ -52,6 +52,7 @@ function soilReading(timestamp: number, origin = fieldId): Frame {
 async function setup(frames: Frame[], overrides: Partial<ForwarderInit> = {}) {
   const world = {
     get: (frameId: string) => frames.find((frame) => frame.frameId === frameId),
+    latestFor: () => undefined,
     query: (query: { zone?: string; limit?: number }) =>
       frames
         .filter((frame) => (frame.data as { zone?: string }).zone === query.zone)

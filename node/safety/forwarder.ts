@@ -24,7 +24,7 @@ import {
   proposalHash,
   type SiteBindingsView,
 } from '../../protocol/safety/index.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'
 import { findOperation, type SiteModel } from '../site/site-model.ts'
@@ -67,7 +67,7 @@ export interface DecideResult {
   verdict: 'allow' | 'pending' | 'rejected'
   detail: string
   /** The actuator's `execution` frame, when the approval let the proposal run and it answered. */
-  executionFrame?: Record<string, unknown>
+  executionFrame?: Frame
 }
 
 export interface ForwarderInit {

@@ -15,10 +15,10 @@ import {
   pairProtocolId,
 } from '../../protocol/pairing.ts'
 import type { OperatorCertificate } from '../../protocol/safety/operator-certificate.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
 import type { PairingWindow } from './pairing.ts'
 import type { SafetyRuntime } from './safety-runtime.ts'
 
@@ -123,9 +123,7 @@ async function serve(init: PairingServiceInit, stream: Stream, connection: Conne
           commandCenterId: init.self.deviceId,
           commandCenterName: init.self.name,
           meshName: init.self.meshName,
-          ...(certificate === undefined
-            ? {}
-            : { certificate: certificate as unknown as Record<string, unknown> }),
+          ...(certificate === undefined ? {} : { certificate }),
         }
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Counters } from '../mesh/counters.ts'
+import { Counters } from '../../runtime/counters.ts'
 import {
   PAIRING_CODE_ALPHABET,
   PAIRING_MAX_ATTEMPTS_PER_PEER,

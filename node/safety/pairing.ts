@@ -8,7 +8,7 @@
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { OperatorRole } from '../../protocol/safety/index.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import {
   PAIRING_CODE_ALPHABET,
   PAIRING_CODE_LENGTH,

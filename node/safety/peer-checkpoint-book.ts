@@ -22,10 +22,10 @@ import {
   type EvidenceCheckpoint,
   evidenceCheckpointSchema,
 } from '../../protocol/safety/index.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
 import { SerialQueue } from './durable-append.ts'
 
 export function peerCheckpointsPath(stateDir: string): string {

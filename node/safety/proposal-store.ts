@@ -15,25 +15,25 @@ import { type Frame, frameSchema } from '../../protocol/context/index.ts'
 import {
   type ApprovalCertificate,
   approvalCertificateSchema,
+  COLLECTING_PROPOSAL_STATES,
   COMMAND_MAX_APPROVALS,
   COMMAND_MAX_EVIDENCE_FRAMES,
-  OPERATOR_LINKS,
   type OperatorCertificate,
   type OperatorLink,
-  operatorCertificateSchema,
-  PROPOSAL_STATES,
+  PROPOSAL_NOTE_MAX_LENGTH,
   type Proposal,
   ProposalDeduplicator,
   type ProposalEvent,
   type ProposalState,
   proposalHash,
+  proposalRecordSchema,
   proposalSchema,
   TERMINAL_PROPOSAL_STATES,
   type TransitionRejection,
   transition,
 } from '../../protocol/safety/index.ts'
-import { describeIssues, sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
-import { readJsonFile, StateFileError, writeJsonAtomic } from '../state/atomic-file.ts'
+import { describeIssues } from '../../protocol/safety/schemas.ts'
+import { readJsonFile, StateFileError, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import { PROPOSAL_JOURNAL_COMPACT_LINES, PROPOSAL_STORE_MAX_TERMINAL } from './constants.ts'
 import { GroupCommitFile, readJsonLines } from './durable-append.ts'
 
@@ -45,30 +45,12 @@ export function proposalJournalPath(stateDir: string): string {
   return join(stateDir, 'safety', 'proposals.journal.jsonl')
 }
 
-const NOTE_MAX_LENGTH = 1_000
-
-const storedProposalSchema = z.strictObject({
-  hash: sha256HexSchema,
-  proposal: proposalSchema,
-  state: z.enum(PROPOSAL_STATES),
-  approvals: z.array(approvalCertificateSchema).max(COMMAND_MAX_APPROVALS),
-  /** Why it was rejected, failed or expired. */
-  reason: z.string().max(NOTE_MAX_LENGTH).optional(),
-  /** What the execution reported. */
-  outcome: z.string().max(NOTE_MAX_LENGTH).optional(),
-  /** Duplicates merged into this proposal. */
-  mergedCount: z.number().int().nonnegative(),
-  /** Per approval nonce, the link this command center observed the approval arrive over. */
-  observedLinks: z.record(z.string(), z.enum(OPERATOR_LINKS)).optional(),
-  /** The certificate this command center holds on record for an operator author, carried to the
-   * actuator so it can check an L1 or safe-state author itself. */
-  authorCertificate: operatorCertificateSchema.optional(),
+/** The wire record (`protocol/safety/proposal-record.ts`) and the evidence frames kept for the command. */
+const storedProposalSchema = proposalRecordSchema.extend({
   /** The cited frames as this command center held them when the proposal was made, each still
    * signed by its origin: the command carries them, so an actuator (and this node after a crash
    * that lost its world model) can check the evidence whatever its world model holds now. */
   evidenceFrames: z.array(frameSchema).max(COMMAND_MAX_EVIDENCE_FRAMES).optional(),
-  receivedAt: timestampSchema,
-  updatedAt: timestampSchema,
 })
 export type StoredProposal = z.infer<typeof storedProposalSchema>
 
@@ -152,8 +134,6 @@ export interface MoveOptions {
 
 /** States the runtime must pick up again after a restart: allowed but not known to have ended. */
 const RESUMABLE_STATES: ReadonlySet<ProposalState> = new Set(['approved', 'executing'])
-/** States in which approvals are still being collected. */
-const COLLECTING_STATES: ReadonlySet<ProposalState> = new Set(['proposed', 'awaiting_approval'])
 
 export class ProposalStore {
   readonly path: string
@@ -352,8 +332,10 @@ export class ProposalStore {
       ...record,
       state: verdict.next,
       updatedAt: options.at ?? this.#now(),
-      ...(options.reason === undefined ? {} : { reason: options.reason.slice(0, NOTE_MAX_LENGTH) }),
-      ...(options.outcome === undefined ? {} : { outcome: options.outcome.slice(0, NOTE_MAX_LENGTH) }),
+      ...(options.reason === undefined ? {} : { reason: options.reason.slice(0, PROPOSAL_NOTE_MAX_LENGTH) }),
+      ...(options.outcome === undefined
+        ? {}
+        : { outcome: options.outcome.slice(0, PROPOSAL_NOTE_MAX_LENGTH) }),
     }
     this.#index(next)
     this.#pruneTerminal()
@@ -463,7 +445,7 @@ export class ProposalStore {
         detail: 'the approval names another proposal hash',
       }
     }
-    if (!COLLECTING_STATES.has(record.state)) {
+    if (!COLLECTING_PROPOSAL_STATES.has(record.state)) {
       return {
         outcome: 'reject',
         reason: 'not-collecting-approvals',

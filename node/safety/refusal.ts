@@ -5,7 +5,7 @@
  */
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { type Proposal, proposalHash } from '../../protocol/safety/index.ts'
-import type { Counters } from '../mesh/counters.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 

@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_EVIDENCE_AGE_MS,
   ESTOP_CLEAR_MANIFEST,
   type EvidenceFact,
+  type GuardReading,
   type IsOperatorRevoked,
   missingEvidence,
   type OperationManifest,
@@ -38,7 +39,7 @@ export interface SafetyFactsInit {
   site: SiteModel | undefined
   bindings: SiteBindingsView
   mesh: MeshIdentity
-  world: Pick<WorldModel, 'get'>
+  world: Pick<WorldModel, 'get' | 'latestFor'>
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   /** Command centers whose operator certificates this node accepts. */
@@ -84,18 +85,31 @@ export class SafetyFacts {
             ? DEFAULT_MAX_EVIDENCE_AGE_MS
             : operation.evidence.maxAgeSec * 1000,
       },
+      guards: operation.guards,
     }))
     return [...declared, ESTOP_CLEAR_MANIFEST]
   }
 
+  /** This node's own latest measured reading of a site sensor, for an execution guard: only an
+   * observation from the device the site binds the sensor to counts (T1 as this node assesses it). */
+  guardReading(sensorId: string): GuardReading | undefined {
+    const binding = this.#init.bindings.bySiteId(sensorId)
+    if (binding?.kind !== 'sensor' || binding.deviceId === undefined) return undefined
+    const frame = this.#init.world.latestFor(binding.deviceId, 'observation', binding.zone, binding.metric)
+    if (frame === undefined || frame.kind !== 'observation' || frame.data.sensor !== sensorId)
+      return undefined
+    if (assessEvidenceFrame(frame, this.#init.bindings).tier !== 'T1') return undefined
+    return { value: frame.data.value, timestamp: frame.timestamp }
+  }
+
   /** What this node believes about each cited frame: found in its world model (or, at an actuator,
    * among the signed frames the command carries) and assessed from its own site bindings. */
-  async assessEvidence(proposal: Proposal, carried: readonly Frame[] = []): Promise<EvidenceFact[]> {
+  async assessEvidence(proposal: Proposal, carried: readonly unknown[] = []): Promise<EvidenceFact[]> {
     const facts: EvidenceFact[] = []
     for (const ref of proposal.evidence) {
       let frame = this.#init.world.get(ref.frameId)
       if (frame === undefined) {
-        const candidate = carried.find((item) => item.frameId === ref.frameId)
+        const candidate = carried.find((item) => frameIdOf(item) === ref.frameId)
         if (candidate !== undefined) {
           const verdict = await verifyFrame(candidate, {
             ...this.#init.mesh,
@@ -136,6 +150,13 @@ export class SafetyFacts {
       }
     }
   }
+}
+
+/** The ID a carried (not yet verified) frame names; verifyFrame then checks it is its body's hash. */
+function frameIdOf(candidate: unknown): unknown {
+  return typeof candidate === 'object' && candidate !== null
+    ? (candidate as { frameId?: unknown }).frameId
+    : undefined
 }
 
 /** The policy's `currentLeaderTerm` fact: absent before any term is seen (no term checks). */

@@ -16,7 +16,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
 import type { CallerRecord } from '../../protocol/rpc/caller-access.ts'
-import type { EstopActuatorResult } from '../../protocol/rpc/estop-methods.ts'
+import type { EstopActuatorResult } from '../../protocol/rpc/methods/estop.ts'
 import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
 import {
   ESTOP_CLEAR_OPERATION,
@@ -26,19 +26,23 @@ import {
   type OperatorCertificate,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
-import type { MockActuators } from '../devices/mock-actuator.ts'
+import type { Counters } from '../../runtime/counters.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { SiteBindings } from '../site/site-bindings.ts'
 import type { SiteModel } from '../site/site-model.ts'
 import { IssuedCertificates } from '../trust/issued-certificates.ts'
 import type { WorldModel } from '../world/world-model.ts'
-import { ActuatorGate, type ExecuteResult } from './actuator-gate.ts'
+import {
+  ActuatorGate,
+  type ExecuteResult,
+  type GateActuators,
+  type PublishFrameOptions,
+} from './actuator-gate.ts'
 import { CertificateIssuer, type OperatorCertificateFields } from './certificate-issuer.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { EstopActuator } from './estop-actuator.ts'
+import { EstopActuator, type SafeStateActuators } from './estop-actuator.ts'
 import { ESTOP_RELAY_TIMEOUT_MS, EstopCommand } from './estop-command.ts'
 import { EstopLatches } from './estop-latch.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
@@ -73,12 +77,13 @@ export interface SafetyRuntimeInit {
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   world: WorldModel
-  actuators: MockActuators | undefined
+  /** This node's actuators as the gate and the emergency stop drive them (node/devices/action-timers.ts). */
+  actuators: (GateActuators & SafeStateActuators) | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
-  /** This node's revocation records (node/trust/revocations.ts), asked by every policy run. */
+  /** This node's revocation records (runtime/trust/revocations.ts), asked by every policy run. */
   isRevoked: IsOperatorRevoked
-  publish(fields: LocalFrameFields, options?: { urgent?: boolean }): Promise<Frame>
+  publish(fields: LocalFrameFields, options?: PublishFrameOptions): Promise<Frame>
   providersOf(capability: string): string[]
   /** The planner election's fence, when this node takes part in one or follows its term. Absent
    * (or before any term is seen): no term checks, exactly as before elections existed. */
@@ -180,7 +185,7 @@ export class SafetyRuntime {
               peerIdFromString(targetNode),
               rpcProtocolId(init.generation),
               'actuator.execute',
-              { command: command as unknown as Record<string, unknown> },
+              { command },
               { timeoutMs: EXECUTE_TIMEOUT_MS },
             ),
       now,

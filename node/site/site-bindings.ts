@@ -6,7 +6,7 @@
  * about itself (protocol/safety/evidence.ts).
  */
 import type { DeviceBinding, SiteBindingsView } from '../../protocol/safety/evidence.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { SiteModel } from './site-model.ts'
 
 type Binding = DeviceBinding & { readonly kind: 'sensor' | 'actuator' }

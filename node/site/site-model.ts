@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { deviceIdSchema } from '../../protocol/device-id.ts'
 import { capabilitySchema } from '../../protocol/roles.ts'
+import { GUARD_COMPARISONS } from '../../protocol/safety/index.ts'
 
 const idSchema = z
   .string()
@@ -33,6 +34,12 @@ export const ACTUATOR_KINDS = ['valve', 'pump'] as const
 
 /** Longest evidence age a site may declare for an operation: a day, as long as a proposal lives. */
 const MAX_EVIDENCE_AGE_SEC = 24 * 3600
+
+/** Longest silence a site may allow an actuator before it fails safe: a day. Longer is no watchdog. */
+const MAX_FAIL_SAFE_AFTER_SEC = 24 * 3600
+
+/** Guards one operation may declare: a handful of conditions is a rule, more is a program. */
+const MAX_GUARDS_PER_OPERATION = 8
 
 /** Approval levels of the safety model: L0 read-only, L1 bounded auto-execute, L2 one operator,
  * L3 two operators. */
@@ -76,6 +83,18 @@ export const operationSchema = z
         maxAgeSec: z.number().int().positive().max(MAX_EVIDENCE_AGE_SEC).optional(),
       })
       .optional(),
+    /** Re-checked by the actuator just before it moves the device, on its own latest reading of each
+     * named sensor (protocol/safety/execution-check.ts): e.g. open only while the pond is above 40. */
+    guards: z
+      .array(
+        z.strictObject({
+          sensor: idSchema,
+          op: z.enum(GUARD_COMPARISONS),
+          value: z.number().finite(),
+        }),
+      )
+      .max(MAX_GUARDS_PER_OPERATION)
+      .default([]),
   })
   .superRefine((operation, ctx) => {
     // L1 means "executes without a human", which is only acceptable inside declared bounds.
@@ -115,6 +134,9 @@ export const actuatorSchema = z.strictObject({
   deviceId: deviceIdSchema.optional(),
   capability: capabilitySchema,
   operations: z.array(operationSchema).min(1),
+  /** Hardware watchdog: having heard from no command center for this long, the actuator goes to its
+   * safe state by itself and says so (node/devices/fail-safe-watchdog.ts). Absent: no watchdog. */
+  failSafeAfterSec: z.number().int().positive().max(MAX_FAIL_SAFE_AFTER_SEC).optional(),
   description: z.string().max(256).optional(),
 })
 export type SiteActuator = z.infer<typeof actuatorSchema>
@@ -188,6 +210,19 @@ export const siteFileSchema = z
     }
     for (const [index, sensor] of file.sensors.entries()) checkDevice('sensors', index, sensor)
     for (const [index, actuator] of file.actuators.entries()) checkDevice('actuators', index, actuator)
+    const sensorIds = new Set(file.sensors.map((sensor) => sensor.id))
+    for (const [index, actuator] of file.actuators.entries()) {
+      for (const [opIndex, operation] of actuator.operations.entries()) {
+        for (const [guardIndex, guard] of operation.guards.entries()) {
+          if (sensorIds.has(guard.sensor)) continue
+          ctx.addIssue({
+            code: 'custom',
+            path: ['actuators', index, 'operations', opIndex, 'guards', guardIndex, 'sensor'],
+            message: `guard names unknown sensor "${guard.sensor}"`,
+          })
+        }
+      }
+    }
     file.assets.forEach((asset, index) => {
       if (asset.zone !== undefined && !zoneIds.has(asset.zone)) {
         ctx.addIssue({

@@ -5,7 +5,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { writeFileAtomic } from '../state/atomic-file.ts'
+import { writeFileAtomic } from '../../runtime/state/atomic-file.ts'
 import {
   CERT_FILE_MODE,
   DAY_MS,

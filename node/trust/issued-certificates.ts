@@ -10,7 +10,7 @@ import {
   type OperatorCertificate,
   operatorCertificateSchema,
 } from '../../protocol/safety/operator-certificate.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 
 /** Operators one command center keeps on record: a site has a handful of people and their
  * tablets; past this the certificates closest to expiry are dropped from the record (their holders

@@ -3,7 +3,7 @@
  * pairing to its relays and member nodes, so a console can reach them across WAN (WebRTC signalled by
  * the relay, docs/console.md). Certificates are kept until they expire (`mesh/operator-
  * certificates.json`), so a member that joins or restarts later is sent them again when it connects.
- * Each receiver verifies the certificate itself (node/trust/operator-admission.ts): this side only
+ * Each receiver verifies the certificate itself (runtime/trust/operator-admission.ts): this side only
  * delivers, it grants nothing.
  */
 import { join } from 'node:path'
@@ -14,11 +14,11 @@ import {
   operatorCertificateSchema,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
-import { readJsonFile, writeJsonAtomic } from '../state/atomic-file.ts'
 
 /** Operators a command center has paired and whose certificates are still valid. A site has a few
  * operators and their tablets; past this the oldest certificates are dropped from redistribution
@@ -76,7 +76,7 @@ export async function openOperatorDistribution(
         peerIdFromString(deviceId),
         init.rpcProtocol,
         'trust.addOperator',
-        { certificate: certificate as unknown as Record<string, unknown> },
+        { certificate },
         { timeoutMs: OPERATOR_DELIVERY_TIMEOUT_MS },
       )
       init.counters.increment('operator.distribution.delivered')

@@ -5,24 +5,24 @@
  * outcome is an event and a log line; every refusal is counted and noted for `mesh.health`.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Counters } from '../../runtime/counters.ts'
+import { createOperatorAdmission } from '../../runtime/trust/operator-admission.ts'
+import { createRevocationAdmission } from '../../runtime/trust/revocation-admission.ts'
+import type { RevocationStore } from '../../runtime/trust/revocations.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { NodeConfig } from '../config.ts'
 import type { RefusalWindow } from '../health/refusal-window.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { Membership } from '../mesh/membership.ts'
 import { DEFAULT_OPERATOR_CERT_TTL_MS, type SafetyRuntime } from '../safety/safety-runtime.ts'
-import { createOperatorAdmission } from './operator-admission.ts'
 import { type OperatorDistribution, openOperatorDistribution } from './operator-distribution.ts'
 import { createOperatorRenewal } from './operator-renewal.ts'
 import {
-  createRevocationAdmission,
   disconnectPeer,
   openRevocationDistribution,
   type RevocationDistribution,
 } from './revocation-distribution.ts'
-import type { RevocationStore } from './revocations.ts'
-import type { TrustStore } from './trust-store.ts'
 
 export interface OperatorRecordsInit {
   stateDir: string

@@ -15,8 +15,8 @@ import {
   verifyOperatorCertificate,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { IsOperatorRevoked } from '../../protocol/safety/revocation.ts'
-import type { Counters } from '../mesh/counters.ts'
-import type { TrustStore } from './trust-store.ts'
+import type { Counters } from '../../runtime/counters.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 
 export const RENEW_ACCEPTED_COUNTER = 'operator.renew.accepted'
 export const RENEW_REFUSED_PREFIX = 'operator.renew.refused.'

@@ -1,7 +1,7 @@
 /**
  * The command center's side of `clawmesh trust remove <operator>`: removing an operator's key from
  * this trust store only stops them connecting here, so the local admin also signs a revocation with
- * this node's device key and keeps it in this state dir's records (node/trust/revocations.ts). The
+ * this node's device key and keeps it in this state dir's records (runtime/trust/revocations.ts). The
  * running node picks it up from the file, refuses the operator's certificates issued until now, and
  * a command center hands it to every member and relay (node/trust/revocation-distribution.ts).
  *
@@ -13,13 +13,13 @@ import { z } from 'zod'
 import { evidenceEntrySchema } from '../../protocol/safety/evidence-log.ts'
 import { issueOperatorRevocation, type OperatorRevocation } from '../../protocol/safety/revocation.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
-import { loadIdentity } from '../identity/device-identity.ts'
+import { loadIdentity } from '../../runtime/identity/device-identity.ts'
+import { readJsonFile } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { RevocationStore } from '../../runtime/trust/revocations.ts'
+import type { TrustedPeer } from '../../runtime/trust/trust-store.ts'
 import { readJsonLines } from '../safety/durable-append.ts'
 import { evidenceLogPaths } from '../safety/evidence-log-writer.ts'
-import { readJsonFile } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
-import { RevocationStore } from './revocations.ts'
-import type { TrustedPeer } from './trust-store.ts'
 
 const distributedOperatorsSchema = z.object({
   certificates: z.array(z.object({ body: z.object({ operatorId: z.string() }) })),

@@ -6,18 +6,15 @@
  * on. A file that does not parse keeps the previous records in force.
  */
 import type { FSWatcher } from 'node:fs'
+import type { Counters } from '../../runtime/counters.ts'
+import { removeOperatorEntry } from '../../runtime/trust/revocation-admission.ts'
+import { type RevocationStore, revocationsPath } from '../../runtime/trust/revocations.ts'
+import type { TrustStore } from '../../runtime/trust/trust-store.ts'
+import { watchTrustFile } from '../../runtime/trust/watch-trust-file.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Startable } from '../lifecycle.ts'
-import type { Counters } from '../mesh/counters.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
-import {
-  disconnectPeer,
-  type RevocationDistribution,
-  removeOperatorEntry,
-} from './revocation-distribution.ts'
-import { type RevocationStore, revocationsPath } from './revocations.ts'
-import type { TrustStore } from './trust-store.ts'
-import { watchTrustFile } from './watch-trust-file.ts'
+import { disconnectPeer, type RevocationDistribution } from './revocation-distribution.ts'
 
 /** Watches one file while started. */
 export class FileWatchPart implements Startable {

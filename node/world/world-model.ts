@@ -70,6 +70,8 @@ export function frameZone(frame: Frame): string | undefined {
 export function frameMetric(frame: Frame): string | undefined {
   if (frame.kind === 'observation') return frame.data.metric
   if (frame.kind === 'event') return frame.data.type
+  // The latest findings are kept per node and workflow.
+  if (frame.kind === 'host_findings') return frame.data.workflow
   return undefined
 }
 
@@ -98,6 +100,8 @@ const KIND_WEIGHT: Record<FrameKind, number> = {
   capability_update: 1,
   // Bookkeeping between nodes (evidence log heads): nothing a planner reasons about.
   checkpoint: 0,
+  // A node's report on its own machine: context for an operator, not field evidence.
+  host_findings: 3,
 }
 
 export class WorldModel {

@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { buildFrameSchema } from '../../protocol/context/frame.ts'
-import { writeFileAtomic } from '../state/atomic-file.ts'
-import { statePaths } from '../state/state-dir.ts'
+import { writeFileAtomic } from '../../runtime/state/atomic-file.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
 import { WORLD_SNAPSHOT_MAX_AGE_MS } from './constants.ts'
 import { WorldModel, type WorldModelInit } from './world-model.ts'
 

@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import { canonicalBytes, canonicalHash, sha256Hex } from '../canonical.ts'
 import { deviceIdSchema } from '../device-id.ts'
+import { hostFindingsFrameDataSchema } from '../host-ops/findings.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
@@ -37,6 +38,7 @@ export const FRAME_KINDS = [
   'approval',
   'execution',
   'checkpoint',
+  'host_findings',
   'estop',
 ] as const
 export type FrameKind = (typeof FRAME_KINDS)[number]
@@ -97,6 +99,9 @@ const openRecordSchema = z.record(z.string(), z.unknown())
 /** A signed head of the origin's evidence log (protocol/safety/evidence-checkpoint.ts). Strict and
  * self-signed, so a peer can keep it, serve it and export it without the frame around it. */
 export const checkpointDataSchema = evidenceCheckpointSchema
+/** A host workflow's findings, compact (protocol/host-ops/findings.ts): what a node reports about
+ * its own machine. Never evidence for actuation (protocol/safety/evidence.ts). */
+export const hostFindingsDataSchema = hostFindingsFrameDataSchema
 
 export const frameDataSchemas = {
   observation: observationDataSchema,
@@ -109,6 +114,7 @@ export const frameDataSchemas = {
   approval: openRecordSchema,
   execution: openRecordSchema,
   checkpoint: checkpointDataSchema,
+  host_findings: hostFindingsDataSchema,
   /** An operator's signed emergency stop, carried as it is: every node verifies the operator's
    * signature and certificate itself (protocol/safety/estop.ts), whoever published the frame. */
   estop: estopOrderSchema,
@@ -159,6 +165,7 @@ function buildFrameContentSchema(originSchema: z.ZodType<string>) {
     variant('approval', openRecordSchema),
     variant('execution', openRecordSchema),
     variant('checkpoint', checkpointDataSchema),
+    variant('host_findings', hostFindingsDataSchema),
     variant('estop', estopOrderSchema),
   ])
 }

@@ -4,7 +4,7 @@
  * the approvals — and is signed by the command center that issued it.
  */
 import { z } from 'zod'
-import { type Frame, frameSchema } from '../context/frame.ts'
+import type { Frame } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import {
@@ -45,9 +45,6 @@ export const commandBodySchema = z.strictObject({
   issuedAt: timestampSchema,
   /** Leader term of the issuing planner/command center when the command was sent. */
   leaderTerm: z.number().int().nonnegative().optional(),
-  /** The cited frames, each signed by its origin, for an actuator that does not hold them: it
-   * verifies and assesses them itself; nothing here sets their tier. */
-  evidenceFrames: z.array(frameSchema).max(COMMAND_MAX_EVIDENCE_FRAMES).optional(),
   /** The author's operator certificate, when an operator wrote the proposal: the actuator verifies
    * it itself before letting an L1 or safe-state run go without approvals. */
   authorCertificate: operatorCertificateSchema.optional(),
@@ -57,7 +54,15 @@ export const commandBodySchema = z.strictObject({
 })
 export type CommandBody = z.infer<typeof commandBodySchema>
 
-export const certifiedCommandSchema = z.strictObject({ body: commandBodySchema, signature: signatureSchema })
+export const certifiedCommandSchema = z.strictObject({
+  body: commandBodySchema,
+  signature: signatureSchema,
+  /** The cited frames, for an actuator that does not hold them. Outside the signed body: each is
+   * signed by its own origin and its ID is the hash of its body, so the proposal's signed citation
+   * (by frame ID) already binds it. The actuator verifies and assesses a carried frame itself, and
+   * only when it lacks the frame — which is why they stay unparsed here. Nothing here sets a tier. */
+  evidenceFrames: z.array(z.unknown()).max(COMMAND_MAX_EVIDENCE_FRAMES).optional(),
+})
 export type CertifiedCommand = z.infer<typeof certifiedCommandSchema>
 
 export interface IssueCommandFields {
@@ -82,11 +87,13 @@ export async function issueCommand(
     issuedBy: issuerSigner.id,
     issuedAt: fields.issuedAt,
     leaderTerm: fields.leaderTerm,
-    evidenceFrames: fields.evidenceFrames,
     authorCertificate: fields.authorCertificate,
     observedLinks: fields.observedLinks,
   })
-  return { body, signature: await signValue(issuerSigner, 'command', body) }
+  const signature = await signValue(issuerSigner, 'command', body)
+  return fields.evidenceFrames === undefined || fields.evidenceFrames.length === 0
+    ? { body, signature }
+    : { body, signature, evidenceFrames: [...fields.evidenceFrames] }
 }
 
 export type CommandCheck =

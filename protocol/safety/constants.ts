@@ -35,6 +35,10 @@ export const PROPOSAL_ARGS_MAX_BYTES = 4 * 1024
 /** Length of proposal IDs, operation names, frame IDs and nonces (opaque identifiers). */
 export const SAFETY_ID_MAX_LENGTH = 128
 
+/** Notes a proposal record keeps on how it ended (why it was rejected, failed or expired; what the
+ * execution reported): one line for the operator, not a log. */
+export const PROPOSAL_NOTE_MAX_LENGTH = 1_000
+
 /** Free-text reason an operator may attach to an approval or rejection. */
 export const APPROVAL_REASON_MAX_LENGTH = 500
 

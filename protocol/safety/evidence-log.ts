@@ -10,7 +10,8 @@ import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { EVIDENCE_ENTRY_DATA_MAX_BYTES, EVIDENCE_GENESIS_PREV_HASH } from './constants.ts'
 import { describeIssues, sha256HexSchema, signatureSchema, timestampSchema } from './schemas.ts'
 
-/** `maintenance`: an operator's repair of node state (e.g. `clawmesh planner reset-term`), so the trail shows it. */
+/** `maintenance`: an operator's repair of node state (e.g. `clawmesh planner reset-term`), so the trail shows it.
+ * `host_findings`: a host workflow's report (protocol/host-ops/findings.ts). */
 export const EVIDENCE_ENTRY_TYPES = [
   'proposal',
   'decision',
@@ -21,6 +22,7 @@ export const EVIDENCE_ENTRY_TYPES = [
   'estop',
   'estop-clear',
   'cancel',
+  'host_findings',
 ] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]
 

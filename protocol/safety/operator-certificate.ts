@@ -91,7 +91,7 @@ export type OperatorCertificateVerdict =
 export interface VerifyOperatorCertificateOptions {
   readonly trustedIssuers: TrustedIssuers
   readonly now: number
-  /** The checking node's own revocation records (node/trust/revocations.ts): required, so no check
+  /** The checking node's own revocation records (runtime/trust/revocations.ts): required, so no check
    * can forget them. */
   readonly isRevoked: IsOperatorRevoked
 }

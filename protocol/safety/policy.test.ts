@@ -16,6 +16,7 @@ import {
   POLICY_DENIAL_CODES,
   type PolicyHop,
   type PolicyInput,
+  requiredApprovers,
   verifyApprovals,
 } from './policy.ts'
 import { type Proposal, proposalHash } from './proposal.ts'
@@ -214,6 +215,26 @@ describe('actuation policy: levels', () => {
     if (result.verdict === 'pending') expect(result.needed).toBe(1)
     if (result.verdict === 'deny') expect(result.code).toBe('missing-approval')
   })
+
+  it('requiredApprovers: none for L0 and L1, one for L2, two distinct operators for L3', () => {
+    expect([
+      requiredApprovers('L0'),
+      requiredApprovers('L1'),
+      requiredApprovers('L2'),
+      requiredApprovers('L3'),
+    ]).toEqual([0, 0, 1, 2])
+  })
+
+  it.each(['L2', 'L3'] as const)(
+    'a %s proposal with no approvals waits for requiredApprovers of them',
+    async (level) => {
+      const p = proposal({ level, operation: level === 'L3' ? 'drain' : 'open' })
+      expect(await evaluateActuationPolicy(input(p, [], { hop: 'sender' }))).toMatchObject({
+        verdict: 'pending',
+        needed: requiredApprovers(level),
+      })
+    },
+  )
 
   it('L3 is allowed with two distinct operators, one on LAN', async () => {
     const p = proposal({ level: 'L3', operation: 'drain' })

@@ -8,6 +8,7 @@
 import { type ApprovalVerdict, type OperatorLink, type VerifiedApproval, verifyApproval } from './approval.ts'
 import { COMMAND_MAX_APPROVALS, L2_REQUIRED_APPROVERS, L3_REQUIRED_APPROVERS } from './constants.ts'
 import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from './evidence.ts'
+import type { ExecutionGuard } from './execution-check.ts'
 import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
 import { claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
 import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
@@ -49,6 +50,10 @@ export const POLICY_DENIAL_CODES = {
   'missing-approval': 'The proposal needs operator approval and has none.',
   'insufficient-approvals': 'The proposal does not have enough distinct operator approvals.',
   'no-local-approver': 'L3 needs at least one approver observed on a local or LAN link.',
+  'stale-evidence':
+    'At execution the evidence is older than the manifest allows; propose again on fresh readings.',
+  'guard-failed':
+    "A guard the manifest declares does not hold on the actuator's own latest reading (or it has none).",
 } as const
 export type PolicyDenialCode = keyof typeof POLICY_DENIAL_CODES
 
@@ -81,6 +86,8 @@ export interface OperationManifest {
   readonly humanDecision?: boolean
   /** What counts as evidence; absent (no site zone), any measured fact does. */
   readonly evidence?: EvidenceRequirement
+  /** Conditions re-checked by the actuator just before it moves the device (execution-check.ts). */
+  readonly guards?: readonly ExecutionGuard[]
 }
 
 /** Who wrote the proposal, as the deciding hop's own records show: an operator whose certificate
@@ -165,6 +172,19 @@ const APPROVAL_REJECTION_TO_DENIAL = {
 } as const satisfies Record<string, PolicyDenialCode>
 
 const LEVEL_RANK: Readonly<Record<ApprovalLevel, number>> = { L0: 0, L1: 1, L2: 2, L3: 3 }
+
+const REQUIRED_APPROVERS: Readonly<Record<ApprovalLevel, number>> = {
+  L0: 0,
+  L1: 0,
+  L2: L2_REQUIRED_APPROVERS,
+  L3: L3_REQUIRED_APPROVERS,
+}
+
+/** Distinct operator approvals a proposal of this level needs before the policy allows it (L0 and
+ * L1 need none). The policy counts with it; the CLI and the console show it. */
+export function requiredApprovers(level: ApprovalLevel): number {
+  return REQUIRED_APPROVERS[level]
+}
 
 /** The rules, in the order they are checked. Pure and synchronous. */
 export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
@@ -276,9 +296,9 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       )
     }
     case 'L2':
-      return decideApprovalCount('L2', L2_REQUIRED_APPROVERS, approvers, facts.hop)
+      return decideApprovalCount('L2', requiredApprovers('L2'), approvers, facts.hop)
     case 'L3': {
-      const counted = decideApprovalCount('L3', L3_REQUIRED_APPROVERS, approvers, facts.hop)
+      const counted = decideApprovalCount('L3', requiredApprovers('L3'), approvers, facts.hop)
       if (counted.verdict !== 'allow') return counted
       // A claim is never more local than the observation (checked above), so the claim is what
       // the observation allows.

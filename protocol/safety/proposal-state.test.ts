@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  COLLECTING_PROPOSAL_STATES,
+  isCollectingProposalState,
   PROPOSAL_EVENTS,
   PROPOSAL_STATES,
   type ProposalEvent,
@@ -57,5 +59,24 @@ describe('proposal lifecycle', () => {
       const result = transition(state, event)
       if (result.outcome === 'accept' && result.next === 'executing') expect(state).toBe('approved')
     }
+  })
+})
+
+describe('collecting states', () => {
+  it('are exactly the states from which an approval or a rejection is still a legal move', () => {
+    const decidable = PROPOSAL_STATES.filter(
+      (state) =>
+        transition(state, 'reject').outcome === 'accept' && transition(state, 'start').outcome === 'reject',
+    )
+    expect([...COLLECTING_PROPOSAL_STATES].sort()).toEqual([...decidable].sort())
+    expect([...COLLECTING_PROPOSAL_STATES].sort()).toEqual(['awaiting_approval', 'proposed'])
+  })
+
+  it('isCollectingProposalState reads a wire string and refuses unknown states', () => {
+    expect(isCollectingProposalState('awaiting_approval')).toBe(true)
+    expect(isCollectingProposalState('approved')).toBe(false)
+    expect(isCollectingProposalState('executing')).toBe(false)
+    expect(isCollectingProposalState('Awaiting_Approval')).toBe(false)
+    expect(isCollectingProposalState('')).toBe(false)
   })
 })

@@ -40,6 +40,17 @@ export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
   'cancelled',
 ])
 
+/** States in which approvals are still being collected: an operator may approve or reject. */
+export const COLLECTING_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
+  'proposed',
+  'awaiting_approval',
+])
+
+/** Whether approvals are still collected in this state; takes a state as read from the wire. */
+export function isCollectingProposalState(state: string): boolean {
+  return COLLECTING_PROPOSAL_STATES.has(state as ProposalState)
+}
+
 /** The only legal moves. Once executing, expiry no longer applies (the actuator is already acting
  * and must report how it ended) and a rejection is too late. A cancel (the author or an admin
  * withdrew it, an emergency stop, a lost leadership) is still possible while executing: the actuator
@@ -54,6 +65,15 @@ const TRANSITIONS: Readonly<Record<ProposalState, Partial<Record<ProposalEvent, 
   rejected: {},
   expired: {},
   cancelled: {},
+}
+
+/** Whether a proposal in this state can still be withdrawn (author, admin, emergency stop, lost
+ * leadership); takes a state as read from the wire. The console and the command center both ask. */
+export function isCancellableProposalState(state: string): boolean {
+  return (
+    (PROPOSAL_STATES as readonly string[]).includes(state) &&
+    TRANSITIONS[state as ProposalState].cancel !== undefined
+  )
 }
 
 export type TransitionRejection = 'terminal-state' | 'illegal-transition'

@@ -25,12 +25,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { verifyFrame } from '../../protocol/context/index.ts'
 import { RPC_RATE_BURST, RPC_RATE_PER_SECOND } from '../../protocol/limits.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { type OperatorCertificate, signApproval } from '../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { startFarmSite, waitForZoneObservations } from '../helpers/farm-site.ts'
 import { runCli, stopAll } from '../helpers/processes.ts'
 
@@ -158,15 +158,12 @@ async function oneRun(alice: CliClient, bob: Operator, poll: boolean): Promise<S
     args: { durationSec },
   })
   if (created.merged) throw new Error(`proposal ${index} was merged with a duplicate; vary its args`)
-  const id = String(created.proposal.proposal['id'])
+  const id = created.proposal.proposal.id
   const approval = await bob.sign(created.proposal.hash)
   const sinceEpochMs = Date.now() - 1_000
   const t0 = performance.now()
   const framePromise = poll ? executionFrameSeen(bob.client, id, sinceEpochMs) : undefined
-  const decided = await bob.client.call('proposal.approve', {
-    id,
-    approval: approval as unknown as Record<string, unknown>,
-  })
+  const decided = await bob.client.call('proposal.approve', { id, approval })
   if (decided.verdict !== 'allow' || decided.proposal.state !== 'completed')
     throw new Error(
       `proposal ${id} ended ${decided.verdict}/${decided.proposal.state}: ${decided.detail} ${decided.proposal.reason ?? ''}`,

@@ -16,7 +16,7 @@
  *                                        [--ed25519 native,portable]
  *
  * `--ed25519` picks the signature path: `native` is what a node installs at start
- * (node/libp2p/native-ed25519.ts: OpenSSL with key objects parsed once), `portable` is protocol/'s
+ * (runtime/libp2p/native-ed25519.ts: OpenSSL with key objects parsed once), `portable` is protocol/'s
  * default (@libp2p/crypto, which re-imports the key on every call). Given both, every round runs
  * each in turn, so the two are compared under the same machine load.
  *
@@ -28,8 +28,6 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createNativeEd25519 } from '../../node/libp2p/native-ed25519.ts'
-import { installNativeSha256 } from '../../node/libp2p/native-hash.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
 import { canonicalBytes, sha256Hex } from '../../protocol/canonical.ts'
 import { decodeJsonMessage } from '../../protocol/codec.ts'
@@ -48,6 +46,8 @@ import {
 } from '../../protocol/context/index.ts'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey, useNativeEd25519 } from '../../protocol/signing.ts'
+import { createNativeEd25519 } from '../../runtime/libp2p/native-ed25519.ts'
+import { installNativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 
 const { values } = parseArgs({
   options: {

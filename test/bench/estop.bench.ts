@@ -18,10 +18,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
 import {
   type OperatorCertificate,
   operatorCertificateSchema,
@@ -29,6 +26,9 @@ import {
   signEstopOrder,
 } from '../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 import { makeStateDir, runCli, startNode, stopAll } from '../helpers/processes.ts'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -147,7 +147,7 @@ try {
         })
         const answer = await bob.client.call('proposal.approve', {
           id: proposal.id,
-          approval: approval as unknown as Record<string, unknown>,
+          approval: approval,
         })
         if (answer.proposal.state !== 'completed')
           throw new Error(`clear of ${proposal.capability} ended ${answer.proposal.state}: ${answer.detail}`)
@@ -188,7 +188,7 @@ try {
     })
     const t0 = performance.now()
     const answer = await alice.client.call('safety.estop', {
-      order: order as unknown as Record<string, unknown>,
+      order: order,
     })
     const elapsed = performance.now() - t0
     const unsafe = answer.actuators.filter((actuator) => actuator.outcome !== 'safe')

@@ -7,14 +7,17 @@
  * chords, 2–3 links per node, up to 4 hops). Modes: `clawmesh` (ContextService:
  * 5 ms batches, one batch signature, full validation on every hop, gossipsub StrictNoSign),
  * `clawmesh-signed` (the same with gossipsub StrictSign), `raw` (one gossip message per 512-byte
- * frame, no validator, StrictNoSign) and `raw-signed` (the same with StrictSign).
+ * frame, no validator, StrictNoSign), `raw-signed` (the same with StrictSign) and `mqtt` (the same
+ * number of processes as mqtt.js clients of a Mosquitto broker the bench starts on a free loopback
+ * port, QoS 0, one hop: test/bench/fanout-mqtt-worker.ts; skipped with a line saying so when
+ * `mosquitto` is not installed — `apt-get install -y mosquitto`, or MOSQUITTO_PATH).
  *
  * One set of processes serves all rates of a (mode, topology), rates ascending; after each rate the
  * receivers get time to drain before their counts are taken. Latency is receive time − send time
  * (the moment `publish` was called, so it includes the coalescing window).
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
- *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed]
+ *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed,mqtt]
  *     [--baseline-root DIR] [--repeat N]
  *
  * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
@@ -27,16 +30,20 @@
  * After the table, each target of the issue that the run covers (ClawMesh modes; chain of 3 at 500
  * and 6,000 frames/s, 10 nodes at 500/s) gets a verdict: in how many rounds it was met (zero loss
  * and a far p99 within it), and the far p50/p99 over the frames of all rounds together, which is
- * steadier than any one 4-second round's p99 when the tail comes in short spells.
+ * steadier than any one 4-second round's p99 when the tail comes in short spells. With `mqtt` in the
+ * run, every mode's pooled far p50/p99 is also printed as a ratio to the broker's at the same
+ * topology size and rate.
  *
  * Prints a table and writes test/bench/results/fanout.json.
  */
-import { type ChildProcess, fork } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
-import { resolve } from 'node:path'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createConnection, createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { FanoutMode, ParentMessage, WorkerConfig, WorkerMessage } from './fanout-worker.ts'
+import type { FanoutMode, ParentMessage, WorkerConfig, WorkerMessage } from './fanout-core.ts'
 
 type BenchMode = FanoutMode | 'clawmesh@baseline'
 
@@ -59,10 +66,19 @@ const BASELINE_MODE: BenchMode = 'clawmesh@baseline'
 const rates = values.rates.split(',').map(Number)
 const seconds = Number(values.seconds)
 const warmupSeconds = Number(values.warmup)
-const modes: BenchMode[] = [
+const requestedModes: BenchMode[] = [
   ...(values.modes.split(',') as BenchMode[]),
   ...(baselineRoot === undefined ? [] : [BASELINE_MODE]),
 ]
+const MQTT_MODE: BenchMode = 'mqtt'
+/** Where Debian puts the broker; MOSQUITTO_PATH overrides. */
+const MOSQUITTO_PATHS = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']
+const mosquittoPath = [process.env.MOSQUITTO_PATH, ...MOSQUITTO_PATHS].find(
+  (path): path is string => path !== undefined && existsSync(path),
+)
+if (requestedModes.includes(MQTT_MODE) && mosquittoPath === undefined)
+  console.log('mqtt mode skipped: no mosquitto broker (apt-get install -y mosquitto, or set MOSQUITTO_PATH)')
+const modes = requestedModes.filter((mode) => mode !== MQTT_MODE || mosquittoPath !== undefined)
 const topologyNames = values.topologies.split(',')
 
 /** A receiver whose count has not moved for this long is done draining. */
@@ -70,6 +86,60 @@ const DRAIN_QUIET_MS = 1_500
 const DRAIN_MAX_MS = 8_000
 const IDLE_MEASURE_MS = 2_000
 const MESH_FORMATION_TIMEOUT_MS = 15_000
+const BROKER_START_TIMEOUT_MS = 5_000
+
+interface Broker {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+/** Starts Mosquitto on a free loopback port with anonymous access and no persistence, for this run,
+ * tuned as a site after low latency would run it: TCP_NODELAY on its sockets (off by default). */
+async function startBroker(path: string): Promise<Broker> {
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      probe.close(() => resolvePort(typeof address === 'object' && address !== null ? address.port : 0))
+    })
+  })
+  const dir = await mkdtemp(join(tmpdir(), 'clawmesh-bench-mqtt-'))
+  const conf = join(dir, 'mosquitto.conf')
+  await writeFile(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`,
+  )
+  const broker = spawn(path, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const deadline = Date.now() + BROKER_START_TIMEOUT_MS
+  for (;;) {
+    const open = await new Promise<boolean>((resolveOpen) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => {
+        socket.destroy()
+        resolveOpen(true)
+      })
+      socket.once('error', () => resolveOpen(false))
+    })
+    if (open) break
+    if (broker.exitCode !== null || Date.now() > deadline) {
+      broker.kill('SIGKILL')
+      throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within ${BROKER_START_TIMEOUT_MS} ms`)
+    }
+    await sleep(50)
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise((resolveExit) => broker.once('exit', resolveExit))
+      broker.kill('SIGTERM')
+      await Promise.race([exited, sleep(3_000).then(() => broker.kill('SIGKILL'))])
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The broker, started on first use by the mqtt mode and stopped at the end of the run. */
+let broker: Broker | undefined
 
 interface Topology {
   name: string
@@ -142,7 +212,8 @@ class Worker {
   readonly #waiters: Array<{ type: WorkerMessage['type']; resolve: (message: WorkerMessage) => void }> = []
 
   constructor(config: WorkerConfig, workerDir: string = import.meta.dirname) {
-    this.process = fork(resolve(workerDir, 'fanout-worker.ts'), [JSON.stringify(config)], {
+    const script = config.mode === 'mqtt' ? 'fanout-mqtt-worker.ts' : 'fanout-worker.ts'
+    this.process = fork(resolve(workerDir, script), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     this.process.on('message', (message: WorkerMessage) => {
@@ -254,7 +325,12 @@ interface RunResult {
 }
 
 async function runConfiguration(mode: BenchMode, topology: Topology, round: number): Promise<RunResult[]> {
-  const hops = hopsFromPublisher(topology)
+  // Through a broker every subscriber is one hop away, whatever the site's links would be.
+  const hops =
+    mode === MQTT_MODE
+      ? Array.from({ length: topology.size }, (_, index) => (index === 0 ? 0 : 1))
+      : hopsFromPublisher(topology)
+  if (mode === MQTT_MODE) broker ??= await startBroker(mosquittoPath as string)
   const baseline = mode === BASELINE_MODE
   const workerDir = baseline ? resolve(baselineRoot as string, 'test/bench') : import.meta.dirname
   const workerMode: FanoutMode = baseline ? 'clawmesh' : (mode as FanoutMode)
@@ -262,7 +338,12 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
     { length: topology.size },
     (_, index) =>
       new Worker(
-        { mode: workerMode, role: index === 0 ? 'publisher' : 'receiver', name: `n${index}` },
+        {
+          mode: workerMode,
+          role: index === 0 ? 'publisher' : 'receiver',
+          name: `n${index}`,
+          ...(broker === undefined ? {} : { brokerUrl: broker.url }),
+        },
         workerDir,
       ),
   )
@@ -473,7 +554,7 @@ function targetVerdicts(all: RunResult[]): TargetVerdict[] {
   const verdicts: TargetVerdict[] = []
   for (const topology of topologyNames) {
     for (const mode of modes) {
-      if (mode.startsWith('raw')) continue
+      if (mode.startsWith('raw') || mode === MQTT_MODE) continue
       for (const [rate, targetP99Ms] of Object.entries(TARGET_FAR_P99_MS[topology] ?? {})) {
         const runs = all.filter((r) => r.topology === topology && r.mode === mode && r.rate === Number(rate))
         if (runs.length === 0) continue
@@ -496,6 +577,51 @@ function targetVerdicts(all: RunResult[]): TargetVerdict[] {
     }
   }
   return verdicts
+}
+
+interface BrokerRatio {
+  mode: BenchMode
+  topology: string
+  rate: number
+  p50Ms: number | null
+  p99Ms: number | null
+  mqttP50Ms: number | null
+  mqttP99Ms: number | null
+  p50Ratio: number | null
+  p99Ratio: number | null
+}
+
+/** Each mode's pooled far latency beside the broker's, per topology size and rate. */
+function ratiosToBroker(all: RunResult[]): BrokerRatio[] {
+  const pooled = (runs: RunResult[]) => summarise(runs.flatMap((r) => farLatenciesOf.get(r) ?? []))
+  const ratio = (value: number | null, base: number | null) =>
+    value === null || base === null || base === 0 ? null : round2(value / base)
+  const ratios: BrokerRatio[] = []
+  for (const topology of topologyNames) {
+    for (const rate of rates) {
+      const broker = pooled(
+        all.filter((r) => r.mode === MQTT_MODE && r.topology === topology && r.rate === rate),
+      )
+      if (broker.p50Ms === null) continue
+      for (const mode of modes) {
+        if (mode === MQTT_MODE) continue
+        const own = pooled(all.filter((r) => r.mode === mode && r.topology === topology && r.rate === rate))
+        if (own.p50Ms === null) continue
+        ratios.push({
+          mode,
+          topology,
+          rate,
+          p50Ms: own.p50Ms,
+          p99Ms: own.p99Ms,
+          mqttP50Ms: broker.p50Ms,
+          mqttP99Ms: broker.p99Ms,
+          p50Ratio: ratio(own.p50Ms, broker.p50Ms),
+          p99Ratio: ratio(own.p99Ms, broker.p99Ms),
+        })
+      }
+    }
+  }
+  return ratios
 }
 
 const started = Date.now()
@@ -588,6 +714,19 @@ if (verdicts.length > 0) {
     )
   }
 }
+const brokerRatios = ratiosToBroker(results)
+if (brokerRatios.length > 0) {
+  console.log(
+    '\nbeside the broker (pooled far latency of all rounds, ratio to mqtt at the same size and rate):',
+  )
+  for (const r of brokerRatios) {
+    console.log(
+      `  ${r.mode}/${r.topology} at ${r.rate}/s: p50 ${r.p50Ms} ms (${r.p50Ratio}× mqtt's ${r.mqttP50Ms}), ` +
+        `p99 ${r.p99Ms} ms (${r.p99Ratio}× mqtt's ${r.mqttP99Ms})`,
+    )
+  }
+}
+await broker?.stop()
 console.log(`\ntotal ${Math.round((Date.now() - started) / 1_000)} s`)
 
 const outputDir = resolve(root, 'test/bench/results')
@@ -601,6 +740,7 @@ await writeFile(
       options: { rates, seconds, warmupSeconds, modes, topologies: topologyNames, repeat, baselineRoot },
       highestZeroLoss,
       targets: verdicts,
+      brokerRatios,
       results,
     },
     null,

@@ -23,14 +23,14 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type CliClient, connectCliClient } from '../../node/cli/client-node.ts'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { MDNS_QUERY_INTERVAL_MS } from '../../node/libp2p/create-node-libp2p.ts'
 import {
   STATIC_PEER_BACKOFF_INITIAL_MS,
   STATIC_PEER_BACKOFF_MAX_MS,
 } from '../../node/mesh/static-peer-dialer.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 import { createMulticastNetns } from '../helpers/netns.ts'
 import { makeStateDir, type NodeProcess, REPO_ROOT, startNode, stopAll } from '../helpers/processes.ts'
 

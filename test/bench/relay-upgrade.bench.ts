@@ -18,14 +18,18 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createNodeLibp2p, type NodeLibp2p } from '../../node/libp2p/create-node-libp2p.ts'
-import { createTrustGater } from '../../node/mesh/trust-gater.ts'
 import {
   contextTopic,
   DEFAULT_MESH_NAME,
   type MeshIdentity,
   PROTOCOL_GENERATION,
 } from '../../protocol/mesh.ts'
+import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
+import { createTrustGater } from '../../runtime/trust/trust-gater.ts'
 import { startRelay } from '../../signaling/relay.ts'
+
+// As the node's composition root does: these libp2p stacks are built here, in-process.
+installNativeCrypto()
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } })

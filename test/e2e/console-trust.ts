@@ -4,8 +4,8 @@
  * store (node/site/site-bindings.ts), never from the frames. Without the name, field-1's readings
  * are refused and the console has nothing live to show.
  */
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 
 export async function nameTrustedPeers(
   dirs: { readonly cc: string; readonly field: string },

@@ -6,10 +6,10 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../node/site/site-model.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 import {
   cliJson,
   makeStateDir,
@@ -46,6 +46,8 @@ export interface FarmSiteOptions<N extends string> {
    * its ledger's `started` record and the device write (crash tests kill a process meanwhile). */
   fieldHoldExecutionMs?: number
   operators?: FarmOperator<N>[]
+  /** A site file for both nodes instead of the demo farm (e.g. one declaring guards or a fail-safe). */
+  site?: string
 }
 
 async function keysOf(dir: string): Promise<{ deviceId: string; cliKeyId: string }> {
@@ -79,7 +81,7 @@ export async function startFarmSite<N extends string = never>(
     '--role',
     'planner',
     '--site',
-    DEMO_FARM_PATH,
+    options.site ?? DEMO_FARM_PATH,
     ...(options.ccArgs ?? []),
   ]
   const ccNode = await startNode(dirs.cc, ccArgs)
@@ -91,6 +93,7 @@ export async function startFarmSite<N extends string = never>(
     ids.cc,
     '--peer',
     `${ids.cc}=${ccNode.url}`,
+    ...(options.site === undefined ? [] : ['--site', options.site]),
   ]
   const fieldNode =
     options.fieldHoldExecutionMs === undefined

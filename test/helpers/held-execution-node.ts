@@ -9,7 +9,8 @@
  */
 import { Command } from 'commander'
 import { registerStartCommand } from '../../node/cli/commands/start.ts'
-import { runCli } from '../../node/cli/run-cli.ts'
+import { describeNodeCliError } from '../../node/cli/node-cli-errors.ts'
+import { runCli } from '../../runtime/cli/run-cli.ts'
 
 /** A hold never outlasts the command center's wait for the actuator. */
 const HOLD_EXECUTION_MAX_MS = 10_000
@@ -29,4 +30,4 @@ registerStartCommand(program, {
     await new Promise((resolve) => setTimeout(resolve, holdMs))
   },
 })
-await runCli(program, [process.argv[0] as string, process.argv[1] as string, ...rest])
+await runCli(program, [process.argv[0] as string, process.argv[1] as string, ...rest], describeNodeCliError)

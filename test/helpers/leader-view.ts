@@ -5,8 +5,8 @@
  */
 
 import type { LeaderInfo, LeaderView } from '../../node/planner/leader-view.ts'
-import { electLeader, isPlannerRole } from '../../protocol/planner-election.ts'
-import type { NodeRole } from '../../protocol/roles.ts'
+import { electLeader } from '../../protocol/planner-election.ts'
+import { isCommandCenterRole, type NodeRole } from '../../protocol/roles.ts'
 
 export interface PlannerCandidate {
   deviceId: string
@@ -18,7 +18,7 @@ export function observedLeader(candidates: () => readonly PlannerCandidate[]): L
   const leader = (): LeaderInfo | undefined => {
     const best = electLeader(
       candidates().flatMap((candidate) =>
-        candidate.connected && isPlannerRole(candidate.role)
+        candidate.connected && isCommandCenterRole(candidate.role)
           ? [{ deviceId: candidate.deviceId, role: candidate.role }]
           : [],
       ),

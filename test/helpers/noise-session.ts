@@ -1,6 +1,6 @@
 /**
  * Noise sessions without a network, for tests of the node's encrypter wrappers
- * (node/libp2p/write-batching.ts, noise-frame-lengths.ts): an encrypter with the components a real
+ * (runtime/libp2p/write-batching.ts, noise-frame-lengths.ts): an encrypter with the components a real
  * node gives it, and what a secured stream receives.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'

@@ -8,9 +8,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { loadOrCreateIdentity } from '../../node/identity/device-identity.ts'
-import { statePaths } from '../../node/state/state-dir.ts'
-import { TrustStore } from '../../node/trust/trust-store.ts'
+import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../runtime/trust/trust-store.ts'
 
 const execFileAsync = promisify(execFile)
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')

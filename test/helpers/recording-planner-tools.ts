@@ -7,6 +7,7 @@
 import type { PlannerTools, ProposalDraft } from '../../node/planner/backend.ts'
 import type { Frame } from '../../protocol/context/frame.ts'
 import type { ProposalRecordWire } from '../../protocol/rpc/methods.ts'
+import { makeProposalRecord } from './safety-fixtures.ts'
 
 export const FRAME_A = 'a'.repeat(64)
 export const FRAME_B = 'b'.repeat(64)
@@ -59,15 +60,12 @@ export function recordingTools(): PlannerTools & { calls: RecordedCall[] } {
     },
     async createProposal(draft: ProposalDraft): Promise<ProposalRecordWire> {
       calls.push({ tool: 'createProposal', args: draft })
-      return {
-        hash: 'f'.repeat(64),
-        state: 'awaiting_approval',
+      return makeProposalRecord({
         proposal: { capability: draft.capability, operation: draft.operation, level: draft.level ?? 'L2' },
-        approvals: [],
         mergedCount: 1,
         receivedAt: 1,
         updatedAt: 1,
-      }
+      })
     },
   }
 }

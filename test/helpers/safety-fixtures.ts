@@ -8,6 +8,7 @@ import {
   type OperatorRole,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { Proposal } from '../../protocol/safety/proposal.ts'
+import type { ProposalRecord } from '../../protocol/safety/proposal-record.ts'
 import { type Signer, signerFromPrivateKey } from '../../protocol/signing.ts'
 
 export const NOW = 1_750_000_000_000
@@ -55,3 +56,24 @@ export function makeProposal(fields: { targetNode: string; authorId: string } & 
     ...overrides,
   }
 }
+
+/** A proposal record awaiting approval, as `proposal.create` answers it (for fakes of the planner's
+ * tools); `proposal` overrides fields of `makeProposal`'s. */
+export function makeProposalRecord(
+  fields: { hash?: string; proposal?: Partial<Proposal> } & Partial<Omit<ProposalRecord, 'proposal'>> = {},
+): ProposalRecord {
+  const { proposal, hash = 'f'.repeat(64), ...overrides } = fields
+  return {
+    hash,
+    proposal: makeProposal({ targetNode: TEST_DEVICE, authorId: TEST_DEVICE, ...proposal }),
+    state: 'awaiting_approval',
+    approvals: [],
+    mergedCount: 0,
+    receivedAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
+  }
+}
+
+/** A well-formed device ID for records whose target and author a test does not look at. */
+const TEST_DEVICE = '12D3KooWPDgUCsmdPD9z8yMxtcBRYWEXZmr8byGpr2fFR4gnottJ'

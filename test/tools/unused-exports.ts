@@ -1,6 +1,6 @@
 /**
- * Lists exports of the production code (protocol/, node/, signaling/, browser/src/) that no other
- * file names: candidates to un-export or delete. Names are matched as identifiers across every
+ * Lists exports of the production code (protocol/, runtime/, node/, signaling/, browser/src/) that
+ * no other file names: candidates to un-export or delete. Names are matched as identifiers across every
  * TypeScript file of the repository, so a name that only a test (or a re-export) mentions is listed
  * separately, and a name shared by two unrelated exports can hide one of them: a list to review,
  * not to delete blindly.
@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const ROOT = join(import.meta.dirname, '../..')
-const PRODUCTION_DIRS = ['protocol', 'node', 'signaling', 'browser/src']
+const PRODUCTION_DIRS = ['protocol', 'runtime', 'node', 'signaling', 'browser/src']
 const SCANNED_DIRS = [...PRODUCTION_DIRS, 'test', 'browser']
 const SKIPPED = new Set(['node_modules', 'dist', '.git'])
 

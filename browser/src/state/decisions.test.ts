@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ClawMeshError } from '../../../protocol/errors.ts'
-import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
-import { decisionFailure, operatorLinkOf, proposalIdOf } from './decisions.ts'
+import { decisionFailure, operatorLinkOf } from './decisions.ts'
 
 describe('the link an approval is signed with', () => {
   it('is classified from the address the console is connected over', () => {
@@ -18,13 +17,6 @@ describe('the link an approval is signed with', () => {
 })
 
 describe('a decision', () => {
-  it('is filed under the proposal’s ID, or its hash when it has none', () => {
-    const record = (proposal: Record<string, unknown>) =>
-      ({ hash: 'h-1', proposal }) as unknown as Pick<ProposalRecordWire, 'hash' | 'proposal'>
-    expect(proposalIdOf(record({ id: 'p-7' }))).toBe('p-7')
-    expect(proposalIdOf(record({}))).toBe('h-1')
-  })
-
   it('that failed shows the error code first, so the operator sees why', () => {
     expect(decisionFailure(new ClawMeshError('FORBIDDEN', 'self-approval'))).toEqual({
       ok: false,

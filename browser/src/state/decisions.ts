@@ -54,8 +54,8 @@ export function createDecisions(init: {
           ...(reason === undefined || reason === '' ? {} : { reason }),
         })
         const result = await init.rpc.call(decision === 'approve' ? 'proposal.approve' : 'proposal.reject', {
-          id: proposalIdOf(record),
-          approval: approval as unknown as Record<string, unknown>,
+          id: record.proposal.id,
+          approval,
         })
         init.setState('proposals', (current) =>
           current.map((entry) => (entry.hash === result.proposal.hash ? result.proposal : entry)),
@@ -76,9 +76,7 @@ export function createDecisions(init: {
           operatorCertificate: certificate,
           issuedAt: Date.now(),
         })
-        const result = await init.rpc.call('safety.estop', {
-          order: order as unknown as Record<string, unknown>,
-        })
+        const result = await init.rpc.call('safety.estop', { order })
         const safe = result.actuators.filter((actuator) => actuator.outcome === 'safe').length
         const ok = safe === result.actuators.length
         return {
@@ -93,7 +91,7 @@ export function createDecisions(init: {
     async cancel(record, reason) {
       try {
         const result = await init.rpc.call('proposal.cancel', {
-          id: proposalIdOf(record),
+          id: record.proposal.id,
           ...(reason === undefined || reason === '' ? {} : { reason }),
         })
         init.setState('proposals', (current) =>
@@ -120,10 +118,6 @@ export function operatorLinkOf(link: LinkState): OperatorLink {
 }
 
 /** The ID the command center files the proposal under (its hash for a proposal without one). */
-export function proposalIdOf(record: Pick<ProposalRecordWire, 'hash' | 'proposal'>): string {
-  return String((record.proposal as { id?: unknown }).id ?? record.hash)
-}
-
 /** What the Command view shows for a failed decision: the error's code first, when it has one. */
 export function decisionFailure(error: unknown): DecisionOutcome {
   const code = error instanceof ClawMeshError ? `${error.code}: ` : ''

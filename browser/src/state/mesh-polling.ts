@@ -5,7 +5,6 @@
  */
 import { onCleanup } from 'solid-js'
 import { reconcile, type SetStoreFunction } from 'solid-js/store'
-import type { Frame } from '../../../protocol/context/frame.ts'
 import { ClawMeshError } from '../../../protocol/errors.ts'
 import type { IceServer } from '../../../protocol/ice-servers.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
@@ -99,7 +98,7 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
     if (health.status === 'fulfilled') setState('health', reconcile(health.value))
     if (world.status === 'fulfilled') {
       const points = world.value.frames.flatMap((frame) => {
-        const point = observationOf(frame as unknown as Frame, init.bindings)
+        const point = observationOf(frame, init.bindings)
         return point === undefined ? [] : [point]
       })
       setState('observations', (current) => mergeObservations(current, points))

@@ -9,10 +9,7 @@ import { type Accessor, createSignal } from 'solid-js'
 import type { ConsoleConfig } from '../../../protocol/console-config.ts'
 import type { IceServer } from '../../../protocol/ice-servers.ts'
 import { requestPairing } from '../../../protocol/pairing.ts'
-import {
-  type OperatorCertificate,
-  operatorCertificateSchema,
-} from '../../../protocol/safety/operator-certificate.ts'
+import type { OperatorCertificate } from '../../../protocol/safety/operator-certificate.ts'
 import type { ConsoleNode } from '../mesh/browser-node.ts'
 import type { OperatorKey } from '../mesh/operator-key.ts'
 import type { ConsoleStorage } from '../storage/console-storage.ts'
@@ -68,14 +65,14 @@ export async function createOperatorPairing(
         { code: code.trim() },
       )
       if (!answer.ok) throw new Error(`pairing refused (${answer.reason}): ${answer.message}`)
-      const parsed = operatorCertificateSchema.safeParse(answer.certificate)
-      if (answer.kind !== 'operator' || !parsed.success)
+      const { certificate: issued } = answer
+      if (answer.kind !== 'operator' || issued === undefined)
         throw new Error('this code pairs a device, not an operator: run `clawmesh pair --operator NAME`')
-      const problem = certificateProblem(parsed.data, config, key.operatorId)
+      const problem = certificateProblem(issued, config, key.operatorId)
       if (problem !== undefined) throw new Error(problem)
-      await storage.saveCertificate(parsed.data)
-      setCertificate(parsed.data)
-      return parsed.data
+      await storage.saveCertificate(issued)
+      setCertificate(issued)
+      return issued
     },
     async forget() {
       setCertificate(undefined)

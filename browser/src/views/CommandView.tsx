@@ -3,38 +3,15 @@
  * with this console's operator key, and the execution outcome. */
 import { createSignal, For, Show } from 'solid-js'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
+import { requiredApprovers } from '../../../protocol/safety/policy.ts'
+import { approvalLevelSchema } from '../../../protocol/safety/proposal.ts'
+import {
+  isCancellableProposalState,
+  isCollectingProposalState,
+} from '../../../protocol/safety/proposal-state.ts'
 import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
-
-interface ProposalView {
-  readonly id: string
-  readonly capability: string
-  readonly operation: string
-  readonly args: Record<string, unknown>
-  readonly level: string
-  readonly targetNode: string
-  readonly evidence: { frameId: string; tier: string }[]
-  readonly author: { kind: string; id: string }
-  readonly expiresAt: number
-}
-
-/** Reads the proposal body defensively: the wire record is an open object. */
-export function proposalView(record: ProposalRecordWire): ProposalView {
-  const proposal = record.proposal as Record<string, unknown>
-  const author = (proposal['author'] ?? {}) as { kind?: string; id?: string }
-  return {
-    id: String(proposal['id'] ?? record.hash),
-    capability: String(proposal['capability'] ?? '?'),
-    operation: String(proposal['operation'] ?? '?'),
-    args: (proposal['args'] ?? {}) as Record<string, unknown>,
-    level: String(proposal['level'] ?? '?'),
-    targetNode: String(proposal['targetNode'] ?? ''),
-    evidence: Array.isArray(proposal['evidence']) ? (proposal['evidence'] as ProposalView['evidence']) : [],
-    author: { kind: author.kind ?? '?', id: author.id ?? '' },
-    expiresAt: Number(proposal['expiresAt'] ?? 0),
-  }
-}
 
 interface ApprovalSummary {
   readonly decision: string
@@ -43,23 +20,12 @@ interface ApprovalSummary {
 }
 
 function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
-  return record.approvals.map((approval) => {
-    const body = (approval['body'] ?? {}) as {
-      decision?: string
-      operatorLink?: string
-      operatorCertificate?: { body?: { displayName?: string } }
-    }
-    return {
-      decision: body.decision ?? '?',
-      operator: body.operatorCertificate?.body?.displayName ?? '?',
-      link: body.operatorLink ?? '?',
-    }
-  })
+  return record.approvals.map(({ body }) => ({
+    decision: body.decision,
+    operator: body.operatorCertificate.body.displayName,
+    link: body.operatorLink,
+  }))
 }
-
-const OPEN_STATES = new Set(['proposed', 'awaiting_approval'])
-/** States a proposal can still be withdrawn in (the command center refuses others). */
-const CANCELLABLE_STATES = new Set(['proposed', 'awaiting_approval', 'approved', 'executing'])
 
 function ProposalCard(props: {
   record: ProposalRecordWire
@@ -71,9 +37,12 @@ function ProposalCard(props: {
 }) {
   const [busy, setBusy] = createSignal(false)
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
-  const view = () => proposalView(props.record)
+  const view = () => props.record.proposal
   const approvals = () => approvalsOf(props.record)
-  const needed = () => (view().level === 'L3' ? 2 : view().level === 'L2' ? 1 : 0)
+  const needed = () => {
+    const level = approvalLevelSchema.safeParse(view().level)
+    return level.success ? requiredApprovers(level.data) : 0
+  }
   const decide = async (decision: 'approve' | 'reject') => {
     setBusy(true)
     setOutcome(await props.onDecide(props.record, decision))
@@ -144,7 +113,7 @@ function ProposalCard(props: {
           {props.record.outcome ?? props.record.reason}
         </p>
       </Show>
-      <Show when={OPEN_STATES.has(props.record.state)}>
+      <Show when={isCollectingProposalState(props.record.state)}>
         <div class="actions">
           <button
             type="button"
@@ -171,7 +140,7 @@ function ProposalCard(props: {
       {/* The command center decides (author or admin); the button shows only where it would agree. */}
       <Show
         when={
-          CANCELLABLE_STATES.has(props.record.state) &&
+          isCancellableProposalState(props.record.state) &&
           (props.isAdmin || view().author.id === props.operatorId)
         }
       >

@@ -7,11 +7,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { PLANNER_ASK_CLIENT_TIMEOUT_MS, PLANNER_INPUT_MAX_CHARS } from '../../../protocol/planner.ts'
 import type { PlannerAnswer } from '../../../protocol/rpc/methods.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerAskCommand(program: Command): void {
   program
@@ -47,12 +46,7 @@ export function registerAskCommand(program: Command): void {
 function printAnswer(answer: PlannerAnswer): void {
   console.log(answer.answer)
   for (const record of answer.proposals) {
-    const proposal = record.proposal as {
-      id?: string
-      level?: string
-      capability?: string
-      operation?: string
-    }
+    const { proposal } = record
     console.log(
       `proposal ${proposal.id}  ${proposal.operation} ${proposal.capability}  level ${proposal.level}  state ${record.state}`,
     )

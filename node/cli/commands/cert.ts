@@ -5,8 +5,11 @@
  */
 import type { Command } from 'commander'
 import { renderUnicodeCompact } from 'uqr'
+import { pinFromFingerprint256 } from '../../../protocol/tls-pin.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
 import { DEFAULT_HTTPS_PORT } from '../../console/constants.ts'
-import { resolveStateDir } from '../../state/state-dir.ts'
 import { lanAddresses } from '../../tls/lan-names.ts'
 import {
   type CertificateSummary,
@@ -15,8 +18,6 @@ import {
   loadServerTls,
   type TlsStatus,
 } from '../../tls/tls-material.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
@@ -87,6 +88,8 @@ function printStatus(status: TlsStatus, options: CertOptions): void {
   line('file', status.paths.serverCert)
   line('key', `${status.paths.serverKey} (mode 0600)`)
   printSummary(status.server, line)
+  // What another node pins this one with: --peer <deviceId>=wss://…|<pin>|wan
+  line('pin', pinFromFingerprint256(status.server.fingerprint256))
   if (status.ca === undefined) return
   console.log('local CA (install it on each tablet; see docs/console-serving.md)')
   line('file', status.paths.caCert)

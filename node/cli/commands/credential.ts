@@ -4,15 +4,15 @@
  * `get` never print values; only `get --reveal` does.
  */
 import type { Command } from 'commander'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson, table } from '../../../runtime/cli/output.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import {
   CREDENTIAL_VALUE_MAX_CHARS,
   CredentialError,
   CredentialStore,
   checkCredentialName,
 } from '../../credentials/credential-store.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson, table } from '../output.ts'
 
 async function openStore(program: Command): Promise<CredentialStore> {
   const store = await CredentialStore.open(statePaths(resolveStateDir(program.opts().stateDir)).credentials)

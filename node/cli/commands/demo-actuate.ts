@@ -13,18 +13,13 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { ClawMeshError } from '../../../protocol/errors.ts'
 import { PROTOCOL_GENERATION, rpcProtocolId } from '../../../protocol/mesh.ts'
-import {
-  issueCommand,
-  type OperatorCertificate,
-  proposalHash,
-  signApproval,
-} from '../../../protocol/safety/index.ts'
+import { issueCommand, proposalHash, signApproval } from '../../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { statePaths } from '../../../runtime/state/state-dir.ts'
 import type { ClawMeshNode } from '../../clawmesh-node.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { localFarmSiteDirs, startLocalFarmSite } from '../../local-farm-site.ts'
 import { callRpc } from '../../rpc/rpc-client.ts'
-import { statePaths } from '../../state/state-dir.ts'
 import { connectCliClient } from '../client-node.ts'
 
 const VALVE = 'actuator:valve:zone-2'
@@ -68,7 +63,7 @@ export function registerDemoActuateCommand(program: Command): void {
           )
           const issue = async (operatorId: string, displayName: string) =>
             (await aliceClient.call('operator.issue', { operatorId, displayName, roles: ['operator'] }))
-              .certificate as unknown as OperatorCertificate
+              .certificate
           await issue(alice.deviceId, 'alice')
           const bobCertificate = await issue(bob.deviceId, 'bob')
           console.log('operators certified by the command center: alice (proposes), bob (approves)')
@@ -135,9 +130,7 @@ export function registerDemoActuateCommand(program: Command): void {
                 peerIdFromString(field.deviceId),
                 rpcProtocolId(PROTOCOL_GENERATION),
                 'actuator.execute',
-                {
-                  command: command as unknown as Record<string, unknown>,
-                },
+                { command },
               )
               throw new Error('the actuator executed a T0-only command')
             } catch (error) {
@@ -156,11 +149,9 @@ export function registerDemoActuateCommand(program: Command): void {
             args: { durationSec: 120 },
           })
           const record = created.proposal
-          const evidence = (record.proposal as { evidence: Array<{ tier: string }> }).evidence
-            .map((ref) => ref.tier)
-            .join(', ')
+          const evidence = record.proposal.evidence.map((ref) => ref.tier).join(', ')
           console.log(
-            `   ${String((record.proposal as { id: string }).id)}: ${record.state}, level ${String((record.proposal as { level: string }).level)}, evidence tiers ${evidence}`,
+            `   ${record.proposal.id}: ${record.state}, level ${record.proposal.level}, evidence tiers ${evidence}`,
           )
           console.log(`   valve open: ${await valveOpen()}`)
           console.log('2. bob approves it, signed with his own key')
@@ -171,10 +162,7 @@ export function registerDemoActuateCommand(program: Command): void {
             operatorLink: 'local',
             at: Date.now(),
           })
-          const decided = await bobClient.call('proposal.approve', {
-            id: record.hash,
-            approval: approval as unknown as Record<string, unknown>,
-          })
+          const decided = await bobClient.call('proposal.approve', { id: record.hash, approval })
           console.log(`   policy: ${decided.verdict} (${decided.detail}); proposal ${decided.proposal.state}`)
           console.log(
             `3. the runtime sent the certified command; the actuator checked it and executed it once`,

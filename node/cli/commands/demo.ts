@@ -11,24 +11,25 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { codeFile, PACKAGE_ROOT } from '../../../runtime/package-root.ts'
+import { statePaths } from '../../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../../runtime/trust/trust-store.ts'
 import { DEFAULT_CONSOLE_DIR } from '../../console/console-server.ts'
 import { DEFAULT_HTTPS_PORT } from '../../console/constants.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
-import { statePaths } from '../../state/state-dir.ts'
 import { lanAddresses } from '../../tls/lan-names.ts'
 import { ensureLocalTls, ensureServerTlsFromCa } from '../../tls/tls-material.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
 import { type CliClient, connectCliClient } from '../client-node.ts'
 import { buildConsoleIfMissing } from '../demo/build-console.ts'
 import { DEMO_PAIRING_TTL_MS, FAILED_CHILD_LOG_LINES, PAIRING_POLL_INTERVAL_MS } from '../demo/constants.ts'
 import { type SupervisedProcess, startSupervised } from '../demo/supervised-process.ts'
-import { CliUsageError } from '../errors.ts'
 
 const DEMO_BASE_PORT = 18789
-const REPO_ROOT = resolve(import.meta.dirname, '../../..')
-const CLI_BIN = join(REPO_ROOT, 'node/bin/clawmesh.ts')
-const RELAY_BIN = join(REPO_ROOT, 'signaling/bin/clawmesh-relay.ts')
+const REPO_ROOT = PACKAGE_ROOT
+const CLI_BIN = codeFile('node/bin/clawmesh')
+const RELAY_BIN = codeFile('signaling/bin/clawmesh-relay')
 
 interface DemoOptions {
   dir: string
@@ -250,7 +251,7 @@ async function runDemo(options: DemoOptions, base: string, port: number, httpsPo
         '--command-center',
         ids.commandCenter,
         '--peer',
-        `${ids.commandCenter}=${commandCenterUrl}|command-center`,
+        `${ids.commandCenter}=${commandCenterUrl}|local`,
         '--relay',
         relayAddresses.local,
       ],

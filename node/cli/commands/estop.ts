@@ -5,7 +5,8 @@
  * `estop status` lists a node's latches; `proposal cancel <id>` withdraws a proposal.
  */
 import type { Command } from 'commander'
-import type { EstopActuatorResult } from '../../../protocol/rpc/estop-methods.ts'
+import { isCommandCenterRole } from '../../../protocol/roles.ts'
+import type { EstopActuatorResult } from '../../../protocol/rpc/methods/estop.ts'
 import {
   type EstopScope,
   type OperatorLink,
@@ -13,13 +14,12 @@ import {
   signEstopOrder,
 } from '../../../protocol/safety/index.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson, table } from '../../../runtime/cli/output.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 import { defaultLink, loadCertificate } from './proposals.ts'
-import { withClient } from './status.ts'
 
 interface ScopeOptions {
   all?: boolean
@@ -109,14 +109,12 @@ function registerEstop(program: Command): Command {
       await withClient(program, url, async (client) => {
         const status = await client.call('mesh.status', {})
         // A command center relays to every node in scope; any other node stops its own actuators.
-        const commandCenter = status.role === 'planner' || status.role === 'standby-planner'
-        const wireOrder = order as unknown as Record<string, unknown>
-        const result = commandCenter
-          ? await client.call('safety.estop', { order: wireOrder })
+        const result = isCommandCenterRole(status.role)
+          ? await client.call('safety.estop', { order })
           : {
               scope: scope.kind,
               cancelled: [],
-              ...(await client.call('actuator.estop', { order: wireOrder })),
+              ...(await client.call('actuator.estop', { order })),
             }
         if (options.json) return printJson(result)
         printActuators(result.actuators)
@@ -160,10 +158,7 @@ function registerEstopClear(program: Command, estop: Command): void {
               operatorLink: (options.link as OperatorLink | undefined) ?? defaultLink(url),
               at: Date.now(),
             })
-            const result = await client.call('proposal.approve', {
-              id: proposal.id,
-              approval: approval as unknown as Record<string, unknown>,
-            })
+            const result = await client.call('proposal.approve', { id: proposal.id, approval })
             decided.push({
               ...proposal,
               verdict: result.verdict,

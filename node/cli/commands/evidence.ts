@@ -23,7 +23,10 @@ import {
   type EvidenceEntryType,
   evidenceEntrySchema,
 } from '../../../protocol/safety/index.ts'
-import { loadIdentity } from '../../identity/device-identity.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson, table } from '../../../runtime/cli/output.ts'
+import { loadIdentity } from '../../../runtime/identity/device-identity.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import { readJsonLines } from '../../safety/durable-append.ts'
 import {
   evidenceLogPaths,
@@ -32,10 +35,7 @@ import {
   verifyEvidenceLogAt,
 } from '../../safety/evidence-log-writer.ts'
 import { readPeerCheckpoints } from '../../safety/peer-checkpoint-book.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson, table } from '../output.ts'
-import { withClient } from './status.ts'
+import { withClient } from '../target-node.ts'
 
 /** What happened to the log, in the words an auditor uses. */
 const FAULT_KINDS: Record<EvidenceChainFault, 'edited' | 'removed' | 'reordered' | 'truncated'> = {

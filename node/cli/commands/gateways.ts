@@ -3,42 +3,9 @@
  * `clawmesh gateways` lists saved targets (`mesh/gateways.json`).
  */
 import type { Command } from 'commander'
-import { z } from 'zod'
-import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { DEFAULT_NODE_URL } from '../client-node.ts'
-import { printJson, table } from '../output.ts'
-import { withClient } from './status.ts'
-
-const gatewaysFileSchema = z.object({
-  version: z.literal(1),
-  defaultUrl: z.string().optional(),
-  gateways: z.array(
-    z.object({
-      url: z.string(),
-      deviceId: z.string(),
-      name: z.string(),
-      meshName: z.string(),
-      savedAt: z.string(),
-    }),
-  ),
-})
-type GatewaysFile = z.infer<typeof gatewaysFileSchema>
-
-async function loadGateways(program: Command): Promise<{ path: string; file: GatewaysFile }> {
-  const path = statePaths(resolveStateDir(program.opts().stateDir)).gateways
-  return {
-    path,
-    file: (await readJsonFile(path, gatewaysFileSchema, 'gateway list')) ?? { version: 1, gateways: [] },
-  }
-}
-
-/** The URL a command should talk to: explicit flag, else the saved default gateway, else localhost. */
-export async function resolveTargetUrl(program: Command, explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined) return explicit
-  const { file } = await loadGateways(program)
-  return file.defaultUrl ?? DEFAULT_NODE_URL
-}
+import { printJson, table } from '../../../runtime/cli/output.ts'
+import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { loadGateways, withClient } from '../target-node.ts'
 
 export function registerGatewayCommands(program: Command): void {
   program

@@ -1,8 +1,8 @@
 /** `clawmesh identity`: the device ID of this state dir (created on first use). */
 import type { Command } from 'commander'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { printJson } from '../output.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 
 export function registerIdentityCommand(program: Command): void {
   program

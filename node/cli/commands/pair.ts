@@ -4,33 +4,14 @@
  * Noise-secured stream with this device's key (or, with --operator, this CLI's operator key); both
  * sides then trust each other, and an operator receives a certificate.
  */
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { Command } from 'commander'
-import { createLibp2p } from 'libp2p'
 import { renderUnicodeCompact } from 'uqr'
-import { DEFAULT_MESH_NAME, formatAgentVersion, PROTOCOL_GENERATION } from '../../../protocol/mesh.ts'
-import { parseNodeUrl } from '../../../protocol/node-url.ts'
-import { requestPairing } from '../../../protocol/pairing.ts'
-import {
-  OPERATOR_ROLES,
-  type OperatorRole,
-  operatorCertificateSchema,
-} from '../../../protocol/safety/index.ts'
-import { DEFAULT_WS_PORT } from '../../config.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { TrustStore } from '../../trust/trust-store.ts'
-import { CLAWMESH_VERSION } from '../../version.ts'
-import { recordCliMeshName } from '../cli-mesh.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { OPERATOR_ROLES, type OperatorRole } from '../../../protocol/safety/index.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
+import { joinCommandCenter } from '../pair-join.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerPairCommands(program: Command): void {
   const pair = program
@@ -95,57 +76,14 @@ export function registerPairCommands(program: Command): void {
     .option('--operator', "join as an operator with this CLI's key (default: as this device)")
     .option('--name <name>', 'how this device should be listed by the command center')
     .action(async (options: { url: string; code: string; operator?: boolean; name?: string }) => {
-      const paths = statePaths(resolveStateDir(program.opts().stateDir))
-      const key = await loadOrCreateIdentity(options.operator ? paths.cliIdentity : paths.deviceIdentity)
-      const libp2p = await createLibp2p({
-        privateKey: key.privateKey,
-        nodeInfo: {
-          name: 'clawmesh-pair',
-          version: CLAWMESH_VERSION,
-          userAgent: formatAgentVersion({
-            meshName: DEFAULT_MESH_NAME,
-            generation: PROTOCOL_GENERATION,
-            kind: 'cli',
-            version: CLAWMESH_VERSION,
-          }),
-        },
-        transports: [webSockets()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-        connectionGater: { denyDialMultiaddr: () => false },
-        services: { identify: identify() },
+      const answer = await joinCommandCenter({
+        stateDir: resolveStateDir(program.opts().stateDir),
+        ...options,
       })
-      try {
-        const answer = await requestPairing(
-          libp2p,
-          multiaddr(parseNodeUrl(options.url, DEFAULT_WS_PORT).multiaddr),
-          PROTOCOL_GENERATION,
-          { code: options.code, ...(options.name === undefined ? {} : { name: options.name }) },
-        )
-        if (!answer.ok) throw new CliUsageError(`pairing refused (${answer.reason}): ${answer.message}`)
-        const trust = await TrustStore.open(paths.trustedPeers)
-        await trust.add(answer.commandCenterId, answer.commandCenterName)
-        // From now on this CLI announces the command center's mesh, which it must to be served.
-        await recordCliMeshName(paths.stateDir, answer.meshName)
-        if (answer.certificate !== undefined) {
-          await writeJsonAtomic(
-            `${paths.stateDir}/identity/operator-certificate.json`,
-            operatorCertificateSchema.parse(answer.certificate),
-          )
-        }
-        console.log(
-          `paired with ${answer.commandCenterName} (${answer.commandCenterId}) in mesh ${answer.meshName} as ${answer.kind}; it is now in this device's trust store`,
-        )
-        if (answer.certificate !== undefined)
-          console.log('operator certificate saved: this CLI can approve and reject proposals')
-      } catch (error) {
-        if (error instanceof CliUsageError) throw error
-        throw new Error(
-          `could not reach the pairing service at ${options.url}: ${(error as Error).message}. Is a pairing window open?`,
-          { cause: error },
-        )
-      } finally {
-        await libp2p.stop()
-      }
+      console.log(
+        `paired with ${answer.commandCenterName} (${answer.commandCenterId}) in mesh ${answer.meshName} as ${answer.kind}; it is now in this device's trust store`,
+      )
+      if (answer.certificate !== undefined)
+        console.log('operator certificate saved: this CLI can approve and reject proposals')
     })
 }

@@ -1,8 +1,7 @@
 /** `clawmesh peers` and `clawmesh inspect`: what a node knows about its peers and its libp2p links. */
 import type { Command } from 'commander'
-import { formatDuration, printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerPeersCommands(program: Command): void {
   program

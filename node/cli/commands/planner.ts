@@ -5,10 +5,10 @@
  */
 import type { Command } from 'commander'
 import { leaderTermSchema } from '../../../protocol/planner-election.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { printJson } from '../../../runtime/cli/output.ts'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
 import { LeaderTermResetError, resetLeaderTerm } from '../../planner/leader-term-reset.ts'
-import { resolveStateDir } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson } from '../output.ts'
 
 function parseTerm(value: string | undefined): number | undefined {
   if (value === undefined) return undefined

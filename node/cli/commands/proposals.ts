@@ -11,23 +11,27 @@ import type { Command } from 'commander'
 import { parseNodeUrl } from '../../../protocol/node-url.ts'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import {
+  approvalLevelSchema,
   OPERATOR_LINKS,
   OPERATOR_ROLES,
   type OperatorCertificate,
   type OperatorLink,
   type OperatorRole,
   operatorCertificateSchema,
+  PROPOSAL_STATES,
+  type ProposalState,
+  proposalStateSchema,
+  requiredApprovers,
   signApproval,
 } from '../../../protocol/safety/index.ts'
 import { classifyHost } from '../../../protocol/safety/operator-link.ts'
 import { signerFromPrivateKey } from '../../../protocol/signing.ts'
-import { loadOrCreateIdentity } from '../../identity/device-identity.ts'
-import { readJsonFile, writeJsonAtomic } from '../../state/atomic-file.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
-import { CliUsageError } from '../errors.ts'
-import { formatDuration, printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
+import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
+import { readJsonFile, writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 function certificatePath(program: Command): string {
   return join(resolveStateDir(program.opts().stateDir), 'identity', 'operator-certificate.json')
@@ -56,6 +60,14 @@ function parseRoles(text: string): OperatorRole[] {
   return roles as OperatorRole[]
 }
 
+/** `--state` is checked here so a typo is a usage error, not an empty list. */
+function parseProposalState(text: string | undefined): ProposalState | undefined {
+  if (text === undefined) return undefined
+  const parsed = proposalStateSchema.safeParse(text)
+  if (!parsed.success) throw new CliUsageError(`unknown state "${text}": use ${PROPOSAL_STATES.join(', ')}`)
+  return parsed.data
+}
+
 /** What the CLI claims by default: loopback is local, a private address the LAN, anything else the
  * WAN (the command center refuses a claim more local than the connection it observes). */
 export function defaultLink(url: string): OperatorLink {
@@ -64,13 +76,17 @@ export function defaultLink(url: string): OperatorLink {
 }
 
 function printProposal(record: ProposalRecordWire): void {
-  const proposal = record.proposal as Record<string, unknown>
-  console.log(`${proposal['id']}  ${record.state}`)
+  const { proposal } = record
+  console.log(`${proposal.id}  ${record.state}`)
   console.log(
-    `  ${proposal['operation']} ${proposal['capability']} ${JSON.stringify(proposal['args'])} on ${proposal['targetNode']}`,
+    `  ${proposal.operation} ${proposal.capability} ${JSON.stringify(proposal.args)} on ${proposal.targetNode}`,
   )
+  const level = approvalLevelSchema.safeParse(proposal['level'])
+  const approvals = level.success
+    ? `${record.approvals.length} of ${requiredApprovers(level.data)}`
+    : `${record.approvals.length}`
   console.log(
-    `  level ${proposal['level']}, approvals ${record.approvals.length}, evidence ${JSON.stringify(proposal['evidence'])}`,
+    `  level ${proposal.level}, approvals ${approvals}, evidence ${JSON.stringify(proposal.evidence)}`,
   )
   if (record.reason !== undefined) console.log(`  reason: ${record.reason}`)
   if (record.outcome !== undefined) console.log(`  outcome: ${record.outcome}`)
@@ -90,28 +106,23 @@ export function registerProposalCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { url?: string; state?: string; json?: boolean }) => {
       const url = await resolveTargetUrl(program, options.url)
+      const state = parseProposalState(options.state)
       await withClient(program, url, async (client) => {
-        const { proposals } = await client.call(
-          'proposal.list',
-          options.state === undefined ? {} : { state: options.state },
-        )
+        const { proposals } = await client.call('proposal.list', state === undefined ? {} : { state })
         if (options.json) return printJson({ proposals })
         if (proposals.length === 0) return console.log('no proposals')
         const now = Date.now()
         console.log(
           table([
             ['ID', 'STATE', 'LEVEL', 'OPERATION', 'CAPABILITY', 'AGE'],
-            ...proposals.map((record) => {
-              const proposal = record.proposal as Record<string, unknown>
-              return [
-                String(proposal['id']),
-                record.state,
-                String(proposal['level']),
-                String(proposal['operation']),
-                String(proposal['capability']),
-                formatDuration(now - record.receivedAt),
-              ]
-            }),
+            ...proposals.map(({ proposal, state, receivedAt }) => [
+              proposal.id,
+              state,
+              proposal.level,
+              proposal.operation,
+              proposal.capability,
+              formatDuration(now - receivedAt),
+            ]),
           ]),
         )
       })
@@ -196,10 +207,7 @@ export function registerProposalCommands(program: Command): void {
               ...(options.reason === undefined ? {} : { reason: options.reason }),
             })
             const method = decision === 'approve' ? 'proposal.approve' : 'proposal.reject'
-            const result = await client.call(method, {
-              id,
-              approval: approval as unknown as Record<string, unknown>,
-            })
+            const result = await client.call(method, { id, approval })
             if (options.json) return printJson(result)
             console.log(
               `${decision === 'approve' ? 'approval' : 'rejection'} recorded: ${result.verdict} — ${result.detail}`,
@@ -276,10 +284,7 @@ export function registerProposalCommands(program: Command): void {
         )
       const url = await resolveTargetUrl(program, options.url)
       await withClient(program, url, async (client) => {
-        const { certificate } = await client.call('operator.renew', {
-          certificate: current as unknown as Record<string, unknown>,
-        })
-        const renewed = operatorCertificateSchema.parse(certificate)
+        const { certificate: renewed } = await client.call('operator.renew', { certificate: current })
         await writeJsonAtomic(certificatePath(program), renewed)
         if (options.json) return printJson(renewed)
         console.log(

@@ -1,13 +1,23 @@
 /** `clawmesh start` and `clawmesh-node --config`: run a node until SIGINT/SIGTERM. */
-import type { Command } from 'commander'
+
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Command, Option } from 'commander'
+import { isCommandCenterRole } from '../../../protocol/roles.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { writeJsonAtomic } from '../../../runtime/state/atomic-file.ts'
+import { resolveStateDir } from '../../../runtime/state/state-dir.ts'
+import { checkStateVersion } from '../../../runtime/state/state-version.ts'
 import { type ClawMeshNode, type StartNodeOptions, startClawMeshNode } from '../../clawmesh-node.ts'
 import { type NodeConfig, parseNodeConfig } from '../../config.ts'
 import { printPiPlannerLine } from '../../planner/pi/start-banner.ts'
 import { DEMO_FARM_PATH } from '../../site/site-model.ts'
-import { resolveStateDir } from '../../state/state-dir.ts'
 import { recordCliMeshName } from '../cli-mesh.ts'
 
-const collect = (value: string, previous: string[]) => [...previous, value]
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+/** What a bare `--command-center` stands for among the device IDs the option may also collect. */
+const THIS_NODE = '@this-node'
 
 /** `nodeOptions` are for in-process hooks a test entry passes (test/helpers); the CLI passes none. */
 export function registerStartCommand(program: Command, nodeOptions: StartNodeOptions = {}): void {
@@ -22,9 +32,17 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
     .option('--listen <multiaddr>', 'extra listen multiaddr (repeatable)', collect, [])
     .option('--capability <capability>', 'capability this node offers (repeatable)', collect, [])
     .option('--no-discovery', 'turn off mDNS LAN discovery')
+    .addOption(
+      new Option(
+        '--command-center [deviceId]',
+        'this node is the command center (role planner); with a device ID, the same as --command-center-id',
+      )
+        .preset(THIS_NODE)
+        .argParser(collect),
+    )
     .option(
-      '--command-center <deviceId>',
-      'trusted command center for certificates and commands (repeatable)',
+      '--command-center-id <deviceId>',
+      'a command center whose certificates and commands this node accepts (repeatable)',
       collect,
       [],
     )
@@ -63,12 +81,27 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
     .option('--tls', 'serve WSS and the HTTPS console, creating a local CA and certificate if missing')
     .option('--no-tls', 'plain WS only, even when TLS material exists')
     .option('--https-port <port>', 'HTTPS port of the console (default 18443; 0 picks a free port)')
+    .option(
+      '--host-ops',
+      'offer host:<name>: read-only diagnostics of this machine (docs/host-operations.md)',
+    )
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
-    .action(async (options: Record<string, unknown>) => {
+    .action(async (options: Record<string, unknown>, command: Command) => {
+      const centers = [
+        ...((options['commandCenter'] as string[] | undefined) ?? []),
+        ...(options['commandCenterId'] as string[]),
+      ]
+      const isCommandCenter = centers.includes(THIS_NODE)
+      const roleGiven = command.getOptionValueSource('role') === 'cli'
+      if (isCommandCenter && roleGiven && !isCommandCenterRole(options['role'])) {
+        throw new CliUsageError(
+          `--command-center makes this node a command center (role planner or standby-planner), not ${String(options['role'])}`,
+        )
+      }
       const config = parseNodeConfig(
         {
           name: options['name'],
-          role: options['fieldNode'] === true && options['role'] === 'node' ? 'field' : options['role'],
+          role: isCommandCenter && !roleGiven ? 'planner' : startRole(options),
           meshName: options['meshName'],
           port: options['port'] === undefined ? undefined : Number(options['port']),
           host: options['host'],
@@ -78,9 +111,13 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           discovery: options['discovery'],
           wanPolicy: options['wanPolicy'],
           relays: options['relay'],
-          commandCenters: options['commandCenter'],
+          commandCenters: centers.filter((id) => id !== THIS_NODE),
           iceServers: options['iceServer'],
-          site: options['site'] ?? (options['fieldNode'] ? DEMO_FARM_PATH : undefined),
+          site:
+            options['site'] ??
+            (options['fieldNode'] === true
+              ? await demoFarmFor(String(options['name']), program.opts().stateDir)
+              : undefined),
           mockSensor: options['mockSensor'] === true || options['fieldNode'] === true,
           mockActuator: options['mockActuator'] === true || options['fieldNode'] === true,
           stateDir: program.opts().stateDir,
@@ -90,11 +127,42 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           tls: options['tls'] === true ? 'on' : options['tls'] === false ? 'off' : undefined,
           httpsPort: options['httpsPort'] === undefined ? undefined : Number(options['httpsPort']),
           consoleDir: options['consoleDir'],
+          ...(options['hostOps'] === true ? { hostOps: { enabled: true } } : {}),
         },
         'command-line flags',
       )
       await runNodeUntilSignalled(config, nodeOptions)
     })
+}
+
+/** The demo farm's node that serves its field devices. */
+const DEMO_FIELD_NODE = 'field-1'
+
+/**
+ * The site a `--field-node` without `--site` runs: the demo farm when it assigns devices to this
+ * node's name; otherwise a copy (in the state dir) in which the demo farm's field node is this node,
+ * so the mock devices run under any name — said at start, since a command center running the
+ * demo farm itself still sends commands only to a node named as its site says.
+ */
+async function demoFarmFor(name: string, stateDir: string | undefined): Promise<string> {
+  const farm = JSON.parse(await readFile(DEMO_FARM_PATH, 'utf8')) as {
+    sensors: Array<{ node: string }>
+    actuators: Array<{ node: string }>
+  }
+  const devices = [...farm.sensors, ...farm.actuators]
+  if (devices.some((device) => device.node === name)) return DEMO_FARM_PATH
+  for (const device of devices) if (device.node === DEMO_FIELD_NODE) device.node = name
+  const path = join(resolveStateDir(stateDir), 'site', 'demo-farm.json')
+  await writeJsonAtomic(path, farm, 0o644)
+  console.log(
+    `--field-node: the demo farm assigns no devices to "${name}"; serving its ${DEMO_FIELD_NODE} devices as "${name}" (site copy ${path}). A command center running the demo farm sends commands only to a node named ${DEMO_FIELD_NODE}.`,
+  )
+  return path
+}
+
+/** `--field-node` on a node left at the default role makes it a field node. */
+function startRole(options: Record<string, unknown>): unknown {
+  return options['fieldNode'] === true && options['role'] === 'node' ? 'field' : options['role']
 }
 
 export async function runNodeUntilSignalled(
@@ -113,6 +181,8 @@ export async function runNodeUntilSignalled(
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
+  // Refuses a state dir of a newer ClawMesh, migrates an older one (runtime/state/state-version.ts).
+  await checkStateVersion(resolveStateDir(config.stateDir))
   const node = await startClawMeshNode(config, nodeOptions)
   stopNode = async (signal: string) => {
     console.log(`received ${signal}: stopping ${config.name}`)

@@ -1,27 +1,13 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
 import { describePublishing } from '../../../protocol/publishing.ts'
-import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
-import { type CliClient, connectCliClient } from '../client-node.ts'
-import { formatDuration, printJson, table } from '../output.ts'
+import type { MeshEvent, MeshStatus } from '../../../protocol/rpc/methods.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 
 /** How often `status --events --follow` asks for new events. */
 const EVENTS_FOLLOW_INTERVAL_MS = 1_000
 
-import { resolveTargetUrl } from './gateways.ts'
-
-export async function withClient<T>(
-  program: Command,
-  url: string,
-  use: (client: CliClient) => Promise<T>,
-): Promise<T> {
-  const client = await connectCliClient(url, program.opts().stateDir)
-  try {
-    return await use(client)
-  } finally {
-    await client.close()
-  }
-}
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -42,6 +28,16 @@ export function registerStatusCommand(program: Command): void {
           `${status.name} (${status.role}) in mesh ${status.meshName}, generation ${status.generation}, up ${formatDuration(status.uptimeMs)}`,
         )
         console.log(`device ID  ${status.deviceId}`)
+        console.log(`version    ${status.version}`)
+        console.log(
+          `discovery  ${status.discovery === 'mdns' ? 'mDNS on the LAN' : 'off'}; static peers ${status.staticPeers.length}`,
+        )
+        if (status.planner !== undefined) {
+          const { planner } = status
+          console.log(
+            `planner    ${planner.backend}, ${planner.mode}${planner.tool === undefined ? '' : ` (tool ${planner.tool})`}, queue ${planner.queueDepth}${planner.isLeader ? ', leading' : ''}`,
+          )
+        }
         console.log(
           `health     ${health.status}${health.reasons.length > 0 ? ` — ${health.reasons.join('; ')}` : ''}`,
         )
@@ -68,6 +64,7 @@ export function registerStatusCommand(program: Command): void {
             ]),
           )
         }
+        printStaticPeers(status.staticPeers)
         const print = (event: MeshEvent) =>
           console.log(
             `${new Date(event.at).toISOString()} ${event.level.padEnd(5)} ${event.type} ${event.message}`,
@@ -87,4 +84,21 @@ export function registerStatusCommand(program: Command): void {
         }
       })
     })
+}
+
+/** One row per configured static peer, with the TLS posture of its link (protocol/tls-pin.ts). */
+function printStaticPeers(peers: MeshStatus['staticPeers']): void {
+  if (peers.length === 0) return
+  console.log(
+    table([
+      ['STATIC PEER', 'LABEL', 'TLS', 'STATE', 'URL'],
+      ...peers.map((peer) => [
+        peer.deviceId,
+        peer.label,
+        peer.tls ?? '?',
+        peer.lastError === undefined ? peer.state : `${peer.state}: ${peer.lastError}`,
+        peer.url,
+      ]),
+    ]),
+  )
 }

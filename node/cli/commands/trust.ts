@@ -1,22 +1,12 @@
 /**
- * `trust add|list|remove`: edits the allowlist the connection gater enforces. The same command group
- * serves `clawmesh` (a node's trust store) and `clawmesh-relay` (the devices a relay serves).
+ * `clawmesh trust add|list|remove` on a node (the command group is node/cli/trust-commands.ts):
+ * removing an operator also revokes its certificates across the mesh.
  */
 import type { Command } from 'commander'
-import { checkDeviceId } from '../../../protocol/device-id.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
+import { addTrustCommands, type TrustCommandWording } from '../../../runtime/cli/trust-commands.ts'
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
+import { TrustStore } from '../../../runtime/trust/trust-store.ts'
 import { DEFAULT_REVOCATION_REASON, revokeOperatorHere } from '../../trust/revoke-operator.ts'
-import { type TrustedPeer, TrustStore } from '../../trust/trust-store.ts'
-import { CliUsageError } from '../errors.ts'
-import { printJson, table } from '../output.ts'
-
-export interface TrustCommandWording {
-  readonly command: string
-  readonly group: string
-  readonly add: string
-  readonly list: string
-  readonly remove: string
-}
 
 const NODE_WORDING: TrustCommandWording = {
   command: 'clawmesh',
@@ -27,91 +17,23 @@ const NODE_WORDING: TrustCommandWording = {
     "stop trusting a device (a running node drops its connections); for an operator, also revoke the operator's certificates across the mesh",
 }
 
-/** What `trust remove` does beyond the trust store: on a node, revoke an operator (see
- * node/trust/revoke-operator.ts); answers a line for the admin, or undefined when nothing was done. */
-export type RemovalFollowUp = (
-  deviceId: string,
-  entry: TrustedPeer | undefined,
-  reason: string,
-) => Promise<string | undefined>
-
-function requireDeviceId(deviceId: string): void {
-  const check = checkDeviceId(deviceId)
-  if (!check.ok) {
-    throw new CliUsageError(
-      `"${deviceId}" is not a device ID: ${check.reason}. Copy it from \`clawmesh identity\` on that device.`,
-    )
-  }
-}
-
-export function addTrustCommands(
-  parent: Command,
-  openStore: () => Promise<TrustStore>,
-  wording: TrustCommandWording,
-  followUp?: RemovalFollowUp,
-): void {
-  const trust = parent.command('trust').description(wording.group)
-  trust
-    .command('add <deviceId>')
-    .description(wording.add)
-    .option('--name <name>', 'a display name for the device')
-    .action(async (deviceId: string, options: { name?: string }) => {
-      requireDeviceId(deviceId)
-      const changed = await (await openStore()).add(deviceId, options.name)
-      console.log(
-        changed
-          ? `trusted ${deviceId}${options.name ? ` (${options.name})` : ''}`
-          : `${deviceId} was already trusted`,
-      )
-    })
-  trust
-    .command('list')
-    .description(wording.list)
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const peers = (await openStore()).list()
-      if (options.json) return printJson({ peers })
-      if (peers.length === 0)
-        return console.log(`no trusted peers yet: add one with \`${wording.command} trust add <deviceId>\``)
-      console.log(
-        table([
-          ['DEVICE ID', 'NAME', 'ADDED'],
-          ...peers.map((peer) => [peer.deviceId, peer.name ?? '-', peer.addedAt]),
-        ]),
-      )
-    })
-  trust
-    .command('remove <deviceId>')
-    .description(wording.remove)
-    .option(
-      '--reason <text>',
-      'why an operator is revoked, kept with the revocation',
-      DEFAULT_REVOCATION_REASON,
-    )
-    .action(async (deviceId: string, options: { reason: string }) => {
-      requireDeviceId(deviceId)
-      const store = await openStore()
-      const entry = store.get(deviceId)
-      console.log((await store.remove(deviceId)) ? `removed ${deviceId}` : `${deviceId} was not trusted`)
-      const followed = await followUp?.(deviceId, entry, options.reason)
-      if (followed !== undefined) console.log(followed)
-    })
-}
-
 export function registerTrustCommands(program: Command): void {
   addTrustCommands(
     program,
     () => TrustStore.open(statePaths(resolveStateDir(program.opts().stateDir)).trustedPeers),
     NODE_WORDING,
-    async (deviceId, entry, reason) => {
-      const revocation = await revokeOperatorHere(
-        resolveStateDir(program.opts().stateDir),
-        deviceId,
-        entry,
-        reason,
-      )
-      if (revocation === undefined) return undefined
-      return `revoked operator ${deviceId}: certificates issued until ${new Date(revocation.body.revokedAt).toISOString()} are refused; a running command center hands the revocation to every member and relay (re-enrol with \`clawmesh pair --operator\` to trust them again)`
+    {
+      defaultReason: DEFAULT_REVOCATION_REASON,
+      run: async (deviceId, entry, reason) => {
+        const revocation = await revokeOperatorHere(
+          resolveStateDir(program.opts().stateDir),
+          deviceId,
+          entry,
+          reason,
+        )
+        if (revocation === undefined) return undefined
+        return `revoked operator ${deviceId}: certificates issued until ${new Date(revocation.body.revokedAt).toISOString()} are refused; a running command center hands the revocation to every member and relay (re-enrol with \`clawmesh pair --operator\` to trust them again)`
+      },
     },
   )
 }

@@ -3,10 +3,9 @@ import type { Command } from 'commander'
 import { FRAME_KINDS, type Frame } from '../../../protocol/context/frame.ts'
 import { WORLD_QUERY_MAX_LIMIT } from '../../../protocol/limits.ts'
 import type { WorldQueryParams } from '../../../protocol/rpc/methods.ts'
-import { CliUsageError } from '../errors.ts'
-import { formatDuration, printJson, table } from '../output.ts'
-import { resolveTargetUrl } from './gateways.ts'
-import { withClient } from './status.ts'
+import { CliUsageError } from '../../../runtime/cli/errors.ts'
+import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
+import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 /** How often `frames` polls for new frames: fast enough to feel live, light on the node. */
 const FRAMES_POLL_INTERVAL_MS = 1_000
@@ -20,10 +19,10 @@ export function parseDuration(text: string): number {
 }
 
 function describe(frame: Frame, now: number): string[] {
-  const data = frame.data as Record<string, unknown>
+  const data: Record<string, unknown> = frame.data
   const what =
     frame.kind === 'observation'
-      ? `${data['metric']} ${data['value']} ${data['unit']}${data['alarm'] === true ? ' ALARM' : ''}`
+      ? `${frame.data.metric} ${frame.data.value} ${frame.data.unit}${frame.data.alarm === true ? ' ALARM' : ''}`
       : String(data['text'] ?? data['message'] ?? JSON.stringify(data)).slice(0, 80)
   return [
     `${formatDuration(now - frame.timestamp)} ago`,
@@ -75,7 +74,7 @@ export function registerWorldCommands(program: Command): void {
             console.log(
               table([
                 ['AGE', 'ORIGIN', 'KIND', 'ZONE', 'TIER', 'WHAT'],
-                ...answer.frames.map((frame) => describe(frame as Frame, now)),
+                ...answer.frames.map((frame) => describe(frame, now)),
               ]),
             )
           }
@@ -95,7 +94,7 @@ export function registerWorldCommands(program: Command): void {
         let since = Date.now() - 10_000
         for (;;) {
           const { frames } = await client.call('mesh.world.query', { since, limit: WORLD_QUERY_MAX_LIMIT })
-          for (const frame of (frames as Frame[]).reverse()) {
+          for (const frame of frames.reverse()) {
             if (seen.has(frame.frameId)) continue
             seen.add(frame.frameId)
             since = Math.max(since, frame.timestamp)

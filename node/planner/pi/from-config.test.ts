@@ -50,6 +50,15 @@ describe('resolvePiApiKey', () => {
     })
   })
 
+  it('reads a key stored as provider/<name>, the earlier guide spelling', () => {
+    process.env['ANTHROPIC_API_KEY'] = 'sk-from-environment-000000'
+    expect(resolvePiApiKey('anthropic', credentials({ 'provider/anthropic': 'sk-guide' }))).toEqual({
+      description: 'credential provider/anthropic',
+      apiKey: 'sk-guide',
+    })
+    delete process.env['ANTHROPIC_API_KEY']
+  })
+
   it('never takes a hosted provider key from the environment for a local server', () => {
     process.env['OPENAI_API_KEY'] = 'sk-from-environment-000000'
     expect(resolvePiApiKey('local', credentials({})).apiKey).toBeUndefined()

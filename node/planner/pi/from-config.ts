@@ -24,12 +24,14 @@ export interface PiKeySource {
   apiKey: string | undefined
 }
 
-/** Where the key comes from: the credential store first (`<provider>/api-key`), then the
- * environment variable pi-ai knows for the provider. */
+/** Where the key comes from: the credential store first (`<provider>/api-key`, or
+ * `provider/<provider>` as the earlier ClawMesh's guide names it), then the environment variable
+ * pi-ai knows for the provider. */
 export function resolvePiApiKey(provider: string, credentials: CredentialReader): PiKeySource {
-  const name = apiKeyCredentialName(provider)
-  const stored = credentials.get(name)
-  if (stored !== undefined) return { description: `credential ${name}`, apiKey: stored }
+  for (const name of [apiKeyCredentialName(provider), `provider/${provider}`]) {
+    const stored = credentials.get(name)
+    if (stored !== undefined) return { description: `credential ${name}`, apiKey: stored }
+  }
   if (provider !== LOCAL_PROVIDER) {
     const fromEnv = getEnvApiKey(provider)
     const variables = findEnvKeys(provider)?.join(' or ') ?? 'variable'

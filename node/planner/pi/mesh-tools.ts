@@ -243,7 +243,7 @@ export function buildMeshTools(tools: PlannerTools, ledger: ToolLedger): AgentTo
       const record = await tools.createProposal(draft)
       ledger.proposals.push(record)
       for (const frameId of args.evidence) ledger.evidenceFrameIds.add(frameId)
-      const level = typeof record.proposal['level'] === 'string' ? record.proposal['level'] : args.level
+      const { level } = record.proposal
       return textResult(
         JSON.stringify({
           proposal: record.hash,

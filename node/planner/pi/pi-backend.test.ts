@@ -11,8 +11,8 @@ import {
   registerFauxProvider,
 } from '@mariozechner/pi-ai'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Counters } from '../../../runtime/counters.ts'
 import { FRAME_A, FRAME_B, recordingTools } from '../../../test/helpers/recording-planner-tools.ts'
-import { Counters } from '../../mesh/counters.ts'
 import type { PlannerRequest } from '../backend.ts'
 import { PI_MAX_TURNS } from './constants.ts'
 import { createPiBackend, PI_COUNTERS } from './pi-backend.ts'

@@ -3,9 +3,10 @@
  * (a credential name or an environment variable, never the value). Resolving the model here makes
  * a misspelt `--pi-model` fail at start with a clear message rather than at the first question.
  */
+
+import { resolveStateDir, statePaths } from '../../../runtime/state/state-dir.ts'
 import type { NodeConfig } from '../../config.ts'
 import { CredentialStore } from '../../credentials/credential-store.ts'
-import { resolveStateDir, statePaths } from '../../state/state-dir.ts'
 
 export async function printPiPlannerLine(config: NodeConfig): Promise<void> {
   if (config.piModel === undefined) return

@@ -1,7 +1,8 @@
 /** What the operator console asks its command center for beyond the mesh methods: ICE servers. */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import { consoleIceServersHandler } from '../../console/console-ice-servers.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export function createConsoleHandlers(
   components: Pick<NodeComponents, 'config' | 'trust'>,

@@ -5,9 +5,10 @@
  * `safety.estop.clear` asks for L2 clear proposals; `proposal.cancel` withdraws a proposal;
  * `actuator.cancel` records a command center's signed cancel.
  */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import type { CallerRecords } from '../caller-records.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export type EstopHandlers = Pick<
   RpcHandlers,

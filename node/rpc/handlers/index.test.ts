@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RPC_METHODS, type RpcMethodName } from '../../../protocol/rpc/methods.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import { HandlerTableError, mergeHandlerTables } from './index.ts'
 
 const answer = () => ({})

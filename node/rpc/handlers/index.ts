@@ -6,11 +6,11 @@
 
 import type { MeshStatus } from '../../../protocol/rpc/methods.ts'
 import { RPC_METHODS, type RpcMethodName } from '../../../protocol/rpc/methods.ts'
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import type { EvidenceCheckpoints } from '../../safety/evidence-checkpoints.ts'
 import type { NodeSurface } from '../../surface.ts'
 import type { CallerRecords } from '../caller-records.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 import { createConsoleHandlers } from './console.ts'
 import { createEstopHandlers } from './estop.ts'
 import { createMeshHandlers } from './mesh.ts'

@@ -3,10 +3,10 @@
 
 import { fitFramesToAnswer } from '../../../protocol/rpc/answer-budget.ts'
 import type { MeshStatus } from '../../../protocol/rpc/methods.ts'
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import { assessHealth } from '../../health/health.ts'
 import { inspect } from '../../mesh/inspect.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export type MeshHandlers = Pick<
   RpcHandlers,

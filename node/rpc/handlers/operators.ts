@@ -1,6 +1,7 @@
 /** Operator records: certificates issued here, admitted from a command center, renewed, revoked. */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export type OperatorHandlers = Pick<
   RpcHandlers,
@@ -18,10 +19,7 @@ export function createOperatorHandlers(
     'trust.addOperator': (params, call) => admitOperator(call.callerId, params.certificate),
     'trust.revokeOperator': (params, call) => admitRevocation(call.callerId, params.revocation),
     'operator.renew': async (params, call) => ({
-      certificate: (await renewOperator(call.callerId, params.certificate)) as unknown as Record<
-        string,
-        unknown
-      >,
+      certificate: await renewOperator(call.callerId, params.certificate),
     }),
   }
 }

@@ -1,6 +1,7 @@
 /** `pair.open`: opens a pairing window with a one-time code (the `/clawmesh/pair` protocol takes it). */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 /** A pairing code is typed within minutes of being shown; five keeps the window short. */
 export const DEFAULT_PAIRING_TTL_MS = 5 * 60_000

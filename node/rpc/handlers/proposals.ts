@@ -3,10 +3,11 @@
  * command on an actuator node. On a command center, a decision about a proposal this node does not
  * hold goes to the planner leader (one hop) and its answer is relayed.
  */
+
+import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import { toWire } from '../../safety/safety-runtime.ts'
 import { arrivalOf, type CallerRecords, withForwardedLink } from '../caller-records.ts'
-import type { RpcHandlers } from '../rpc-server.ts'
 
 export type ProposalHandlers = Pick<
   RpcHandlers,
