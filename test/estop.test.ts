@@ -8,8 +8,10 @@
  *   can create an `estop.clear` proposal directly, a viewer cannot approve one; an operator's clear
  *   (an L2 decision) unlatches and the valve opens again.
  */
+import { readFile } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
+import { actionsFilePath } from '../node/devices/action-timers.ts'
 import type { ClawMeshError } from '../protocol/errors.ts'
 import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
 import { statePaths } from '../runtime/state/state-dir.ts'
@@ -38,7 +40,16 @@ interface ProposalJson {
   proposal: { id: string; operation: string; capability: string }
 }
 interface EvidenceJson {
-  entries: Array<{ type: string; data: { proposalId?: string; code?: string; capability?: string } }>
+  entries: Array<{
+    type: string
+    data: {
+      proposalId?: string
+      code?: string
+      capability?: string
+      trigger?: string
+      endsProposalId?: string
+    }
+  }>
 }
 
 async function withClient<T>(url: string, dir: string, run: (client: CliClient) => Promise<T>): Promise<T> {
@@ -68,6 +79,12 @@ const valveOpen = (valve: string, url: string, dir: string) =>
     const invoked = await client.call('capability.invoke', { capability: valve, operation: 'state' })
     return (invoked.result as { open: boolean }).open
   })
+
+/** The actuators whose bounded action has an end pending in the node's action timers. */
+const pendingEnds = async (dir: string) =>
+  (
+    JSON.parse(await readFile(actionsFilePath(dir), 'utf8')) as { actions: Array<{ capability: string }> }
+  ).actions.map((action) => action.capability)
 
 describe('emergency stop', () => {
   it(
@@ -100,6 +117,7 @@ describe('emergency stop', () => {
       )
       expect((await runCli(['approve', first.proposal.proposal.id, '--url', cc], dirs.bob)).code).toBe(0)
       expect(await valveOpen(VALVE_3, site.field.url, dirs.field)).toBe(true)
+      expect(await pendingEnds(dirs.field)).toContain(VALVE_3)
 
       // Valve 2's open is approved and executing: held between `started` and the device.
       const second = await cliJson<{ proposal: ProposalJson }>(
@@ -122,6 +140,18 @@ describe('emergency stop', () => {
         expect(actuator).toMatchObject({ outcome: 'safe', latched: true })
       expect(stopped.cancelled).toContain(secondId)
       expect(await valveOpen(VALVE_3, site.field.url, dirs.field)).toBe(false)
+      // The stop went through the action timers (the driver contract, not the mock): valve 3's
+      // pending end is cancelled on disk, and the move is reported like any other to the safe state.
+      const stopEvidence = await cliJson<EvidenceJson>(['evidence', 'list'], dirs.field)
+      expect(
+        stopEvidence.entries.filter(
+          (entry) =>
+            entry.type === 'execution' &&
+            entry.data.trigger === 'emergency-stop' &&
+            entry.data.capability === VALVE_3,
+        ),
+      ).toMatchObject([{ data: { endsProposalId: first.proposal.proposal.id } }])
+      expect(await pendingEnds(dirs.field)).not.toContain(VALVE_3)
 
       // The held command reaches the device step after the stop: refused there, never executed.
       await approving

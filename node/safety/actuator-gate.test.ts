@@ -298,4 +298,25 @@ describe('ActuatorGate', () => {
     const holds = await gateWith({ facts: factsWith(manifest, () => ({ ...reading, value: 41 })) })
     expect((await holds.gate.executeCommand(issued)).status).toBe('completed')
   })
+
+  it('while latched by an emergency stop, refuses every command but a move to the safe state', async () => {
+    const manifest: OperationManifest[] = [
+      ...MANIFEST,
+      { operation: 'close', minimumLevel: 'L1', safeState: true },
+    ]
+    const latches = await EstopLatches.open(stateDir)
+    await latches.set([
+      { capability: VALVE, latchedAt: NOW, operatorId: 'vera', reason: 'test', orderIssuedAt: NOW },
+    ])
+    const { gate, device, counters } = await gateWith({ latches, facts: factsWith(manifest) })
+    expect(await refusal(gate.executeCommand(await command()))).toEqual({
+      code: 'POLICY_DENIED',
+      dataCode: 'estop-latched',
+    })
+    expect(device).not.toHaveBeenCalled()
+    expect(counters.get('safety.refused.estop-latched')).toBe(1)
+    const close = await command(proposal({ id: 'p-close', operation: 'close', args: {} }))
+    expect((await gate.executeCommand(close)).status).toBe('completed')
+    expect(device).toHaveBeenCalledWith(VALVE, 'close', {}, 'p-close')
+  })
 })
