@@ -36,6 +36,7 @@ afterAll(stopAll)
 interface ProposalJson {
   state: string
   reason?: string
+  refusal?: { code: string; hop: string }
   hash: string
   proposal: { id: string; operation: string; capability: string }
 }
@@ -212,6 +213,7 @@ describe('emergency stop', () => {
       )
       expect(thirdRecord.state).toBe('cancelled')
       expect(thirdRecord.reason).toContain('estop-latched')
+      expect(thirdRecord.refusal).toMatchObject({ code: 'estop-latched', hop: 'actuator' })
       expect(await valveOpen(VALVE_3, field.url, dirs.field)).toBe(false)
 
       // Who may clear: not a viewer (its key may not even propose), not a device key (a planner's or

@@ -1,6 +1,9 @@
 /** The console's shell: pairing until the operator holds a certificate, then the four views. */
 import { createSignal, For, Match, Show, Switch } from 'solid-js'
+import { APPROVING_ROLES, type OperatorRole } from '../../protocol/safety/operator-certificate.ts'
 import type { ConsoleSession } from './state/console-session.ts'
+import type { SafeStateTarget } from './state/safe-state.ts'
+import { AlertsView } from './views/AlertsView.tsx'
 import { CommandView } from './views/CommandView.tsx'
 import { FieldLinks } from './views/FieldLinks.tsx'
 import { PairingScreen } from './views/PairingScreen.tsx'
@@ -9,8 +12,12 @@ import { TelemetryView } from './views/TelemetryView.tsx'
 import { TopologyView } from './views/TopologyView.tsx'
 import { TwinView } from './views/TwinView.tsx'
 
-const VIEWS = ['topology', 'telemetry', 'command', 'twin'] as const
+const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'alerts'] as const
 type ViewName = (typeof VIEWS)[number]
+
+/** A viewer may not propose: the Twin shows it no "close now" (the command center would refuse). */
+const canPropose = (roles: readonly OperatorRole[] | undefined) =>
+  roles?.some((role) => APPROVING_ROLES.includes(role)) ?? false
 
 export function App(props: { session: ConsoleSession }) {
   const session = props.session
@@ -64,6 +71,11 @@ export function App(props: { session: ConsoleSession }) {
                 onClick={() => setView(name)}
               >
                 {name[0]!.toUpperCase() + name.slice(1)}
+                <Show when={name === 'alerts' && session.alerts().length > 0}>
+                  <span class="badge" data-testid="alerts-badge">
+                    {session.alerts().length}
+                  </span>
+                </Show>
               </button>
             )}
           </For>
@@ -93,6 +105,16 @@ export function App(props: { session: ConsoleSession }) {
                   ? {}
                   : { siteName: session.config()!.siteName! })}
                 {...(session.config()?.site === undefined ? {} : { site: session.config()!.site! })}
+                {...(canPropose(session.certificate()?.body.roles)
+                  ? { onSafeState: (target: SafeStateTarget) => session.moveToSafeState(target) }
+                  : {})}
+              />
+            </Match>
+            <Match when={view() === 'alerts'}>
+              <AlertsView
+                alerts={session.alerts()}
+                acknowledgedCount={session.acknowledgedAlerts()}
+                onAcknowledge={(ids) => session.acknowledgeAlerts(ids)}
               />
             </Match>
           </Switch>

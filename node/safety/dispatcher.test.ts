@@ -8,6 +8,7 @@ import { ClawMeshError } from '../../protocol/errors.ts'
 import type { CertifiedCommand, Proposal } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import { makeProposal, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
+import { EventRing } from '../mesh/event-ring.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import {
   DISPATCH_RETRY_INITIAL_MS,
@@ -17,6 +18,7 @@ import {
   type DispatchScheduler,
 } from './dispatcher.ts'
 import { ProposalStore } from './proposal-store.ts'
+import { type RefusalRecords, refuseProposal } from './refusal.ts'
 
 /** Timers that fire only when the test says so, moving the fake clock to their due time. */
 class FakeScheduler implements DispatchScheduler {
@@ -199,6 +201,46 @@ describe('Dispatcher', () => {
     await dispatcher.dispatch(hash)
     expect(stateOf()).toBe('failed')
     expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('keeps the refusal the actuator named (code, hop, detail) on the failed record, across a reopen', async () => {
+    const records: RefusalRecords = {
+      counters: { increment: () => {} },
+      events: new EventRing(8),
+      evidence: { append: vi.fn<RefusalRecords['evidence']['append']>() },
+    }
+    const { dispatcher, hash, proposals } = await setup({
+      send: async (_target, command) =>
+        refuseProposal(
+          records,
+          'actuator',
+          command.body.proposal,
+          'guard-failed',
+          'level-pond reads 12 cm, the guard wants > 40',
+        ),
+    })
+    await dispatcher.dispatch(hash)
+    const refusal = {
+      code: 'guard-failed',
+      hop: 'actuator',
+      detail: 'level-pond reads 12 cm, the guard wants > 40',
+    }
+    expect(proposals.get(hash)).toMatchObject({ state: 'failed', refusal })
+    const reopened = await ProposalStore.open({ stateDir })
+    expect(reopened.get(hash)?.refusal).toEqual(refusal)
+  })
+
+  it('records no refusal when the device itself failed or the actuator stayed unreachable', async () => {
+    const { dispatcher, hash, proposals } = await setup({
+      send: async (_target, command) => ({
+        proposalHash: command.body.commandHash,
+        status: 'failed',
+        result: { error: 'DEVICE', message: 'stuck' },
+      }),
+    })
+    await dispatcher.dispatch(hash)
+    expect(proposals.get(hash)).toMatchObject({ state: 'failed', reason: 'stuck' })
+    expect(proposals.get(hash)?.refusal).toBeUndefined()
   })
 
   it('stops retrying once closed', async () => {

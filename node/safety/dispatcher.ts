@@ -16,6 +16,7 @@ import {
 import type { Signer } from '../../protocol/signing.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import type { ProposalStore } from './proposal-store.ts'
+import { refusalOf } from './refusal.ts'
 import type { SafetyLeadership } from './safety-facts.ts'
 
 /** First retry after an unreachable actuator; each further one waits twice as long... */
@@ -182,8 +183,13 @@ export class Dispatcher {
       const refusal = clawError.data?.['code']
       if (refusal === 'cancelled' || refusal === 'estop-latched') {
         // The actuator refused because the proposal was withdrawn or its actuator stopped: the
-        // proposal is cancelled (unless the withdrawal already recorded it so).
-        await this.#move(hash, 'cancel', { reason: clawError.message.slice(0, 500) })
+        // proposal is cancelled (unless the withdrawal already recorded it so), with the refusal
+        // its card shows.
+        const refusedBy = refusalOf(error)
+        await this.#move(hash, 'cancel', {
+          reason: clawError.message.slice(0, 500),
+          ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
+        })
         return undefined
       }
       const unreachable =
@@ -204,10 +210,12 @@ export class Dispatcher {
         return undefined
       }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
+      const refusedBy = refusalOf(error)
       await this.#move(hash, 'fail', {
         reason: unreachable
           ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
           : (error as Error).message.slice(0, 500),
+        ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
       })
       return undefined
     }

@@ -241,7 +241,10 @@ export class Forwarder {
     const approvalLogged = init.evidence.append('approval', { hash: record.hash, approval })
     if (verdict.verdict === 'deny') {
       await approvalLogged
-      await init.proposals.move(record.hash, 'reject', { reason: verdict.detail })
+      await init.proposals.move(record.hash, 'reject', {
+        reason: verdict.detail,
+        refusal: { code: verdict.code, hop: 'forwarder', detail: verdict.detail },
+      })
       await init.evidence.append('decision', {
         hash: record.hash,
         decision: 'rejected',

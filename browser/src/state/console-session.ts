@@ -15,6 +15,8 @@ import type { LinkState } from '../mesh/command-center-link.ts'
 import { type CommandCenterRpc, createCommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import { loadOrCreateOperatorKey, type OperatorKey } from '../mesh/operator-key.ts'
 import { type ConsoleStorage, createConsoleStorage } from '../storage/console-storage.ts'
+import { type AlertAcks, loadAlertAcks } from './alert-acks.ts'
+import { type Alert, deriveAlerts, unacknowledged } from './alerts.ts'
 import { createRefusal } from './command-center-refusal.ts'
 import { loadConsoleConfig } from './console-config.ts'
 import { createDecisions, type Decision, type DecisionOutcome, type Decisions } from './decisions.ts'
@@ -24,6 +26,7 @@ import { refreshProposals } from './mesh-polling.ts'
 import { emptyMeshState, type MeshState, nameOfPeer } from './mesh-state.ts'
 import { CERTIFICATE_EXPIRED, createOperatorPairing, type OperatorPairing } from './operator-pairing.ts'
 import { createPlannerChat, type PlannerChat } from './planner-chat.ts'
+import { createSafeState, type SafeState, type SafeStateTarget } from './safe-state.ts'
 
 export type Phase =
   | { readonly kind: 'loading' }
@@ -53,6 +56,12 @@ export interface ConsoleSession {
   ask(text: string): Promise<void>
   reconnectNow(): void
   forget(): Promise<void>
+  /** Threshold crossings and refusals this operator has not acknowledged, newest first. */
+  readonly alerts: Accessor<readonly Alert[]>
+  readonly acknowledgedAlerts: Accessor<number>
+  acknowledgeAlerts(ids: readonly string[]): Promise<void>
+  /** Proposes an actuator's safe-state operation (the Twin's "close now"), through the policy. */
+  moveToSafeState(target: SafeStateTarget): Promise<DecisionOutcome>
   /** Ends the session: the mesh connection, the node. */
   dispose(): void
 }
@@ -67,6 +76,8 @@ interface OpenConsole {
   readonly rpc: CommandCenterRpc
   readonly decisions: Decisions
   readonly chat: PlannerChat
+  readonly acks: AlertAcks
+  readonly safeState: SafeState
 }
 
 const STOPPED: LinkState = { kind: 'stopped' }
@@ -85,6 +96,8 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
   const link = createMemo(() => connection()?.link() ?? STOPPED)
   const fieldLinks = createMemo(() => connection()?.fieldLinks() ?? [])
   const framesFrom = createMemo(() => connection()?.framesFrom() ?? {})
+  const allAlerts = createMemo(() => deriveAlerts(state))
+  const alerts = createMemo(() => unacknowledged(allAlerts(), opened()?.acks.acknowledged() ?? new Set()))
 
   const open = async () => {
     const storage = await createConsoleStorage()
@@ -102,7 +115,9 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
       nameOfPeer: (deviceId) => nameOfPeer(state, deviceId),
       refreshProposals: () => refreshProposals(rpc, setState),
     })
-    const loaded: OpenConsole = { storage, key, config, pairing, node, rpc, decisions, chat }
+    const acks = await loadAlertAcks(storage, key.operatorId)
+    const safeState = createSafeState({ rpc, setState, refusal })
+    const loaded: OpenConsole = { storage, key, config, pairing, node, rpc, decisions, chat, acks, safeState }
     setOpened(loaded)
     if (pairing.certificate() === undefined) {
       const reason = pairing.storedProblem
@@ -178,6 +193,16 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
     },
     reconnectNow: () => connection()?.reconnectNow(),
     forget: () => dropPairing(CERTIFICATE_FORGOTTEN),
+    alerts,
+    acknowledgedAlerts: () => allAlerts().length - alerts().length,
+    acknowledgeAlerts: async (ids) => {
+      await opened()?.acks.acknowledge(ids)
+    },
+    moveToSafeState: async (target) =>
+      (await opened()?.safeState.moveToSafeState(target)) ?? {
+        ok: false,
+        message: 'this console is not paired',
+      },
     dispose: disposeRoot,
   }
 }

@@ -12,6 +12,7 @@ import {
 import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
+import { ProposalRefusalNote } from './ProposalRefusalNote.tsx'
 
 interface ApprovalSummary {
   readonly decision: string
@@ -108,6 +109,7 @@ function ProposalCard(props: {
           <Show when={view().level === 'L3'}> (L3: two distinct operators, one on a local or LAN link)</Show>
         </p>
       </Show>
+      <ProposalRefusalNote record={props.record} />
       <Show when={props.record.outcome !== undefined || props.record.reason !== undefined}>
         <p class="outcome" data-testid="proposal-outcome">
           {props.record.outcome ?? props.record.reason}
