@@ -52,6 +52,7 @@ export function App(props: { session: ConsoleSession }) {
           commandCenter={commandCenter()}
           operator={session.certificate()?.body.displayName ?? ''}
           onReconnect={() => session.reconnectNow()}
+          onEstop={(reason) => session.estop(reason)}
         />
         <FieldLinks links={session.fieldLinks()} />
         <Show when={session.refusal()}>
@@ -91,7 +92,9 @@ export function App(props: { session: ConsoleSession }) {
               <CommandView
                 state={session.state}
                 operatorId={session.operatorId()}
+                isAdmin={session.certificate()?.body.roles.includes('admin') ?? false}
                 onDecide={(record, decision) => session.decide(record, decision)}
+                onCancel={(record) => session.cancel(record)}
                 onAsk={(text) => session.ask(text)}
               />
             </Match>

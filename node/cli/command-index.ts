@@ -80,6 +80,16 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => (await import('./commands/proposals.ts')).registerProposalCommands,
   },
   {
+    commands: [
+      [
+        'estop',
+        'emergency stop: drive every actuator in scope to its safe state and latch it (default --all); any certified operator may stop',
+      ],
+      ['proposal', 'act on one proposal'],
+    ],
+    load: async () => (await import('./commands/estop.ts')).registerEstopCommands,
+  },
+  {
     commands: [['pair', 'open a pairing window on this command center and print a one-time code']],
     load: async () => (await import('./commands/pair.ts')).registerPairCommands,
   },

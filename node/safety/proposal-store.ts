@@ -301,8 +301,9 @@ export class ProposalStore {
     const dedup = this.#deduplicator.admit(proposal, at)
     if (dedup.outcome === 'duplicate') {
       const original = this.get(dedup.originalId)
-      // The original may have been pruned from the store; then this one is simply new.
-      if (original !== undefined) return this.#merge(original, proposal, at)
+      // The original may have been pruned from the store; then this one is simply new. A cancelled
+      // one (withdrawn, stopped) must not swallow a fresh request for the same action either.
+      if (original !== undefined && original.state !== 'cancelled') return this.#merge(original, proposal, at)
     }
     const record: StoredProposal = {
       hash,

@@ -49,6 +49,15 @@ export const METHOD_CLASSES = {
   'evidence.checkpoints': 'read',
   // Credentials for WebRTC: the handler also checks the caller is an operator key or the local admin.
   'console.iceServers': 'read',
+  // Emergency stop (docs/safety.md): any certified role may stop, so a viewer's `decide` suffices;
+  // the receiver verifies the operator's signed order itself. Clearing and cancelling propose; their
+  // handlers also check the caller's roles (operator/admin, or the proposal's author).
+  'safety.estop': 'decide',
+  'actuator.estop': 'decide',
+  'safety.estop.clear': 'propose',
+  'safety.estop.status': 'read',
+  'proposal.cancel': 'propose',
+  'actuator.cancel': 'device',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

@@ -19,6 +19,9 @@ export const EVIDENCE_ENTRY_TYPES = [
   'execution',
   'approval',
   'maintenance',
+  'estop',
+  'estop-clear',
+  'cancel',
   'host_findings',
 ] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]

@@ -51,6 +51,8 @@ export interface ConsoleSession {
   readonly framesFrom: Accessor<Readonly<Record<string, number>>>
   pair(code: string): Promise<void>
   decide(record: ProposalRecordWire, decision: Decision, reason?: string): Promise<DecisionOutcome>
+  estop(reason: string): Promise<DecisionOutcome>
+  cancel(record: ProposalRecordWire, reason?: string): Promise<DecisionOutcome>
   ask(text: string): Promise<void>
   reconnectNow(): void
   forget(): Promise<void>
@@ -79,6 +81,7 @@ interface OpenConsole {
 }
 
 const STOPPED: LinkState = { kind: 'stopped' }
+const NOT_PAIRED: DecisionOutcome = { ok: false, message: 'this console is not paired' }
 
 export function createConsoleSession(): ConsoleSession {
   return createRoot((dispose) => composeSession(dispose))
@@ -182,10 +185,9 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
       connect(loaded)
     },
     decide: async (record, decision, reason) =>
-      (await opened()?.decisions.decide(record, decision, reason)) ?? {
-        ok: false,
-        message: 'this console is not paired',
-      },
+      (await opened()?.decisions.decide(record, decision, reason)) ?? NOT_PAIRED,
+    estop: async (reason) => (await opened()?.decisions.estop(reason)) ?? NOT_PAIRED,
+    cancel: async (record, reason) => (await opened()?.decisions.cancel(record, reason)) ?? NOT_PAIRED,
     ask: async (text) => {
       await opened()?.chat.ask(text)
     },

@@ -7,6 +7,7 @@
 import type { z } from 'zod'
 import { CAPABILITY_METHODS } from './capabilities.ts'
 import { CONSOLE_METHODS } from './console.ts'
+import { ESTOP_METHODS } from './estop.ts'
 import { EVIDENCE_METHODS } from './evidence.ts'
 import { MESH_METHODS } from './mesh.ts'
 import { OPERATOR_METHODS } from './operators.ts'
@@ -17,6 +18,7 @@ import { WORLD_METHODS } from './world.ts'
 
 export * from './capabilities.ts'
 export * from './define.ts'
+export * from './estop.ts'
 export * from './evidence.ts'
 export * from './mesh.ts'
 export * from './operators.ts'
@@ -35,6 +37,7 @@ export const RPC_METHODS = {
   ...PLANNER_METHODS,
   ...CONSOLE_METHODS,
   ...EVIDENCE_METHODS,
+  ...ESTOP_METHODS,
 } as const
 
 export type RpcMethodName = keyof typeof RPC_METHODS
