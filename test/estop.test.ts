@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
-import { actionsFilePath } from '../node/devices/action-timers.ts'
+import { readPendingActions } from '../node/devices/action-timers.ts'
 import type { ClawMeshError } from '../protocol/errors.ts'
 import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
 import { statePaths } from '../runtime/state/state-dir.ts'
@@ -82,10 +82,7 @@ const valveOpen = (valve: string, url: string, dir: string) =>
   })
 
 /** The actuators whose bounded action has an end pending in the node's action timers. */
-const pendingEnds = async (dir: string) =>
-  (
-    JSON.parse(await readFile(actionsFilePath(dir), 'utf8')) as { actions: Array<{ capability: string }> }
-  ).actions.map((action) => action.capability)
+const pendingEnds = async (dir: string) => readPendingActions(dir).actions.map((action) => action.capability)
 
 describe('emergency stop', () => {
   it(

@@ -9,6 +9,7 @@ import {
   ACTIONS_JOURNAL_COMPACT_AFTER,
   ActionTimers,
   actionsJournalPath,
+  readPendingActions,
   type SafeStateReport,
 } from './action-timers.ts'
 import { FailSafeWatchdog } from './fail-safe-watchdog.ts'
@@ -47,16 +48,7 @@ function boot() {
 }
 
 /** The pending actions the journal on disk holds: what a node starting now would re-arm. */
-async function pendingOnDisk() {
-  const pending = new Map<string, unknown>()
-  const text = await readFile(actionsJournalPath(stateDir), 'utf8')
-  for (const line of text.split('\n').filter((entry) => entry !== '')) {
-    const record = JSON.parse(line) as { set?: { capability: string }; clear?: string }
-    if (record.set !== undefined) pending.set(record.set.capability, record.set)
-    else pending.delete(record.clear as string)
-  }
-  return [...pending.values()]
-}
+const pendingOnDisk = async () => readPendingActions(stateDir).actions
 
 const waitUntil = async (probe: () => boolean) => {
   for (let i = 0; i < 300 && !probe(); i++) await new Promise((resolve) => setTimeout(resolve, 10))

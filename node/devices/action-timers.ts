@@ -89,14 +89,9 @@ export class ActionTimers {
   constructor(init: ActionTimersInit) {
     this.#init = init
     this.#path = actionsJournalPath(init.stateDir)
-    for (const action of readLegacyActions(legacyActionsFilePath(init.stateDir), init.log))
-      this.#pending.set(action.capability, action)
-    const replayed = replayJournal(this.#path, init.log)
-    for (const record of replayed) {
-      if ('set' in record) this.#pending.set(record.set.capability, record.set)
-      else this.#pending.delete(record.clear)
-    }
-    this.#recordsSinceCompaction = replayed.length
+    const onDisk = readPendingActions(init.stateDir, init.log)
+    for (const action of onDisk.actions) this.#pending.set(action.capability, action)
+    this.#recordsSinceCompaction = onDisk.records
   }
 
   /** The actions pending now, by capability. */
@@ -289,6 +284,23 @@ export class ActionTimers {
 function describeAction(action: PendingAction): string {
   const proposal = action.proposalId === undefined ? '' : ` (proposal ${action.proposalId})`
   return `started ${new Date(action.startedAt).toISOString()} for ${Math.round((action.until - action.startedAt) / 1000)} s${proposal}`
+}
+
+/** The pending action ends on disk (the first version's snapshot, then the journal replayed in
+ * order): what a node starting now re-arms. `records` counts the journal's complete records. */
+export function readPendingActions(
+  stateDir: string,
+  log: (line: string) => void = () => {},
+): { actions: PendingAction[]; records: number } {
+  const pending = new Map<string, PendingAction>()
+  for (const action of readLegacyActions(legacyActionsFilePath(stateDir), log))
+    pending.set(action.capability, action)
+  const replayed = replayJournal(actionsJournalPath(stateDir), log)
+  for (const record of replayed) {
+    if ('set' in record) pending.set(record.set.capability, record.set)
+    else pending.delete(record.clear)
+  }
+  return { actions: [...pending.values()], records: replayed.length }
 }
 
 /** An unreadable file is reported and read as empty: the mock's positions file then still says
