@@ -22,7 +22,7 @@ import {
   verifyCommandIssuer,
 } from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
-import type { ApplyResult as DeviceOutcome } from '../devices/device-driver.ts'
+import type { ObservationData } from '../devices/mock-sensor.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'
@@ -38,7 +38,25 @@ export interface ExecuteResult {
   executionFrame?: Frame
 }
 
-/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers). */
+/** What applying an operation did: a device's new state (node/devices/device-driver.ts) or a host
+ * repair's outcome (node/host-ops/repairs), with the observations to publish. */
+export type DeviceOutcome =
+  | {
+      readonly ok: true
+      readonly result: Readonly<Record<string, unknown>>
+      readonly state?: unknown
+      readonly observations: readonly ObservationData[]
+    }
+  | {
+      readonly ok: false
+      readonly code: string
+      readonly message: string
+      /** What the attempt produced anyway (a command's exit code and output), kept as evidence. */
+      readonly result?: Readonly<Record<string, unknown>>
+    }
+
+/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers,
+ * and this node's host repairs). */
 export interface GateActuators {
   has(capability: string): boolean
   apply(
@@ -223,8 +241,8 @@ export class ActuatorGate {
       outcome.ok ? { status } : { status, detail: outcome.message },
     )
     const result: Record<string, unknown> = outcome.ok
-      ? { ...outcome.result, state: outcome.state }
-      : { error: outcome.code, message: outcome.message }
+      ? { ...outcome.result, ...(outcome.state === undefined ? {} : { state: outcome.state }) }
+      : { ...outcome.result, error: outcome.code, message: outcome.message }
     const logExecution = (frame: Frame) =>
       init.evidence.append('execution', {
         hash: commandHash,

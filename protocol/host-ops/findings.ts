@@ -9,13 +9,16 @@ import { canonicalJson } from '../canonical.ts'
 import { capabilitySchema } from '../roles.ts'
 import { EVIDENCE_ENTRY_DATA_MAX_BYTES } from '../safety/constants.ts'
 
-/** The L0 (read-only) workflows of this slice. */
+/** The L0 (read-only) workflows: checks, and plans whose actions are proposed separately. */
 export const HOST_WORKFLOWS = [
   'doctor',
   'disk-investigate',
   'security-check',
   'analyze-logs',
   'service-check',
+  'data-clean-plan',
+  'hygiene-plan',
+  'autoheal-plan',
 ] as const
 export type HostWorkflow = (typeof HOST_WORKFLOWS)[number]
 
