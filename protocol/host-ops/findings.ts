@@ -105,7 +105,8 @@ export const compactFindingSchema = z.strictObject({
 })
 
 /** The data of a `host_findings` frame: the report without evidence and actions (those are in the
- * origin's evidence log, entry `evidenceSeq`). Not evidence for actuation. */
+ * origin's evidence log, entry `evidenceSeq`). Evidence only for a repair of the same host, and
+ * only from that host (protocol/safety/evidence.ts, protocol/host-ops/repairs.ts). */
 export const hostFindingsFrameDataSchema = z.strictObject({
   evidenceSeq: z.number().int().nonnegative().optional(),
   facts: hostFactsSchema.optional(),
