@@ -35,6 +35,9 @@ import { finding, type HostWorkflowContext, type WorkflowOutput } from './workfl
 const PLAN_CITED_FILES = 10
 /** Files the apply reports by name when it keeps them (the rest are counted). */
 const APPLY_REPORTED_KEPT = 20
+/** Manifests kept in the state dir; older ones are deleted when a plan writes a new one (a proposal
+ * naming a deleted manifest is refused `manifest-not-found` at execution). */
+export const DATA_CLEAN_MANIFESTS_KEPT = 20
 
 const MB = 1024 * 1024
 
@@ -163,6 +166,7 @@ export async function runDataCleanPlan(
   const manifestHash = dataCleanManifestHash(manifest)
   await mkdir(manifestDir(context.stateDir), { recursive: true })
   await writeJsonAtomic(join(manifestDir(context.stateDir), `${manifest.id}.json`), manifest)
+  await pruneManifests(context.stateDir)
   const bytes = entries.reduce((sum, entry) => sum + entry.size, 0)
   const findings = (['raw', 'intermediate', 'checkpoint', 'cache'] as const).map((category) => {
     const listed = entries.filter((entry) => entry.category === category)
@@ -319,6 +323,17 @@ async function deleteIfUnchanged(
     return 'unlink-failed'
   }
   return undefined
+}
+
+async function pruneManifests(stateDir: string): Promise<void> {
+  const dir = manifestDir(stateDir)
+  const names = (await readdir(dir)).filter((name) => name.startsWith('dc-') && name.endsWith('.json'))
+  if (names.length <= DATA_CLEAN_MANIFESTS_KEPT) return
+  const dated = await Promise.all(
+    names.map(async (name) => ({ name, mtimeMs: (await lstat(join(dir, name))).mtimeMs })),
+  )
+  dated.sort((a, b) => b.mtimeMs - a.mtimeMs)
+  for (const { name } of dated.slice(DATA_CLEAN_MANIFESTS_KEPT)) await unlink(join(dir, name)).catch(() => {})
 }
 
 /** For tests and the CLI: the manifest as stored (undefined when absent). */
