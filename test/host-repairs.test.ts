@@ -112,6 +112,7 @@ beforeAll(async () => {
   await writeFile(join(data, 'misc/notes.txt'), 'not a candidate')
   await writeFile(join(data, 'apps/oldapp/state.db'), 'old state')
   await writeFile(join(work, 'outside/keep.bin'), 'outside every configured path')
+  await writeFile(join(work, 'app.log'), 'connecting with db_password=hunter2\nready\n')
   await writeFile(join(unitDir, 'oldapp.service'), '[Service]\nExecStart=/srv/oldapp/bin/oldapp\n')
 
   const saved = { ...process.env }
@@ -130,6 +131,7 @@ beforeAll(async () => {
         repairPaths: [data],
         tempPaths: [join(work, 'tmp')],
         secretPaths: [join(work, 'secrets')],
+        logSources: [join(work, 'app.log')],
         unitDirs: [unitDir],
         runUser: 'nobody',
         tempCleanMinDays: 7,
@@ -264,13 +266,13 @@ describe('run', () => {
 
   it('stops at its time limit', async () => {
     const id = await proposeRun(['/bin/sleep', '60'])
-    const started = Date.now()
     const approved = await approve('carol', id)
     const result = approved.executionFrame?.data.result as Record<string, unknown>
     expect(approved.executionFrame?.data.status).toBe('failed')
     expect(result).toMatchObject({ error: 'run-time-limit', timedOut: true, timeLimitMs: RUN_TIME_LIMIT_MS })
     expect(Number(result['durationMs'])).toBeGreaterThanOrEqual(RUN_TIME_LIMIT_MS)
-    expect(Date.now() - started).toBeLessThan(RUN_TIME_LIMIT_MS + 5_000)
+    // Measured on the node (the CLI's own start-up is not the run's): killed at the limit, not 60 s.
+    expect(Number(result['durationMs'])).toBeLessThan(RUN_TIME_LIMIT_MS + 2_000)
     // The process group is gone: no sleep 60 left behind.
     const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n')
     expect(left.filter((line) => line.trim() === '/bin/sleep 60')).toEqual([])
@@ -363,6 +365,25 @@ describe('autoheal', () => {
     await utimes(join(temp, 'recent.log'), threeDays, threeDays)
     await writeFile(join(work, 'secrets/api.key'), 'sk-not-a-real-key')
     await chmod(join(work, 'secrets/api.key'), 0o644)
+
+    const hygiene = await jsonAs<{
+      findings: {
+        id: string
+        status: string
+        evidence: { source: string }[]
+        nextActions: { operation: string; level: string }[]
+      }[]
+    }>('bob', ['hygiene-plan', 'field-1'])
+    const exposed = hygiene.findings.find((finding) => finding.id === 'exposed-secrets')
+    expect(exposed).toMatchObject({
+      status: 'fail',
+      nextActions: [{ operation: 'permissions-tighten', level: 'L1' }],
+    })
+    expect(exposed?.evidence.map((item) => item.source)).toEqual([join(work, 'secrets/api.key')])
+    expect(hygiene.findings.find((finding) => finding.id === 'leaking-logs')).toMatchObject({
+      status: 'warn',
+      evidence: [{ source: join(work, 'app.log') }],
+    })
 
     // The command center's outer bound allows olderThanDays 1; the field node's own (7) does not.
     const plan = await jsonAs<{ findings: { id: string }[] }>('bob', ['autoheal-plan', 'field-1'])
