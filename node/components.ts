@@ -27,6 +27,7 @@ import { ContextService, type PublishOptions } from './context/context-service.t
 import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { RefusalWindow } from './health/refusal-window.ts'
+import { combineActuators, createHostRepairs } from './host-ops/host-repairs.ts'
 import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
 import { EventRing } from './mesh/event-ring.ts'
 import { LanPeers } from './mesh/lan-peers.ts'
@@ -299,6 +300,16 @@ export async function createNodeComponents(
     counters,
     log,
   })
+  // Host repairs are one more actuator of this node: reached only through the gate (node/host-ops).
+  const hostRepairs = config.hostOps.enabled
+    ? createHostRepairs({
+        nodeName: config.name,
+        settings: config.hostOps,
+        stateDir: paths.stateDir,
+        counters,
+        log,
+      })
+    : undefined
   const safety = await SafetyRuntime.open({
     deviceId: identity.deviceId,
     signer,
@@ -310,7 +321,8 @@ export async function createNodeComponents(
     mesh,
     isTrustedOrigin,
     world,
-    actuators: devices?.actions,
+    actuators: combineActuators(devices?.actions, hostRepairs),
+    ownHostManifest: hostRepairs?.manifest,
     isCommandCenter: commandCenter.is,
     isRevoked: revocations.isRevoked,
     publish,

@@ -139,4 +139,38 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     ],
     load: async () => (await import('./commands/host-ops.ts')).registerHostOpsCommands,
   },
+  {
+    commands: [
+      [
+        'data-clean-plan',
+        'cleanup candidates (raw, intermediate, checkpoints, caches) under a configured path, final outputs kept; writes a manifest on the node (read-only)',
+      ],
+      [
+        'hygiene-plan',
+        'permission hardening, logs leaking secrets, exposed secrets: each action with its level (read-only)',
+      ],
+      [
+        'autoheal-plan',
+        'current alerts and their actions: read-only, auto-safe (L1, bounded) or needs approval (read-only)',
+      ],
+      [
+        'data-clean-apply',
+        'propose deleting the files of a data-clean manifest (L2): after approval the node deletes only files still matching it',
+      ],
+      [
+        'run',
+        'propose running a command on a node (L2): after approval it runs as the unprivileged run user, time-limited, output capped and redacted',
+      ],
+      ['service-quarantine', 'propose disabling a flapping unit whose ExecStart program is missing (L2)'],
+      [
+        'service-remove',
+        'propose removing a unit, its unit file and optionally its working directory (L3: two operators, one on site)',
+      ],
+      [
+        'autoheal-apply-safe',
+        "run the auto-safe (L1, bounded) actions of a fresh autoheal plan, each checked by the node's own policy",
+      ],
+    ],
+    load: async () => (await import('./commands/host-repairs.ts')).registerHostRepairCommands,
+  },
 ]

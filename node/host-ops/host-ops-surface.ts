@@ -1,8 +1,9 @@
 /**
  * The host-operations surface (`--host-ops`, `hostOps` in node.json): this node offers
- * `host:<its name>` for its own machine. Each operation is an L0 workflow (doctor,
- * disk-investigate, security-check, analyze-logs, service-check) reached through capability
- * routing; every run is validated against the findings format, appended to this node's evidence log
+ * `host:<its name>` for its own machine. Each operation invoked here is an L0 workflow (doctor,
+ * disk-investigate, security-check, analyze-logs, service-check, and the plans data-clean-plan,
+ * hygiene-plan, autoheal-plan) reached through capability routing; repairs are never invoked:
+ * they run only as the actuator of an approved command (host-repairs.ts); every run is validated against the findings format, appended to this node's evidence log
  * and published as a `host_findings` frame (docs/host-operations.md).
  */
 
@@ -21,7 +22,9 @@ import type { EvidenceEntry } from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
 import type { CapabilityRouter } from '../context/capability-router.ts'
 import type { NodeSurface } from '../surface.ts'
+import { runAutohealPlan, runHygienePlan } from './autoheal.ts'
 import { HOST_WORKFLOW_BUDGET_MS } from './constants.ts'
+import { runDataCleanPlan } from './data-clean.ts'
 import { runDiskInvestigate } from './disk-investigate.ts'
 import { runDoctor } from './doctor.ts'
 import { runAnalyzeLogs, runServiceCheck } from './logs.ts'
@@ -124,5 +127,11 @@ function runWorkflow(
       return runAnalyzeLogs(context, args)
     case 'service-check':
       return runServiceCheck(context, args)
+    case 'data-clean-plan':
+      return runDataCleanPlan(context, args)
+    case 'hygiene-plan':
+      return runHygienePlan(context)
+    case 'autoheal-plan':
+      return runAutohealPlan(context)
   }
 }

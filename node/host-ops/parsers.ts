@@ -73,6 +73,8 @@ export function parseSshdConfig(text: string): SshdSettings {
 export interface PasswdUser {
   readonly name: string
   readonly uid: number
+  readonly gid: number
+  readonly home: string
   readonly shell: string
 }
 
@@ -86,7 +88,14 @@ export function parsePasswd(text: string): PasswdUser[] {
     if (fields.length < 7 || line.startsWith('#')) continue
     const uid = Number(fields[2])
     if (!Number.isInteger(uid)) continue
-    users.push({ name: fields[0] as string, uid, shell: fields[6] as string })
+    const gid = Number(fields[3])
+    users.push({
+      name: fields[0] as string,
+      uid,
+      gid: Number.isInteger(gid) ? gid : uid,
+      home: fields[5] as string,
+      shell: fields[6] as string,
+    })
   }
   return users
 }
@@ -238,4 +247,14 @@ export function groupLogPatterns(
     .sort((a, b) => (a.level === b.level ? b.count - a.count : a.level === 'error' ? -1 : 1))
     .slice(0, limits.patterns)
   return { patterns, errorLines, warningLines, scanned: lines.length }
+}
+
+/** The programs of an `ExecStart=` line of `systemctl show` (systemd prints each command as
+ * `{ path=/usr/bin/x ; argv[]=/usr/bin/x --flag ; ignore_errors=no ; … }`); a unit file's raw form
+ * (`ExecStart=-/usr/bin/x --flag`) is read too, its prefix characters dropped. */
+export function parseExecStartPaths(value: string): string[] {
+  const paths = [...value.matchAll(/\bpath=([^\s;]+)/g)].map((match) => match[1] as string)
+  if (paths.length > 0) return paths
+  const raw = /^[-@:+!]*(\/\S+)/.exec(value.trim())
+  return raw === null ? [] : [raw[1] as string]
 }

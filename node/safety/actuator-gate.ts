@@ -23,7 +23,7 @@ import {
   verifyCommandIssuer,
 } from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
-import type { ApplyResult as DeviceOutcome } from '../devices/device-driver.ts'
+import type { ObservationData } from '../devices/mock-sensor.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { EstopLatches } from './estop-latch.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
@@ -46,7 +46,25 @@ interface ClearOutcome {
   readonly result: { readonly operation: string; readonly cleared: boolean }
 }
 
-/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers). */
+/** What applying an operation did: a device's new state (node/devices/device-driver.ts) or a host
+ * repair's outcome (node/host-ops/repairs), with the observations to publish. */
+export type DeviceOutcome =
+  | {
+      readonly ok: true
+      readonly result: Readonly<Record<string, unknown>>
+      readonly state?: unknown
+      readonly observations: readonly ObservationData[]
+    }
+  | {
+      readonly ok: false
+      readonly code: string
+      readonly message: string
+      /** What the attempt produced anyway (a command's exit code and output), kept as evidence. */
+      readonly result?: Readonly<Record<string, unknown>>
+    }
+
+/** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers,
+ * and this node's host repairs). */
 export interface GateActuators {
   has(capability: string): boolean
   apply(
@@ -256,8 +274,11 @@ export class ActuatorGate {
       outcome.ok ? { status } : { status, detail: outcome.message },
     )
     const result: Record<string, unknown> = outcome.ok
-      ? { ...outcome.result, ...('state' in outcome ? { state: outcome.state } : {}) }
-      : { error: outcome.code, message: outcome.message }
+      ? {
+          ...outcome.result,
+          ...('state' in outcome && outcome.state !== undefined ? { state: outcome.state } : {}),
+        }
+      : { ...outcome.result, error: outcome.code, message: outcome.message }
     const logExecution = (frame: Frame) =>
       init.evidence.append('execution', {
         hash: commandHash,

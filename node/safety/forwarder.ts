@@ -123,7 +123,12 @@ export class Forwarder {
     const currentTerm = init.leadership?.currentTerm()
     const site = init.site
     const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
-    const level: ApprovalLevel | undefined = params.level ?? found?.operation.level
+    // A capability outside the site (a host's repairs) declares its levels in its manifest.
+    const level: ApprovalLevel | undefined =
+      params.level ??
+      found?.operation.level ??
+      init.facts.manifestFor(params.capability).find((entry) => entry.operation === params.operation)
+        ?.minimumLevel
     if (level === undefined) {
       throw new ClawMeshError(
         'INVALID_PARAMS',

@@ -6,6 +6,8 @@
  * The forwarder and the actuator gate share these, so both hops judge from the same records.
  */
 import { type Frame, verifyFrame } from '../../protocol/context/index.ts'
+import { isHostCapability } from '../../protocol/host-ops/findings.ts'
+import { hostRepairManifest } from '../../protocol/host-ops/repairs.ts'
 import type { MeshIdentity } from '../../protocol/mesh.ts'
 import {
   type AuthorFact,
@@ -45,6 +47,8 @@ export interface SafetyFactsInit {
   /** Command centers whose operator certificates this node accepts. */
   isCommandCenter(deviceId: string): boolean
   isRevoked: IsOperatorRevoked
+  /** This node's own host-repair manifest, with the L1 bounds its `hostOps` settings narrow. */
+  ownHostManifest?: ((capability: string) => OperationManifest[] | undefined) | undefined
   now(): number
 }
 
@@ -56,6 +60,9 @@ export class SafetyFacts {
   }
 
   manifestFor(capability: string): OperationManifest[] {
+    // A host's repairs are declared once in protocol/host-ops/repairs.ts, for every node alike.
+    if (isHostCapability(capability))
+      return this.#init.ownHostManifest?.(capability) ?? hostRepairManifest(capability)
     const actuator = this.#init.site?.actuators.find((candidate) => candidate.capability === capability)
     if (actuator === undefined) return []
     // Every site actuator can be latched by an emergency stop, so every one declares its clear.

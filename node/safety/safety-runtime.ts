@@ -77,8 +77,11 @@ export interface SafetyRuntimeInit {
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   world: WorldModel
-  /** This node's actuators as the gate and the emergency stop drive them (node/devices/action-timers.ts). */
+  /** This node's actuators as the gate and the emergency stop drive them (node/devices/action-timers.ts,
+   * and its host repairs when it has host operations). */
   actuators: (GateActuators & SafeStateActuators) | undefined
+  /** This node's manifest for its own `host:<name>` (host repairs, bounds from its settings). */
+  ownHostManifest?: ((capability: string) => OperationManifest[] | undefined) | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
   /** This node's revocation records (runtime/trust/revocations.ts), asked by every policy run. */

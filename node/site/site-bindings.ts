@@ -5,6 +5,7 @@
  * command for an actuator may go to are all read from here — never from what a device advertises
  * about itself (protocol/safety/evidence.ts).
  */
+import { hostCapability, isHostCapability } from '../../protocol/host-ops/findings.ts'
 import type { DeviceBinding, SiteBindingsView } from '../../protocol/safety/evidence.ts'
 import type { TrustStore } from '../../runtime/trust/trust-store.ts'
 import type { SiteModel } from './site-model.ts'
@@ -42,6 +43,14 @@ export class SiteBindings implements SiteBindingsView {
   deviceFor(capability: string): string | undefined {
     this.#refresh()
     return this.#byCapability.get(capability)?.deviceId
+  }
+
+  /** The device whose own machine `host:<name>` is: this node for its own host capability, else the
+   * one trusted device named `<name>` (host repairs rest only on that device's findings). */
+  hostDevice(capability: string): string | undefined {
+    if (!isHostCapability(capability)) return undefined
+    if (hostCapability(this.#init.self.name) === capability) return this.#init.self.deviceId
+    return this.#init.trust.deviceNamed(capability.slice('host:'.length))
   }
 
   /** True when the site binds the capability to a known device other than `deviceId`: that device

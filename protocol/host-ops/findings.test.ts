@@ -1,5 +1,6 @@
 /** The findings format: a maximal report still fits one frame (compact) and one evidence entry
- * (fitted), and a host_findings frame verifies but is never evidence for actuation. */
+ * (fitted), and a host_findings frame verifies but is no evidence where the receiver does not
+ * resolve its host (repairs.test.ts covers the host's own findings backing its repairs). */
 import { describe, expect, it } from 'vitest'
 import { NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
 import { canonicalJson } from '../canonical.ts'

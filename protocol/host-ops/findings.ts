@@ -9,13 +9,16 @@ import { canonicalJson } from '../canonical.ts'
 import { capabilitySchema } from '../roles.ts'
 import { EVIDENCE_ENTRY_DATA_MAX_BYTES } from '../safety/constants.ts'
 
-/** The L0 (read-only) workflows of this slice. */
+/** The L0 (read-only) workflows: checks, and plans whose actions are proposed separately. */
 export const HOST_WORKFLOWS = [
   'doctor',
   'disk-investigate',
   'security-check',
   'analyze-logs',
   'service-check',
+  'data-clean-plan',
+  'hygiene-plan',
+  'autoheal-plan',
 ] as const
 export type HostWorkflow = (typeof HOST_WORKFLOWS)[number]
 
@@ -102,7 +105,8 @@ export const compactFindingSchema = z.strictObject({
 })
 
 /** The data of a `host_findings` frame: the report without evidence and actions (those are in the
- * origin's evidence log, entry `evidenceSeq`). Not evidence for actuation. */
+ * origin's evidence log, entry `evidenceSeq`). Evidence only for a repair of the same host, and
+ * only from that host (protocol/safety/evidence.ts, protocol/host-ops/repairs.ts). */
 export const hostFindingsFrameDataSchema = z.strictObject({
   evidenceSeq: z.number().int().nonnegative().optional(),
   facts: hostFactsSchema.optional(),

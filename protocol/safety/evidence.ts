@@ -13,6 +13,7 @@
  *   chat, events, proposals, a frame from an unbound device — is no evidence for actuation (T0).
  */
 import type { Frame } from '../context/frame.ts'
+import { hostCapability as hostCapabilityOf } from '../host-ops/findings.ts'
 import { CLOCK_SKEW_TOLERANCE_MS } from './constants.ts'
 import type { TrustTier } from './proposal.ts'
 
@@ -34,6 +35,9 @@ export interface SiteBindingsView {
   bySiteId(siteId: string): (DeviceBinding & { readonly kind: 'sensor' | 'actuator' }) | undefined
   /** A site actuator by its capability. */
   actuatorByCapability(capability: string): DeviceBinding | undefined
+  /** The device whose own machine `host:<name>` is, from the receiver's records (itself, or the
+   * trusted device of that name); absent or undefined: no host's findings count. */
+  hostDevice?(capability: string): string | undefined
 }
 
 /** What one hop believes about one cited frame. A frame the hop does not hold is T0. */
@@ -88,15 +92,39 @@ export function assessEvidenceFrame(frame: Frame, bindings: SiteBindingsView): E
     }
     return { ...base, tier: 'T3', zone: binding.zone, basis: `feedback of ${binding.siteId}` }
   }
+  if (frame.kind === 'host_findings') return assessHostFindings(frame, bindings)
   return { ...base, tier: 'T0', basis: `a ${frame.kind} frame is not evidence for actuation` }
+}
+
+/** A machine's findings about itself back a repair of that same machine (host-ops repairs), and
+ * only when the receiver's own records say the origin is that machine. */
+function assessHostFindings(
+  frame: Extract<Frame, { kind: 'host_findings' }>,
+  bindings: SiteBindingsView,
+): EvidenceFact {
+  const base = { frameId: frame.frameId, kind: frame.kind, timestamp: frame.timestamp }
+  const capability = hostCapabilityOf(frame.data.node)
+  const device = bindings.hostDevice?.(capability)
+  if (device === undefined || device !== frame.origin) {
+    return { ...base, tier: 'T0', basis: `findings about ${capability} from a device that is not that host` }
+  }
+  return {
+    ...base,
+    tier: 'T3',
+    zone: capability,
+    metric: frame.data.workflow,
+    basis: `${frame.data.workflow} findings of ${capability} by that host`,
+  }
 }
 
 /** What a manifest asks of evidence for one operation. */
 export interface EvidenceRequirement {
   /** The actuator's zone: evidence must be about it. */
   readonly zone: string
-  /** Metrics that count (any measured metric when absent). */
+  /** Metrics that count (any measured metric when absent); for host findings, the workflows. */
   readonly metrics?: readonly string[]
+  /** Frame kinds that count: observations when absent; host repairs name `host_findings`. */
+  readonly kinds?: readonly Frame['kind'][]
   readonly maxAgeMs: number
 }
 
@@ -107,7 +135,9 @@ export function isRelevantEvidence(
   requirement: EvidenceRequirement,
   proposalCreatedAt: number,
 ): boolean {
-  if (fact.tier === 'T0' || fact.kind !== 'observation' || fact.timestamp === undefined) return false
+  const kinds = requirement.kinds ?? ['observation']
+  if (fact.tier === 'T0' || fact.kind === undefined || !kinds.includes(fact.kind)) return false
+  if (fact.timestamp === undefined) return false
   if (fact.zone !== requirement.zone) return false
   if (requirement.metrics !== undefined && !requirement.metrics.includes(fact.metric ?? '')) return false
   const age = proposalCreatedAt - fact.timestamp
