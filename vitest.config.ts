@@ -19,6 +19,8 @@ export default defineConfig({
             'signaling/**/*.test.ts',
             // Reads the import graph only: no process, no socket.
             'test/architecture.test.ts',
+            // Fuzzed decoders, short fixed seed: pure functions, no process.
+            'test/fuzz/**/*.test.ts',
           ],
         },
       },
@@ -31,7 +33,7 @@ export default defineConfig({
           ...shared,
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/bench/**', 'test/e2e/**', 'test/architecture.test.ts'],
+          exclude: ['test/bench/**', 'test/e2e/**', 'test/fuzz/**', 'test/architecture.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
         },

@@ -25,11 +25,13 @@ import {
 import type { Counters } from '../../runtime/counters.ts'
 import type { ObservationData } from '../devices/mock-sensor.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
+import { DurableAppendError } from './durable-append.ts'
 import type { EstopLatches } from './estop-latch.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'
 import { refuseProposal } from './refusal.ts'
 import { type SafetyFacts, type SafetyLeadership, termFact } from './safety-facts.ts'
+import { ACTUATION_MIN_FREE_BYTES } from './storage-headroom.ts'
 
 /** What an actuator answers for a command it executed (`actuator.execute`). */
 export interface ExecuteResult {
@@ -97,6 +99,9 @@ export interface ActuatorGateInit {
   /** `urgent` skips the coalescing window (an execution result is waited for); `onSealed` sees the
    * signed frame before its batch is sent. */
   publish(fields: LocalFrameFields, options?: PublishFrameOptions): Promise<Frame>
+  /** Bytes free on the state dir's file system (storage-headroom.ts); below
+   * ACTUATION_MIN_FREE_BYTES the gate refuses before the ledger. Unset: not checked. */
+  storageFreeBytes?: (() => Promise<number>) | undefined
   /** Awaited after the ledger's `started` record is durable and before the device is touched.
    * Only crash tests pass it (to kill a process at that precise point); production never does. */
   beforeDeviceWrite?: ((proposalId: string) => Promise<void>) | undefined
@@ -111,6 +116,32 @@ export class ActuatorGate {
 
   constructor(init: ActuatorGateInit) {
     this.#init = init
+  }
+
+  /** Fails closed on a (nearly) full disk, before the ledger and the device: an execution whose
+   * records could not all be written would leave a moved device the records do not tell. */
+  async #ensureStorage(proposalId: string, commandHash: string): Promise<void> {
+    const free = await this.#init.storageFreeBytes?.()
+    if (free === undefined || free >= ACTUATION_MIN_FREE_BYTES) return
+    throw await this.#storageFull(
+      proposalId,
+      commandHash,
+      `${free} bytes free on the state dir's file system, ${ACTUATION_MIN_FREE_BYTES} needed`,
+    )
+  }
+
+  /** The refusal of a full disk: counted, an event, and an evidence entry if one still fits. */
+  async #storageFull(proposalId: string, commandHash: string, detail: string): Promise<ClawMeshError> {
+    const init = this.#init
+    init.counters.increment('safety.refused.storage-full')
+    const message = `actuator refused proposal ${proposalId}: its state dir is full (${detail}); the device was not touched`
+    init.events.push({ level: 'error', type: 'safety.refused.storage-full', message })
+    init.log(message)
+    await init.evidence
+      .append('refusal', { hop: 'actuator', proposalId, hash: commandHash, code: 'storage-full', detail })
+      .catch(() => undefined)
+    // UNAVAILABLE: the command center keeps the proposal and retries until it expires.
+    return new ClawMeshError('UNAVAILABLE', message, { data: { code: 'storage-full' } })
   }
 
   /** Runs the checks, then the ledger, then the device; throws a ClawMeshError with the refusal's
@@ -247,7 +278,11 @@ export class ActuatorGate {
     if (actuator === undefined || !actuator.has(proposal.capability)) {
       throw new ClawMeshError('NO_PROVIDER', `this node has no actuator for ${proposal.capability}`)
     }
-    const begun = await init.ledger.begin(commandHash)
+    await this.#ensureStorage(proposal.id, commandHash)
+    const begun = await init.ledger.begin(commandHash).catch(async (error: unknown) => {
+      if (!(error instanceof DurableAppendError)) throw error
+      throw await this.#storageFull(proposal.id, commandHash, error.message)
+    })
     if (begun.outcome === 'refused') {
       throw new ClawMeshError('ALREADY_EXECUTED', `proposal ${proposal.id} was executed before`, {
         data: { code: 'replay' },

@@ -10,7 +10,29 @@ export async function appendLineDurably(path: string, line: string): Promise<voi
   await appendLinesDurably(path, [line])
 }
 
-/** Appends several JSON lines with one write and one fsync. */
+/**
+ * An append that did not reach the disk whole (a full disk: ENOSPC, or EIO). `rolledBack` says the
+ * file was cut back to its length before the append, so no part of the failed lines stays in it: a
+ * later append starts on a line boundary, and a reader never meets a torn line in the middle.
+ */
+export class DurableAppendError extends Error {
+  static readonly NAME = 'DurableAppendError'
+  override readonly name = DurableAppendError.NAME
+  readonly path: string
+  /** The errno code when the system gave one (ENOSPC for a full disk). */
+  readonly code: string | undefined
+  readonly rolledBack: boolean
+  constructor(path: string, cause: unknown, rolledBack: boolean) {
+    const code = (cause as NodeJS.ErrnoException).code
+    super(`appending to ${path} failed (${(cause as Error).message})`, { cause })
+    this.path = path
+    this.code = code
+    this.rolledBack = rolledBack
+  }
+}
+
+/** Appends several JSON lines with one write and one fsync. A write the system cut short (a full
+ * disk writes what fits, then refuses) is cut back out of the file and thrown as a DurableAppendError. */
 export async function appendLinesDurably(path: string, lines: readonly string[]): Promise<void> {
   if (lines.some((line) => line.includes('\n')))
     throw new Error('a JSON-lines record must not contain a newline')
@@ -19,9 +41,28 @@ export async function appendLinesDurably(path: string, lines: readonly string[])
   const handle = await open(path, 'a', 0o600)
   let created: boolean
   try {
-    created = (await handle.stat()).size === 0
-    await handle.write(`${lines.join('\n')}\n`)
-    await handle.sync()
+    const before = (await handle.stat()).size
+    created = before === 0
+    const bytes = Buffer.from(`${lines.join('\n')}\n`)
+    try {
+      // FileHandle.write writes once: on a nearly full disk it returns a short count, not an error.
+      const { bytesWritten } = await handle.write(bytes)
+      if (bytesWritten !== bytes.byteLength) {
+        throw Object.assign(
+          new Error(`short write: ${bytesWritten} of ${bytes.byteLength} bytes (disk full)`),
+          {
+            code: 'ENOSPC',
+          },
+        )
+      }
+      await handle.sync()
+    } catch (error) {
+      const rolledBack = await handle.truncate(before).then(
+        () => true,
+        () => false,
+      )
+      throw new DurableAppendError(path, error, rolledBack)
+    }
   } finally {
     await handle.close()
   }
@@ -112,6 +153,24 @@ export class GroupCommitFile {
       this.#flushQueued = true
       void this.#queue.run(() => this.#flush())
     })
+  }
+
+  /** Whether a failed write stopped this file (every append refused until `resume`). */
+  get failed(): boolean {
+    return this.#failure !== undefined
+  }
+
+  /**
+   * Accepts appends again after a failed write, for an owner that rolled its own state back to what
+   * is on disk (the evidence log re-reads its last entry). Only when the failed write was cut back
+   * out of the file (DurableAppendError.rolledBack): otherwise the file may end in a torn line and
+   * stays stopped. Call with no append in flight (after `idle`). Returns whether it resumed.
+   */
+  resume(): boolean {
+    const cause = this.#failure?.cause
+    if (!(cause instanceof DurableAppendError) || !cause.rolledBack) return this.#failure === undefined
+    this.#failure = undefined
+    return true
   }
 
   /** Runs `task` with no write in flight and holds new writes until it settles (compaction). */

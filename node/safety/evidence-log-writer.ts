@@ -192,15 +192,33 @@ export class EvidenceLogWriter {
    * later append is refused): an entry after a lost one would break the chain.
    */
   async append(type: EvidenceEntryType, data: unknown, at: number = this.#now()): Promise<EvidenceEntry> {
-    const entry = await this.#signing.run(async () => {
+    const { entry, written } = await this.#signing.run(async () => {
+      if (this.#file.failed) await this.#recover()
       const signed = await appendEntry(this.#last, this.#signer, type, data, at)
       this.#last = signed
-      return signed
+      // Queued in signing order, within the signing turn, so lines reach the file in chain order.
+      return { entry: signed, written: this.#file.append(JSON.stringify(signed)) }
     })
-    await this.#file.append(JSON.stringify(entry))
+    written.catch(() => undefined)
+    await written
     this.#recordHead(entry)
     for (const listener of this.#durableListeners) listener(entry)
     return entry
+  }
+
+  /**
+   * After a failed write (a full disk): once every queued line has settled, and only if the failed
+   * write was cut back out of the file, the chain continues from the last entry on disk — the
+   * entries that were lost are not linked to, so the log has no hole — and appends resume: the
+   * node recovers when space returns, without a restart. Otherwise the writer stays stopped.
+   */
+  async #recover(): Promise<void> {
+    await this.#file.idle()
+    const { lines, torn } = await readJsonLines(this.path)
+    if (torn !== undefined) return
+    const lastLine = lines.at(-1)
+    const last = lastLine === undefined ? undefined : evidenceEntrySchema.parse(JSON.parse(lastLine))
+    if (this.#file.resume()) this.#last = last
   }
 
   /** Calls `listener` with each entry once it is on disk (evidence checkpoints name only those). */

@@ -12,7 +12,7 @@ import { z } from 'zod'
 import { sha256HexSchema, timestampSchema } from '../../protocol/safety/schemas.ts'
 import { StateFileError } from '../../runtime/state/atomic-file.ts'
 import { INTERRUPTED_EXECUTION_DETAIL } from './constants.ts'
-import { appendLineDurably, SerialQueue } from './durable-append.ts'
+import { appendLineDurably, DurableAppendError, SerialQueue } from './durable-append.ts'
 
 export function executionLedgerPath(stateDir: string): string {
   return join(stateDir, 'safety', 'execution-ledger.jsonl')
@@ -104,7 +104,15 @@ export class ExecutionLedger {
     const previous = this.#records.get(hash)
     if (previous !== undefined) return { outcome: 'refused', reason: 'already-executed', previous }
     this.#records.set(hash, { state: 'executing', startedAt: at })
-    await this.#append({ event: 'started', hash, at })
+    try {
+      await this.#append({ event: 'started', hash, at })
+    } catch (error) {
+      // The device was not touched. A `started` line cut back out of the file (a full disk) leaves
+      // no trace, so the claim is released and a retry may run once space returns; any other
+      // failure keeps the claim (the line may be on disk): at most once wins over liveness.
+      if (error instanceof DurableAppendError && error.rolledBack) this.#records.delete(hash)
+      throw error
+    }
     return { outcome: 'begun' }
   }
 

@@ -50,6 +50,7 @@ import { ExecutionLedger } from './execution-ledger.ts'
 import { type ApprovalArrival, type DecideResult, Forwarder, type ProposalAuthorRecord } from './forwarder.ts'
 import { ProposalStore, type StoredProposal } from './proposal-store.ts'
 import { SafetyFacts, type SafetyLeadership } from './safety-facts.ts'
+import { freeBytes } from './storage-headroom.ts'
 
 export type { ExecuteResult } from './actuator-gate.ts'
 export { DEFAULT_OPERATOR_CERT_TTL_MS } from './certificate-issuer.ts'
@@ -130,7 +131,15 @@ export class SafetyRuntime {
     this.issued = issued
     const now = Date.now
     this.#facts = new SafetyFacts({ ...init, now })
-    this.#gate = new ActuatorGate({ ...init, ledger, latches, evidence, facts: this.#facts, now })
+    this.#gate = new ActuatorGate({
+      ...init,
+      ledger,
+      latches,
+      evidence,
+      facts: this.#facts,
+      now,
+      storageFreeBytes: () => freeBytes(init.stateDir),
+    })
     this.#estopActuator = new EstopActuator({ ...init, ledger, latches, evidence, now })
     const call = <T>(
       node: string,

@@ -8,7 +8,7 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { z } from 'zod'
-import { decodeJsonMessage, encodeJsonMessage } from '../../protocol/codec.ts'
+import { encodeJsonMessage } from '../../protocol/codec.ts'
 import { ClawMeshError, normaliseError } from '../../protocol/errors.ts'
 import {
   RPC_MAX_CONCURRENT_PER_PEER,
@@ -18,7 +18,8 @@ import {
   RPC_READ_TIMEOUT_MS,
   RPC_STREAM_IDLE_MS,
 } from '../../protocol/limits.ts'
-import { type RpcResponse, rpcRequestSchema } from '../../protocol/rpc/envelope.ts'
+import { decodeRpcRequest, parseRpcParams, unknownMethod } from '../../protocol/rpc/decode.ts'
+import type { RpcResponse } from '../../protocol/rpc/envelope.ts'
 import { isRpcMethodName, RPC_METHODS, type RpcMethodName } from '../../protocol/rpc/methods.ts'
 import type { Counters } from '../counters.ts'
 import { PeerLimiter } from './peer-limiter.ts'
@@ -139,13 +140,10 @@ async function serveRequest(
       admission = limiter.admit(callerId)
       if (!admission.admitted) throw refusedAdmission(admission.reason)
     }
-    const envelope = rpcRequestSchema.safeParse(decodeJsonMessage(body, RPC_MAX_MESSAGE_BYTES))
-    if (!envelope.success)
-      throw new ClawMeshError('BAD_REQUEST', 'request does not match the RPC envelope {id, method, params}')
-    requestId = envelope.data.id
-    const methodName = envelope.data.method
-    if (!isRpcMethodName(methodName))
-      throw new ClawMeshError('UNKNOWN_METHOD', `unknown method "${methodName.slice(0, 64)}"`)
+    const envelope = decodeRpcRequest(body)
+    requestId = envelope.id
+    const methodName = envelope.method
+    if (!isRpcMethodName(methodName)) throw unknownMethod(methodName)
     const definition = RPC_METHODS[methodName]
     const access = await init.authorize(callerId, connection)
     if (access === undefined) throw new ClawMeshError('UNAUTHORIZED', 'this node does not trust the caller')
@@ -157,15 +155,8 @@ async function serveRequest(
     const handler = init.handlers[methodName] as RpcHandler<RpcMethodName> | undefined
     if (handler === undefined)
       throw new ClawMeshError('UNKNOWN_METHOD', `this peer does not serve "${methodName}"`)
-    const params = definition.params.safeParse(envelope.data.params)
-    if (!params.success) {
-      const issue = params.error.issues[0]
-      throw new ClawMeshError(
-        'INVALID_PARAMS',
-        `invalid params for ${methodName}: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? ''}`.trim(),
-      )
-    }
-    const result = await handler(params.data as never, {
+    const params = parseRpcParams(methodName, envelope.params)
+    const result = await handler(params as never, {
       callerId,
       access,
       connection,

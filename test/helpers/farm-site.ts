@@ -14,6 +14,7 @@ import {
   cliJson,
   makeStateDir,
   type NodeProcess,
+  type ProcessPlacement,
   runCli,
   startNode,
   startNodeHoldingExecutions,
@@ -40,6 +41,8 @@ export interface FarmSite<N extends string = never> {
 export interface FarmSiteOptions<N extends string> {
   /** Extra `clawmesh start` flags for the command center (e.g. a planner model). */
   ccArgs?: string[]
+  /** Extra `clawmesh start` flags for the field node (e.g. `--host-ops`). */
+  extraFieldArgs?: string[]
   /** Runs after the state dirs and keys exist and before either node starts. */
   beforeStart?: (dirs: FarmSite<N>['dirs'], ids: FarmSite<N>['ids']) => Promise<void>
   /** Start the field node through the test-only entry that holds each execution this long between
@@ -48,6 +51,12 @@ export interface FarmSiteOptions<N extends string> {
   operators?: FarmOperator<N>[]
   /** A site file for both nodes instead of the demo farm (e.g. one declaring guards or a fail-safe). */
   site?: string
+  /** Where and how each node process runs (a network namespace, a skewed clock); loopback and the
+   * current process's clock when unset. */
+  ccPlacement?: ProcessPlacement
+  fieldPlacement?: ProcessPlacement
+  /** The address the field node dials the command center at, when not loopback (a namespace). */
+  ccUrlForField?: (cc: NodeProcess) => string
 }
 
 async function keysOf(dir: string): Promise<{ deviceId: string; cliKeyId: string }> {
@@ -84,7 +93,7 @@ export async function startFarmSite<N extends string = never>(
     options.site ?? DEMO_FARM_PATH,
     ...(options.ccArgs ?? []),
   ]
-  const ccNode = await startNode(dirs.cc, ccArgs)
+  const ccNode = await startNode(dirs.cc, ccArgs, options.ccPlacement)
   const fieldArgs = [
     '--name',
     'field-1',
@@ -92,12 +101,13 @@ export async function startFarmSite<N extends string = never>(
     '--command-center',
     ids.cc,
     '--peer',
-    `${ids.cc}=${ccNode.url}`,
+    `${ids.cc}=${options.ccUrlForField?.(ccNode) ?? ccNode.url}`,
     ...(options.site === undefined ? [] : ['--site', options.site]),
+    ...(options.extraFieldArgs ?? []),
   ]
   const fieldNode =
     options.fieldHoldExecutionMs === undefined
-      ? await startNode(dirs.field, fieldArgs)
+      ? await startNode(dirs.field, fieldArgs, options.fieldPlacement)
       : await startNodeHoldingExecutions(dirs.field, fieldArgs, options.fieldHoldExecutionMs)
   for (const operator of operators) {
     const issued = await runCli(

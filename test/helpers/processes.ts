@@ -31,13 +31,16 @@ export interface CliResult {
   stderr: string
 }
 
-/** Optional argv prefix (e.g. `ip netns exec NAME`) to run a process inside a network namespace. */
+/** Optional argv prefix (e.g. `ip netns exec NAME`) to run a process inside a network namespace,
+ * Node flags (e.g. `--import` of a test-only preload) and extra environment. */
 export interface ProcessPlacement {
   prefix?: string[]
+  nodeFlags?: string[]
+  env?: Record<string, string>
 }
 
 function command(placement: ProcessPlacement | undefined, args: string[]): [string, string[]] {
-  const argv = [...(placement?.prefix ?? []), process.execPath, ...args]
+  const argv = [...(placement?.prefix ?? []), process.execPath, ...(placement?.nodeFlags ?? []), ...args]
   return [argv[0] as string, argv.slice(1)]
 }
 
@@ -159,7 +162,7 @@ async function spawnNode(
 ): Promise<NodeProcess> {
   const [file, argv] = command(placement, args)
   const child = spawn(file, argv, {
-    env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
+    env: { ...process.env, ...placement?.env, CLAWMESH_STATE_DIR: stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)
