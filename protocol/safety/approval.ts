@@ -79,7 +79,9 @@ export async function signApproval(
     at: fields.at,
     nonce: fields.nonce ?? randomNonce(),
     operatorLink: fields.operatorLink,
-    reason: fields.reason,
+    // Absent rather than undefined: an in-process holder (the Telegram surface) hands the record to
+    // the evidence log without a JSON round trip, and the log takes JSON values only.
+    ...(fields.reason === undefined ? {} : { reason: fields.reason }),
   })
   return { body, signature: await signValue(operatorSigner, 'approval', body) }
 }
