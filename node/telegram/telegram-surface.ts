@@ -389,7 +389,10 @@ export class TelegramSurface implements NodeSurface {
         at: this.#now(),
         ...(reason === '' ? {} : { reason: reason.slice(0, TELEGRAM_REASON_MAX_CHARS) }),
       })
-      await safety.evidence.append('decision', {
+      // Queued before the decision's own entries, so it is on disk before the command leaves (the
+      // log commits in order and the forwarder awaits its entries before dispatching); awaited
+      // alongside rather than first, sharing their fsync.
+      const logged = safety.evidence.append('decision', {
         kind: 'telegram-decision',
         channel: 'telegram',
         telegramUserId: operator.telegramUserId,
@@ -401,10 +404,11 @@ export class TelegramSurface implements NodeSurface {
       })
       this.#init.counters.increment(`telegram.decisions.${decision}`)
       // Arrives as handed on by this command center, observed over the WAN (forwarder.ts observedLinkOf).
-      const decided = await safety.decide(record.proposal.id, approval, decision, {
+      const deciding = safety.decide(record.proposal.id, approval, decision, {
         callerId: this.#init.deviceId,
         forwardedLink: 'wan',
       })
+      const [decided] = await Promise.all([deciding, logged])
       return `${record.proposal.id}: ${outcomeLine(decided.record)}${decided.verdict === 'pending' ? ` (${decided.detail})` : ''}`
     } catch (error) {
       if (error instanceof ClawMeshError) {

@@ -49,6 +49,7 @@ export class FakeBotApi {
   #nextMessageId = 1
   #nextCallbackId = 1
   #waiters = new Set<() => void>()
+  #answerListeners = new Set<(answer: CallbackAnswer) => void>()
   #down = false
 
   constructor(token: string) {
@@ -128,12 +129,23 @@ export class FakeBotApi {
     return this.#waitFor(what, () => this.sent.find(predicate), timeoutMs)
   }
 
-  async waitForAnswer(callbackQueryId: string, timeoutMs = 15_000): Promise<CallbackAnswer> {
-    return this.#waitFor(
-      `the answer to callback ${callbackQueryId}`,
-      () => this.callbackAnswers.find((answer) => answer.callbackQueryId === callbackQueryId),
-      timeoutMs,
-    )
+  /** Resolves the moment the bot answers this callback query (no polling: benchmarks time it). */
+  waitForAnswer(callbackQueryId: string, timeoutMs = 15_000): Promise<CallbackAnswer> {
+    const answered = this.callbackAnswers.find((answer) => answer.callbackQueryId === callbackQueryId)
+    if (answered !== undefined) return Promise.resolve(answered)
+    return new Promise((resolve, reject) => {
+      const listener = (answer: CallbackAnswer) => {
+        if (answer.callbackQueryId !== callbackQueryId) return
+        clearTimeout(timer)
+        this.#answerListeners.delete(listener)
+        resolve(answer)
+      }
+      const timer = setTimeout(() => {
+        this.#answerListeners.delete(listener)
+        reject(new Error(`fake Bot API: timed out waiting for the answer to callback ${callbackQueryId}`))
+      }, timeoutMs)
+      this.#answerListeners.add(listener)
+    })
   }
 
   async #waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -190,11 +202,13 @@ export class FakeBotApi {
       case 'editMessageText':
         return this.#editMessageText(params, response)
       case 'answerCallbackQuery': {
-        this.callbackAnswers.push({
+        const answer: CallbackAnswer = {
           callbackQueryId: String(params['callback_query_id']),
           ...(typeof params['text'] === 'string' ? { text: params['text'] } : {}),
           at: Date.now(),
-        })
+        }
+        this.callbackAnswers.push(answer)
+        for (const listener of this.#answerListeners) listener(answer)
         return ok(response, true)
       }
       default:
