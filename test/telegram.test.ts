@@ -19,11 +19,12 @@ const TOKEN = '7301234567:AAH-fake-telegram-token-Zq9xWv8uTs7rQp6o'
 const CHAT = -100_123
 const OTHER_CHAT = -100_999
 const CAROL: FakeUser = { id: 5001, first_name: 'Carol' }
+const DAVE: FakeUser = { id: 5002, first_name: 'Dave' }
 const MALLORY: FakeUser = { id: 666, first_name: 'Mallory' }
 const VALVE = 'actuator:valve:zone-2'
 
 let fake: FakeBotApi
-let site: FarmSite
+let site: FarmSite<'bob'>
 let client: CliClient
 
 interface ProposalJson {
@@ -57,7 +58,17 @@ const sentTo = (chatId: number) => fake.sent.filter((message) => message.chatId 
 beforeAll(async () => {
   fake = await new FakeBotApi(TOKEN).listen()
   site = await startFarmSite({
-    ccArgs: ['--telegram', '--telegram-chat', String(CHAT), '--telegram-api-root', fake.url],
+    // L3: Telegram operators may be the remote second approver, so the on-site rule is what stops them.
+    ccArgs: [
+      '--telegram',
+      '--telegram-chat',
+      String(CHAT),
+      '--telegram-api-root',
+      fake.url,
+      '--telegram-max-level',
+      'L3',
+    ],
+    operators: [{ name: 'bob', roles: 'operator' }],
     beforeStart: async (dirs) => {
       const credentials = await CredentialStore.open(statePaths(dirs.cc).credentials)
       await credentials.set('channel/telegram', TOKEN)
@@ -146,6 +157,42 @@ describe('Telegram operator channel', () => {
       displayName: 'carol',
     })
     expect(recorded?.body.operatorCertificate.body['operatorId']).toBe(decision?.data['operatorId'])
+  }, 60_000)
+
+  it('Telegram approvals alone never satisfy an L3: two of them wait for an approver on site', async () => {
+    const opened = await client.call('telegram.pair.open', { operatorName: 'dave' })
+    fake.userSends(CHAT, DAVE, `/pair ${opened.code}`)
+    await fake.waitForSent('Dave paired', (message) => message.text.startsWith('Paired as dave'))
+    const created = await client.call('proposal.create', {
+      capability: VALVE,
+      operation: 'open',
+      args: { durationSec: 599 },
+      level: 'L3',
+    })
+    const { id } = created.proposal.proposal
+    const pushed = await fake.waitForSent('the pushed L3 proposal', (message) =>
+      (message.replyMarkup?.inline_keyboard.flat() ?? []).some(
+        (button) => button.callback_data === `approve:${id}`,
+      ),
+    )
+    expect((await fake.waitForAnswer(fake.userTaps(pushed, CAROL, `approve:${id}`))).text).toMatch(
+      /awaiting_approval/,
+    )
+    const second = await fake.waitForAnswer(fake.userTaps(pushed, DAVE, `approve:${id}`))
+    // Two distinct operators, both certified for Telegram: the count is met, the on-site rule is not.
+    expect(second.text).toMatch(/local or LAN link; approvals observed over wan/)
+    expect(await proposalState(id)).toBe('awaiting_approval')
+    const executed = async () =>
+      (await client.call('mesh.world.query', { kind: 'execution', limit: 50 })).frames.filter(
+        (frame) => (frame.data as { proposalId?: string }).proposalId === id,
+      )
+    expect(await executed()).toHaveLength(0)
+    // Bob approves from his own CLI over loopback (observed local): now it runs.
+    const bob = await runCli(['approve', id, '--url', site.cc.url], site.dirs.bob)
+    expect(bob.code, bob.stderr).toBe(0)
+    expect(await proposalState(id)).toBe('completed')
+    await waitFor('the L3 execution frame', async () => ((await executed()).length === 1 ? true : undefined))
+    await waitFor('the pushed L3 message edited', () => pushed.text.startsWith('Executed') || undefined)
   }, 60_000)
 
   it("an unpaired user's /approve is refused, counted and logged; the proposal still waits", async () => {

@@ -93,6 +93,10 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
       [],
     )
     .option('--telegram-api-root <url>', 'Bot API server (default Telegram; a self-hosted telegram-bot-api)')
+    .option(
+      '--telegram-max-level <level>',
+      'highest level a Telegram approval may count for: off | L2 | L3 (default L2)',
+    )
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
     .action(async (options: Record<string, unknown>, command: Command) => {
       const centers = [
@@ -148,8 +152,12 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
 function telegramSettings(options: Record<string, unknown>): Record<string, unknown> {
   const chats = options['telegramChat'] as string[]
   if (options['telegram'] !== true) {
-    if (chats.length > 0 || options['telegramApiRoot'] !== undefined)
-      throw new CliUsageError('--telegram-chat and --telegram-api-root need --telegram')
+    if (
+      chats.length > 0 ||
+      options['telegramApiRoot'] !== undefined ||
+      options['telegramMaxLevel'] !== undefined
+    )
+      throw new CliUsageError('--telegram-chat, --telegram-api-root and --telegram-max-level need --telegram')
     return {}
   }
   return {
@@ -161,6 +169,7 @@ function telegramSettings(options: Record<string, unknown>): Record<string, unkn
         return Number(chat)
       }),
       ...(options['telegramApiRoot'] === undefined ? {} : { apiRoot: options['telegramApiRoot'] }),
+      ...(options['telegramMaxLevel'] === undefined ? {} : { maxApprovalLevel: options['telegramMaxLevel'] }),
     },
   }
 }
