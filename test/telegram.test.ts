@@ -13,7 +13,7 @@ import { CredentialStore } from '../node/credentials/credential-store.ts'
 import { statePaths } from '../runtime/state/state-dir.ts'
 import { FakeBotApi, type FakeUser } from './helpers/fake-bot-api.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
-import { cliJson, runCli, stopAll, waitFor } from './helpers/processes.ts'
+import { cliJson, runCli, startNode, stopAll, waitFor } from './helpers/processes.ts'
 
 const TOKEN = '7301234567:AAH-fake-telegram-token-Zq9xWv8uTs7rQp6o'
 const CHAT = -100_123
@@ -274,4 +274,27 @@ describe('Telegram operator channel', () => {
     }
     expect(site.cc.output()).toMatch(/Telegram Bot API unreachable/)
   }, 120_000)
+
+  it('stops promptly on SIGTERM in the middle of a long poll', async () => {
+    await waitFor(
+      'a long poll in flight',
+      () =>
+        fake.requests.some((request) => request.method === 'getUpdates' && Date.now() - request.at > 1_000) ||
+        undefined,
+    )
+    const sentBefore = fake.sent.length - 1
+    const started = Date.now()
+    expect(await site.cc.stop('SIGTERM')).toBe(0)
+    // The poll waits up to 25 s for updates; stopping aborts it instead of waiting it out.
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(site.cc.output()).toContain('stopped')
+    // Carol's binding and the key held for her survive the restart.
+    const restarted = await startNode(site.dirs.cc, site.ccArgs)
+    expect(restarted.output()).toContain('2 paired operator(s)')
+    fake.userSends(CHAT, CAROL, '/proposals')
+    await fake.waitForSent(
+      'an answer after the restart',
+      (message) => fake.sent.indexOf(message) > sentBefore && /awaiting.approval/.test(message.text),
+    )
+  }, 60_000)
 })
