@@ -16,9 +16,9 @@ import { TelegramOperators } from './telegram-operators.ts'
 import { TelegramSurface } from './telegram-surface.ts'
 
 /** The credential-store name of the bot token (`clawmesh credential set channel/telegram`). */
-export const TELEGRAM_TOKEN_CREDENTIAL = 'channel/telegram'
+const TELEGRAM_TOKEN_CREDENTIAL = 'channel/telegram'
 /** The environment variable read when the credential store has no token. */
-export const TELEGRAM_TOKEN_ENV = 'TELEGRAM_BOT_TOKEN'
+const TELEGRAM_TOKEN_ENV = 'TELEGRAM_BOT_TOKEN'
 
 export class TelegramConfigError extends Error {
   static readonly NAME = 'TelegramConfigError'

@@ -5,7 +5,7 @@ import { TELEGRAM_USER_BURST_MAX, TELEGRAM_USER_PER_MINUTE_MAX } from './constan
 /** How far a Telegram approval may go at this site: `off` refuses every Telegram approval (the bot
  * still reads and rejects), `L2` lets a Telegram operator be the one approver of an L2 proposal,
  * `L3` also lets them be the (remote) second approver of an L3 one. */
-export const TELEGRAM_APPROVAL_LIMITS = ['off', 'L2', 'L3'] as const
+const TELEGRAM_APPROVAL_LIMITS = ['off', 'L2', 'L3'] as const
 export type TelegramApprovalLimit = (typeof TELEGRAM_APPROVAL_LIMITS)[number]
 
 export const telegramSettingsSchema = z

@@ -16,7 +16,7 @@ import { CredentialStore } from '../credentials/credential-store.ts'
 import { TELEGRAM_OPERATORS_MAX } from './constants.ts'
 
 /** The credential-store name of the key held for one Telegram user. */
-export function telegramOperatorKeyName(telegramUserId: number): string {
+function telegramOperatorKeyName(telegramUserId: number): string {
   return `telegram-operator/${telegramUserId}`
 }
 

@@ -29,7 +29,7 @@ export const APPROVING_ROLES: readonly OperatorRole[] = ['operator', 'admin']
  * is signed under it proves the person's channel account and the command center, not the person's
  * own device, and is never on site (operator-link.ts, docs/safety.md). No channel: the person holds
  * the key on their own device (console, CLI). */
-export const OPERATOR_CHANNELS = ['telegram'] as const
+const OPERATOR_CHANNELS = ['telegram'] as const
 export type OperatorChannel = (typeof OPERATOR_CHANNELS)[number]
 
 export const operatorCertificateBodySchema = z
