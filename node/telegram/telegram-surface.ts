@@ -463,8 +463,11 @@ export class TelegramSurface implements NodeSurface {
   async #estop(ctx: Context): Promise<void> {
     const operator = this.#operatorOf(ctx)
     if (operator === undefined) return
-    // HOOK(estop): the emergency-stop RPC lands from branch wt-estop; wire `estop` in
-    // open-telegram.ts to it. Until then /estop says so rather than pretend to stop anything.
+    // HOOK(estop): the emergency stop lands from branch wt-estop. Wire `estop` in open-telegram.ts:
+    // sign an order with the person's held key (`signEstopOrder(operator.signer, …)` from
+    // protocol/safety/estop.ts, scope: the whole site) and run this node's own `safety.estop`
+    // handler with it. Not subject to maxApprovalLevel: stopping is never blocked. Until then /estop
+    // says so rather than pretend to stop anything.
     if (this.#init.estop === undefined)
       return this.#reply(
         ctx,
