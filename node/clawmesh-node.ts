@@ -38,6 +38,7 @@ import { startPairingService } from './safety/pairing-service.ts'
 import type { SafetyRuntime } from './safety/safety-runtime.ts'
 import type { SiteModel } from './site/site-model.ts'
 import type { NodeSurface } from './surface.ts'
+import { openTelegramSurface } from './telegram/open-telegram.ts'
 import { watchRevocations, watchTrustedPeers } from './trust/trust-file-watchers.ts'
 import type { WorldModel } from './world/world-model.ts'
 import { finalWorldSnapshot, periodicWorldSnapshots } from './world/world-snapshots.ts'
@@ -108,7 +109,8 @@ export async function startClawMeshNode(
   })
   // A new surface (MCP, Telegram, TUI, host operations) is one more entry here: docs/architecture.md.
   const hostOps = config.hostOps.enabled ? [openHostOpsSurface(components, Date.now())] : []
-  const surfaces: readonly NodeSurface[] = [planner, ...hostOps]
+  const telegram = await openTelegramSurface(components, { planner, status: () => status() })
+  const surfaces: readonly NodeSurface[] = [planner, ...hostOps, telegram]
   const capabilities = [
     ...new Set([
       ...config.capabilities,

@@ -12,6 +12,7 @@ import { capabilitySchema, nodeRoleSchema } from '../protocol/roles.ts'
 import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
 import { hostOpsSettingsSchema } from './host-ops/settings.ts'
 import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
+import { telegramSettingsSchema } from './telegram/settings.ts'
 
 /** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
 export const DEFAULT_WS_PORT = 18789
@@ -61,6 +62,8 @@ export const nodeConfigSchema = z
     consoleDir: z.string().optional(),
     /** Host operations for this node's own machine (docs/host-operations.md). */
     hostOps: hostOpsSettingsSchema.prefault({}),
+    /** The Telegram bot of a command center (docs/telegram.md). */
+    telegram: telegramSettingsSchema.prefault({}),
   })
   .strict()
 export type NodeConfig = z.output<typeof nodeConfigSchema>

@@ -6,6 +6,7 @@
 import {
   issueOperatorCertificate,
   type OperatorCertificate,
+  type OperatorChannel,
   type OperatorRole,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
@@ -24,6 +25,8 @@ export interface OperatorCertificateFields {
   displayName: string
   roles: OperatorRole[]
   ttlMs?: number
+  /** Set only by a channel surface that holds the key for the person (Telegram). */
+  channel?: OperatorChannel
 }
 
 export interface CertificateIssuerInit {
@@ -49,6 +52,7 @@ export class CertificateIssuer {
       roles: fields.roles,
       issuedAt: now,
       expiresAt: now + (fields.ttlMs ?? DEFAULT_OPERATOR_CERT_TTL_MS),
+      ...(fields.channel === undefined ? {} : { channel: fields.channel }),
     })
     await Promise.all([
       this.#init.issued.record(certificate),

@@ -36,6 +36,7 @@ export const METHOD_CLASSES = {
   'proposal.reject': 'decide',
   'operator.issue': 'admin',
   'pair.open': 'admin',
+  'telegram.pair.open': 'admin',
   'actuator.execute': 'device',
   'planner.ask': 'propose',
   'planner.status': 'read',

@@ -8,6 +8,7 @@ import { encodeBase64Url, type Signer, signValue, verifyValue } from '../signing
 import { APPROVAL_NONCE_BYTES, APPROVAL_REASON_MAX_LENGTH, CLOCK_SKEW_TOLERANCE_MS } from './constants.ts'
 import {
   type OperatorCertificate,
+  type OperatorChannel,
   type OperatorRole,
   operatorCertificateSchema,
   verifyOperatorCertificate,
@@ -78,7 +79,9 @@ export async function signApproval(
     at: fields.at,
     nonce: fields.nonce ?? randomNonce(),
     operatorLink: fields.operatorLink,
-    reason: fields.reason,
+    // Absent rather than undefined: an in-process holder (the Telegram surface) hands the record to
+    // the evidence log without a JSON round trip, and the log takes JSON values only.
+    ...(fields.reason === undefined ? {} : { reason: fields.reason }),
   })
   return { body, signature: await signValue(operatorSigner, 'approval', body) }
 }
@@ -108,6 +111,8 @@ export interface VerifiedApproval {
   readonly operatorLink: OperatorLink
   readonly at: number
   readonly nonce: string
+  /** The channel the certificate names, when the command center holds the key for the person. */
+  readonly channel?: OperatorChannel
 }
 
 export type ApprovalVerdict =
@@ -134,7 +139,7 @@ export async function verifyApproval(
     const reason = CERTIFICATE_TO_APPROVAL_REJECTION[certificate.reason]
     return reject(reason, certificate.detail)
   }
-  const { operatorId, roles } = body.operatorCertificate.body
+  const { operatorId, roles, channel } = body.operatorCertificate.body
   if (!(await verifyValue(operatorId, 'approval', body, signature))) {
     return reject('bad-signature', `signature does not verify against operator ${operatorId}`)
   }
@@ -151,6 +156,7 @@ export async function verifyApproval(
       operatorLink: body.operatorLink,
       at: body.at,
       nonce: body.nonce,
+      ...(channel === undefined ? {} : { channel }),
     },
   }
 }

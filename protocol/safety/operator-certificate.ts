@@ -24,6 +24,14 @@ export type OperatorRole = z.infer<typeof operatorRoleSchema>
 /** Roles whose holders may approve proposals. A viewer may watch and reject, never approve. */
 export const APPROVING_ROLES: readonly OperatorRole[] = ['operator', 'admin']
 
+/** Channels through which a command center holds an operator's key on their behalf (a chat bot
+ * signs with it when the person taps a button). A certificate naming one says so to every hop: what
+ * is signed under it proves the person's channel account and the command center, not the person's
+ * own device, and is never on site (operator-link.ts, docs/safety.md). No channel: the person holds
+ * the key on their own device (console, CLI). */
+const OPERATOR_CHANNELS = ['telegram'] as const
+export type OperatorChannel = (typeof OPERATOR_CHANNELS)[number]
+
 export const operatorCertificateBodySchema = z
   .strictObject({
     version: z.literal(1),
@@ -37,6 +45,8 @@ export const operatorCertificateBodySchema = z
     issuerId: deviceIdSchema,
     issuedAt: timestampSchema,
     expiresAt: timestampSchema,
+    /** Present when the command center holds this key for the person on a channel (see above). */
+    channel: z.enum(OPERATOR_CHANNELS).optional(),
   })
   .refine((body) => body.expiresAt > body.issuedAt, {
     message: 'expiresAt must be after issuedAt',
@@ -70,6 +80,7 @@ export async function issueOperatorCertificate(
     issuerId: issuerSigner.id,
     issuedAt: fields.issuedAt,
     expiresAt: fields.expiresAt,
+    ...(fields.channel === undefined ? {} : { channel: fields.channel }),
   })
   return { body, signature: await signValue(issuerSigner, 'operator-certificate', body) }
 }

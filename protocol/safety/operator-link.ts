@@ -5,6 +5,7 @@
  * connection it saw, and a claim more local than that is refused (docs/safety.md).
  */
 import type { OperatorLink } from './approval.ts'
+import type { OperatorChannel } from './operator-certificate.ts'
 
 /** How local each link is, most local first. An approval may claim its observed link or any less
  * local one, never a more local one. `mdns` is discovery, not a place: it ranks with the WAN. */
@@ -32,6 +33,13 @@ export function claimsMoreLocalThan(claimed: OperatorLink, observed: OperatorLin
 /** The less local of two links (what can be believed when a claim and an observation differ). */
 export function lessLocalLink(a: OperatorLink, b: OperatorLink): OperatorLink {
   return LINK_LOCALITY[a] >= LINK_LOCALITY[b] ? a : b
+}
+
+/** The link an approval counts as: what the receiving node observed, and never more local than the
+ * WAN when the approver's certificate names a channel (a key the command center holds for a person
+ * on a chat service: the tap came from wherever their phone was, so it never puts them on site). */
+export function approvalLinkOf(observed: OperatorLink, channel: OperatorChannel | undefined): OperatorLink {
+  return channel === undefined ? observed : lessLocalLink(observed, 'wan')
 }
 
 const PRIVATE_IPV4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)/

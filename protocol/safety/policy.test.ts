@@ -644,4 +644,28 @@ describe('actuation policy: the receiver decides (issue 14)', () => {
       verdict: 'allow',
     })
   })
+
+  it('an approval under a Telegram-held key is never the on-site approver of an L3, whatever was observed', async () => {
+    const carol = await newOperator(commandCenter, ['operator'], 'Carol', 'telegram')
+    const p = proposal({ level: 'L3', operation: 'drain' })
+    const approvals = [await approve(carol, p, 'wan'), await approve(bob, p, 'wan')]
+    // Even a command center that (wrongly) observed the Telegram tap as local cannot make it count.
+    const observed = {
+      [approvals[0]?.body.nonce ?? '']: 'local' as const,
+      [approvals[1]?.body.nonce ?? '']: 'wan' as const,
+    }
+    expect(await evaluateActuationPolicy(input(p, approvals, { observedLinks: observed }))).toMatchObject({
+      code: 'no-local-approver',
+    })
+    // A channel key claiming to be local is a claim more local than it can be.
+    const claimsLocal = await approve(carol, p, 'local')
+    expect(
+      await evaluateActuationPolicy(
+        input(p, [claimsLocal], { observedLinks: { [claimsLocal.body.nonce]: 'local' } }),
+      ),
+    ).toMatchObject({ code: 'link-claim-mismatch' })
+    // It still counts as a (remote) second approver next to one on site.
+    const withOnSite = [await approve(carol, p, 'wan'), await approve(bob, p, 'lan')]
+    expect(await evaluateActuationPolicy(input(p, withOnSite))).toMatchObject({ verdict: 'allow' })
+  })
 })

@@ -10,7 +10,7 @@ import { COMMAND_MAX_APPROVALS, L2_REQUIRED_APPROVERS, L3_REQUIRED_APPROVERS } f
 import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from './evidence.ts'
 import type { ExecutionGuard } from './execution-check.ts'
 import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
-import { claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
+import { approvalLinkOf, claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
 import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
 import type { IsOperatorRevoked } from './revocation.ts'
 import { describeIssues, type TrustedIssuers } from './schemas.ts'
@@ -253,6 +253,9 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
     }
     verified.push(verdict.approval)
   }
+  // A channel-held key (Telegram) counts as the WAN whatever link carried it (operator-link.ts).
+  const linkOf = (approval: VerifiedApproval) =>
+    approvalLinkOf(facts.observedLinks[approval.nonce] ?? 'wan', approval.channel)
   const rejection = verified.find((approval) => approval.decision === 'reject')
   if (rejection !== undefined) return deny('rejected-by-operator', `rejected by ${rejection.operatorId}`)
 
@@ -268,7 +271,7 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       return deny('duplicate-approver', `${approval.operatorId} approved more than once`)
     }
     approvers.add(approval.operatorId)
-    const observed = facts.observedLinks[approval.nonce] ?? 'wan'
+    const observed = linkOf(approval)
     if (claimsMoreLocalThan(approval.operatorLink, observed)) {
       return deny(
         'link-claim-mismatch',
@@ -302,9 +305,9 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       if (counted.verdict !== 'allow') return counted
       // A claim is never more local than the observation (checked above), so the claim is what
       // the observation allows.
-      const hasLocal = verified.some((approval) => isOnSiteLink(facts.observedLinks[approval.nonce] ?? 'wan'))
+      const hasLocal = verified.some((approval) => isOnSiteLink(linkOf(approval)))
       if (hasLocal) return counted
-      const detail = `approvals observed over ${[...new Set(verified.map((a) => facts.observedLinks[a.nonce] ?? 'wan'))].join(', ')}`
+      const detail = `approvals observed over ${[...new Set(verified.map(linkOf))].join(', ')}`
       return facts.hop === 'actuator'
         ? deny('no-local-approver', detail)
         : { verdict: 'pending', needed: 1, detail: `L3 needs an approver on a local or LAN link; ${detail}` }

@@ -5,6 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import {
   issueOperatorCertificate,
   type OperatorCertificate,
+  type OperatorChannel,
   type OperatorRole,
 } from '../../protocol/safety/operator-certificate.ts'
 import type { Proposal } from '../../protocol/safety/proposal.ts'
@@ -27,6 +28,7 @@ export async function newOperator(
   issuer: Signer,
   roles: OperatorRole[] = ['operator'],
   displayName = 'Test operator',
+  channel?: OperatorChannel,
 ): Promise<Operator> {
   const signer = await newSigner()
   const certificate = await issueOperatorCertificate(issuer, {
@@ -35,6 +37,7 @@ export async function newOperator(
     roles,
     issuedAt: NOW - HOUR,
     expiresAt: NOW + HOUR,
+    ...(channel === undefined ? {} : { channel }),
   })
   return { signer, certificate }
 }

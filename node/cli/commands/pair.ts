@@ -20,6 +20,10 @@ export function registerPairCommands(program: Command): void {
     .enablePositionalOptions()
     .description('open a pairing window on this command center and print a one-time code')
     .option('--operator <name>', 'pair a person (console or CLI) as an operator instead of a device')
+    .option(
+      '--telegram',
+      'with --operator: a code the person sends to the Telegram bot as /pair CODE (the command center holds their key)',
+    )
     .option('--roles <roles>', `operator roles (${OPERATOR_ROLES.join(', ')})`, 'operator')
     .option('--ttl <minutes>', 'minutes the code stays valid', '5')
     .option(
@@ -32,6 +36,7 @@ export function registerPairCommands(program: Command): void {
     .action(
       async (options: {
         operator?: string
+        telegram?: boolean
         roles: string
         ttl: string
         certTtl?: string
@@ -45,6 +50,8 @@ export function registerPairCommands(program: Command): void {
             throw new CliUsageError(`unknown role "${role}"`)
         }
         const url = await resolveTargetUrl(program, options.url)
+        if (options.telegram === true)
+          return openTelegramPairing(program, url, options, roles as OperatorRole[])
         await withClient(program, url, async (client) => {
           const opened = await client.call('pair.open', {
             kind: options.operator === undefined ? 'device' : 'operator',
@@ -86,4 +93,30 @@ export function registerPairCommands(program: Command): void {
       if (answer.certificate !== undefined)
         console.log('operator certificate saved: this CLI can approve and reject proposals')
     })
+}
+
+/** `clawmesh pair --operator NAME --telegram`: a code the person sends to the bot as `/pair CODE`. */
+async function openTelegramPairing(
+  program: Command,
+  url: string,
+  options: { operator?: string; ttl: string; certTtl?: string; json?: boolean },
+  roles: OperatorRole[],
+): Promise<void> {
+  const operatorName = options.operator
+  if (operatorName === undefined) throw new CliUsageError('--telegram pairs a person: give --operator NAME')
+  await withClient(program, url, async (client) => {
+    const opened = await client.call('telegram.pair.open', {
+      operatorName,
+      roles,
+      ttlMs: Math.round(Number(options.ttl) * 60_000),
+      ...(options.certTtl === undefined
+        ? {}
+        : { certificateTtlMs: Math.round(Number(options.certTtl) * 60_000) }),
+    })
+    if (options.json) return printJson(opened)
+    console.log(
+      `Telegram pairing code  ${opened.code}  (valid until ${new Date(opened.expiresAt).toLocaleTimeString()}, one use)`,
+    )
+    console.log(`${operatorName} sends to the bot, from a chat it answers:  /pair ${opened.code}`)
+  })
 }

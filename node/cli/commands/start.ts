@@ -85,6 +85,18 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
       '--host-ops',
       'offer host:<name>: read-only diagnostics of this machine (docs/host-operations.md)',
     )
+    .option('--telegram', 'run the Telegram bot on this command center (token: credential channel/telegram)')
+    .option(
+      '--telegram-chat <chatId>',
+      'a Telegram chat the bot answers and pushes to (repeatable; a private chat ID is the user ID)',
+      collect,
+      [],
+    )
+    .option('--telegram-api-root <url>', 'Bot API server (default Telegram; a self-hosted telegram-bot-api)')
+    .option(
+      '--telegram-max-level <level>',
+      'highest level a Telegram approval may count for: off | L2 | L3 (default L2)',
+    )
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
     .action(async (options: Record<string, unknown>, command: Command) => {
       const centers = [
@@ -128,11 +140,38 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
           httpsPort: options['httpsPort'] === undefined ? undefined : Number(options['httpsPort']),
           consoleDir: options['consoleDir'],
           ...(options['hostOps'] === true ? { hostOps: { enabled: true } } : {}),
+          ...telegramSettings(options),
         },
         'command-line flags',
       )
       await runNodeUntilSignalled(config, nodeOptions)
     })
+}
+
+/** `--telegram`, `--telegram-chat` and `--telegram-api-root` as the `telegram` settings. */
+function telegramSettings(options: Record<string, unknown>): Record<string, unknown> {
+  const chats = options['telegramChat'] as string[]
+  if (options['telegram'] !== true) {
+    if (
+      chats.length > 0 ||
+      options['telegramApiRoot'] !== undefined ||
+      options['telegramMaxLevel'] !== undefined
+    )
+      throw new CliUsageError('--telegram-chat, --telegram-api-root and --telegram-max-level need --telegram')
+    return {}
+  }
+  return {
+    telegram: {
+      enabled: true,
+      chats: chats.map((chat) => {
+        if (!/^-?\d+$/.test(chat))
+          throw new CliUsageError(`--telegram-chat takes a numeric chat ID, not "${chat}"`)
+        return Number(chat)
+      }),
+      ...(options['telegramApiRoot'] === undefined ? {} : { apiRoot: options['telegramApiRoot'] }),
+      ...(options['telegramMaxLevel'] === undefined ? {} : { maxApprovalLevel: options['telegramMaxLevel'] }),
+    },
+  }
 }
 
 /** The demo farm's node that serves its field devices. */

@@ -14,6 +14,7 @@ import { OPERATOR_METHODS } from './operators.ts'
 import { PAIRING_METHODS } from './pairing.ts'
 import { PLANNER_METHODS } from './planner.ts'
 import { PROPOSAL_METHODS } from './proposals.ts'
+import { TELEGRAM_METHODS } from './telegram.ts'
 import { WORLD_METHODS } from './world.ts'
 
 export * from './capabilities.ts'
@@ -25,6 +26,7 @@ export * from './operators.ts'
 export * from './pairing.ts'
 export * from './planner.ts'
 export * from './proposals.ts'
+export * from './telegram.ts'
 export * from './world.ts'
 
 export const RPC_METHODS = {
@@ -38,6 +40,7 @@ export const RPC_METHODS = {
   ...CONSOLE_METHODS,
   ...EVIDENCE_METHODS,
   ...ESTOP_METHODS,
+  ...TELEGRAM_METHODS,
 } as const
 
 export type RpcMethodName = keyof typeof RPC_METHODS
