@@ -129,4 +129,13 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     ],
     load: async () => (await import('./commands/host-ops.ts')).registerHostOpsCommands,
   },
+  {
+    commands: [
+      [
+        'mcp',
+        'serve the mesh to AI operators (Claude, Codex, a local model) over MCP: read and propose, never approve',
+      ],
+    ],
+    load: async () => (await import('./commands/mcp.ts')).registerMcpCommands,
+  },
 ]

@@ -10,6 +10,7 @@ import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { ProposalCreateParams } from '../../protocol/rpc/methods.ts'
 import {
+  AI_OPERATOR_ROLE,
   type ApprovalLevel,
   assessEvidenceFrame,
   classifyOperatorLink,
@@ -93,6 +94,17 @@ export interface ForwarderInit {
   log(line: string): void
 }
 
+/** The level a proposal gets when its author names none: the manifest's. An AI operator never
+ * reaches L1 execution (docs/safety.md), so its proposal of an L1 operation waits for a person's
+ * approval, as L2. */
+function defaultLevel(
+  author: ProposalAuthorRecord,
+  manifestLevel: ApprovalLevel | undefined,
+): ApprovalLevel | undefined {
+  const aiAuthored = author.kind === 'operator' && author.certificate.body.roles.includes(AI_OPERATOR_ROLE)
+  return aiAuthored && manifestLevel === 'L1' ? 'L2' : manifestLevel
+}
+
 export class Forwarder {
   readonly #init: ForwarderInit
 
@@ -112,7 +124,7 @@ export class Forwarder {
     const currentTerm = init.leadership?.currentTerm()
     const site = init.site
     const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
-    const level: ApprovalLevel | undefined = params.level ?? found?.operation.level
+    const level = params.level ?? defaultLevel(author, found?.operation.level)
     if (level === undefined) {
       throw new ClawMeshError(
         'INVALID_PARAMS',
