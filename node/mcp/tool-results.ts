@@ -1,7 +1,9 @@
 /**
  * How a tool answers: the structured result (checked by the SDK against the tool's output schema)
  * with a short text rendering for clients that only show text; a failure as an `isError` result
- * carrying the ClawMesh error code, so the model can tell a refusal from a broken link.
+ * carrying the ClawMesh error code, so the model can tell a refusal from a broken link. The code
+ * goes in the text and in `_meta` (MCP_ERROR_META_KEY), not in `structuredContent`: clients check
+ * structured content against the tool's output schema even on errors.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { type ErrorCode, normaliseError } from '../../protocol/errors.ts'
@@ -28,15 +30,16 @@ const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: 'Nothing by that id; list first.',
 }
 
+/** `_meta` key of an error result's `{ code, message, data? }`. */
+export const MCP_ERROR_META_KEY = 'clawmesh/error'
+
 export function errorResult(error: unknown): CallToolResult {
   const normalised = normaliseError(error)
   const data = normalised.data
-  const structured = {
-    error: {
-      code: normalised.code,
-      message: normalised.message,
-      ...(data === undefined ? {} : { data }),
-    },
+  const wire = {
+    code: normalised.code,
+    message: normalised.message,
+    ...(data === undefined ? {} : { data }),
   }
   const next = NEXT_STEP[normalised.code]
   const policyCode = typeof data?.['code'] === 'string' ? ` (${data['code']})` : ''
@@ -48,6 +51,6 @@ export function errorResult(error: unknown): CallToolResult {
         text: `${normalised.code}${policyCode}: ${normalised.message}${next === undefined ? '' : `\n${next}`}`,
       },
     ],
-    structuredContent: structured,
+    _meta: { [MCP_ERROR_META_KEY]: wire },
   }
 }
