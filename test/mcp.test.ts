@@ -20,7 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
@@ -54,6 +54,10 @@ interface EvidenceJson {
 }
 
 const structured = <T>(result: CallToolResult) => result.structuredContent as T
+const resourceJson = async (uri: string) => {
+  const [content] = (await client.readResource({ uri })).contents
+  return JSON.parse(content !== undefined && 'text' in content ? content.text : 'null')
+}
 const errorOf = (result: CallToolResult) => {
   expect(result.isError).toBe(true)
   expect(result.structuredContent).toBeUndefined()
@@ -261,6 +265,40 @@ describe('clawmesh mcp over stdio', () => {
     const missing = await call('proposal_get', { id: 'p-does-not-exist' })
     expect(errorOf(missing).code).toBe('NOT_FOUND')
     expect(missing.content[0]).toMatchObject({ text: expect.stringMatching(/^NOT_FOUND: /) })
+  })
+
+  it('offers the world summary, proposals, findings and the evidence tail as resources; a subscribed proposal notifies its change', async () => {
+    const { resources } = await client.listResources()
+    expect(resources.map((resource) => resource.uri).sort()).toEqual([
+      'clawmesh://evidence/tail',
+      'clawmesh://world/summary',
+    ])
+    const { resourceTemplates } = await client.listResourceTemplates()
+    expect(resourceTemplates.map((entry) => entry.uriTemplate).sort()).toEqual([
+      'clawmesh://nodes/{node}/findings',
+      'clawmesh://proposals/{id}',
+    ])
+    expect(await resourceJson('clawmesh://world/summary')).toMatchObject({ summary: expect.any(String) })
+
+    const proposed = structured<{ proposal: { id: string } }>(
+      await call('propose', { capability: VALVE, operation: 'open', args: { durationSec: 45 } }),
+    ).proposal
+    const uri = `clawmesh://proposals/${proposed.id}`
+    const updated: string[] = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      updated.push(notification.params.uri)
+    })
+    await client.subscribeResource({ uri })
+    expect(await resourceJson(uri)).toMatchObject({ state: 'awaiting_approval' })
+    expect(
+      (await cliJson<{ verdict: string }>(['approve', proposed.id, '--url', site.cc.url], site.dirs.bob))
+        .verdict,
+    ).toBe('allow')
+    await waitFor('a resources/updated notification for the approved proposal', () =>
+      updated.includes(uri) ? true : undefined,
+    )
+    expect((await resourceJson(uri)).state).not.toBe('awaiting_approval')
+    await client.unsubscribeResource({ uri })
   })
 
   it("the ai-operator's own approval and rejection are refused at the command center, in its evidence log", async () => {

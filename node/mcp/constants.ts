@@ -21,3 +21,8 @@ export const MCP_EVIDENCE_MAX_LIMIT = 500
 export const MCP_WORLD_DEFAULT_LIMIT = 50
 /** Lines of a tool's short text rendering; the structured result carries everything. */
 export const MCP_TEXT_MAX_LINES = 20
+/** How often a subscribed resource is re-read to tell the client it changed: a person approving a
+ * proposal shows within this; a shorter period costs one RPC per subscription per tick. */
+export const MCP_SUBSCRIPTION_POLL_MS = 2_000
+/** Subscriptions one session may hold (each costs a read per tick). */
+export const MCP_SUBSCRIPTIONS_MAX = 32

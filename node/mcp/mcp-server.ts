@@ -1,10 +1,12 @@
 /**
- * The MCP server: the tool table (tools.ts) registered on an SDK `McpServer`, each call run
+ * The MCP server: the tool table (tools.ts) and the resources (resources.ts) registered on an SDK
+ * `McpServer`, each tool call run
  * against the node and answered as a structured result or an `isError` result with the ClawMesh
  * error code. One server per transport session; the node link is shared.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { CLAWMESH_VERSION } from '../../runtime/version.ts'
+import { registerResources } from './resources.ts'
 import { errorResult, toolResult } from './tool-results.ts'
 import { isToolAvailable, MCP_TOOLS, type McpToolDefinition, type ToolContext } from './tools.ts'
 
@@ -43,5 +45,7 @@ export function createClawMeshMcpServer(
       },
     )
   }
+  const stopPolling = registerResources(server, context)
+  server.server.onclose = stopPolling
   return server
 }
