@@ -27,6 +27,7 @@ const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
     'This AI operator key may not do that. If it should propose, pair it with `clawmesh pair --operator NAME --roles ai-operator` and `clawmesh mcp pair`.',
   UNAUTHORIZED: 'The node does not trust this MCP key; pair it (docs/mcp.md).',
   UNAVAILABLE: 'The node is unreachable right now; retry later.',
+  RATE_LIMITED: 'The node limits calls per second; wait a second before the next call.',
   NOT_FOUND: 'Nothing by that id; list first.',
 }
 
