@@ -15,7 +15,8 @@
  * - over HTTP: a missing or wrong bearer token and a foreign Origin are refused; the token works.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -366,6 +367,55 @@ describe('clawmesh mcp over stdio', () => {
       (entry) => entry.data.hop === 'actuator' && entry.data.code === 'ai-operator-cannot-approve',
     )
     expect(logged.map((entry) => entry.data.proposalId)).toEqual([proposed.id])
+  })
+})
+
+describe('the MCP key holds an ai-operator certificate or none', () => {
+  it('mcp import and mcp itself refuse a certificate that could approve', async () => {
+    const otherDir = await makeStateDir('mcp-operator')
+    const key = await cliJson<{ operatorId: string }>(['mcp', 'show'], otherDir)
+    const issued = await runCli(
+      [
+        'operator',
+        'issue',
+        key.operatorId,
+        '--name',
+        'not-a-model',
+        '--roles',
+        'operator',
+        '--url',
+        site.cc.url,
+      ],
+      site.dirs.cc,
+    )
+    expect(issued.code).toBe(0)
+    const file = join(otherDir, 'operator-cert.json')
+    await writeFile(file, issued.stdout)
+    const imported = await runCli(['mcp', 'import', file], otherDir)
+    expect(imported.code).toBe(2)
+    expect(imported.stderr).toContain('only with an ai-operator certificate')
+    // Placed by hand, it stops the server before it dials anything.
+    await writeFile(statePaths(otherDir).mcpCertificate, issued.stdout)
+    const started = await runCli(['mcp', '--url', site.cc.url], otherDir)
+    expect(started.code).toBe(2)
+    expect(started.stderr).toContain('carries roles operator')
+    // And the command center will not issue one that is both.
+    const both = await runCli(
+      [
+        'operator',
+        'issue',
+        key.operatorId,
+        '--name',
+        'both',
+        '--roles',
+        'ai-operator,operator',
+        '--url',
+        site.cc.url,
+      ],
+      site.dirs.cc,
+    )
+    expect(both.code).toBe(1)
+    expect(both.stderr).toContain('INVALID_PARAMS')
   })
 })
 

@@ -10,7 +10,7 @@ import { registerResources } from './resources.ts'
 import { errorResult, toolResult } from './tool-results.ts'
 import { isToolAvailable, MCP_TOOLS, type McpToolDefinition, type ToolContext } from './tools.ts'
 
-export const MCP_SERVER_INSTRUCTIONS =
+const MCP_SERVER_INSTRUCTIONS =
   'ClawMesh field mesh. Tools return facts (mesh state, world model, proposals, host findings) and ' +
   'create proposals. Nothing runs until the safety policy allows it: actions wait for a person to ' +
   'approve them with the console or the CLI. This server never approves, rejects, clears an ' +

@@ -54,7 +54,7 @@ function template(
 
 const evidenceTool = MCP_TOOLS.find((tool) => tool.name === 'evidence_list')
 
-export const MCP_RESOURCES: readonly ResourceDefinition[] = [
+const MCP_RESOURCES: readonly ResourceDefinition[] = [
   {
     name: 'world-summary',
     title: 'World summary',
