@@ -330,6 +330,34 @@ describe('clawmesh mcp over stdio', () => {
       (entry) => entry.data.code === 'ai-operator-cannot-approve' && entry.data.proposalId === proposed.id,
     )
     expect(logged.map((entry) => entry.data.hop)).toEqual(['forwarder', 'forwarder'])
+
+    // Beside the node (its state dir), evidence_list reads the same log, chain verified. It needs no
+    // node link: this server's own key there is neither trusted nor certified.
+    const beside = new Client({ name: 'clawmesh-mcp-evidence-test', version: '1.0.0' })
+    await beside.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, 'mcp', '--url', site.cc.url],
+        env: { ...(process.env as Record<string, string>), CLAWMESH_STATE_DIR: site.dirs.cc },
+        stderr: 'pipe',
+      }),
+    )
+    try {
+      const evidence = (await beside.callTool({
+        name: 'evidence_list',
+        arguments: { type: 'refusal', limit: 500 },
+      })) as CallToolResult
+      const listed = structured<{ verified: boolean; entries: EvidenceJson['entries'] }>(evidence)
+      expect(listed.verified).toBe(true)
+      expect(
+        listed.entries.filter(
+          (entry) =>
+            entry.data.code === 'ai-operator-cannot-approve' && entry.data.proposalId === proposed.id,
+        ),
+      ).toHaveLength(2)
+    } finally {
+      await beside.close()
+    }
   })
 
   it('a certified command carrying an ai-operator approval is refused at the actuator', async () => {
