@@ -29,15 +29,30 @@ export interface CliClient {
   close(): Promise<void>
 }
 
-export async function connectCliClient(url: string, stateDir?: string): Promise<CliClient> {
+export interface CliClientOptions {
+  /** Key file to act with instead of the CLI's (`clawmesh mcp` has its own). */
+  readonly identityPath?: string
+  /** The agent name announced to the node. */
+  readonly agentName?: string
+}
+
+export async function connectCliClient(
+  url: string,
+  stateDir?: string,
+  options: CliClientOptions = {},
+): Promise<CliClient> {
   const paths = statePaths(resolveStateDir(stateDir))
-  const identity = await loadOrCreateIdentity(paths.cliIdentity)
+  const identity = await loadOrCreateIdentity(options.identityPath ?? paths.cliIdentity)
   const meshName = await cliMeshName(paths.stateDir)
   await trustOwnLocalCa(paths.stateDir)
   const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
   const libp2p = await buildLibp2p({
     privateKey: identity.privateKey,
-    agent: { name: 'clawmesh-cli', kind: 'cli', mesh: { meshName, generation: PROTOCOL_GENERATION } },
+    agent: {
+      name: options.agentName ?? 'clawmesh-cli',
+      kind: 'cli',
+      mesh: { meshName, generation: PROTOCOL_GENERATION },
+    },
     gater: DIAL_ANY_ADDRESS,
   })
   const protocol = rpcProtocolId(PROTOCOL_GENERATION)

@@ -173,4 +173,13 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     ],
     load: async () => (await import('./commands/host-repairs.ts')).registerHostRepairCommands,
   },
+  {
+    commands: [
+      [
+        'mcp',
+        'serve the mesh to AI operators (Claude, Codex, a local model) over MCP: read and propose, never approve',
+      ],
+    ],
+    load: async () => (await import('./commands/mcp.ts')).registerMcpCommands,
+  },
 ]

@@ -25,13 +25,18 @@ export interface JoinRequest {
   readonly operator?: boolean
   /** How the command center should list this device. */
   readonly name?: string
+  /** With `operator`: the key to join with and where its certificate goes, instead of the CLI's
+   * (`clawmesh mcp pair` joins with the MCP server's own key). */
+  readonly operatorFiles?: { readonly key: string; readonly certificate: string }
 }
 
 export type JoinedCommandCenter = Extract<PairingResponseMessage, { ok: true }>
 
 export async function joinCommandCenter(request: JoinRequest): Promise<JoinedCommandCenter> {
   const paths = statePaths(request.stateDir)
-  const key = await loadOrCreateIdentity(request.operator ? paths.cliIdentity : paths.deviceIdentity)
+  const key = await loadOrCreateIdentity(
+    request.operator ? (request.operatorFiles?.key ?? paths.cliIdentity) : paths.deviceIdentity,
+  )
   const libp2p = await buildLibp2p({
     privateKey: key.privateKey,
     agent: {
@@ -54,7 +59,10 @@ export async function joinCommandCenter(request: JoinRequest): Promise<JoinedCom
     // From now on this CLI announces the command center's mesh, which it must to be served.
     await recordCliMeshName(paths.stateDir, answer.meshName)
     if (answer.certificate !== undefined) {
-      await writeJsonAtomic(`${paths.stateDir}/identity/operator-certificate.json`, answer.certificate)
+      await writeJsonAtomic(
+        request.operatorFiles?.certificate ?? `${paths.stateDir}/identity/operator-certificate.json`,
+        answer.certificate,
+      )
     }
     return answer
   } catch (error) {

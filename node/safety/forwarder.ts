@@ -10,6 +10,7 @@ import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import type { ProposalCreateParams } from '../../protocol/rpc/methods.ts'
 import {
+  AI_OPERATOR_ROLE,
   type ApprovalLevel,
   assessEvidenceFrame,
   classifyOperatorLink,
@@ -94,6 +95,17 @@ export interface ForwarderInit {
   log(line: string): void
 }
 
+/** The level a proposal gets when its author names none: the manifest's. An AI operator never
+ * reaches L1 execution (docs/safety.md), so its proposal of an L1 operation waits for a person's
+ * approval, as L2. */
+function defaultLevel(
+  author: ProposalAuthorRecord,
+  manifestLevel: ApprovalLevel | undefined,
+): ApprovalLevel | undefined {
+  const aiAuthored = author.kind === 'operator' && author.certificate.body.roles.includes(AI_OPERATOR_ROLE)
+  return aiAuthored && manifestLevel === 'L1' ? 'L2' : manifestLevel
+}
+
 export class Forwarder {
   readonly #init: ForwarderInit
 
@@ -124,11 +136,14 @@ export class Forwarder {
     const site = init.site
     const found = site === undefined ? undefined : findOperation(site, params.capability, params.operation)
     // A capability outside the site (a host's repairs) declares its levels in its manifest.
-    const level: ApprovalLevel | undefined =
+    const level =
       params.level ??
-      found?.operation.level ??
-      init.facts.manifestFor(params.capability).find((entry) => entry.operation === params.operation)
-        ?.minimumLevel
+      defaultLevel(
+        author,
+        found?.operation.level ??
+          init.facts.manifestFor(params.capability).find((entry) => entry.operation === params.operation)
+            ?.minimumLevel,
+      )
     if (level === undefined) {
       throw new ClawMeshError(
         'INVALID_PARAMS',

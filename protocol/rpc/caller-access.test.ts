@@ -20,6 +20,16 @@ describe('RPC access from the receiver’s records', () => {
     expect(decideMethodAccess(operator, 'mesh.message.forward', cc).verdict).toBe('deny')
   })
 
+  it('an ai-operator reads and proposes; its decisions reach the policy (which refuses them); nothing more', () => {
+    const ai = { kind: 'operator', roles: ['ai-operator'] } as const
+    expect(decideMethodAccess(ai, 'mesh.world.query', cc).verdict).toBe('allow')
+    expect(decideMethodAccess(ai, 'proposal.create', cc).verdict).toBe('allow')
+    expect(decideMethodAccess(ai, 'proposal.approve', cc).verdict).toBe('allow')
+    for (const method of ['actuator.execute', 'operator.issue', 'pair.open', 'trust.addOperator'] as const)
+      expect(decideMethodAccess(ai, method, cc).verdict).toBe('deny')
+    expect(decideMethodAccess(ai, 'proposal.create', { commandCenter: false }).verdict).toBe('deny')
+  })
+
   it('an operator key with no certificate on record only reads', () => {
     const bare = { kind: 'operator', roles: [] } as const
     expect(decideMethodAccess(bare, 'mesh.status', cc).verdict).toBe('allow')

@@ -75,6 +75,9 @@ const GRANTS: Readonly<Record<'device' | OperatorRole | 'none', readonly MethodC
   admin: ['read', 'propose', 'decide'],
   operator: ['read', 'propose', 'decide'],
   viewer: ['read', 'decide'],
+  // `decide` reaches the policy, which refuses an AI operator's decision by its certificate role
+  // (`ai-operator-cannot-approve`, counted and in the evidence log) rather than a silent FORBIDDEN.
+  'ai-operator': ['read', 'propose', 'decide'],
   none: ['read'],
 }
 

@@ -135,4 +135,20 @@ describe('operator certificates', () => {
       issueOperatorCertificate(issuer, { ...certificate.body, issuedAt: NOW, expiresAt: NOW - 1 }),
     ).rejects.toThrow()
   })
+
+  it('an ai-operator certificate carries no other role: issuing one that does fails, verifying a forged one rejects', async () => {
+    await expect(
+      issueOperatorCertificate(issuer, { ...certificate.body, roles: ['ai-operator', 'operator'] }),
+    ).rejects.toThrow('ai-operator')
+    const ai = await issueOperatorCertificate(issuer, { ...certificate.body, roles: ['ai-operator'] })
+    expect(ai.body.roles).toEqual(['ai-operator'])
+    const widened = { ...ai, body: { ...ai.body, roles: ['ai-operator', 'admin'] } }
+    expect(
+      await verifyOperatorCertificate(widened, {
+        trustedIssuers: trusted(),
+        now: NOW,
+        isRevoked: notRevoked,
+      }),
+    ).toMatchObject({ outcome: 'reject', reason: 'malformed' })
+  })
 })

@@ -17,7 +17,7 @@ import {
   timestampSchema,
 } from './schemas.ts'
 
-export const OPERATOR_ROLES = ['viewer', 'operator', 'admin'] as const
+export const OPERATOR_ROLES = ['viewer', 'operator', 'admin', 'ai-operator'] as const
 export const operatorRoleSchema = z.enum(OPERATOR_ROLES)
 export type OperatorRole = z.infer<typeof operatorRoleSchema>
 
@@ -32,6 +32,17 @@ export const APPROVING_ROLES: readonly OperatorRole[] = ['operator', 'admin']
 const OPERATOR_CHANNELS = ['telegram'] as const
 export type OperatorChannel = (typeof OPERATOR_CHANNELS)[number]
 
+/** The role of an AI agent acting through `clawmesh mcp`: it reads and proposes; the policy refuses
+ * every decision (approval or rejection) it signs, at every hop (docs/mcp.md). */
+export const AI_OPERATOR_ROLE = 'ai-operator' satisfies OperatorRole
+
+/** An AI operator's certificate carries no other role: a key is either a person's or a model's, so
+ * no certificate can be both an AI operator and an approver. */
+export function aiOperatorStandsAlone(roles: readonly OperatorRole[]): boolean {
+  return !roles.includes(AI_OPERATOR_ROLE) || roles.length === 1
+}
+export const AI_OPERATOR_STANDS_ALONE_MESSAGE = 'the ai-operator role cannot be combined with another role'
+
 export const operatorCertificateBodySchema = z
   .strictObject({
     version: z.literal(1),
@@ -41,7 +52,8 @@ export const operatorCertificateBodySchema = z
       .array(operatorRoleSchema)
       .min(1)
       .max(OPERATOR_ROLES.length)
-      .refine((roles) => new Set(roles).size === roles.length, 'roles must not repeat'),
+      .refine((roles) => new Set(roles).size === roles.length, 'roles must not repeat')
+      .refine(aiOperatorStandsAlone, AI_OPERATOR_STANDS_ALONE_MESSAGE),
     issuerId: deviceIdSchema,
     issuedAt: timestampSchema,
     expiresAt: timestampSchema,

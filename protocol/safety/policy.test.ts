@@ -41,6 +41,7 @@ let planner: Signer
 let alice: Operator
 let bob: Operator
 let viewer: Operator
+let aiOperator: Operator
 let rogueIssuerOperator: Operator
 
 beforeAll(async () => {
@@ -50,6 +51,7 @@ beforeAll(async () => {
   alice = await newOperator(commandCenter, ['operator'], 'Alice')
   bob = await newOperator(commandCenter, ['admin'], 'Bob')
   viewer = await newOperator(commandCenter, ['viewer'], 'Vic')
+  aiOperator = await newOperator(commandCenter, ['ai-operator'], 'Claude')
   rogueIssuerOperator = await newOperator(await newSigner(), ['admin'], 'Mallory')
 })
 
@@ -295,6 +297,36 @@ describe('actuation policy: who may approve', () => {
       verdict: 'deny',
       code: 'viewer-cannot-approve',
     })
+  })
+
+  it('an ai-operator certificate cannot approve, nor reject, at any hop', async () => {
+    const p = proposal()
+    for (const hop of ['sender', 'forwarder', 'actuator'] as const) {
+      for (const decision of ['approve', 'reject'] as const) {
+        const approvals = [await approve(aiOperator, p, 'lan', decision)]
+        expect(await evaluateActuationPolicy(input(p, approvals, { hop }))).toMatchObject({
+          verdict: 'deny',
+          code: 'ai-operator-cannot-approve',
+        })
+      }
+    }
+    // Alongside a person's valid approval, the AI's is still refused: not trimmed, not counted.
+    const withPerson = [await approve(alice, p), await approve(aiOperator, p)]
+    expect(await evaluateActuationPolicy(input(p, withPerson))).toMatchObject({
+      code: 'ai-operator-cannot-approve',
+    })
+  })
+
+  it('an ai-operator author never reaches L1 auto-execution, even where the planner may', async () => {
+    const p = proposal({
+      level: 'L1',
+      operation: 'open',
+      args: { durationSec: 60 },
+      author: { kind: 'operator', id: aiOperator.signer.id },
+    })
+    expect(
+      await evaluateActuationPolicy(input(p, [], { author: { kind: 'operator', roles: ['ai-operator'] } })),
+    ).toMatchObject({ verdict: 'deny', code: 'l1-author-not-permitted' })
   })
 
   it("the proposal's author cannot approve it", async () => {

@@ -9,7 +9,7 @@ import { type ApprovalVerdict, type OperatorLink, type VerifiedApproval, verifyA
 import { COMMAND_MAX_APPROVALS, L2_REQUIRED_APPROVERS, L3_REQUIRED_APPROVERS } from './constants.ts'
 import { type EvidenceFact, type EvidenceRequirement, isRelevantEvidence } from './evidence.ts'
 import type { ExecutionGuard } from './execution-check.ts'
-import { APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
+import { AI_OPERATOR_ROLE, APPROVING_ROLES, type OperatorRole } from './operator-certificate.ts'
 import { approvalLinkOf, claimsMoreLocalThan, isOnSiteLink } from './operator-link.ts'
 import { type ApprovalLevel, proposalHash, proposalSchema } from './proposal.ts'
 import type { IsOperatorRevoked } from './revocation.ts'
@@ -43,6 +43,8 @@ export const POLICY_DENIAL_CODES = {
   'rejected-by-operator': 'An operator rejected this proposal.',
   'self-approval': "The proposal's author cannot approve it; another operator must.",
   'viewer-cannot-approve': 'A viewer certificate cannot approve; an operator or admin must.',
+  'ai-operator-cannot-approve':
+    'An AI operator (MCP) reads and proposes; it never approves or rejects. A person decides with the console, the CLI or Telegram.',
   'duplicate-approver':
     'The same operator approved more than once; approvals must come from distinct people.',
   'unbounded-l1': 'L1 auto-execute needs bounds for this operation in the capability manifest.',
@@ -252,6 +254,14 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
       )
     }
     verified.push(verdict.approval)
+  }
+  // Before the rejection check: an AI operator's signed rejection is refused too, not obeyed.
+  const byAiOperator = verified.find((approval) => approval.roles.includes(AI_OPERATOR_ROLE))
+  if (byAiOperator !== undefined) {
+    return deny(
+      'ai-operator-cannot-approve',
+      `${byAiOperator.operatorId} holds an ai-operator certificate and signed "${byAiOperator.decision}"`,
+    )
   }
   // A channel-held key (Telegram) counts as the WAN whatever link carried it (operator-link.ts).
   const linkOf = (approval: VerifiedApproval) =>

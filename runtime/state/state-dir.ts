@@ -17,6 +17,9 @@ export function statePaths(stateDir: string) {
     stateDir,
     deviceIdentity: join(stateDir, 'identity', 'device.json'),
     cliIdentity: join(stateDir, 'identity', 'cli.json'),
+    /** `clawmesh mcp`'s own key and its ai-operator certificate (never the person's CLI key). */
+    mcpIdentity: join(stateDir, 'identity', 'mcp.json'),
+    mcpCertificate: join(stateDir, 'identity', 'mcp-operator-certificate.json'),
     trustedPeers: join(stateDir, 'mesh', 'trusted-peers.json'),
     gateways: join(stateDir, 'mesh', 'gateways.json'),
     /** The mesh this state dir's CLI announces (node/cli/cli-mesh.ts). */

@@ -4,7 +4,6 @@
  * through the node the CLI talks to; `list` shows the fleet from the findings the nodes published.
  */
 import type { Command } from 'commander'
-import type { Frame } from '../../../protocol/context/frame.ts'
 import {
   type FindingsReport,
   findingsReportSchema,
@@ -15,11 +14,9 @@ import {
 } from '../../../protocol/host-ops/findings.ts'
 import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 import { HOST_INVOKE_TIMEOUT_MS } from '../../host-ops/constants.ts'
+import { listHostNodes } from '../../host-ops/fleet.ts'
 import type { CliClient } from '../client-node.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
-
-/** `host_findings` frames `list` reads from the world model. */
-const LIST_FRAMES_MAX = 500
 
 interface HostOpsOptions {
   url?: string
@@ -129,48 +126,7 @@ export function registerHostOpsCommands(program: Command): void {
     .action(async (options: { url?: string; json?: boolean }) => {
       const url = await resolveTargetUrl(program, options.url)
       await withClient(program, url, async (client) => {
-        const status = await client.call('mesh.status', {})
-        const { peers } = await client.call('mesh.peers', {})
-        const { frames } = await client.call('mesh.world.query', {
-          kind: 'host_findings',
-          limit: LIST_FRAMES_MAX,
-        })
-        const latest = new Map<string, Frame>()
-        for (const frame of frames as Frame[]) {
-          if (frame.kind !== 'host_findings' || frame.data.workflow !== 'doctor') continue
-          const seen = latest.get(frame.origin)
-          if (seen === undefined || seen.timestamp < frame.timestamp) latest.set(frame.origin, frame)
-        }
-        const nodes = [
-          {
-            deviceId: status.deviceId,
-            name: status.name,
-            role: status.role,
-            state: 'self',
-            capabilities: status.capabilities,
-            lastSeen: Date.now(),
-          },
-          ...peers.filter((peer) => peer.kind !== 'operator' && peer.deviceId !== status.deviceId),
-        ]
-          .filter(
-            (peer) =>
-              peer.capabilities.some((capability) => capability.startsWith('host:')) ||
-              latest.has(peer.deviceId),
-          )
-          .map((peer) => {
-            const frame = latest.get(peer.deviceId)
-            const data = frame?.kind === 'host_findings' ? frame.data : undefined
-            return {
-              deviceId: peer.deviceId,
-              name: peer.name,
-              role: peer.role,
-              state: peer.state,
-              lastSeen: peer.lastSeen,
-              health: data === undefined ? 'unknown' : overallStatus(data.findings),
-              checkedAt: frame?.timestamp,
-              facts: data?.facts ?? {},
-            }
-          })
+        const nodes = await listHostNodes(client)
         if (options.json) return printJson({ nodes })
         const now = Date.now()
         console.log(

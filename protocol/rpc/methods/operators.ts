@@ -8,7 +8,12 @@ import {
   OPERATOR_CERTIFICATE_MIN_VALIDITY_MS,
 } from '../../limits.ts'
 import { OPERATOR_CERTIFICATE_MAX_VALIDITY_MS } from '../../safety/constants.ts'
-import { OPERATOR_ROLES, operatorCertificateSchema } from '../../safety/operator-certificate.ts'
+import {
+  AI_OPERATOR_STANDS_ALONE_MESSAGE,
+  aiOperatorStandsAlone,
+  OPERATOR_ROLES,
+  operatorCertificateSchema,
+} from '../../safety/operator-certificate.ts'
 import { operatorRevocationSchema } from '../../safety/revocation.ts'
 import { signed } from '../signed.ts'
 import { method } from './define.ts'
@@ -17,7 +22,10 @@ export const operatorIssueParamsSchema = z
   .object({
     operatorId: z.string().nonempty().max(DEVICE_ID_FIELD_MAX_LENGTH),
     displayName: z.string().nonempty().max(DISPLAY_NAME_MAX_LENGTH),
-    roles: z.array(z.enum(OPERATOR_ROLES)).nonempty(),
+    roles: z
+      .array(z.enum(OPERATOR_ROLES))
+      .nonempty()
+      .refine(aiOperatorStandsAlone, AI_OPERATOR_STANDS_ALONE_MESSAGE),
     ttlMs: z
       .number()
       .int()

@@ -7,14 +7,22 @@ import {
   PAIRING_WINDOW_MIN_MS,
 } from '../../limits.ts'
 import { OPERATOR_CERTIFICATE_MAX_VALIDITY_MS } from '../../safety/constants.ts'
-import { OPERATOR_ROLES } from '../../safety/operator-certificate.ts'
+import {
+  AI_OPERATOR_STANDS_ALONE_MESSAGE,
+  aiOperatorStandsAlone,
+  OPERATOR_ROLES,
+} from '../../safety/operator-certificate.ts'
 import { method } from './define.ts'
 
 export const pairOpenParamsSchema = z
   .object({
     kind: z.enum(['device', 'operator']),
     operatorName: z.string().nonempty().max(DISPLAY_NAME_MAX_LENGTH).optional(),
-    roles: z.array(z.enum(OPERATOR_ROLES)).nonempty().optional(),
+    roles: z
+      .array(z.enum(OPERATOR_ROLES))
+      .nonempty()
+      .refine(aiOperatorStandsAlone, AI_OPERATOR_STANDS_ALONE_MESSAGE)
+      .optional(),
     ttlMs: z.number().int().min(PAIRING_WINDOW_MIN_MS).max(PAIRING_WINDOW_MAX_MS).optional(),
     /** Operator only: validity of the certificate (default: the command center's, 7 days). */
     certificateTtlMs: z
