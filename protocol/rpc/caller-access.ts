@@ -5,6 +5,7 @@
  * command center holds on record for it: a viewer reads (and may hand in a signed decision, which
  * the policy then judges); it never gets a device's privileges.
  */
+import { HOST_WORKFLOWS, type HostWorkflow, isHostCapability } from '../host-ops/findings.ts'
 import type { OperatorRole } from '../safety/operator-certificate.ts'
 import type { RpcMethodName } from './methods.ts'
 import { OPERATOR_FIELD_METHODS } from './operator-access.ts'
@@ -103,4 +104,82 @@ export function decideMethodAccess(
         ? 'an operator key with no certificate on record here (pair it again)'
         : `an operator with roles ${caller.roles.join(', ')}`
   return { verdict: 'deny', reason: `${method} (${methodClass}) is not open to ${who}` }
+}
+
+/**
+ * Host workflows fall in two access classes, checked where a `capability.invoke` of a `host:*`
+ * capability first arrives (the node the caller talks to) and by the planner's read tool:
+ * - `host-read`: health a viewer may watch (`doctor`, `service-check`).
+ * - `host-sensitive`: facts that map an attack or may carry secrets — accounts, sudo rules, open
+ *   ports and firewall state (`security-check`), raw log lines (`analyze-logs`), file names and
+ *   sizes under data paths (`disk-investigate`). An operator or admin only; never a viewer, never the
+ *   planner (its model provider would receive them).
+ * A workflow this table does not know is `host-sensitive`: the strictest class is the default.
+ */
+export type HostAccessClass = 'host-read' | 'host-sensitive'
+
+export const HOST_WORKFLOW_ACCESS = {
+  doctor: 'host-read',
+  'service-check': 'host-read',
+  'security-check': 'host-sensitive',
+  'analyze-logs': 'host-sensitive',
+  'disk-investigate': 'host-sensitive',
+} as const satisfies Record<HostWorkflow, HostAccessClass>
+
+/** Whether a role may run `host-sensitive` workflows. A record over every role, so a new role in
+ * OPERATOR_ROLES does not compile until someone decides. */
+export const HOST_SENSITIVE_ROLES: Readonly<Record<OperatorRole, boolean>> = {
+  viewer: false,
+  operator: true,
+  admin: true,
+}
+
+export function hostWorkflowAccess(operation: string): HostAccessClass {
+  return (HOST_WORKFLOWS as readonly string[]).includes(operation)
+    ? HOST_WORKFLOW_ACCESS[operation as HostWorkflow]
+    : 'host-sensitive'
+}
+
+/** Who reads through `capability.invoke`: a caller from the receiver's records, or this node's own
+ * planner (its read tool calls the router in-process). */
+export type InvokeCaller = CallerRecord | { readonly kind: 'planner' }
+
+/** The operations the planner's read tool may invoke: a sensor's `read`, an actuator's `state`. */
+export const PLANNER_READ_OPERATIONS: readonly string[] = ['read', 'state']
+
+/** The rule on the capability and operation of a `capability.invoke`, after `decideMethodAccess`
+ * allowed the method itself. */
+export function decideInvokeAccess(
+  caller: InvokeCaller,
+  capability: string,
+  operation: string,
+): MethodAccessVerdict {
+  if (caller.kind === 'planner') {
+    if (isHostCapability(capability)) {
+      return {
+        verdict: 'deny',
+        reason: `the planner does not run host workflows (${capability} ${operation}): host facts stay with operators`,
+      }
+    }
+    return PLANNER_READ_OPERATIONS.includes(operation)
+      ? { verdict: 'allow' }
+      : {
+          verdict: 'deny',
+          reason: `the planner's read tool invokes only ${PLANNER_READ_OPERATIONS.join(', ')}; "${operation}" goes through a proposal`,
+        }
+  }
+  if (!isHostCapability(capability)) return { verdict: 'allow' }
+  const accessClass = hostWorkflowAccess(operation)
+  if (accessClass === 'host-read' || caller.kind === 'local-admin' || caller.kind === 'device') {
+    return { verdict: 'allow' }
+  }
+  if (caller.roles.some((role) => HOST_SENSITIVE_ROLES[role])) return { verdict: 'allow' }
+  const who =
+    caller.roles.length === 0
+      ? 'an operator key with no certificate on record here'
+      : `an operator with roles ${caller.roles.join(', ')}`
+  return {
+    verdict: 'deny',
+    reason: `${capability} ${operation} is ${accessClass}: open to operators and admins, not to ${who}`,
+  }
 }

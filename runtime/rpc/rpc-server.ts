@@ -52,6 +52,9 @@ export interface RpcServerInit {
   /** A narrower rule for some callers (an operator console on a field node): the reason the caller
    * may not call this method, or undefined when it may. Refused as FORBIDDEN. */
   forbids?(callerId: string, method: RpcMethodName): string | undefined
+  /** The same, for a rule on the validated params (a host workflow's access class); checked after
+   * the params parse. Refused as FORBIDDEN. */
+  forbidsCall?(callerId: string, method: RpcMethodName, params: unknown): string | undefined
 }
 
 export async function startRpcServer(init: RpcServerInit): Promise<() => Promise<void>> {
@@ -165,6 +168,8 @@ async function serveRequest(
         `invalid params for ${methodName}: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? ''}`.trim(),
       )
     }
+    const forbiddenCall = init.forbidsCall?.(callerId, methodName, params.data)
+    if (forbiddenCall !== undefined) throw new ClawMeshError('FORBIDDEN', forbiddenCall)
     const result = await handler(params.data as never, {
       callerId,
       access,
