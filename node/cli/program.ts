@@ -11,6 +11,7 @@ import { registerCredentialCommands } from './commands/credential.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
 import { registerEvidenceCommands } from './commands/evidence.ts'
+import { registerFleetCommands } from './commands/fleet.ts'
 import { registerGatewayCommands } from './commands/gateways.ts'
 import { registerHostOpsCommands } from './commands/host-ops.ts'
 import { registerIdentityCommand } from './commands/identity.ts'
@@ -58,5 +59,6 @@ export function buildProgram(): Command {
   registerPlannerCommands(program)
   registerServiceCommands(program)
   registerHostOpsCommands(program)
+  registerFleetCommands(program)
   return program
 }

@@ -50,6 +50,11 @@ export const METHOD_CLASSES = {
   'evidence.checkpoints': 'read',
   // Credentials for WebRTC: the handler also checks the caller is an operator key or the local admin.
   'console.iceServers': 'read',
+  // Answers from this node's own rules and records; changes nothing.
+  'policy.check': 'read',
+  // Runs doctor (host-read) on each node; the fleet table is appended to this node's evidence log.
+  'host.monitor.check': 'read',
+  'host.monitor.agent': 'admin',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

@@ -25,7 +25,7 @@ import {
   type PolicyVerdict,
   requiredApprovers,
 } from './policy.ts'
-import { type ApprovalLevel, type Proposal, proposalHash } from './proposal.ts'
+import { type ApprovalLevel, approvalLevelSchema, type Proposal, proposalHash } from './proposal.ts'
 
 export const POLICY_CHECK_ACTIONS = ['read_state', 'propose', 'approve', 'execute'] as const
 export type PolicyCheckAction = (typeof POLICY_CHECK_ACTIONS)[number]
@@ -37,17 +37,21 @@ export type PolicySubject =
   | { readonly kind: 'planner' }
   | { readonly kind: 'device' }
 
+/** Length of a rule name and of the reason shown to a person (a policy detail plus a sentence). */
+export const POLICY_CHECK_RULE_MAX_CHARS = 128
+export const POLICY_CHECK_REASON_MAX_CHARS = 1_000
+
 export const POLICY_CHECK_DECISIONS = ['allow', 'needs-approval', 'deny'] as const
 
 export const policyCheckAnswerSchema = z.strictObject({
   decision: z.enum(POLICY_CHECK_DECISIONS),
   /** The approval level the operation runs at (its manifest's minimum). */
-  level: z.enum(['L0', 'L1', 'L2', 'L3']).optional(),
+  level: approvalLevelSchema.optional(),
   /** Distinct operator approvals still needed, for `needs-approval`. */
   approvers: z.number().int().nonnegative().optional(),
   /** The rule that decided: `rpc:<class>`, `host:<class>`, `planner-tools`, `policy:<code>`. */
-  rule: z.string().max(128),
-  reason: z.string().max(600),
+  rule: z.string().max(POLICY_CHECK_RULE_MAX_CHARS),
+  reason: z.string().max(POLICY_CHECK_REASON_MAX_CHARS),
 })
 export type PolicyCheckAnswer = z.infer<typeof policyCheckAnswerSchema>
 
@@ -73,6 +77,13 @@ const WHAT_IF_SUBJECT_ID = '12D3KooWAntBLNL17n85VhiKtdV2Ntx7MeZjvRbpqNmh6waJ7ugX
 const WHAT_IF_LIFETIME_MS = 60_000
 
 export function checkPolicy(input: PolicyCheckInput): PolicyCheckAnswer {
+  const answer = decide(input)
+  return answer.reason.length > POLICY_CHECK_REASON_MAX_CHARS
+    ? { ...answer, reason: `${answer.reason.slice(0, POLICY_CHECK_REASON_MAX_CHARS - 1)}…` }
+    : answer
+}
+
+function decide(input: PolicyCheckInput): PolicyCheckAnswer {
   switch (input.action) {
     case 'read_state':
       return checkRead(input)

@@ -8,6 +8,7 @@ import type { z } from 'zod'
 import { CAPABILITY_METHODS } from './capabilities.ts'
 import { CONSOLE_METHODS } from './console.ts'
 import { EVIDENCE_METHODS } from './evidence.ts'
+import { FLEET_METHODS } from './fleet.ts'
 import { MESH_METHODS } from './mesh.ts'
 import { OPERATOR_METHODS } from './operators.ts'
 import { PAIRING_METHODS } from './pairing.ts'
@@ -18,6 +19,7 @@ import { WORLD_METHODS } from './world.ts'
 export * from './capabilities.ts'
 export * from './define.ts'
 export * from './evidence.ts'
+export * from './fleet.ts'
 export * from './mesh.ts'
 export * from './operators.ts'
 export * from './pairing.ts'
@@ -35,6 +37,7 @@ export const RPC_METHODS = {
   ...PLANNER_METHODS,
   ...CONSOLE_METHODS,
   ...EVIDENCE_METHODS,
+  ...FLEET_METHODS,
 } as const
 
 export type RpcMethodName = keyof typeof RPC_METHODS
