@@ -6,8 +6,8 @@ const row = (node: string, failing: string[]): FleetRow => ({
   capability: `host:${node}`,
   status: failing.length > 0 ? 'fail' : 'ok',
   counts: { fail: failing.length, warn: 0, unavailable: 0, ok: 3 },
-  failing,
-  worst: failing.length > 0 ? `${failing[0]} is failing` : '',
+  failing: failing.map((id) => ({ id, summary: `${id} is failing` })),
+  worst: failing.length > 0 ? 'the worst finding' : '',
   durationMs: 5,
 })
 

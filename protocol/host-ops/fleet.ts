@@ -9,6 +9,7 @@ import { capabilitySchema } from '../roles.ts'
 import {
   FINDING_LABEL_MAX_CHARS,
   FINDING_STATUSES,
+  FINDING_TEXT_MAX_CHARS,
   type FindingStatus,
   type FindingsReport,
 } from './findings.ts'
@@ -43,9 +44,12 @@ export const fleetRowSchema = z.strictObject({
     unavailable: z.number().int().nonnegative(),
     ok: z.number().int().nonnegative(),
   }),
-  failing: z.array(label).max(FLEET_ROW_FAILING_MAX),
+  /** The failing findings (or the node's reachability), each with its own summary. */
+  failing: z
+    .array(z.strictObject({ id: label, summary: z.string().max(FINDING_TEXT_MAX_CHARS) }))
+    .max(FLEET_ROW_FAILING_MAX),
   /** Summary of the worst finding (or the error). */
-  worst: z.string().max(300),
+  worst: z.string().max(FINDING_TEXT_MAX_CHARS),
   durationMs: z.number().int().nonnegative(),
 })
 export type FleetRow = z.infer<typeof fleetRowSchema>
@@ -89,7 +93,7 @@ export function fleetRowOf(capability: string, report: FindingsReport, provider?
     counts,
     failing: report.findings
       .filter((finding) => finding.status === 'fail')
-      .map((finding) => finding.id)
+      .map((finding) => ({ id: finding.id, summary: finding.summary }))
       .slice(0, FLEET_ROW_FAILING_MAX),
     worst: worst?.summary ?? '',
     durationMs: report.durationMs,
@@ -103,8 +107,8 @@ export function unreachableRow(capability: string, error: string, durationMs: nu
     capability,
     status: 'unreachable',
     counts: { fail: 0, warn: 0, unavailable: 0, ok: 0 },
-    failing: [UNREACHABLE_FINDING_ID],
-    worst: error.slice(0, 300),
+    failing: [{ id: UNREACHABLE_FINDING_ID, summary: error.slice(0, FINDING_TEXT_MAX_CHARS) }],
+    worst: error.slice(0, FINDING_TEXT_MAX_CHARS),
     durationMs: Math.max(0, Math.round(durationMs)),
   }
 }
@@ -141,11 +145,11 @@ export class MonitorGate {
   /** Findings failing in this row that had not alerted yet. */
   #failing(row: FleetRow): MonitorAlert[] {
     const alerts: MonitorAlert[] = []
-    for (const finding of new Set(row.failing)) {
+    for (const { id: finding, summary } of row.failing) {
       const key = `${row.node}\u0000${finding}`
       const state = this.#state.get(key) ?? { alerted: false, clearRuns: 0 }
       state.clearRuns = 0
-      if (!state.alerted) alerts.push({ kind: 'failed', node: row.node, finding, summary: row.worst })
+      if (!state.alerted) alerts.push({ kind: 'failed', node: row.node, finding, summary })
       state.alerted = true
       this.#remember(key, state)
     }
@@ -158,7 +162,8 @@ export class MonitorGate {
     const prefix = `${row.node}\u0000`
     for (const [key, state] of this.#state) {
       const finding = key.slice(prefix.length)
-      if (!key.startsWith(prefix) || !state.alerted || row.failing.includes(finding)) continue
+      if (!key.startsWith(prefix) || !state.alerted || row.failing.some((item) => item.id === finding))
+        continue
       // An unreachable node says nothing about its findings: only reachability can recover then.
       if (row.status === 'unreachable' && finding !== UNREACHABLE_FINDING_ID) continue
       state.clearRuns++

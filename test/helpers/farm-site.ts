@@ -40,6 +40,8 @@ export interface FarmSite<N extends string = never> {
 export interface FarmSiteOptions<N extends string> {
   /** Extra `clawmesh start` flags for the command center (e.g. a planner model). */
   ccArgs?: string[]
+  /** Extra `clawmesh start` flags for the field node (e.g. `--host-ops`). */
+  fieldArgs?: string[]
   /** Runs after the state dirs and keys exist and before either node starts. */
   beforeStart?: (dirs: FarmSite<N>['dirs'], ids: FarmSite<N>['ids']) => Promise<void>
   /** Start the field node through the test-only entry that holds each execution this long between
@@ -94,6 +96,7 @@ export async function startFarmSite<N extends string = never>(
     '--peer',
     `${ids.cc}=${ccNode.url}`,
     ...(options.site === undefined ? [] : ['--site', options.site]),
+    ...(options.fieldArgs ?? []),
   ]
   const fieldNode =
     options.fieldHoldExecutionMs === undefined
