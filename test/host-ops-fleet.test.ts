@@ -205,7 +205,8 @@ describe('fleet host operations over a real mesh', () => {
     expect(
       await errorOf(
         withClient(site.dirs.cc, (client) =>
-          client.call('proposal.approve', { id, approval: withoutCertificate }),
+          // Deliberately outside the approval schema: what a key without a certificate can sign.
+          client.call('proposal.approve', { id, approval: withoutCertificate as never }),
         ),
       ),
     ).toMatchObject({ code: 'POLICY_DENIED', data: { code: 'malformed-approval' } })

@@ -1,15 +1,16 @@
-/** The console's shell: pairing until the operator holds a certificate, then the four views. */
+/** The console's shell: pairing until the operator holds a certificate, then the five views. */
 import { createSignal, For, Match, Show, Switch } from 'solid-js'
 import type { ConsoleSession } from './state/console-session.ts'
 import { CommandView } from './views/CommandView.tsx'
 import { FieldLinks } from './views/FieldLinks.tsx'
+import { FleetView } from './views/FleetView.tsx'
 import { PairingScreen } from './views/PairingScreen.tsx'
 import { StatusBar } from './views/StatusBar.tsx'
 import { TelemetryView } from './views/TelemetryView.tsx'
 import { TopologyView } from './views/TopologyView.tsx'
 import { TwinView } from './views/TwinView.tsx'
 
-const VIEWS = ['topology', 'telemetry', 'command', 'twin'] as const
+const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'fleet'] as const
 type ViewName = (typeof VIEWS)[number]
 
 export function App(props: { session: ConsoleSession }) {
@@ -91,6 +92,9 @@ export function App(props: { session: ConsoleSession }) {
                   : { siteName: session.config()!.siteName! })}
                 {...(session.config()?.site === undefined ? {} : { site: session.config()!.site! })}
               />
+            </Match>
+            <Match when={view() === 'fleet'}>
+              <FleetView state={session.state} />
             </Match>
           </Switch>
         </main>
