@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { HOST_WORKFLOWS } from '../host-ops/findings.ts'
+import { HOST_WORKFLOWS, type HostFindingsFrameData } from '../host-ops/findings.ts'
 import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
-import { decideInvokeAccess, decideMethodAccess, HOST_WORKFLOW_ACCESS } from './caller-access.ts'
+import {
+  broadcastForm,
+  decideInvokeAccess,
+  decideMethodAccess,
+  HOST_WORKFLOW_ACCESS,
+} from './caller-access.ts'
 
 const cc = { commandCenter: true }
 
@@ -83,5 +88,23 @@ describe('host workflow access classes', () => {
         decideInvokeAccess({ kind: 'operator', roles: [role] }, 'host:hub', 'security-check').verdict,
       )
     }
+  })
+})
+
+describe('host findings frames reach viewers too', () => {
+  const data = (workflow: 'doctor' | 'security-check'): HostFindingsFrameData => ({
+    node: 'field-1',
+    workflow,
+    startedAt: 1,
+    omitted: 0,
+    findings: [
+      { check: 'ssh', id: 'ssh-root-login', risk: 'high', status: 'fail', summary: 'root may log in' },
+    ],
+  })
+  it('a host-sensitive frame keeps status and risk but not the summary; host-read is unchanged', () => {
+    expect(broadcastForm(data('security-check')).findings).toEqual([
+      { check: 'ssh', id: 'ssh-root-login', risk: 'high', status: 'fail', summary: '' },
+    ])
+    expect(broadcastForm(data('doctor'))).toEqual(data('doctor'))
   })
 })

@@ -5,7 +5,12 @@
  * command center holds on record for it: a viewer reads (and may hand in a signed decision, which
  * the policy then judges); it never gets a device's privileges.
  */
-import { HOST_WORKFLOWS, type HostWorkflow, isHostCapability } from '../host-ops/findings.ts'
+import {
+  HOST_WORKFLOWS,
+  type HostFindingsFrameData,
+  type HostWorkflow,
+  isHostCapability,
+} from '../host-ops/findings.ts'
 import type { OperatorRole } from '../safety/operator-certificate.ts'
 import type { RpcMethodName } from './methods.ts'
 import { OPERATOR_FIELD_METHODS } from './operator-access.ts'
@@ -187,4 +192,13 @@ export function decideInvokeAccess(
     verdict: 'deny',
     reason: `${capability} ${operation} is ${accessClass}: open to operators and admins, not to ${who}`,
   }
+}
+
+/** A `host_findings` frame reaches every subscriber of the mesh topic, viewer consoles included, so
+ * the frame of a `host-sensitive` run keeps each finding's check, status and risk (the Fleet view and
+ * `clawmesh list` need them) but not its summary; the whole report stays in the node's evidence log
+ * and in the answer to whoever was allowed to run it. */
+export function broadcastForm(data: HostFindingsFrameData): HostFindingsFrameData {
+  if (hostWorkflowAccess(data.workflow) === 'host-read') return data
+  return { ...data, findings: data.findings.map((finding) => ({ ...finding, summary: '' })) }
 }
