@@ -9,12 +9,15 @@ import type { Frame } from '../../../protocol/context/frame.ts'
 import {
   type Budget,
   budgetSchema,
+  type CapacityPlan,
   capacityPlan,
   type NodeFacts,
   PROVISION_COUNT_MAX,
+  type ProvisionPlan,
   provisionPlan,
 } from '../../../protocol/host-ops/capacity.ts'
 import { MONITOR_INTERVAL_MAX_MS, MONITOR_INTERVAL_MIN_MS } from '../../../protocol/host-ops/fleet.ts'
+import type { PolicyCheckResult, RpcResult } from '../../../protocol/rpc/methods.ts'
 import { POLICY_CHECK_ACTIONS, type PolicyCheckAction } from '../../../protocol/safety/policy-check.ts'
 import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 import type { CliClient } from '../client-node.ts'
@@ -119,6 +122,15 @@ async function readBudget(path: string): Promise<Budget> {
 const NO_FACTS = 'no node has run doctor yet: run clawmesh monitor-check first'
 
 export function registerFleetCommands(program: Command): void {
+  registerPolicyCheck(program)
+  registerMonitorCheck(program)
+  registerMonitorAgent(program)
+  registerCapabilities(program)
+  registerCapacityPlan(program)
+  registerProvisionPlan(program)
+}
+
+function registerPolicyCheck(program: Command): void {
   program
     .command('policy-check <subject> <action> <resource>')
     .description(
@@ -144,23 +156,13 @@ export function registerFleetCommands(program: Command): void {
             ...target,
           })
           if (options.json) return printJson(result)
-          const { answer } = result
-          const who =
-            result.subject.kind === 'operator'
-              ? `${result.subject.name ?? 'an operator'} (${result.subject.roles?.join(', ')})`
-              : `the ${result.subject.kind}`
-          const verdict =
-            answer.decision === 'needs-approval'
-              ? `needs approval at ${answer.level} (${answer.approvers} more distinct operator approval(s))`
-              : `${answer.decision}${answer.level === undefined ? '' : ` (${answer.level})`}`
-          console.log(`${who} ${action} ${result.capability}/${result.operation}: ${verdict}`)
-          console.log(`  rule: ${answer.rule}`)
-          console.log(`  why: ${answer.reason}`)
-          console.log(`  answered by ${result.answeredBy}`)
+          printPolicyAnswer(result)
         })
       },
     )
+}
 
+function registerMonitorCheck(program: Command): void {
   program
     .command('monitor-check')
     .description('doctor on every node with host operations, at once: one table, stored as evidence')
@@ -194,7 +196,9 @@ export function registerFleetCommands(program: Command): void {
         )
       })
     })
+}
 
+function registerMonitorAgent(program: Command): void {
   program
     .command('monitor-agent <interval>')
     .description(
@@ -220,7 +224,9 @@ export function registerFleetCommands(program: Command): void {
         )
       })
     })
+}
 
+function registerCapabilities(program: Command): void {
   program
     .command('capabilities')
     .description('every capability in the mesh and the nodes that provide it')
@@ -231,23 +237,7 @@ export function registerFleetCommands(program: Command): void {
       await withClient(program, url, async (client) => {
         const status = await client.call('mesh.status', {})
         const { peers } = await client.call('mesh.peers', {})
-        const providers = new Map<string, { name: string; deviceId: string; state: string }[]>()
-        const add = (capability: string, provider: { name: string; deviceId: string; state: string }) =>
-          providers.set(capability, [...(providers.get(capability) ?? []), provider])
-        for (const capability of status.capabilities)
-          add(capability, { name: status.name, deviceId: status.deviceId, state: 'self' })
-        for (const peer of peers) {
-          if (peer.deviceId === status.deviceId) continue
-          for (const capability of peer.capabilities)
-            add(capability, {
-              name: peer.name ?? peer.deviceId.slice(0, 12),
-              deviceId: peer.deviceId,
-              state: peer.state,
-            })
-        }
-        const capabilities = [...providers.entries()]
-          .map(([capability, list]) => ({ capability, providers: list }))
-          .sort((a, b) => a.capability.localeCompare(b.capability))
+        const capabilities = capabilityProviders(status, peers)
         if (options.json) return printJson({ capabilities })
         console.log(
           table([
@@ -260,7 +250,9 @@ export function registerFleetCommands(program: Command): void {
         )
       })
     })
+}
 
+function registerCapacityPlan(program: Command): void {
   program
     .command('capacity-plan')
     .description(
@@ -277,42 +269,12 @@ export function registerFleetCommands(program: Command): void {
         if (facts.length === 0) throw new Error(NO_FACTS)
         const plan = capacityPlan(facts, budget)
         if (options.json) return printJson(plan)
-        const workloads = Object.keys(budget.workloads)
-        const now = Date.now()
-        console.log(
-          table([
-            [
-              'NODE',
-              'CPUS FREE',
-              'MEM FREE',
-              'DISK FREE',
-              ...workloads.map((name) => `FITS ${name}`),
-              'FACTS FROM',
-            ],
-            ...plan.nodes.map((node) => [
-              node.node,
-              String(node.cpusFree),
-              `${node.memFreeMb} MiB`,
-              node.diskFreePct === undefined ? '-' : `${node.diskFreePct}%`,
-              ...workloads.map((name) => String(node.fits[name] ?? 0)),
-              `${formatDuration(Math.max(0, now - node.checkedAt))} ago`,
-            ]),
-            [
-              'FLEET',
-              String(plan.totals.cpusFree),
-              `${plan.totals.memFreeMb} MiB`,
-              '',
-              ...workloads.map((name) => String(plan.fleetFits[name] ?? 0)),
-              '',
-            ],
-          ]),
-        )
-        console.log(
-          `headroom above the reserve (CPU ${budget.reserve.cpuFraction * 100}%, memory ${budget.reserve.memFraction * 100}%, disk ${budget.reserve.diskPct}%); plan only`,
-        )
+        printCapacityPlan(plan, budget)
       })
     })
+}
 
+function registerProvisionPlan(program: Command): void {
   program
     .command('provision-plan <workload> <count>')
     .description('where count instances of a workload would go, and what would have to be added (plan only)')
@@ -339,25 +301,117 @@ export function registerFleetCommands(program: Command): void {
           if (facts.length === 0) throw new Error(NO_FACTS)
           const plan = provisionPlan(facts, budget, workload, count)
           if (options.json) return printJson(plan)
-          console.log(`provision-plan ${workload} × ${count} (plan only: nothing is rented or created)`)
-          console.log(
-            table([
-              ['NODE', 'INSTANCES'],
-              ...plan.placements.map((placement) => [placement.node, String(placement.instances)]),
-            ]),
-          )
-          if (plan.unplaced === 0) return console.log('all instances fit the current fleet')
-          if (plan.additional === undefined) return console.log(`${plan.unplaced} do not fit: ${plan.note}`)
-          const within =
-            plan.additional.withinBudget === undefined
-              ? ''
-              : plan.additional.withinBudget
-                ? ', within the monthly budget'
-                : `, OVER the monthly budget of ${budget.monthlyBudget} ${budget.currency}`
-          console.log(
-            `${plan.unplaced} do not fit: ${plan.additional.nodes} × ${plan.additional.nodeType} would hold them, ${plan.additional.monthlyCost} ${budget.currency}/month${within}`,
-          )
+          printProvisionPlan(plan, budget)
         })
       },
     )
+}
+
+function printProvisionPlan(plan: ProvisionPlan, budget: Budget): void {
+  console.log(`provision-plan ${plan.workload} × ${plan.count} (plan only: nothing is rented or created)`)
+  console.log(
+    table([
+      ['NODE', 'INSTANCES'],
+      ...plan.placements.map((placement) => [placement.node, String(placement.instances)]),
+    ]),
+  )
+  if (plan.unplaced === 0) {
+    console.log('all instances fit the current fleet')
+    return
+  }
+  if (plan.additional === undefined) {
+    console.log(`${plan.unplaced} do not fit: ${plan.note}`)
+    return
+  }
+  const within =
+    plan.additional.withinBudget === undefined
+      ? ''
+      : plan.additional.withinBudget
+        ? ', within the monthly budget'
+        : `, OVER the monthly budget of ${budget.monthlyBudget} ${budget.currency}`
+  console.log(
+    `${plan.unplaced} do not fit: ${plan.additional.nodes} × ${plan.additional.nodeType} would hold them, ${plan.additional.monthlyCost} ${budget.currency}/month${within}`,
+  )
+}
+
+function printCapacityPlan(plan: CapacityPlan, budget: Budget): void {
+  const workloads = Object.keys(budget.workloads)
+  const now = Date.now()
+  console.log(
+    table([
+      [
+        'NODE',
+        'CPUS FREE',
+        'MEM FREE',
+        'DISK FREE',
+        ...workloads.map((name) => `FITS ${name}`),
+        'FACTS FROM',
+      ],
+      ...plan.nodes.map((node) => [
+        node.node,
+        String(node.cpusFree),
+        `${node.memFreeMb} MiB`,
+        node.diskFreePct === undefined ? '-' : `${node.diskFreePct}%`,
+        ...workloads.map((name) => String(node.fits[name] ?? 0)),
+        `${formatDuration(Math.max(0, now - node.checkedAt))} ago`,
+      ]),
+      [
+        'FLEET',
+        String(plan.totals.cpusFree),
+        `${plan.totals.memFreeMb} MiB`,
+        '',
+        ...workloads.map((name) => String(plan.fleetFits[name] ?? 0)),
+        '',
+      ],
+    ]),
+  )
+  console.log(
+    `headroom above the reserve (CPU ${budget.reserve.cpuFraction * 100}%, memory ${budget.reserve.memFraction * 100}%, disk ${budget.reserve.diskPct}%); plan only`,
+  )
+}
+
+interface Provider {
+  readonly name: string
+  readonly deviceId: string
+  readonly state: string
+}
+
+/** Each capability in the mesh with the nodes that advertise it: this node first, then its peers. */
+function capabilityProviders(
+  status: RpcResult<'mesh.status'>,
+  peers: RpcResult<'mesh.peers'>['peers'],
+): { capability: string; providers: Provider[] }[] {
+  const providers = new Map<string, Provider[]>()
+  const add = (capability: string, provider: Provider) =>
+    providers.set(capability, [...(providers.get(capability) ?? []), provider])
+  for (const capability of status.capabilities)
+    add(capability, { name: status.name, deviceId: status.deviceId, state: 'self' })
+  for (const peer of peers) {
+    if (peer.deviceId === status.deviceId) continue
+    const name = peer.name ?? peer.deviceId.slice(0, 12)
+    for (const capability of peer.capabilities)
+      add(capability, { name, deviceId: peer.deviceId, state: peer.state })
+  }
+  return [...providers.entries()]
+    .map(([capability, list]) => ({ capability, providers: list }))
+    .sort((a, b) => a.capability.localeCompare(b.capability))
+}
+
+function printPolicyAnswer(result: PolicyCheckResult): void {
+  const { answer, subject } = result
+  const roles = subject.roles?.join(', ') ?? ''
+  const who =
+    subject.kind !== 'operator'
+      ? `the ${subject.kind}`
+      : subject.name === undefined
+        ? `role ${roles}`
+        : `${subject.name} (${roles})`
+  const verdict =
+    answer.decision === 'needs-approval'
+      ? `needs approval at ${answer.level} (${answer.approvers} more distinct operator approval(s))`
+      : `${answer.decision}${answer.level === undefined ? '' : ` (${answer.level})`}`
+  console.log(`${who} ${result.action} ${result.capability}/${result.operation}: ${verdict}`)
+  console.log(`  rule: ${answer.rule}`)
+  console.log(`  why: ${answer.reason}`)
+  console.log(`  answered by ${result.answeredBy}`)
 }
