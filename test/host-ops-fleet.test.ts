@@ -137,6 +137,19 @@ describe('fleet host operations over a real mesh', () => {
     }
     const security = await invoke(site.dirs.bob, 'security-check')
     expect(findingsReportSchema.parse(security.result).workflow).toBe('security-check')
+    // Its frame reaches viewers too: statuses for the Fleet view, no summaries.
+    const report = findingsReportSchema.parse(security.result)
+    const frame = await waitFor('the security-check frame at the command center', async () => {
+      const { frames } = await cliJson<{
+        frames: { data: { workflow: string; startedAt: number; findings: { summary: string }[] } }[]
+      }>(['world', '--url', site.cc.url, '--kind', 'host_findings', '--limit', '100'], site.dirs.cc)
+      return frames.find(
+        (item) => item.data.workflow === 'security-check' && item.data.startedAt === report.startedAt,
+      )
+    })
+    expect(frame.data.findings.length).toBeGreaterThan(0)
+    expect(frame.data.findings.every((finding) => finding.summary === '')).toBe(true)
+    expect(report.findings.some((finding) => finding.summary !== '')).toBe(true)
     // policy-check says the same, from the same rule.
     expect((await policyCheck('viewer', 'read_state', 'host:field-1/security-check')).answer).toMatchObject({
       decision: 'deny',
