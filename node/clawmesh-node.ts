@@ -135,6 +135,7 @@ export async function startClawMeshNode(
   const consolePart = new ConsolePart(components)
   let stopPairing = () => {}
   let stopLeadershipWatch = () => {}
+  let stopEstopWatch = () => {}
 
   // Start order, top to bottom; stop order, bottom to top.
   const parts: LifecyclePart[] = [
@@ -166,8 +167,13 @@ export async function startClawMeshNode(
     }),
     part('election', {
       start: () => {
+        let leading = false
         stopLeadershipWatch = election.onChange((leader) => {
-          if (leader?.deviceId === identity.deviceId) safety.leadershipGained()
+          const leadsNow = leader?.deviceId === identity.deviceId
+          if (leadsNow) safety.leadershipGained()
+          // Approved proposals a deposed leader has not sent are cancelled (docs/safety.md).
+          else if (leading) void safety.leadershipLost(leader?.deviceId)
+          leading = leadsNow
         })
         election.start()
       },
@@ -176,7 +182,19 @@ export async function startClawMeshNode(
         election.stop()
       },
     }),
-    part('safety', { start: () => void safety.resume(), stop: () => safety.close() }),
+    part('safety', {
+      start: () => {
+        // Stops also travel over gossip (the order verified here, whoever relayed it).
+        stopEstopWatch = context.onFrame((frame) => {
+          if (frame.kind === 'estop') void safety.latchAndDriveSafe(frame.data).catch(() => {})
+        })
+        void safety.resume()
+      },
+      stop: () => {
+        stopEstopWatch()
+        safety.close()
+      },
+    }),
     part('evidence-checkpoints', evidenceCheckpoints),
     ...surfaces.map((surface) => part(surface.name, surface)),
     part('capability-announcement', {

@@ -22,7 +22,8 @@ const siteNameSchema = z.string().min(1).max(128)
 
 /** The site the command center loaded, as the Twin needs it: zones in the model's order with their
  * names, and which sensors and actuators (by device ID, the `source` of their frames) each holds —
- * so a zone is named and drawn before its first reading arrives. */
+ * so a zone is named and drawn before its first reading arrives — and, per actuator, the one
+ * operation that moves it to its safe state. */
 export const consoleSiteSchema = z.strictObject({
   id: siteIdSchema,
   name: siteNameSchema,
@@ -49,6 +50,10 @@ export const consoleSiteSchema = z.strictObject({
               id: siteIdSchema,
               kind: z.string().min(1).max(64),
               deviceId: deviceIdSchema.optional(),
+              /** What a proposal names it by, and the operation its manifest marks `safeState`
+               * (close, stop): the Twin's "close now" proposes exactly that, through the policy. */
+              capability: z.string().min(1).max(128).optional(),
+              safeStateOperation: siteIdSchema.optional(),
             }),
           )
           .max(CONSOLE_SITE_DEVICES_PER_ZONE_MAX),

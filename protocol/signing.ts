@@ -25,6 +25,8 @@ export type SignatureDomain =
   | 'evidence-checkpoint'
   | 'pairing'
   | 'leader-term'
+  | 'estop'
+  | 'command-cancel'
 
 const textEncoder = new TextEncoder()
 

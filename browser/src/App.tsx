@@ -1,6 +1,9 @@
-/** The console's shell: pairing until the operator holds a certificate, then the five views. */
+/** The console's shell: pairing until the operator holds a certificate, then its views. */
 import { createSignal, For, Match, Show, Switch } from 'solid-js'
+import { APPROVING_ROLES, type OperatorRole } from '../../protocol/safety/operator-certificate.ts'
 import type { ConsoleSession } from './state/console-session.ts'
+import type { SafeStateTarget } from './state/safe-state.ts'
+import { AlertsView } from './views/AlertsView.tsx'
 import { CommandView } from './views/CommandView.tsx'
 import { FieldLinks } from './views/FieldLinks.tsx'
 import { FleetView } from './views/FleetView.tsx'
@@ -10,8 +13,12 @@ import { TelemetryView } from './views/TelemetryView.tsx'
 import { TopologyView } from './views/TopologyView.tsx'
 import { TwinView } from './views/TwinView.tsx'
 
-const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'fleet'] as const
+const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'alerts', 'fleet'] as const
 type ViewName = (typeof VIEWS)[number]
+
+/** A viewer may not propose: the Twin shows it no "close now" (the command center would refuse). */
+const canPropose = (roles: readonly OperatorRole[] | undefined) =>
+  roles?.some((role) => APPROVING_ROLES.includes(role)) ?? false
 
 export function App(props: { session: ConsoleSession }) {
   const session = props.session
@@ -46,6 +53,7 @@ export function App(props: { session: ConsoleSession }) {
           commandCenter={commandCenter()}
           operator={session.certificate()?.body.displayName ?? ''}
           onReconnect={() => session.reconnectNow()}
+          onEstop={(reason) => session.estop(reason)}
         />
         <FieldLinks links={session.fieldLinks()} />
         <Show when={session.refusal()}>
@@ -64,6 +72,11 @@ export function App(props: { session: ConsoleSession }) {
                 onClick={() => setView(name)}
               >
                 {name[0]!.toUpperCase() + name.slice(1)}
+                <Show when={name === 'alerts' && session.alerts().length > 0}>
+                  <span class="badge" data-testid="alerts-badge">
+                    {session.alerts().length}
+                  </span>
+                </Show>
               </button>
             )}
           </For>
@@ -80,7 +93,9 @@ export function App(props: { session: ConsoleSession }) {
               <CommandView
                 state={session.state}
                 operatorId={session.operatorId()}
+                isAdmin={session.certificate()?.body.roles.includes('admin') ?? false}
                 onDecide={(record, decision) => session.decide(record, decision)}
+                onCancel={(record) => session.cancel(record)}
                 onAsk={(text) => session.ask(text)}
               />
             </Match>
@@ -91,6 +106,16 @@ export function App(props: { session: ConsoleSession }) {
                   ? {}
                   : { siteName: session.config()!.siteName! })}
                 {...(session.config()?.site === undefined ? {} : { site: session.config()!.site! })}
+                {...(canPropose(session.certificate()?.body.roles)
+                  ? { onSafeState: (target: SafeStateTarget) => session.moveToSafeState(target) }
+                  : {})}
+              />
+            </Match>
+            <Match when={view() === 'alerts'}>
+              <AlertsView
+                alerts={session.alerts()}
+                acknowledgedCount={session.acknowledgedAlerts()}
+                onAcknowledge={(ids) => session.acknowledgeAlerts(ids)}
               />
             </Match>
             <Match when={view() === 'fleet'}>

@@ -4,29 +4,51 @@
  */
 import { Command } from 'commander'
 import { CLAWMESH_VERSION } from '../../runtime/version.ts'
-import { trustCaFile } from '../tls/trust-ca.ts'
-import { registerAskCommand } from './commands/ask.ts'
-import { registerCertCommand } from './commands/cert.ts'
-import { registerCredentialCommands } from './commands/credential.ts'
-import { registerDemoCommand } from './commands/demo.ts'
-import { registerDemoActuateCommand } from './commands/demo-actuate.ts'
-import { registerEvidenceCommands } from './commands/evidence.ts'
-import { registerFleetCommands } from './commands/fleet.ts'
-import { registerGatewayCommands } from './commands/gateways.ts'
-import { registerHostOpsCommands } from './commands/host-ops.ts'
-import { registerIdentityCommand } from './commands/identity.ts'
-import { registerInitCommand } from './commands/init.ts'
-import { registerPairCommands } from './commands/pair.ts'
-import { registerPeersCommands } from './commands/peers.ts'
-import { registerPlannerCommands } from './commands/planner.ts'
-import { registerProposalCommands } from './commands/proposals.ts'
-import { registerServiceCommands } from './commands/service.ts'
-import { registerStartCommand } from './commands/start.ts'
-import { registerStatusCommand } from './commands/status.ts'
-import { registerTrustCommands } from './commands/trust.ts'
-import { registerWorldCommands } from './commands/world.ts'
+import { COMMAND_MODULES, type CommandModule } from './command-index.ts'
 
-export function buildProgram(): Command {
+/** Global options that take a value: the word after them is not the command. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--state-dir', '--ca'])
+
+/** The command word of argv (`clawmesh [global options] <command> …`); for `help <command>`, the
+ * command asked about. Undefined when there is none (`clawmesh`, `clawmesh --help`). */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2)
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index] as string
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) {
+      index++
+      continue
+    }
+    if (word.startsWith('-')) continue
+    if (word !== 'help') return word
+    const asked = words.slice(index + 1).find((next) => !next.startsWith('-'))
+    return asked ?? word
+  }
+  return undefined
+}
+
+/**
+ * The `clawmesh` program for this argv. Only the module of the command being run is loaded; for
+ * help and unknown words every command is listed from COMMAND_MODULES (name and summary) without
+ * loading any (node/cli/command-index.ts).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
+  const program = createRootProgram()
+  const word = commandWord(argv)
+  const wanted = COMMAND_MODULES.find((module) => module.commands.some(([name]) => name === word))
+  if (wanted !== undefined) (await wanted.load())(program)
+  else for (const module of COMMAND_MODULES) listWithoutLoading(program, module)
+  return program
+}
+
+/** Every command, loaded (tests that check the whole command tree). */
+export async function buildFullProgram(): Promise<Command> {
+  const program = createRootProgram()
+  for (const module of COMMAND_MODULES) (await module.load())(program)
+  return program
+}
+
+function createRootProgram(): Command {
   const program = new Command('clawmesh')
     .description('ClawMesh: a trust-gated, capability-routed mesh for AI-assisted field operations')
     .version(CLAWMESH_VERSION)
@@ -38,27 +60,12 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .hook('preAction', async () => {
       const ca = program.opts().ca
-      if (typeof ca === 'string') await trustCaFile(ca)
+      if (typeof ca === 'string') await (await import('../tls/trust-ca.ts')).trustCaFile(ca)
     })
-  registerInitCommand(program)
-  registerIdentityCommand(program)
-  registerTrustCommands(program)
-  registerStartCommand(program)
-  registerStatusCommand(program)
-  registerPeersCommands(program)
-  registerGatewayCommands(program)
-  registerWorldCommands(program)
-  registerEvidenceCommands(program)
-  registerProposalCommands(program)
-  registerPairCommands(program)
-  registerDemoCommand(program)
-  registerCertCommand(program)
-  registerDemoActuateCommand(program)
-  registerCredentialCommands(program)
-  registerAskCommand(program)
-  registerPlannerCommands(program)
-  registerServiceCommands(program)
-  registerHostOpsCommands(program)
-  registerFleetCommands(program)
   return program
+}
+
+/** A command shown in the help listing; never run (a known word loads its real module instead). */
+function listWithoutLoading(program: Command, module: CommandModule): void {
+  for (const [name, summary] of module.commands) program.command(name).description(summary)
 }

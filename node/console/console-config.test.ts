@@ -85,12 +85,21 @@ describe('buildConsoleConfig', () => {
     expect(config.site?.zones.map((zone) => zone.id)).toEqual(site.zones.map((zone) => zone.id))
     const beds = config.site?.zones.find((zone) => zone.id === 'zone-2')
     expect(beds?.name).toBe('Vegetable beds')
-    expect(beds?.actuators).toContainEqual({ id: 'valve-zone-2', kind: 'valve' })
+    expect(beds?.actuators).toContainEqual({
+      id: 'valve-zone-2',
+      kind: 'valve',
+      capability: 'actuator:valve:zone-2',
+      safeStateOperation: 'close',
+    })
     expect(beds?.sensors.map((sensor) => sensor.id)).toEqual(
       site.sensors.filter((sensor) => sensor.zone === 'zone-2').map((sensor) => sensor.id),
     )
-    // Only what the Twin draws: no capabilities, operations or thresholds reach the browser.
-    expect(JSON.stringify(config.site)).not.toMatch(/capability|operations|thresholds/)
+    // Only what the Twin draws: an actuator's capability and its safe-state operation (for "close
+    // now"), and no other operation, no manifest and no thresholds reach the browser.
+    expect(JSON.stringify(config.site)).not.toMatch(/operations|thresholds|"open|"start"|"level"/)
+    expect(config.site?.zones.find((zone) => zone.id === 'zone-4')?.actuators).toContainEqual(
+      expect.objectContaining({ id: 'pump-pond', safeStateOperation: 'stop' }),
+    )
     expect(consoleSiteSummary(site)).toEqual(config.site)
   })
 })

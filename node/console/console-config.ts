@@ -92,7 +92,8 @@ function relayedFieldNodes(source: ConsoleConfigSource): ConsoleConfig['fieldNod
 }
 
 /** What the Twin needs of the site model: zones in the model's order with their names and the
- * device IDs of their sensors and actuators (no capabilities, operations or thresholds). */
+ * device IDs of their sensors and actuators, and each actuator's capability and safe-state operation
+ * (no other operations, no thresholds). */
 export function consoleSiteSummary(
   site: SiteModel,
   deviceFor: (capability: string) => string | undefined = () => undefined,
@@ -120,7 +121,16 @@ export function consoleSiteSummary(
       actuators: site.actuators
         .filter((actuator) => actuator.zone === zone.id)
         .slice(0, CONSOLE_SITE_DEVICES_PER_ZONE_MAX)
-        .map((actuator) => ({ id: actuator.id, kind: actuator.kind, ...boundTo(actuator.capability) })),
+        .map((actuator) => {
+          const safe = actuator.operations.find((operation) => operation.safeState)
+          return {
+            id: actuator.id,
+            kind: actuator.kind,
+            ...boundTo(actuator.capability),
+            capability: actuator.capability,
+            ...(safe === undefined ? {} : { safeStateOperation: safe.name }),
+          }
+        }),
     })),
   }
 }

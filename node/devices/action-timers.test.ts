@@ -1,11 +1,17 @@
 /** Action timers and the fail-safe watchdog over the mock drivers, with a real state dir: ends are
  * durable before the device moves, survive a restart, and past-due ones end at start. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEMO_FARM_PATH, loadSiteFile, type SiteModel } from '../site/site-model.ts'
-import { ActionTimers, actionsFilePath, type SafeStateReport } from './action-timers.ts'
+import {
+  ACTIONS_JOURNAL_COMPACT_AFTER,
+  ActionTimers,
+  actionsJournalPath,
+  readPendingActions,
+  type SafeStateReport,
+} from './action-timers.ts'
 import { FailSafeWatchdog } from './fail-safe-watchdog.ts'
 import { MockActuators, mockActuatorsPath } from './mock-actuator.ts'
 
@@ -41,6 +47,9 @@ function boot() {
   return { drivers, timers, reports }
 }
 
+/** The pending actions the journal on disk holds: what a node starting now would re-arm. */
+const pendingOnDisk = async () => readPendingActions(stateDir).actions
+
 const waitUntil = async (probe: () => boolean) => {
   for (let i = 0; i < 300 && !probe(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
 }
@@ -51,15 +60,16 @@ describe('ActionTimers', () => {
     await timers.start()
     const opened = await timers.apply(VALVE, 'open', { durationSec: 1 }, 'p-1')
     expect(opened).toMatchObject({ ok: true, state: { open: true } })
-    const onDisk = JSON.parse(await readFile(actionsFilePath(stateDir), 'utf8'))
-    expect(onDisk.actions).toMatchObject([{ capability: VALVE, until: clock + 1_000, proposalId: 'p-1' }])
+    expect(await pendingOnDisk()).toMatchObject([
+      { capability: VALVE, until: clock + 1_000, proposalId: 'p-1' },
+    ])
     clock += 1_000
     await waitUntil(() => reports.length > 0)
     expect(reports).toMatchObject([
       { capability: VALVE, trigger: 'action-ended', action: { proposalId: 'p-1' } },
     ])
     expect(drivers.get(VALVE)!.state.open).toBe(false)
-    expect(JSON.parse(await readFile(actionsFilePath(stateDir), 'utf8')).actions).toEqual([])
+    expect(await pendingOnDisk()).toEqual([])
     timers.stop()
   })
 
@@ -97,6 +107,49 @@ describe('ActionTimers', () => {
     await timers.apply(VALVE, 'open', { durationSec: 60 }, 'p-1')
     expect(await timers.apply(VALVE, 'open', { durationSec: 9_999 }, 'p-2')).toMatchObject({ ok: false })
     expect(timers.pending()).toMatchObject([{ proposalId: 'p-1' }])
+    timers.stop()
+  })
+})
+
+describe('the action journal', () => {
+  it('replays complete records and drops a last one a crash cut short', async () => {
+    const first = boot()
+    await first.timers.start()
+    await first.timers.apply(VALVE, 'open', { durationSec: 600 }, 'p-kept')
+    first.timers.stop()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // A crash in the middle of the next append: its fsync never returned, the device never moved.
+    await appendFile(actionsJournalPath(stateDir), '{"clear":"actuator:val')
+    const second = boot()
+    expect(second.timers.pending().map((action) => action.proposalId)).toEqual(['p-kept'])
+  })
+
+  it('takes over the pending ends of the first version’s actions.json, then removes it', async () => {
+    await mkdir(join(stateDir, 'devices'), { recursive: true })
+    const legacy = join(stateDir, 'devices', 'actions.json')
+    const action = { capability: VALVE, operation: 'open', startedAt: clock, until: clock + 60_000 }
+    await writeFile(legacy, JSON.stringify({ version: 1, actions: [action] }))
+    const { timers } = boot()
+    await timers.start()
+    expect(timers.pending()).toEqual([action])
+    expect(await pendingOnDisk()).toEqual([action])
+    await expect(readFile(legacy)).rejects.toMatchObject({ code: 'ENOENT' })
+    timers.stop()
+  })
+
+  it('rewrites a long journal with only the pending actions', async () => {
+    const { timers } = boot()
+    await timers.start()
+    await timers.apply('actuator:valve:zone-1', 'open', { durationSec: 600 }, 'p-long')
+    for (let round = 0; round < ACTIONS_JOURNAL_COMPACT_AFTER / 2 + 1; round++) {
+      await timers.apply(VALVE, 'open', { durationSec: 60 })
+      await timers.apply(VALVE, 'close', {})
+    }
+    const lines = (await readFile(actionsJournalPath(stateDir), 'utf8')).split('\n').length
+    expect(lines).toBeLessThan(ACTIONS_JOURNAL_COMPACT_AFTER)
+    expect((await pendingOnDisk()).map((action) => (action as { proposalId?: string }).proposalId)).toEqual([
+      'p-long',
+    ])
     timers.stop()
   })
 })

@@ -155,6 +155,7 @@ export class MockActuator implements ActuatorDriver {
 export class MockActuators implements ActuatorDrivers {
   private readonly byCapability = new Map<string, MockActuator>()
   readonly #stateFile: string | undefined
+  #directoryMade = false
 
   constructor(actuators: readonly SiteActuator[], now: number, options: { stateFile?: string } = {}) {
     this.#stateFile = options.stateFile
@@ -214,7 +215,8 @@ export class MockActuators implements ActuatorDrivers {
         return [actuator.actuator.id, until === undefined ? { open, since } : { open, since, until }]
       }),
     )
-    mkdirSync(dirname(this.#stateFile), { recursive: true, mode: 0o700 })
+    if (!this.#directoryMade) mkdirSync(dirname(this.#stateFile), { recursive: true, mode: 0o700 })
+    this.#directoryMade = true
     const temporary = `${this.#stateFile}.tmp`
     writeFileSync(temporary, `${JSON.stringify(positions)}\n`, { mode: 0o600 })
     renameSync(temporary, this.#stateFile)

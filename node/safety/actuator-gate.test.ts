@@ -26,6 +26,7 @@ import {
 } from '../../test/helpers/safety-fixtures.ts'
 import { EventRing } from '../mesh/event-ring.ts'
 import { ActuatorGate, type ActuatorGateInit } from './actuator-gate.ts'
+import { EstopLatches } from './estop-latch.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
 
 const VALVE = 'actuator:valve:zone-1'
@@ -132,6 +133,7 @@ async function gateWith(overrides: Partial<ActuatorGateInit> = {}) {
     deviceId: self.id,
     bindings: { actuatorByCapability: () => ({ deviceId: self.id, zone: 'zone-1' }) as never },
     ledger,
+    latches: await EstopLatches.open(stateDir),
     evidence: {
       append: async (type, data) => {
         evidence.push({ type, data })
@@ -295,5 +297,26 @@ describe('ActuatorGate', () => {
     expect(evidence).toMatchObject([{ type: 'refusal', data: { code: 'guard-failed' } }])
     const holds = await gateWith({ facts: factsWith(manifest, () => ({ ...reading, value: 41 })) })
     expect((await holds.gate.executeCommand(issued)).status).toBe('completed')
+  })
+
+  it('while latched by an emergency stop, refuses every command but a move to the safe state', async () => {
+    const manifest: OperationManifest[] = [
+      ...MANIFEST,
+      { operation: 'close', minimumLevel: 'L1', safeState: true },
+    ]
+    const latches = await EstopLatches.open(stateDir)
+    await latches.set([
+      { capability: VALVE, latchedAt: NOW, operatorId: 'vera', reason: 'test', orderIssuedAt: NOW },
+    ])
+    const { gate, device, counters } = await gateWith({ latches, facts: factsWith(manifest) })
+    expect(await refusal(gate.executeCommand(await command()))).toEqual({
+      code: 'POLICY_DENIED',
+      dataCode: 'estop-latched',
+    })
+    expect(device).not.toHaveBeenCalled()
+    expect(counters.get('safety.refused.estop-latched')).toBe(1)
+    const close = await command(proposal({ id: 'p-close', operation: 'close', args: {} }))
+    expect((await gate.executeCommand(close)).status).toBe('completed')
+    expect(device).toHaveBeenCalledWith(VALVE, 'close', {}, 'p-close')
   })
 })

@@ -16,6 +16,7 @@ import {
   type CertifiedCommand,
   checkAtExecution,
   checkCommandTerm,
+  ESTOP_CLEAR_OPERATION,
   evaluateCommandPolicy,
   type IsOperatorRevoked,
   type SiteBindingsView,
@@ -24,6 +25,7 @@ import {
 import type { Counters } from '../../runtime/counters.ts'
 import type { ApplyResult as DeviceOutcome } from '../devices/device-driver.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
+import type { EstopLatches } from './estop-latch.ts'
 import type { EvidenceLogWriter } from './evidence-log-writer.ts'
 import type { ExecutionLedger } from './execution-ledger.ts'
 import { refuseProposal } from './refusal.ts'
@@ -36,6 +38,12 @@ export interface ExecuteResult {
   result: Record<string, unknown>
   executionFrameId?: string
   executionFrame?: Frame
+}
+
+/** What clearing a latch reports in place of a device outcome. */
+interface ClearOutcome {
+  readonly ok: true
+  readonly result: { readonly operation: string; readonly cleared: boolean }
 }
 
 /** The devices this node drives, by capability (node/devices/action-timers.ts over the drivers). */
@@ -58,6 +66,9 @@ export interface ActuatorGateInit {
   deviceId: string
   bindings: Pick<SiteBindingsView, 'actuatorByCapability'>
   ledger: Pick<ExecutionLedger, 'outcome' | 'begin' | 'finish'>
+  /** Emergency-stop latches and cancelled commands (estop-latch.ts): checked before the policy and
+   * again right before the device moves. */
+  latches: Pick<EstopLatches, 'latch' | 'cancelled' | 'clear'>
   evidence: Pick<EvidenceLogWriter, 'append'>
   facts: Pick<SafetyFacts, 'manifestFor' | 'assessEvidence' | 'authorFact' | 'guardReading'>
   actuators: GateActuators | undefined
@@ -125,6 +136,7 @@ export class ActuatorGate {
         data: { code: 'unbound-target' },
       })
     }
+    await this.#refuseIfStopped(command)
     const previous = init.ledger.outcome(commandHash)
     if (previous !== undefined) {
       init.counters.increment('safety.refused.replay')
@@ -187,12 +199,25 @@ export class ActuatorGate {
       const code = verdict.verdict === 'deny' ? verdict.code : 'insufficient-approvals'
       return refuseProposal(init, 'actuator', proposal, code, verdict.detail)
     }
+    const clearing = proposal.operation === ESTOP_CLEAR_OPERATION
+    if (clearing && !(proposal.author.kind === 'device' && init.isCommandCenter(proposal.author.id))) {
+      // Only a command center writes clear proposals (safety.estop.clear, for an operator or admin):
+      // a planner's or a device's never clears, whoever approved it.
+      return refuseProposal(
+        init,
+        'actuator',
+        proposal,
+        'estop-clear-author',
+        `an estop clear must be requested through a command center, not by ${proposal.author.kind} ${proposal.author.id}`,
+      )
+    }
     // Approval took time: the world must still be what the proposal described, on this node's view.
+    // A clear moves nothing, so there is nothing to re-check.
     const operation = manifest.find((entry) => entry.operation === proposal.operation)
     const recheck = checkAtExecution({
       requirement: operation?.evidence,
       guards: operation?.guards ?? [],
-      safeState: operation?.safeState === true,
+      safeState: clearing || operation?.safeState === true,
       evidence,
       readings: (sensor) => init.facts.guardReading(sensor),
       now: init.now(),
@@ -211,7 +236,15 @@ export class ActuatorGate {
       })
     }
     await init.beforeDeviceWrite?.(proposal.id)
-    const outcome = await actuator.apply(proposal.capability, proposal.operation, proposal.args, proposal.id)
+    // A stop or a cancel may have arrived while the command was on its way to the device.
+    const stoppedMeanwhile = this.#stopReason(command)
+    if (stoppedMeanwhile !== undefined) {
+      await init.ledger.finish(commandHash, { status: 'failed', detail: stoppedMeanwhile.detail })
+      return this.#refuseStopped(command, stoppedMeanwhile)
+    }
+    const outcome: DeviceOutcome | ClearOutcome = clearing
+      ? await this.#clearLatch(proposal.capability, proposal.createdAt)
+      : await actuator.apply(proposal.capability, proposal.operation, proposal.args, proposal.id)
     const status = outcome.ok ? 'completed' : 'failed'
     // The device has moved: from here the ledger's `finished` record, the execution frame and its
     // evidence entry go out together, and the command center is answered once all are durable.
@@ -223,7 +256,7 @@ export class ActuatorGate {
       outcome.ok ? { status } : { status, detail: outcome.message },
     )
     const result: Record<string, unknown> = outcome.ok
-      ? { ...outcome.result, state: outcome.state }
+      ? { ...outcome.result, ...('state' in outcome ? { state: outcome.state } : {}) }
       : { error: outcome.code, message: outcome.message }
     const logExecution = (frame: Frame) =>
       init.evidence.append('execution', {
@@ -261,7 +294,7 @@ export class ActuatorGate {
           },
         },
       ),
-      ...(outcome.ok ? outcome.observations : []).map((data) =>
+      ...(outcome.ok && 'observations' in outcome ? outcome.observations : []).map((data) =>
         init.publish({
           kind: 'observation',
           data,
@@ -284,5 +317,59 @@ export class ActuatorGate {
       executionFrameId: frame.frameId,
       executionFrame: frame,
     }
+  }
+
+  /** Why this command must not reach the device now: its actuator is latched by an emergency stop
+   * (only its clear and moves to the safe state pass), or its command center cancelled it. */
+  #stopReason(
+    command: CertifiedCommand,
+  ): { code: 'estop-latched' | 'cancelled'; detail: string } | undefined {
+    const { proposal, commandHash } = command.body
+    const cancelled = this.#init.latches.cancelled(commandHash)
+    if (cancelled !== undefined) return { code: 'cancelled', detail: `cancelled: ${cancelled.reason}` }
+    const latch = this.#init.latches.latch(proposal.capability)
+    if (latch !== undefined && !this.#keepsSafe(proposal.capability, proposal.operation)) {
+      return {
+        code: 'estop-latched',
+        detail: `${proposal.capability} is latched by an emergency stop (by ${latch.operatorId}: ${latch.reason}); an operator must clear it first`,
+      }
+    }
+    return undefined
+  }
+
+  /** A latched actuator still takes its clear and the operations its manifest marks `safeState`
+   * (a close, a stop): neither can move it out of its safe state. */
+  #keepsSafe(capability: string, operation: string): boolean {
+    if (operation === ESTOP_CLEAR_OPERATION) return true
+    const entry = this.#init.facts
+      .manifestFor(capability)
+      .find((candidate) => candidate.operation === operation)
+    return entry?.safeState === true
+  }
+
+  async #refuseIfStopped(command: CertifiedCommand): Promise<void> {
+    const stopped = this.#stopReason(command)
+    if (stopped !== undefined) await this.#refuseStopped(command, stopped)
+  }
+
+  #refuseStopped(
+    command: CertifiedCommand,
+    stopped: { code: 'estop-latched' | 'cancelled'; detail: string },
+  ): Promise<never> {
+    return refuseProposal(this.#init, 'actuator', command.body.proposal, stopped.code, stopped.detail)
+  }
+
+  async #clearLatch(capability: string, requestedAt: number): Promise<ClearOutcome> {
+    const init = this.#init
+    const latch = init.latches.latch(capability)
+    await init.latches.clear(capability, requestedAt)
+    init.counters.increment('safety.estop.cleared')
+    await init.evidence.append('estop-clear', { capability, latch: latch ?? null })
+    init.events.push({
+      level: 'info',
+      type: 'safety.estop.cleared',
+      message: `emergency-stop latch of ${capability} cleared`,
+    })
+    return { ok: true, result: { operation: ESTOP_CLEAR_OPERATION, cleared: latch !== undefined } }
   }
 }

@@ -8,6 +8,7 @@ import { ClawMeshError } from '../../protocol/errors.ts'
 import type { CertifiedCommand, Proposal } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import { makeProposal, NOW, newSigner } from '../../test/helpers/safety-fixtures.ts'
+import { EventRing } from '../mesh/event-ring.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import {
   DISPATCH_RETRY_INITIAL_MS,
@@ -17,6 +18,7 @@ import {
   type DispatchScheduler,
 } from './dispatcher.ts'
 import { ProposalStore } from './proposal-store.ts'
+import { type RefusalRecords, refuseProposal } from './refusal.ts'
 
 /** Timers that fire only when the test says so, moving the fake clock to their due time. */
 class FakeScheduler implements DispatchScheduler {
@@ -75,6 +77,7 @@ async function setup(
     proposal?: Partial<Proposal>
     send?: DispatcherInit['send']
     leadership?: DispatcherInit['leadership']
+    cancelUnsent?: DispatcherInit['cancelUnsent']
   } = {},
 ) {
   const scheduler = new FakeScheduler()
@@ -96,6 +99,7 @@ async function setup(
     proposals,
     evidenceFrame: () => undefined,
     leadership: options.leadership,
+    ...(options.cancelUnsent === undefined ? {} : { cancelUnsent: options.cancelUnsent }),
     send,
     now: () => scheduler.now,
     scheduler,
@@ -199,6 +203,46 @@ describe('Dispatcher', () => {
     expect(scheduler.pending.size).toBe(0)
   })
 
+  it('keeps the refusal the actuator named (code, hop, detail) on the failed record, across a reopen', async () => {
+    const records: RefusalRecords = {
+      counters: { increment: () => {} },
+      events: new EventRing(8),
+      evidence: { append: vi.fn<RefusalRecords['evidence']['append']>() },
+    }
+    const { dispatcher, hash, proposals } = await setup({
+      send: async (_target, command) =>
+        refuseProposal(
+          records,
+          'actuator',
+          command.body.proposal,
+          'guard-failed',
+          'level-pond reads 12 cm, the guard wants > 40',
+        ),
+    })
+    await dispatcher.dispatch(hash)
+    const refusal = {
+      code: 'guard-failed',
+      hop: 'actuator',
+      detail: 'level-pond reads 12 cm, the guard wants > 40',
+    }
+    expect(proposals.get(hash)).toMatchObject({ state: 'failed', refusal })
+    const reopened = await ProposalStore.open({ stateDir })
+    expect(reopened.get(hash)?.refusal).toEqual(refusal)
+  })
+
+  it('records no refusal when the device itself failed or the actuator stayed unreachable', async () => {
+    const { dispatcher, hash, proposals } = await setup({
+      send: async (_target, command) => ({
+        proposalHash: command.body.commandHash,
+        status: 'failed',
+        result: { error: 'DEVICE', message: 'stuck' },
+      }),
+    })
+    await dispatcher.dispatch(hash)
+    expect(proposals.get(hash)).toMatchObject({ state: 'failed', reason: 'stuck' })
+    expect(proposals.get(hash)?.refusal).toBeUndefined()
+  })
+
   it('stops retrying once closed', async () => {
     const { dispatcher, send, hash, scheduler } = await setup()
     await dispatcher.dispatch(hash)
@@ -207,5 +251,98 @@ describe('Dispatcher', () => {
     expect(scheduler.pending.size).toBe(0)
     expect(await dispatcher.dispatch(hash)).toBeUndefined()
     expect(send).toHaveBeenCalledTimes(1)
+  })
+
+  describe('a planner that loses the leadership', () => {
+    /** What the runtime's cancelUnsent does with the store (the actuator side is estop-command's). */
+    const cancelVia = (proposals: ProposalStore) =>
+      vi.fn(async (hash: string, reason: string) => {
+        const moved = await proposals.move(hash, 'cancel', { reason })
+        return moved.outcome === 'accept'
+      })
+
+    it('cancels the approved proposal it holds, with the reason, and never sends it', async () => {
+      let issuing: { leading: false } | { leading: true; term: number } = { leading: false }
+      const { proposals, send, hash, stateOf } = await setup({ leadership: { issuing: () => issuing } })
+      const cancelUnsent = cancelVia(proposals)
+      const deposed = new Dispatcher({
+        deviceId: commandCenter.id,
+        signer: commandCenter,
+        proposals,
+        evidenceFrame: () => undefined,
+        leadership: { issuing: () => issuing },
+        send,
+        cancelUnsent,
+        now: () => NOW,
+        scheduler: new FakeScheduler(),
+        log: () => {},
+      })
+      issuing = { leading: true, term: 3 }
+      deposed.leadershipGained()
+      issuing = { leading: false }
+      await deposed.leadershipLost('12D3KooWnewLeader')
+      expect(stateOf()).toBe('cancelled')
+      expect(proposals.get(hash)?.reason).toContain('lost the leadership to 12D3KooWnewLeader')
+      expect(cancelUnsent).toHaveBeenCalledTimes(1)
+      // An approval that reaches it afterwards is cancelled too, not held.
+      expect(await deposed.dispatch(hash)).toBeUndefined()
+      expect(send).not.toHaveBeenCalled()
+    })
+
+    it('cancels an approval arriving while deposed instead of holding it', async () => {
+      const issuing = { leading: false as const }
+      const scheduler = new FakeScheduler()
+      const proposals = await ProposalStore.open({ stateDir, now: () => scheduler.now })
+      const send = vi.fn<DispatcherInit['send']>(async () => Promise.reject(unreachable()))
+      const cancelUnsent = cancelVia(proposals)
+      const dispatcher = new Dispatcher({
+        deviceId: commandCenter.id,
+        signer: commandCenter,
+        proposals,
+        evidenceFrame: () => undefined,
+        leadership: { issuing: () => issuing },
+        send,
+        cancelUnsent,
+        now: () => scheduler.now,
+        scheduler,
+        log: () => {},
+      })
+      expect(await dispatcher.leadershipLost(undefined)).toEqual([])
+      const created = await proposals.create(
+        makeProposal({ targetNode: actuatorId, authorId: commandCenter.id }),
+      )
+      if (created.outcome === 'reject') throw new Error(created.detail)
+      await proposals.move(created.record.hash, 'submit')
+      const decided = proposals.decide(created.record.hash, undefined, ['approve'])
+      if (decided.outcome === 'reject') throw new Error(decided.detail)
+      await decided.written
+      await dispatcher.dispatch(created.record.hash)
+      expect(proposals.get(created.record.hash)?.state).toBe('cancelled')
+      expect(send).not.toHaveBeenCalled()
+      expect(scheduler.pending.size).toBe(0)
+    })
+
+    it('a planner that has not led since it started still holds (a restart is not a lost leadership)', async () => {
+      const { proposals, send, hash, stateOf, scheduler } = await setup({
+        leadership: { issuing: () => ({ leading: false }) },
+      })
+      const cancelUnsent = cancelVia(proposals)
+      const restarted = new Dispatcher({
+        deviceId: commandCenter.id,
+        signer: commandCenter,
+        proposals,
+        evidenceFrame: () => undefined,
+        leadership: { issuing: () => ({ leading: false }) },
+        send,
+        cancelUnsent,
+        now: () => scheduler.now,
+        scheduler,
+        log: () => {},
+      })
+      await restarted.dispatch(hash)
+      expect(stateOf()).toBe('approved')
+      expect(cancelUnsent).not.toHaveBeenCalled()
+      restarted.close()
+    })
   })
 })

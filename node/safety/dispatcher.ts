@@ -16,6 +16,7 @@ import {
 import type { Signer } from '../../protocol/signing.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import type { ProposalStore } from './proposal-store.ts'
+import { refusalOf } from './refusal.ts'
 import type { SafetyLeadership } from './safety-facts.ts'
 
 /** First retry after an unreachable actuator; each further one waits twice as long... */
@@ -41,6 +42,10 @@ export interface DispatcherInit {
   send(targetNode: string, command: CertifiedCommand): Promise<ExecuteResult>
   now(): number
   scheduler: DispatchScheduler
+  /** Cancels an approved proposal a deposed planner will not send (for one already sent, the
+   * actuator records the cancel first); resolves false when it could not be cancelled (the actuator
+   * ran it already). Without it, a deposed planner holds proposals as one that never led does. */
+  cancelUnsent?(hash: string, reason: string): Promise<boolean>
   log(line: string): void
 }
 
@@ -49,6 +54,9 @@ export class Dispatcher {
   readonly #retries = new Map<string, unknown>()
   /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
   readonly #heldForLeadership = new Set<string>()
+  /** Set when this planner lost the leadership, until it leads again: it cancels instead of holding. */
+  #deposedBy: string | undefined
+  #deposed = false
   #closed = false
 
   constructor(init: DispatcherInit) {
@@ -66,10 +74,43 @@ export class Dispatcher {
 
   /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */
   leadershipGained(): void {
+    this.#deposed = false
     for (const hash of [...this.#heldForLeadership]) {
       this.#cancelRetry(hash)
       void this.dispatch(hash)
     }
+  }
+
+  /**
+   * This planner lost the leadership (docs/safety.md, "A planner that loses leadership"): its
+   * approved proposals not yet answered are cancelled with the reason rather than handed over — the
+   * new leader's own planner sees the same world and proposes again under its own term, and the
+   * operators decide afresh; a hand-over would make an approval given to one leader a command of
+   * another. Until it leads again, approvals that reach it are cancelled the same way. A planner that
+   * has not led since it started (a restart) still holds them, as before.
+   */
+  async leadershipLost(newLeader: string | undefined): Promise<string[]> {
+    this.#deposed = true
+    this.#deposedBy = newLeader
+    const waiting = new Set([...this.#heldForLeadership, ...this.#retries.keys()])
+    for (const record of this.#init.proposals.resumable()) {
+      if (record.state === 'approved') waiting.add(record.hash)
+    }
+    const cancelled: string[] = []
+    for (const hash of waiting) {
+      this.#cancelRetry(hash)
+      this.#heldForLeadership.delete(hash)
+      if (await this.#cancelAsDeposed(hash)) cancelled.push(hash)
+    }
+    return cancelled
+  }
+
+  async #cancelAsDeposed(hash: string): Promise<boolean> {
+    const cancelUnsent = this.#init.cancelUnsent
+    if (cancelUnsent === undefined) return false
+    const reason = `this planner lost the leadership${this.#deposedBy === undefined ? '' : ` to ${this.#deposedBy}`} before the command was carried out; propose it again to the leader`
+    this.#init.log(`cancelling ${hash}: ${reason}`)
+    return cancelUnsent(hash, reason)
   }
 
   /** Stops retrying dispatches (the proposals stay persisted and resume at the next start). */
@@ -88,8 +129,14 @@ export class Dispatcher {
     const { proposals } = this.#init
     let record = proposals.get(hash)
     if (record === undefined) throw new ClawMeshError('NOT_FOUND', `no proposal ${hash}`)
+    // Cancelled (or otherwise ended) while held or waiting for a retry: never sent again.
+    if (record.state !== 'approved' && record.state !== 'executing') return undefined
     try {
       const issuing = this.#init.leadership?.issuing()
+      if (issuing?.leading === false && this.#deposed && this.#init.cancelUnsent !== undefined) {
+        await this.#cancelAsDeposed(hash)
+        return undefined
+      }
       if (issuing?.leading === false) {
         // Only the leader's commands pass the actuators' fence; a planner that does not lead (yet:
         // right after a restart, or after losing an election) holds the proposal and retries.
@@ -133,6 +180,18 @@ export class Dispatcher {
         })
         return undefined
       }
+      const refusal = clawError.data?.['code']
+      if (refusal === 'cancelled' || refusal === 'estop-latched') {
+        // The actuator refused because the proposal was withdrawn or its actuator stopped: the
+        // proposal is cancelled (unless the withdrawal already recorded it so), with the refusal
+        // its card shows.
+        const refusedBy = refusalOf(error)
+        await this.#move(hash, 'cancel', {
+          reason: clawError.message.slice(0, 500),
+          ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
+        })
+        return undefined
+      }
       const unreachable =
         !(error instanceof ClawMeshError) || error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE'
       if (unreachable && this.#init.now() < record.proposal.expiresAt && !this.#closed) {
@@ -151,10 +210,12 @@ export class Dispatcher {
         return undefined
       }
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
+      const refusedBy = refusalOf(error)
       await this.#move(hash, 'fail', {
         reason: unreachable
           ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
           : (error as Error).message.slice(0, 500),
+        ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
       })
       return undefined
     }

@@ -230,6 +230,8 @@ describe('Forwarder.decide', () => {
     })
     expect(decided.verdict).toBe('rejected')
     expect(decided.record.state).toBe('rejected')
+    // The card shows why by code: an operator's decision, recorded by the forwarder.
+    expect(decided.record.refusal).toMatchObject({ code: 'rejected-by-operator', hop: 'forwarder' })
     expect(dispatch).not.toHaveBeenCalled()
   })
 })

@@ -13,6 +13,7 @@ import {
   type ApprovalLevel,
   assessEvidenceFrame,
   classifyOperatorLink,
+  ESTOP_CLEAR_OPERATION,
   evaluateActuationPolicy,
   type IsOperatorRevoked,
   isRelevantEvidence,
@@ -106,8 +107,18 @@ export class Forwarder {
   async createProposal(
     params: ProposalCreateParams,
     author: ProposalAuthorRecord,
+    options: { readonly estopClear?: boolean } = {},
   ): Promise<{ record: StoredProposal; merged: boolean }> {
     const init = this.#init
+    if (params.operation === ESTOP_CLEAR_OPERATION && options.estopClear !== true) {
+      // Only safety.estop.clear writes these (for an operator or admin, authored by this node).
+      init.counters.increment('safety.refused.estop-clear-reserved')
+      throw new ClawMeshError(
+        'POLICY_DENIED',
+        `"${ESTOP_CLEAR_OPERATION}" is reserved: ask with \`clawmesh estop clear\` (operators and admins)`,
+        { data: { code: 'estop-clear-reserved' } },
+      )
+    }
     const now = init.now()
     const currentTerm = init.leadership?.currentTerm()
     const site = init.site
@@ -230,7 +241,10 @@ export class Forwarder {
     const approvalLogged = init.evidence.append('approval', { hash: record.hash, approval })
     if (verdict.verdict === 'deny') {
       await approvalLogged
-      await init.proposals.move(record.hash, 'reject', { reason: verdict.detail })
+      await init.proposals.move(record.hash, 'reject', {
+        reason: verdict.detail,
+        refusal: { code: verdict.code, hop: 'forwarder', detail: verdict.detail },
+      })
       await init.evidence.append('decision', {
         hash: record.hash,
         decision: 'rejected',

@@ -207,6 +207,14 @@ describe('ProposalStore', () => {
     expect(later).toMatchObject({ outcome: 'created', merged: false })
   })
 
+  it('does not merge a fresh request into a cancelled proposal for the same action', async () => {
+    const store = await openStore()
+    const first = await created(store, proposal({ id: 'p-1' }))
+    await store.move(first.hash, 'cancel', { reason: 'emergency stop' })
+    const again = await store.create(proposal({ id: 'p-2', createdAt: NOW }), NOW + 1_000)
+    expect(again).toMatchObject({ outcome: 'created', merged: false, record: { state: 'proposed' } })
+  })
+
   it('refuses expired, malformed and id-conflicting proposals', async () => {
     const store = await openStore()
     await created(store, proposal())

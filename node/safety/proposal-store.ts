@@ -24,6 +24,7 @@ import {
   type Proposal,
   ProposalDeduplicator,
   type ProposalEvent,
+  type ProposalRefusal,
   type ProposalState,
   proposalHash,
   proposalRecordSchema,
@@ -130,6 +131,8 @@ export interface MoveOptions {
   readonly at?: number
   readonly reason?: string
   readonly outcome?: string
+  /** The hop's refusal, when one ended the proposal (shown with its code on the console's card). */
+  readonly refusal?: ProposalRefusal
 }
 
 /** States the runtime must pick up again after a restart: allowed but not known to have ended. */
@@ -298,8 +301,9 @@ export class ProposalStore {
     const dedup = this.#deduplicator.admit(proposal, at)
     if (dedup.outcome === 'duplicate') {
       const original = this.get(dedup.originalId)
-      // The original may have been pruned from the store; then this one is simply new.
-      if (original !== undefined) return this.#merge(original, proposal, at)
+      // The original may have been pruned from the store; then this one is simply new. A cancelled
+      // one (withdrawn, stopped) must not swallow a fresh request for the same action either.
+      if (original !== undefined && original.state !== 'cancelled') return this.#merge(original, proposal, at)
     }
     const record: StoredProposal = {
       hash,
@@ -335,6 +339,7 @@ export class ProposalStore {
       ...(options.outcome === undefined
         ? {}
         : { outcome: options.outcome.slice(0, PROPOSAL_NOTE_MAX_LENGTH) }),
+      ...(options.refusal === undefined ? {} : { refusal: options.refusal }),
     }
     this.#index(next)
     this.#pruneTerminal()

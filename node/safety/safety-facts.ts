@@ -11,6 +11,7 @@ import {
   type AuthorFact,
   assessEvidenceFrame,
   DEFAULT_MAX_EVIDENCE_AGE_MS,
+  ESTOP_CLEAR_MANIFEST,
   type EvidenceFact,
   type GuardReading,
   type IsOperatorRevoked,
@@ -57,7 +58,8 @@ export class SafetyFacts {
   manifestFor(capability: string): OperationManifest[] {
     const actuator = this.#init.site?.actuators.find((candidate) => candidate.capability === capability)
     if (actuator === undefined) return []
-    return actuator.operations.map((operation) => ({
+    // Every site actuator can be latched by an emergency stop, so every one declares its clear.
+    const declared: OperationManifest[] = actuator.operations.map((operation) => ({
       operation: operation.name,
       minimumLevel: operation.level,
       ...(operation.level === 'L1'
@@ -85,6 +87,7 @@ export class SafetyFacts {
       },
       guards: operation.guards,
     }))
+    return [...declared, ESTOP_CLEAR_MANIFEST]
   }
 
   /** This node's own latest measured reading of a site sensor, for an execution guard: only an

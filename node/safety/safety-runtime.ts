@@ -15,11 +15,15 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
 import { type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
+import type { CallerRecord } from '../../protocol/rpc/caller-access.ts'
+import type { EstopActuatorResult } from '../../protocol/rpc/methods/estop.ts'
 import type { ProposalCreateParams, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
-import type {
-  IsOperatorRevoked,
-  OperationManifest,
-  OperatorCertificate,
+import {
+  ESTOP_CLEAR_OPERATION,
+  type EstopScope,
+  type IsOperatorRevoked,
+  type OperationManifest,
+  type OperatorCertificate,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { Counters } from '../../runtime/counters.ts'
@@ -38,6 +42,9 @@ import {
 } from './actuator-gate.ts'
 import { CertificateIssuer, type OperatorCertificateFields } from './certificate-issuer.ts'
 import { Dispatcher } from './dispatcher.ts'
+import { EstopActuator, type SafeStateActuators } from './estop-actuator.ts'
+import { ESTOP_RELAY_TIMEOUT_MS, EstopCommand } from './estop-command.ts'
+import { EstopLatches } from './estop-latch.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
 import { type ApprovalArrival, type DecideResult, Forwarder, type ProposalAuthorRecord } from './forwarder.ts'
@@ -70,8 +77,8 @@ export interface SafetyRuntimeInit {
   /** Frame origins this node trusts: evidence frames carried in a command are checked against it. */
   isTrustedOrigin(deviceId: string): boolean
   world: WorldModel
-  /** This node's actuators as the gate drives them (node/devices/action-timers.ts). */
-  actuators: GateActuators | undefined
+  /** This node's actuators as the gate and the emergency stop drive them (node/devices/action-timers.ts). */
+  actuators: (GateActuators & SafeStateActuators) | undefined
   /** Command centers whose operator certificates and commands this node accepts. */
   isCommandCenter(deviceId: string): boolean
   /** This node's revocation records (runtime/trust/revocations.ts), asked by every policy run. */
@@ -93,7 +100,10 @@ export class SafetyRuntime {
   readonly ledger: ExecutionLedger
   readonly evidence: EvidenceLogWriter
   readonly issued: IssuedCertificates
+  readonly latches: EstopLatches
   readonly #facts: SafetyFacts
+  readonly #estopActuator: EstopActuator
+  readonly #estopCommand: EstopCommand
   readonly #forwarder: Forwarder
   readonly #dispatcher: Dispatcher
   readonly #gate: ActuatorGate
@@ -106,16 +116,63 @@ export class SafetyRuntime {
       ledger: ExecutionLedger
       evidence: EvidenceLogWriter
       issued: IssuedCertificates
+      latches: EstopLatches
     },
   ) {
-    const { proposals, ledger, evidence, issued } = stores
+    const { proposals, ledger, evidence, issued, latches } = stores
+    this.latches = latches
     this.proposals = proposals
     this.ledger = ledger
     this.evidence = evidence
     this.issued = issued
     const now = Date.now
     this.#facts = new SafetyFacts({ ...init, now })
-    this.#gate = new ActuatorGate({ ...init, ledger, evidence, facts: this.#facts, now })
+    this.#gate = new ActuatorGate({ ...init, ledger, latches, evidence, facts: this.#facts, now })
+    this.#estopActuator = new EstopActuator({ ...init, ledger, latches, evidence, now })
+    const call = <T>(
+      node: string,
+      method: 'actuator.estop' | 'actuator.cancel' | 'safety.estop.status',
+      params: Record<string, unknown>,
+    ) =>
+      callRpc(init.libp2p, peerIdFromString(node), rpcProtocolId(init.generation), method, params as never, {
+        timeoutMs: ESTOP_RELAY_TIMEOUT_MS,
+      }) as Promise<T>
+    this.#estopCommand = new EstopCommand({
+      ...init,
+      proposals,
+      evidence,
+      now,
+      transport: {
+        estop: (node, order) =>
+          node === init.deviceId
+            ? this.#estopActuator.estop(order)
+            : call<{ actuators: EstopActuatorResult[] }>(node, 'actuator.estop', { order }),
+        cancel: (node, cancel) =>
+          node === init.deviceId
+            ? this.#estopActuator.cancel(cancel)
+            : call<{ cancelled: boolean; detail: string }>(node, 'actuator.cancel', { cancel }),
+        latches: async (node) =>
+          node === init.deviceId
+            ? { latches: latches.list() }
+            : call<{ latches: Array<{ capability: string }> }>(node, 'safety.estop.status', {}),
+      },
+      createClearProposal: async (capability, targetNode, requestedBy) => {
+        const created = await this.#forwarder.createProposal(
+          // The request time keeps a second clear within the dedup window from merging into the
+          // first (already carried out) one.
+          {
+            capability,
+            operation: ESTOP_CLEAR_OPERATION,
+            args: { requestedBy, requestedAt: now() },
+            targetNode,
+            level: 'L2',
+          },
+          { kind: 'device', id: init.deviceId },
+          { estopClear: true },
+        )
+        return created.record
+      },
+    })
     this.#dispatcher = new Dispatcher({
       ...init,
       proposals,
@@ -132,6 +189,7 @@ export class SafetyRuntime {
               { timeoutMs: EXECUTE_TIMEOUT_MS },
             ),
       now,
+      cancelUnsent: (hash, reason) => this.#estopCommand.cancelUnsent(hash, reason),
       scheduler: {
         setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
         clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
@@ -150,13 +208,14 @@ export class SafetyRuntime {
   }
 
   static async open(init: SafetyRuntimeInit): Promise<SafetyRuntime> {
-    const [proposals, ledger, evidence, issued] = await Promise.all([
+    const [proposals, ledger, evidence, issued, latches] = await Promise.all([
       ProposalStore.open({ stateDir: init.stateDir }),
       ExecutionLedger.open({ stateDir: init.stateDir }),
       EvidenceLogWriter.open({ stateDir: init.stateDir, signer: init.signer }),
       IssuedCertificates.open(init.stateDir),
+      EstopLatches.open(init.stateDir),
     ])
-    const runtime = new SafetyRuntime(init, { proposals, ledger, evidence, issued })
+    const runtime = new SafetyRuntime(init, { proposals, ledger, evidence, issued, latches })
     proposals.onChange((change) => {
       if (change.kind === 'created') {
         init.events.push({ level: 'info', type: 'planner.proposal', message: describe(change.record) })
@@ -214,6 +273,40 @@ export class SafetyRuntime {
 
   get(id: string): StoredProposal {
     return this.#forwarder.get(id)
+  }
+
+  /** The command center's side of an operator's signed stop (estop-command.ts). */
+  estop(order: unknown) {
+    return this.#estopCommand.estop(order)
+  }
+
+  /** An actuator node's side of a stop: verify, latch, drive safe (estop-actuator.ts). */
+  latchAndDriveSafe(order: unknown) {
+    return this.#estopActuator.estop(order)
+  }
+
+  /** An actuator node records a command center's signed cancel. */
+  cancelCommand(cancel: unknown) {
+    return this.#estopActuator.cancel(cancel)
+  }
+
+  requestEstopClear(scope: EstopScope, callerId: string, caller: CallerRecord): Promise<StoredProposal[]> {
+    return this.#estopCommand.requestClear(scope, callerId, caller)
+  }
+
+  cancelProposal(
+    id: string,
+    callerId: string,
+    caller: CallerRecord,
+    author: ProposalAuthorRecord,
+    reason: string | undefined,
+  ) {
+    return this.#estopCommand.cancel(id, callerId, caller, author, reason)
+  }
+
+  /** This node lost the planner leadership: its approved, unsent proposals are cancelled. */
+  leadershipLost(newLeader: string | undefined): Promise<string[]> {
+    return this.#dispatcher.leadershipLost(newLeader)
   }
 
   /** This node became the planner leader: dispatch what it held at once instead of at the next retry. */

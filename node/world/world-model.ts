@@ -87,6 +87,8 @@ export function isAlarm(frame: Frame): boolean {
 
 /** How much a planner should care about a kind, everything else equal. */
 const KIND_WEIGHT: Record<FrameKind, number> = {
+  // A stop overrides everything the planner was about to suggest.
+  estop: 7,
   proposal: 6,
   approval: 6,
   execution: 6,

@@ -12,6 +12,7 @@ import { hostFindingsFrameDataSchema } from '../host-ops/findings.ts'
 import { CAPABILITIES_MAX_PER_NODE, DISPLAY_NAME_MAX_LENGTH, FRAME_MAX_BYTES } from '../limits.ts'
 import { generationSchema, meshNameSchema } from '../mesh.ts'
 import { capabilitySchema, nodeRoleSchema } from '../roles.ts'
+import { estopOrderSchema } from '../safety/estop.ts'
 import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { type BatchProof, batchProofSchema, frameIdSchema, verifyBatchProof } from './batch-proof.ts'
@@ -38,6 +39,7 @@ export const FRAME_KINDS = [
   'execution',
   'checkpoint',
   'host_findings',
+  'estop',
 ] as const
 export type FrameKind = (typeof FRAME_KINDS)[number]
 
@@ -113,6 +115,9 @@ export const frameDataSchemas = {
   execution: openRecordSchema,
   checkpoint: checkpointDataSchema,
   host_findings: hostFindingsDataSchema,
+  /** An operator's signed emergency stop, carried as it is: every node verifies the operator's
+   * signature and certificate itself (protocol/safety/estop.ts), whoever published the frame. */
+  estop: estopOrderSchema,
 } as const satisfies Record<FrameKind, z.ZodType>
 
 export type FrameData<K extends FrameKind> = z.infer<(typeof frameDataSchemas)[K]>
@@ -161,6 +166,7 @@ function buildFrameContentSchema(originSchema: z.ZodType<string>) {
     variant('execution', openRecordSchema),
     variant('checkpoint', checkpointDataSchema),
     variant('host_findings', hostFindingsDataSchema),
+    variant('estop', estopOrderSchema),
   ])
 }
 

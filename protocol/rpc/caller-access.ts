@@ -60,6 +60,15 @@ export const METHOD_CLASSES = {
   // Runs doctor (host-read) on each node; the fleet table is appended to this node's evidence log.
   'host.monitor.check': 'read',
   'host.monitor.agent': 'admin',
+  // Emergency stop (docs/safety.md): any certified role may stop, so a viewer's `decide` suffices;
+  // the receiver verifies the operator's signed order itself. Clearing and cancelling propose; their
+  // handlers also check the caller's roles (operator/admin, or the proposal's author).
+  'safety.estop': 'decide',
+  'actuator.estop': 'decide',
+  'safety.estop.clear': 'propose',
+  'safety.estop.status': 'read',
+  'proposal.cancel': 'propose',
+  'actuator.cancel': 'device',
 } as const satisfies Record<RpcMethodName, MethodClass>
 
 /** What the receiving node's records say the caller is. */

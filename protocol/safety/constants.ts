@@ -38,6 +38,9 @@ export const SAFETY_ID_MAX_LENGTH = 128
 /** Notes a proposal record keeps on how it ended (why it was rejected, failed or expired; what the
  * execution reported): one line for the operator, not a log. */
 export const PROPOSAL_NOTE_MAX_LENGTH = 1_000
+/** A refusal code on a proposal record: a policy denial code (`stale-evidence`) or a hop's own
+ * (`command-bad-signature`, `unbound-target`); the longest today is under 40 characters. */
+export const PROPOSAL_REFUSAL_CODE_MAX_LENGTH = 64
 
 /** Free-text reason an operator may attach to an approval or rejection. */
 export const APPROVAL_REASON_MAX_LENGTH = 500

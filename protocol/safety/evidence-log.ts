@@ -20,6 +20,9 @@ export const EVIDENCE_ENTRY_TYPES = [
   'execution',
   'approval',
   'maintenance',
+  'estop',
+  'estop-clear',
+  'cancel',
   'host_findings',
   'fleet_check',
 ] as const

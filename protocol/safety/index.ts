@@ -5,6 +5,7 @@
 export * from './approval.ts'
 export * from './command.ts'
 export * from './constants.ts'
+export * from './estop.ts'
 export * from './evidence.ts'
 export * from './evidence-checkpoint.ts'
 export * from './evidence-log.ts'

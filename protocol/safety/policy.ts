@@ -81,6 +81,9 @@ export interface OperationManifest {
   readonly safeState?: boolean
   /** The planner may be the author of an L1 run of this operation. */
   readonly plannerMayAutoRun?: boolean
+  /** A human decision about the site, not a measured one (clearing an emergency stop): no evidence
+   * is asked for; the level's approvals still are. */
+  readonly humanDecision?: boolean
   /** What counts as evidence; absent (no site zone), any measured fact does. */
   readonly evidence?: EvidenceRequirement
   /** Conditions re-checked by the actuator just before it moves the device (execution-check.ts). */
@@ -231,7 +234,7 @@ export function decideActuationPolicy(facts: PolicyFacts): PolicyVerdict {
   }
 
   const movesToSafeState = operation.safeState === true && isCertifiedOperator(facts.author)
-  if (proposal.level !== 'L0' && !movesToSafeState) {
+  if (proposal.level !== 'L0' && !movesToSafeState && operation.humanDecision !== true) {
     const evidence = decideEvidence(facts.evidence, operation, proposal.createdAt)
     if (evidence !== undefined) return evidence
   }

@@ -6,13 +6,30 @@
  */
 import { z } from 'zod'
 import { approvalCertificateSchema, OPERATOR_LINKS } from './approval.ts'
-import { COMMAND_MAX_APPROVALS, PROPOSAL_NOTE_MAX_LENGTH } from './constants.ts'
+import {
+  COMMAND_MAX_APPROVALS,
+  PROPOSAL_NOTE_MAX_LENGTH,
+  PROPOSAL_REFUSAL_CODE_MAX_LENGTH,
+} from './constants.ts'
 import { operatorCertificateSchema } from './operator-certificate.ts'
 import { proposalSchema } from './proposal.ts'
 import { PROPOSAL_STATES } from './proposal-state.ts'
 import { sha256HexSchema, timestampSchema } from './schemas.ts'
 
 export const proposalStateSchema = z.enum(PROPOSAL_STATES)
+
+/** Why a hop refused the proposal, as the hop said it: its code (a policy denial code such as
+ * `stale-evidence` or `guard-failed`, or a hop's own such as `unbound-target`), which hop, and the
+ * detail. Kept apart from `reason` so a console or the CLI shows the code without parsing a sentence. */
+export const proposalRefusalSchema = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .max(PROPOSAL_REFUSAL_CODE_MAX_LENGTH),
+  hop: z.enum(['sender', 'forwarder', 'actuator']),
+  detail: z.string().max(PROPOSAL_NOTE_MAX_LENGTH),
+})
+export type ProposalRefusal = z.infer<typeof proposalRefusalSchema>
 
 export const proposalRecordSchema = z.strictObject({
   hash: sha256HexSchema,
@@ -21,6 +38,8 @@ export const proposalRecordSchema = z.strictObject({
   approvals: z.array(approvalCertificateSchema).max(COMMAND_MAX_APPROVALS),
   /** Why it was rejected, failed or expired. */
   reason: z.string().max(PROPOSAL_NOTE_MAX_LENGTH).optional(),
+  /** Set when a hop refused it (the actuator at execution, an operator's rejection). */
+  refusal: proposalRefusalSchema.optional(),
   /** What the execution reported. */
   outcome: z.string().max(PROPOSAL_NOTE_MAX_LENGTH).optional(),
   /** Duplicates merged into this proposal. */

@@ -23,6 +23,11 @@ const LEGAL: ReadonlyArray<readonly [ProposalState, ProposalEvent, ProposalState
   ['approved', 'expire', 'expired'],
   ['executing', 'complete', 'completed'],
   ['executing', 'fail', 'failed'],
+  // Withdrawn, stopped or handed back after a lost leadership: until the proposal has ended.
+  ['proposed', 'cancel', 'cancelled'],
+  ['awaiting_approval', 'cancel', 'cancelled'],
+  ['approved', 'cancel', 'cancelled'],
+  ['executing', 'cancel', 'cancelled'],
 ]
 
 const legalNext = new Map(LEGAL.map(([state, event, next]) => [`${state}/${event}`, next]))

@@ -16,10 +16,20 @@ export const PROPOSAL_STATES = [
   'failed',
   'rejected',
   'expired',
+  'cancelled',
 ] as const
 export type ProposalState = (typeof PROPOSAL_STATES)[number]
 
-export const PROPOSAL_EVENTS = ['submit', 'approve', 'reject', 'start', 'complete', 'fail', 'expire'] as const
+export const PROPOSAL_EVENTS = [
+  'submit',
+  'approve',
+  'reject',
+  'start',
+  'complete',
+  'fail',
+  'expire',
+  'cancel',
+] as const
 export type ProposalEvent = (typeof PROPOSAL_EVENTS)[number]
 
 export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
@@ -27,6 +37,7 @@ export const TERMINAL_PROPOSAL_STATES: ReadonlySet<ProposalState> = new Set([
   'failed',
   'rejected',
   'expired',
+  'cancelled',
 ])
 
 /** States in which approvals are still being collected: an operator may approve or reject. */
@@ -41,16 +52,28 @@ export function isCollectingProposalState(state: string): boolean {
 }
 
 /** The only legal moves. Once executing, expiry no longer applies (the actuator is already acting
- * and must report how it ended) and a rejection is too late. */
+ * and must report how it ended) and a rejection is too late. A cancel (the author or an admin
+ * withdrew it, an emergency stop, a lost leadership) is still possible while executing: the actuator
+ * keeps its own record of cancelled commands and checks it again right before the device moves. */
 const TRANSITIONS: Readonly<Record<ProposalState, Partial<Record<ProposalEvent, ProposalState>>>> = {
-  proposed: { submit: 'awaiting_approval', reject: 'rejected', expire: 'expired' },
-  awaiting_approval: { approve: 'approved', reject: 'rejected', expire: 'expired' },
-  approved: { start: 'executing', reject: 'rejected', expire: 'expired' },
-  executing: { complete: 'completed', fail: 'failed' },
+  proposed: { submit: 'awaiting_approval', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  awaiting_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  approved: { start: 'executing', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  executing: { complete: 'completed', fail: 'failed', cancel: 'cancelled' },
   completed: {},
   failed: {},
   rejected: {},
   expired: {},
+  cancelled: {},
+}
+
+/** Whether a proposal in this state can still be withdrawn (author, admin, emergency stop, lost
+ * leadership); takes a state as read from the wire. The console and the command center both ask. */
+export function isCancellableProposalState(state: string): boolean {
+  return (
+    (PROPOSAL_STATES as readonly string[]).includes(state) &&
+    TRANSITIONS[state as ProposalState].cancel !== undefined
+  )
 }
 
 export type TransitionRejection = 'terminal-state' | 'illegal-transition'

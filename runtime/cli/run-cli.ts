@@ -14,8 +14,9 @@ export interface CliFailure {
   readonly exitCode: number
 }
 
-/** Describes the errors one process knows beyond the shared ones; undefined for any other. */
-export type DescribeCliError = (error: unknown) => CliFailure | undefined
+/** Describes the errors one process knows beyond the shared ones; undefined for any other. May be
+ * async, so a bin loads its error classes only when something failed. */
+export type DescribeCliError = (error: unknown) => CliFailure | undefined | Promise<CliFailure | undefined>
 
 export async function runCli(
   program: Command,
@@ -31,7 +32,7 @@ export async function runCli(
     // docs/cli.md says. Commander itself uses 1.
     if ((error as Error).name === 'CommanderError')
       process.exit((error as { exitCode?: number }).exitCode === 0 ? 0 : 2)
-    const failure = describe(error) ?? describeSharedError(error)
+    const failure = (await describe(error)) ?? describeSharedError(error)
     console.error(failure.line)
     process.exit(failure.exitCode)
   }

@@ -36,6 +36,7 @@ let dirs: { cc: string; field: string }
 let ccId: string
 let ccPort: number
 let cc: NodeProcess
+let field: NodeProcess
 /** The console's origin: the command center's HTTPS port, learned at first start and kept across
  * restarts (a tablet's installed console stays on one origin). */
 let consoleUrl: string
@@ -136,7 +137,7 @@ beforeAll(async () => {
   const spki = await issueCertificate(dirs.cc)
   ccPort = await freePort()
   cc = await startCommandCenter()
-  await startNode(dirs.field, [
+  field = await startNode(dirs.field, [
     '--name',
     'field-1',
     '--field-node',
@@ -275,6 +276,43 @@ describe('operator console', () => {
       await page.$(`[data-testid="twin-actuator"][data-source="${REJECTED_VALVE_DEVICE}"][data-open="true"]`),
     ).toBeNull()
   })
+
+  it("an admin's console withdraws a proposal; the always-visible emergency stop closes the open valve and latches every actuator", async () => {
+    const { context, page } = await openConsole()
+    page.on('dialog', (dialog) => void dialog.accept())
+    try {
+      await pair(page, await pairingCode('site-admin', ['--roles', 'operator,admin']))
+      await page.waitForSelector('[data-testid="view-topology"]')
+      const id = await askForProposal(page, 'open valve zone-1 for 5 minutes', 'actuator:valve:zone-1')
+      const card = `[data-testid="proposal"][data-id="${id}"]`
+      await page.click(`${card} [data-testid="cancel-button"]`)
+      await page.waitForSelector(`${card}[data-state="cancelled"]`)
+      expect(await page.$(`${card} [data-testid="approve-button"]`)).toBeNull()
+      // The operator's console (not an admin, not the planner's proposal author) is offered no
+      // Withdraw on planner proposals.
+      await operator.page.click('[data-testid="tab-command"]')
+      expect(await operator.page.$('[data-testid="cancel-button"]')).toBeNull()
+
+      expect(await valveOpen(APPROVED_VALVE)).toBe(true)
+      // On whatever view is showing.
+      await page.click('[data-testid="tab-twin"]')
+      await page.click('[data-testid="estop-button"]')
+      await page.waitForSelector('[data-testid="estop-result"]')
+      expect(await textOf(page, '[data-testid="estop-result"]')).toContain(
+        '4 of 4 actuators safe and latched',
+      )
+      expect(await valveOpen(APPROVED_VALVE)).toBe(false)
+      const fieldClient = await connectCliClient(field.url, dirs.field)
+      try {
+        const { latches } = await fieldClient.call('safety.estop.status', {})
+        expect(latches).toHaveLength(4)
+      } finally {
+        await fieldClient.close()
+      }
+    } finally {
+      await context.close()
+    }
+  }, 120_000)
 
   it('shows stale state with its age while the command center is down, and reconnects by itself', async () => {
     const { page } = operator

@@ -15,6 +15,8 @@ import type { LinkState } from '../mesh/command-center-link.ts'
 import { type CommandCenterRpc, createCommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import { loadOrCreateOperatorKey, type OperatorKey } from '../mesh/operator-key.ts'
 import { type ConsoleStorage, createConsoleStorage } from '../storage/console-storage.ts'
+import { type AlertAcks, loadAlertAcks } from './alert-acks.ts'
+import { type Alert, deriveAlerts, unacknowledged } from './alerts.ts'
 import { createRefusal } from './command-center-refusal.ts'
 import { loadConsoleConfig } from './console-config.ts'
 import { createDecisions, type Decision, type DecisionOutcome, type Decisions } from './decisions.ts'
@@ -24,6 +26,7 @@ import { refreshProposals } from './mesh-polling.ts'
 import { emptyMeshState, type MeshState, nameOfPeer } from './mesh-state.ts'
 import { CERTIFICATE_EXPIRED, createOperatorPairing, type OperatorPairing } from './operator-pairing.ts'
 import { createPlannerChat, type PlannerChat } from './planner-chat.ts'
+import { createSafeState, type SafeState, type SafeStateTarget } from './safe-state.ts'
 
 export type Phase =
   | { readonly kind: 'loading' }
@@ -48,9 +51,17 @@ export interface ConsoleSession {
   readonly framesFrom: Accessor<Readonly<Record<string, number>>>
   pair(code: string): Promise<void>
   decide(record: ProposalRecordWire, decision: Decision, reason?: string): Promise<DecisionOutcome>
+  estop(reason: string): Promise<DecisionOutcome>
+  cancel(record: ProposalRecordWire, reason?: string): Promise<DecisionOutcome>
   ask(text: string): Promise<void>
   reconnectNow(): void
   forget(): Promise<void>
+  /** Threshold crossings and refusals this operator has not acknowledged, newest first. */
+  readonly alerts: Accessor<readonly Alert[]>
+  readonly acknowledgedAlerts: Accessor<number>
+  acknowledgeAlerts(ids: readonly string[]): Promise<void>
+  /** Proposes an actuator's safe-state operation (the Twin's "close now"), through the policy. */
+  moveToSafeState(target: SafeStateTarget): Promise<DecisionOutcome>
   /** Ends the session: the mesh connection, the node. */
   dispose(): void
 }
@@ -65,9 +76,12 @@ interface OpenConsole {
   readonly rpc: CommandCenterRpc
   readonly decisions: Decisions
   readonly chat: PlannerChat
+  readonly acks: AlertAcks
+  readonly safeState: SafeState
 }
 
 const STOPPED: LinkState = { kind: 'stopped' }
+const NOT_PAIRED: DecisionOutcome = { ok: false, message: 'this console is not paired' }
 
 export function createConsoleSession(): ConsoleSession {
   return createRoot((dispose) => composeSession(dispose))
@@ -82,6 +96,8 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
   const link = createMemo(() => connection()?.link() ?? STOPPED)
   const fieldLinks = createMemo(() => connection()?.fieldLinks() ?? [])
   const framesFrom = createMemo(() => connection()?.framesFrom() ?? {})
+  const allAlerts = createMemo(() => deriveAlerts(state))
+  const alerts = createMemo(() => unacknowledged(allAlerts(), opened()?.acks.acknowledged() ?? new Set()))
 
   const open = async () => {
     const storage = await createConsoleStorage()
@@ -99,7 +115,9 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
       nameOfPeer: (deviceId) => nameOfPeer(state, deviceId),
       refreshProposals: () => refreshProposals(rpc, setState),
     })
-    const loaded: OpenConsole = { storage, key, config, pairing, node, rpc, decisions, chat }
+    const acks = await loadAlertAcks(storage, key.operatorId)
+    const safeState = createSafeState({ rpc, setState, refusal })
+    const loaded: OpenConsole = { storage, key, config, pairing, node, rpc, decisions, chat, acks, safeState }
     setOpened(loaded)
     if (pairing.certificate() === undefined) {
       const reason = pairing.storedProblem
@@ -167,15 +185,24 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
       connect(loaded)
     },
     decide: async (record, decision, reason) =>
-      (await opened()?.decisions.decide(record, decision, reason)) ?? {
-        ok: false,
-        message: 'this console is not paired',
-      },
+      (await opened()?.decisions.decide(record, decision, reason)) ?? NOT_PAIRED,
+    estop: async (reason) => (await opened()?.decisions.estop(reason)) ?? NOT_PAIRED,
+    cancel: async (record, reason) => (await opened()?.decisions.cancel(record, reason)) ?? NOT_PAIRED,
     ask: async (text) => {
       await opened()?.chat.ask(text)
     },
     reconnectNow: () => connection()?.reconnectNow(),
     forget: () => dropPairing(CERTIFICATE_FORGOTTEN),
+    alerts,
+    acknowledgedAlerts: () => allAlerts().length - alerts().length,
+    acknowledgeAlerts: async (ids) => {
+      await opened()?.acks.acknowledge(ids)
+    },
+    moveToSafeState: async (target) =>
+      (await opened()?.safeState.moveToSafeState(target)) ?? {
+        ok: false,
+        message: 'this console is not paired',
+      },
     dispose: disposeRoot,
   }
 }

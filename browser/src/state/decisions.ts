@@ -8,6 +8,7 @@ import type { SetStoreFunction } from 'solid-js/store'
 import { ClawMeshError } from '../../../protocol/errors.ts'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import { type OperatorLink, signApproval } from '../../../protocol/safety/approval.ts'
+import { signEstopOrder } from '../../../protocol/safety/estop.ts'
 import type { OperatorCertificate } from '../../../protocol/safety/operator-certificate.ts'
 import { classifyOperatorLink } from '../../../protocol/safety/operator-link.ts'
 import type { LinkState } from '../mesh/command-center-link.ts'
@@ -25,6 +26,10 @@ export type Decision = 'approve' | 'reject'
 
 export interface Decisions {
   decide(record: ProposalRecordWire, decision: Decision, reason?: string): Promise<DecisionOutcome>
+  /** Emergency stop of every actuator, signed with the operator key (any role may stop). */
+  estop(reason: string): Promise<DecisionOutcome>
+  /** Withdraws a proposal (its author or an admin). */
+  cancel(record: ProposalRecordWire, reason?: string): Promise<DecisionOutcome>
 }
 
 export function createDecisions(init: {
@@ -56,6 +61,45 @@ export function createDecisions(init: {
           current.map((entry) => (entry.hash === result.proposal.hash ? result.proposal : entry)),
         )
         return { ok: true, message: `${result.verdict}: ${result.detail}` }
+      } catch (error) {
+        init.refusal.note(error)
+        return decisionFailure(error)
+      }
+    },
+    async estop(reason) {
+      const certificate = init.certificate()
+      if (certificate === undefined) return { ok: false, message: 'this console is not paired' }
+      try {
+        const order = await signEstopOrder(init.key.signer, {
+          scope: { kind: 'all' },
+          reason,
+          operatorCertificate: certificate,
+          issuedAt: Date.now(),
+        })
+        const result = await init.rpc.call('safety.estop', { order })
+        const safe = result.actuators.filter((actuator) => actuator.outcome === 'safe').length
+        const ok = safe === result.actuators.length
+        return {
+          ok,
+          message: `${safe} of ${result.actuators.length} actuators safe and latched${ok ? '' : ' — check the others on site'}; ${result.cancelled.length} proposal(s) cancelled`,
+        }
+      } catch (error) {
+        init.refusal.note(error)
+        return decisionFailure(error)
+      }
+    },
+    async cancel(record, reason) {
+      try {
+        const result = await init.rpc.call('proposal.cancel', {
+          id: record.proposal.id,
+          ...(reason === undefined || reason === '' ? {} : { reason }),
+        })
+        init.setState('proposals', (current) =>
+          current.map((entry) =>
+            entry.hash === record.hash ? { ...entry, state: result.state, reason: result.reason } : entry,
+          ),
+        )
+        return { ok: true, message: `${result.state}: ${result.reason}` }
       } catch (error) {
         init.refusal.note(error)
         return decisionFailure(error)

@@ -35,6 +35,8 @@ export interface ObservationPoint {
   readonly tier: string
   readonly at: number
   readonly alarm?: boolean
+  /** The band the sensor reported with the reading (what an alarm crossed). */
+  readonly threshold?: { readonly low?: number; readonly high?: number }
 }
 
 export interface ChatEntry {
@@ -109,6 +111,7 @@ export function observationOf(
     tier: frame.trust.tier,
     at: frame.timestamp,
     ...(data.alarm === undefined ? {} : { alarm: data.alarm }),
+    ...(data.threshold === undefined ? {} : { threshold: data.threshold }),
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The console's IndexedDB: the operator key (never leaves the browser), the operator certificate,
- * the last console-config, the ICE servers given after pairing and the last known mesh state, so the console opens offline and shows
- * what it last saw, marked stale.
+ * the last console-config, the ICE servers given after pairing, the last known mesh state (so the
+ * console opens offline and shows what it last saw, marked stale) and the acknowledged alerts.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 
@@ -9,13 +9,15 @@ const DB_NAME = 'clawmesh-console'
 const DB_VERSION = 1
 
 /** Records are keyed by what they are; one operator per browser profile. `ice-servers`: the STUN/TURN
- * servers with credentials the command center gave this paired console (`console.iceServers`). */
+ * servers with credentials the command center gave this paired console (`console.iceServers`).
+ * `alert-acks`: the alerts each operator key acknowledged (docs/console.md, "Alerts"). */
 export type RecordKey =
   | 'operator-key'
   | 'operator-certificate'
   | 'console-config'
   | 'snapshot'
   | 'ice-servers'
+  | 'alert-acks'
 
 interface ConsoleSchema extends DBSchema {
   records: { key: RecordKey; value: unknown }

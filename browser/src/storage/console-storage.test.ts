@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { emptyMeshState } from '../state/mesh-state.ts'
 import type { ConsoleDb, RecordKey } from './console-db.ts'
-import { createConsoleStorage, restoreSnapshot } from './console-storage.ts'
+import { createConsoleStorage, MAX_ACKED_ALERTS, restoreSnapshot } from './console-storage.ts'
 
 function memoryDb() {
   const records = new Map<RecordKey, unknown>()
@@ -50,5 +50,22 @@ describe('the console’s stored records', () => {
     for (const key of ['operator-key', 'operator-certificate', 'ice-servers'] as const) records.set(key, 1)
     await (await createConsoleStorage(db)).forgetPairing()
     expect([...records.keys()]).toEqual(['operator-key'])
+  })
+
+  it('keeps acknowledged alerts per operator key, across a reopen, bounded to the newest', async () => {
+    const { db, records } = memoryDb()
+    const first = await createConsoleStorage(db)
+    await first.saveAlertAcks('alice', ['event:1:1', 'proposal:ab'])
+    await first.saveAlertAcks('bob', ['threshold:f1'])
+    const reopened = await createConsoleStorage(db)
+    expect(await reopened.alertAcks('alice')).toEqual(['event:1:1', 'proposal:ab'])
+    expect(await reopened.alertAcks('bob')).toEqual(['threshold:f1'])
+    expect(await reopened.alertAcks('carol')).toEqual([])
+    const many = Array.from({ length: MAX_ACKED_ALERTS + 5 }, (_, index) => `event:${index}:1`)
+    await reopened.saveAlertAcks('alice', many)
+    expect(await reopened.alertAcks('alice')).toEqual(many.slice(-MAX_ACKED_ALERTS))
+    expect(await reopened.alertAcks('bob')).toEqual(['threshold:f1'])
+    records.set('alert-acks', { alice: 'not-a-list' })
+    expect(await reopened.alertAcks('alice')).toEqual([])
   })
 })

@@ -3,6 +3,7 @@
  * left by an older build (or edited by hand) is ignored rather than trusted. The last known mesh
  * state is written only when it changed since the last write.
  */
+import { z } from 'zod'
 import { type ConsoleConfig, consoleConfigSchema } from '../../../protocol/console-config.ts'
 import { ICE_SERVERS_MAX, type IceServer, iceServerSchema } from '../../../protocol/ice-servers.ts'
 import {
@@ -25,7 +26,22 @@ export interface ConsoleStorage {
   snapshot(): Promise<MeshState | undefined>
   /** Writes the state unless it is the one written last (same `freshAt`). */
   saveSnapshot(state: MeshState): Promise<void>
+  /** The alert IDs this operator key acknowledged, oldest first. */
+  alertAcks(operatorId: string): Promise<string[]>
+  /** Keeps the newest MAX_ACKED_ALERTS of them; other operators' acknowledgements are left alone. */
+  saveAlertAcks(operatorId: string, ids: readonly string[]): Promise<void>
 }
+
+/** Acknowledged alert IDs kept per operator: alerts come and go with the bounded state the console
+ * holds (observations, events, proposals), so an ID older than this many has long left the panel. */
+export const MAX_ACKED_ALERTS = 1_000
+/** Operator keys whose acknowledgements are kept: one per browser profile, a few after a reset. */
+export const MAX_ACK_OPERATORS = 8
+const ALERT_ID_MAX_LENGTH = 256
+
+const alertAcksSchema = z
+  .record(z.string().max(128), z.array(z.string().max(ALERT_ID_MAX_LENGTH)).max(MAX_ACKED_ALERTS))
+  .refine((record) => Object.keys(record).length <= MAX_ACK_OPERATORS)
 
 export async function createConsoleStorage(db?: ConsoleDb): Promise<ConsoleStorage> {
   const records = db ?? (await openConsoleDb())
@@ -44,6 +60,18 @@ export async function createConsoleStorage(db?: ConsoleDb): Promise<ConsoleStora
     config: async () => parsed(consoleConfigSchema, await records.get('console-config')),
     saveConfig: (config) => records.put('console-config', config),
     snapshot: async () => restoreSnapshot(await records.get('snapshot')),
+    alertAcks: async (operatorId) =>
+      parsed(alertAcksSchema, await records.get('alert-acks'))?.[operatorId] ?? [],
+    async saveAlertAcks(operatorId, ids) {
+      const stored = parsed(alertAcksSchema, await records.get('alert-acks')) ?? {}
+      const others = Object.entries(stored)
+        .filter(([id]) => id !== operatorId)
+        .slice(-(MAX_ACK_OPERATORS - 1))
+      await records.put('alert-acks', {
+        ...Object.fromEntries(others),
+        [operatorId]: ids.slice(-MAX_ACKED_ALERTS),
+      })
+    },
     async saveSnapshot(state) {
       if (state.freshAt === savedFreshAt) return
       savedFreshAt = state.freshAt

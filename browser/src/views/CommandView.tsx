@@ -5,10 +5,14 @@ import { createSignal, For, Show } from 'solid-js'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import { requiredApprovers } from '../../../protocol/safety/policy.ts'
 import { approvalLevelSchema } from '../../../protocol/safety/proposal.ts'
-import { isCollectingProposalState } from '../../../protocol/safety/proposal-state.ts'
+import {
+  isCancellableProposalState,
+  isCollectingProposalState,
+} from '../../../protocol/safety/proposal-state.ts'
 import type { DecisionOutcome } from '../state/decisions.ts'
 import { formatAge, type MeshState } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
+import { ProposalRefusalNote } from './ProposalRefusalNote.tsx'
 
 interface ApprovalSummary {
   readonly decision: string
@@ -27,8 +31,10 @@ function approvalsOf(record: ProposalRecordWire): ApprovalSummary[] {
 function ProposalCard(props: {
   record: ProposalRecordWire
   operatorId: string | undefined
+  isAdmin: boolean
   nameOf: (id: string) => string
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
+  onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
 }) {
   const [busy, setBusy] = createSignal(false)
   const [outcome, setOutcome] = createSignal<DecisionOutcome>()
@@ -41,6 +47,13 @@ function ProposalCard(props: {
   const decide = async (decision: 'approve' | 'reject') => {
     setBusy(true)
     setOutcome(await props.onDecide(props.record, decision))
+    setBusy(false)
+  }
+  const cancel = async () => {
+    if (!globalThis.confirm(`Withdraw ${view().operation} ${view().capability}? It will never execute.`))
+      return
+    setBusy(true)
+    setOutcome(await props.onCancel(props.record))
     setBusy(false)
   }
   return (
@@ -96,6 +109,7 @@ function ProposalCard(props: {
           <Show when={view().level === 'L3'}> (L3: two distinct operators, one on a local or LAN link)</Show>
         </p>
       </Show>
+      <ProposalRefusalNote record={props.record} />
       <Show when={props.record.outcome !== undefined || props.record.reason !== undefined}>
         <p class="outcome" data-testid="proposal-outcome">
           {props.record.outcome ?? props.record.reason}
@@ -125,6 +139,27 @@ function ProposalCard(props: {
           </button>
         </div>
       </Show>
+      {/* The command center decides (author or admin); the button shows only where it would agree. */}
+      <Show
+        when={
+          isCancellableProposalState(props.record.state) &&
+          (props.isAdmin || view().author.id === props.operatorId)
+        }
+      >
+        <div class="actions">
+          <button
+            type="button"
+            class="cancel"
+            data-testid="cancel-button"
+            aria-label={`Withdraw ${view().operation} ${view().capability}`}
+            title="Withdraw (its author or an admin)"
+            disabled={busy()}
+            onClick={() => void cancel()}
+          >
+            Withdraw
+          </button>
+        </div>
+      </Show>
       <Show when={outcome()}>
         {(result) => (
           <p class={result().ok ? 'ok' : 'error'} data-testid="decision-result" role="status">
@@ -139,7 +174,10 @@ function ProposalCard(props: {
 export function CommandView(props: {
   state: MeshState
   operatorId: string | undefined
+  /** The console's certificate holds the admin role: it may withdraw anyone's proposal. */
+  isAdmin: boolean
   onDecide: (record: ProposalRecordWire, decision: 'approve' | 'reject') => Promise<DecisionOutcome>
+  onCancel: (record: ProposalRecordWire) => Promise<DecisionOutcome>
   onAsk: (text: string) => Promise<void>
 }) {
   const [text, setText] = createSignal('')
@@ -201,8 +239,10 @@ export function CommandView(props: {
               <ProposalCard
                 record={record}
                 operatorId={props.operatorId}
+                isAdmin={props.isAdmin}
                 nameOf={nameOf}
                 onDecide={props.onDecide}
+                onCancel={props.onCancel}
               />
             )}
           </For>

@@ -1,6 +1,8 @@
-/** The always-visible strip: link to the command center, its age when stale, the operator. */
-import { Show } from 'solid-js'
+/** The always-visible strip: link to the command center, its age when stale, the operator, and the
+ * emergency stop button. */
+import { createSignal, Show } from 'solid-js'
 import type { LinkState } from '../mesh/command-center-link.ts'
+import type { DecisionOutcome } from '../state/decisions.ts'
 import { POLL_INTERVAL_MS } from '../state/mesh-polling.ts'
 import { formatAge } from '../state/mesh-state.ts'
 import { now } from './clock.ts'
@@ -18,7 +20,18 @@ export function StatusBar(props: {
   commandCenter: string
   operator: string
   onReconnect: () => void
+  onEstop: (reason: string) => Promise<DecisionOutcome>
 }) {
+  const [stopping, setStopping] = createSignal(false)
+  const [stopResult, setStopResult] = createSignal<DecisionOutcome>()
+  // Always visible, whatever the view: one confirm (a stray tap must not stop a farm), then the
+  // signed order goes to the command center.
+  const estop = async () => {
+    if (!globalThis.confirm('EMERGENCY STOP: drive every actuator to its safe state and latch it?')) return
+    setStopping(true)
+    setStopResult(await props.onEstop('emergency stop from the console'))
+    setStopping(false)
+  }
   const label = () => {
     const link = props.link
     switch (link.kind) {
@@ -60,6 +73,23 @@ export function StatusBar(props: {
       <span class="operator" title="operator">
         {props.operator}
       </span>
+      <button
+        type="button"
+        class="estop"
+        data-testid="estop-button"
+        aria-label="Emergency stop: every actuator to its safe state"
+        disabled={stopping()}
+        onClick={() => void estop()}
+      >
+        {stopping() ? 'STOPPING…' : 'EMERGENCY STOP'}
+      </button>
+      <Show when={stopResult()}>
+        {(result) => (
+          <span class={result().ok ? 'ok' : 'error'} data-testid="estop-result" role="alert">
+            {result().message}
+          </span>
+        )}
+      </Show>
     </header>
   )
 }

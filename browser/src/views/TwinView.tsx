@@ -1,17 +1,28 @@
 /** Twin: the site — zones (named and ordered as the site model has them, when the command center
  * loaded one) with their sensors' latest values and their actuators' states, live, each with the
- * time of its last update; devices that have not reported yet are listed as such (actuators report at start and on a change). */
+ * time of its last update; devices that have not reported yet are listed as such (actuators report at start and on a change).
+ * An open actuator has a button that proposes its safe-state operation (close, stop) for an operator. */
 import { createMemo, For, Show } from 'solid-js'
 import type { ConsoleSite } from '../../../protocol/console-config.ts'
+import type { DecisionOutcome } from '../state/decisions.ts'
 import { arrangeTwin, deriveTwin, formatAge, type MeshState } from '../state/mesh-state.ts'
+import { type SafeStateTarget, safeStateTargets } from '../state/safe-state.ts'
 import { now } from './clock.ts'
+import { SafeStateButton } from './SafeStateButton.tsx'
 
 function formatValue(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1)
 }
 
-export function TwinView(props: { state: MeshState; siteName?: string; site?: ConsoleSite }) {
+export function TwinView(props: {
+  state: MeshState
+  siteName?: string
+  site?: ConsoleSite
+  /** Absent for a viewer (it may not propose): no "close now" buttons. */
+  onSafeState?: (target: SafeStateTarget) => Promise<DecisionOutcome>
+}) {
   const zones = createMemo(() => arrangeTwin(deriveTwin(props.state.observations), props.site))
+  const safeTargets = createMemo(() => safeStateTargets(props.site))
   return (
     <section data-testid="view-twin" aria-label="Twin">
       <div class="summary">
@@ -63,6 +74,16 @@ export function TwinView(props: { state: MeshState; siteName?: string; site?: Co
                         <span class="metric">{actuator.kind}</span>
                         <span class="value">{actuator.open ? 'open' : 'closed'}</span>
                         <span class="tier">{formatAge(now() - actuator.at)} ago</span>
+                        <Show when={actuator.open && props.onSafeState && safeTargets().get(actuator.source)}>
+                          {(target) => (
+                            <SafeStateButton
+                              actuator={actuator.source}
+                              kind={actuator.kind}
+                              target={target()}
+                              onSafeState={props.onSafeState!}
+                            />
+                          )}
+                        </Show>
                       </li>
                     )}
                   </For>

@@ -134,7 +134,7 @@ function registerPolicyCheck(program: Command): void {
   program
     .command('policy-check <subject> <action> <resource>')
     .description(
-      `the policy's answer for a subject (a role, an operator's name, planner, device), an action (${POLICY_CHECK_ACTIONS.join(', ')}) and a capability[/operation]`,
+      "the policy's answer for a subject (a role, an operator's name, planner, device), an action (read_state, propose, approve, execute) and a capability[/operation]",
     )
     .option('--url <url>', URL_HELP)
     .option('--json', 'print JSON')

@@ -37,7 +37,7 @@ function certificatePath(program: Command): string {
   return join(resolveStateDir(program.opts().stateDir), 'identity', 'operator-certificate.json')
 }
 
-async function loadCertificate(program: Command): Promise<OperatorCertificate> {
+export async function loadCertificate(program: Command): Promise<OperatorCertificate> {
   const certificate = await readJsonFile(
     certificatePath(program),
     operatorCertificateSchema,
@@ -70,7 +70,7 @@ function parseProposalState(text: string | undefined): ProposalState | undefined
 
 /** What the CLI claims by default: loopback is local, a private address the LAN, anything else the
  * WAN (the command center refuses a claim more local than the connection it observes). */
-function defaultLink(url: string): OperatorLink {
+export function defaultLink(url: string): OperatorLink {
   const { host } = parseNodeUrl(url)
   return classifyHost(host)
 }

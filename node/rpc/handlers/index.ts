@@ -12,6 +12,7 @@ import type { EvidenceCheckpoints } from '../../safety/evidence-checkpoints.ts'
 import type { NodeSurface } from '../../surface.ts'
 import type { CallerRecords } from '../caller-records.ts'
 import { createConsoleHandlers } from './console.ts'
+import { createEstopHandlers } from './estop.ts'
 import { createMeshHandlers } from './mesh.ts'
 import { createOperatorHandlers } from './operators.ts'
 import { createPairingHandlers } from './pairing.ts'
@@ -34,6 +35,7 @@ export function createRpcHandlers(init: RpcHandlersInit): RpcHandlers {
   const parts: Array<[string, Partial<RpcHandlers>]> = [
     ['mesh', createMeshHandlers(components, init.status)],
     ['proposals', createProposalHandlers(components, init.callers)],
+    ['estop', createEstopHandlers(components, init.callers)],
     ['operators', createOperatorHandlers(components)],
     ['pairing', createPairingHandlers(components)],
     ['console', createConsoleHandlers(components)],

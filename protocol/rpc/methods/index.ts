@@ -7,6 +7,7 @@
 import type { z } from 'zod'
 import { CAPABILITY_METHODS } from './capabilities.ts'
 import { CONSOLE_METHODS } from './console.ts'
+import { ESTOP_METHODS } from './estop.ts'
 import { EVIDENCE_METHODS } from './evidence.ts'
 import { FLEET_METHODS } from './fleet.ts'
 import { MESH_METHODS } from './mesh.ts'
@@ -18,6 +19,7 @@ import { WORLD_METHODS } from './world.ts'
 
 export * from './capabilities.ts'
 export * from './define.ts'
+export * from './estop.ts'
 export * from './evidence.ts'
 export * from './fleet.ts'
 export * from './mesh.ts'
@@ -38,6 +40,7 @@ export const RPC_METHODS = {
   ...CONSOLE_METHODS,
   ...EVIDENCE_METHODS,
   ...FLEET_METHODS,
+  ...ESTOP_METHODS,
 } as const
 
 export type RpcMethodName = keyof typeof RPC_METHODS
