@@ -18,6 +18,7 @@ import type { CapabilityRouter } from './context/capability-router.ts'
 import type { ContextService, PublishOptions } from './context/context-service.ts'
 import type { FieldDevices } from './devices/field-devices.ts'
 import { createStatusReport } from './health/node-status.ts'
+import { createFleetSurface } from './host-ops/fleet-surface.ts'
 import { openHostOpsSurface } from './host-ops/open-host-ops.ts'
 import type { NodeLibp2p } from './libp2p/create-node-libp2p.ts'
 import { type LifecyclePart, part, startParts } from './lifecycle.ts'
@@ -110,7 +111,7 @@ export async function startClawMeshNode(
   // A new surface (MCP, Telegram, TUI, host operations) is one more entry here: docs/architecture.md.
   const hostOps = config.hostOps.enabled ? [openHostOpsSurface(components, Date.now())] : []
   const telegram = await openTelegramSurface(components, { planner, status: () => status() })
-  const surfaces: readonly NodeSurface[] = [planner, ...hostOps, telegram]
+  const surfaces: readonly NodeSurface[] = [planner, ...hostOps, telegram, createFleetSurface(components)]
   const capabilities = [
     ...new Set([
       ...config.capabilities,

@@ -1,4 +1,4 @@
-/** The console's shell: pairing until the operator holds a certificate, then the four views. */
+/** The console's shell: pairing until the operator holds a certificate, then its views. */
 import { createSignal, For, Match, Show, Switch } from 'solid-js'
 import { APPROVING_ROLES, type OperatorRole } from '../../protocol/safety/operator-certificate.ts'
 import type { ConsoleSession } from './state/console-session.ts'
@@ -6,13 +6,14 @@ import type { SafeStateTarget } from './state/safe-state.ts'
 import { AlertsView } from './views/AlertsView.tsx'
 import { CommandView } from './views/CommandView.tsx'
 import { FieldLinks } from './views/FieldLinks.tsx'
+import { FleetView } from './views/FleetView.tsx'
 import { PairingScreen } from './views/PairingScreen.tsx'
 import { StatusBar } from './views/StatusBar.tsx'
 import { TelemetryView } from './views/TelemetryView.tsx'
 import { TopologyView } from './views/TopologyView.tsx'
 import { TwinView } from './views/TwinView.tsx'
 
-const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'alerts'] as const
+const VIEWS = ['topology', 'telemetry', 'command', 'twin', 'alerts', 'fleet'] as const
 type ViewName = (typeof VIEWS)[number]
 
 /** A viewer may not propose: the Twin shows it no "close now" (the command center would refuse). */
@@ -116,6 +117,9 @@ export function App(props: { session: ConsoleSession }) {
                 acknowledgedCount={session.acknowledgedAlerts()}
                 onAcknowledge={(ids) => session.acknowledgeAlerts(ids)}
               />
+            </Match>
+            <Match when={view() === 'fleet'}>
+              <FleetView state={session.state} />
             </Match>
           </Switch>
         </main>

@@ -182,4 +182,27 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     ],
     load: async () => (await import('./commands/mcp.ts')).registerMcpCommands,
   },
+  {
+    commands: [
+      [
+        'policy-check',
+        "the policy's answer for a subject (a role, an operator's name, planner, device), an action (read_state, propose, approve, execute) and a capability[/operation]",
+      ],
+      ['monitor-check', 'doctor on every node with host operations, at once: one table, stored as evidence'],
+      [
+        'monitor-agent',
+        'the leader runs monitor-check every interval (30s, 5m, …; "off" stops, "status" shows) and raises an event per failing crossing',
+      ],
+      ['capabilities', 'every capability in the mesh and the nodes that provide it'],
+      [
+        'capacity-plan',
+        "fleet headroom from each node's last doctor and a budget file (plan only: nothing is rented or created)",
+      ],
+      [
+        'provision-plan',
+        'where count instances of a workload would go, and what would have to be added (plan only)',
+      ],
+    ],
+    load: async () => (await import('./commands/fleet.ts')).registerFleetCommands,
+  },
 ]

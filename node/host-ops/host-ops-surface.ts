@@ -18,6 +18,7 @@ import {
   type HostWorkflow,
   hostCapability,
 } from '../../protocol/host-ops/findings.ts'
+import { broadcastForm } from '../../protocol/rpc/caller-access.ts'
 import type { EvidenceEntry } from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
 import type { CapabilityRouter } from '../context/capability-router.ts'
@@ -89,7 +90,8 @@ export function createHostOpsSurface(init: HostOpsSurfaceInit): NodeSurface {
     await init
       .publish({
         kind: 'host_findings',
-        data: compactReport(report, entry.seq),
+        // host-sensitive runs go out without summaries: viewers receive the frame too.
+        data: broadcastForm(compactReport(report, entry.seq)),
         trust: { tier: 'T3', sources: [capability] },
       })
       .catch((error: Error) => init.log(`could not publish ${workflow} findings: ${error.message}`))

@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { capabilitySchema } from '../../protocol/roles.ts'
+import { decideInvokeAccess } from '../../protocol/rpc/caller-access.ts'
 import {
   type PeerEntry,
   type ProposalRecordWire,
@@ -96,6 +97,8 @@ export function createMeshTools(init: MeshToolsInit): PlannerTools {
       if (!parsedArgs.success) throw invalid('read_sensor', parsedArgs.error)
       // L0 only: a sensor is read, an actuator's state is read; nothing moves through this tool.
       const operation = isActuatorCapability(parsedCapability.data) ? 'state' : 'read'
+      const access = decideInvokeAccess({ kind: 'planner' }, parsedCapability.data, operation)
+      if (access.verdict === 'deny') throw new ClawMeshError('FORBIDDEN', `read_sensor: ${access.reason}`)
       const answer = await init.router.invoke({
         capability: parsedCapability.data,
         operation,

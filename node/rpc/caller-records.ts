@@ -4,8 +4,12 @@
  * methods it may call. Never what the caller claims.
  */
 
-import { type CallerRecord, decideMethodAccess } from '../../protocol/rpc/caller-access.ts'
-import type { RpcMethodName } from '../../protocol/rpc/methods.ts'
+import {
+  type CallerRecord,
+  decideInvokeAccess,
+  decideMethodAccess,
+} from '../../protocol/rpc/caller-access.ts'
+import type { CapabilityInvokeParams, RpcMethodName } from '../../protocol/rpc/methods.ts'
 import type { OperatorLink } from '../../protocol/safety/approval.ts'
 import type { CallerAccess } from '../../runtime/rpc/rpc-server.ts'
 import type { TrustStore } from '../../runtime/trust/trust-store.ts'
@@ -32,6 +36,8 @@ export interface CallerRecords {
   authorize(callerId: string): Promise<CallerAccess | undefined>
   /** RpcServerInit.forbids: roles from records (protocol/rpc/caller-access.ts). */
   forbids(callerId: string, method: RpcMethodName): string | undefined
+  /** RpcServerInit.forbidsCall: the host workflow access class of a `capability.invoke`. */
+  forbidsCall(callerId: string, method: RpcMethodName, params: unknown): string | undefined
 }
 
 export function createCallerRecords(init: CallerRecordsInit): CallerRecords {
@@ -62,6 +68,12 @@ export function createCallerRecords(init: CallerRecordsInit): CallerRecords {
       const verdict = decideMethodAccess(callerRecord(callerId), method, {
         commandCenter: init.selfIsCommandCenter,
       })
+      return verdict.verdict === 'deny' ? verdict.reason : undefined
+    },
+    forbidsCall: (callerId, method, params) => {
+      if (method !== 'capability.invoke') return undefined
+      const { capability, operation } = params as CapabilityInvokeParams
+      const verdict = decideInvokeAccess(callerRecord(callerId), capability, operation)
       return verdict.verdict === 'deny' ? verdict.reason : undefined
     },
   }

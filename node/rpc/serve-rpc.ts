@@ -41,6 +41,7 @@ export class RpcServerPart implements Startable {
       // Roles from records: what the caller may call follows from its certificate on record or its
       // trust entry (protocol/rpc/caller-access.ts).
       forbids: callers.forbids,
+      forbidsCall: callers.forbidsCall,
       onRefusal: (callerId, code, message) => {
         refusals.note()
         events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })

@@ -44,6 +44,11 @@ export class IssuedCertificates {
     return certificate !== undefined && now < certificate.body.expiresAt ? certificate : undefined
   }
 
+  /** Every operator's newest certificate still valid (policy-check finds an operator by name). */
+  valid(now: number = Date.now()): OperatorCertificate[] {
+    return [...this.#byOperator.values()].filter((certificate) => now < certificate.body.expiresAt)
+  }
+
   async record(certificate: OperatorCertificate): Promise<void> {
     this.#keep(certificate)
     if (this.#byOperator.size > MAX_ISSUED_CERTIFICATES) {

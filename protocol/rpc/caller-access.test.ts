@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { decideMethodAccess } from './caller-access.ts'
+import { HOST_WORKFLOWS, type HostFindingsFrameData } from '../host-ops/findings.ts'
+import { OPERATOR_ROLES } from '../safety/operator-certificate.ts'
+import {
+  broadcastForm,
+  decideInvokeAccess,
+  decideMethodAccess,
+  HOST_WORKFLOW_ACCESS,
+} from './caller-access.ts'
 
 const cc = { commandCenter: true }
 
@@ -46,5 +53,68 @@ describe('RPC access from the receiver’s records', () => {
     expect(decideMethodAccess({ kind: 'device' }, 'actuator.execute', cc).verdict).toBe('allow')
     expect(decideMethodAccess({ kind: 'device' }, 'operator.issue', cc).verdict).toBe('deny')
     expect(decideMethodAccess({ kind: 'local-admin' }, 'operator.issue', cc).verdict).toBe('allow')
+  })
+})
+
+describe('host workflow access classes', () => {
+  const viewer = { kind: 'operator', roles: ['viewer'] } as const
+  it('a viewer runs doctor and service-check but not security-check, analyze-logs or disk-investigate', () => {
+    expect(decideInvokeAccess(viewer, 'host:field-1', 'doctor').verdict).toBe('allow')
+    expect(decideInvokeAccess(viewer, 'host:field-1', 'service-check').verdict).toBe('allow')
+    for (const workflow of ['security-check', 'analyze-logs', 'disk-investigate']) {
+      const verdict = decideInvokeAccess(viewer, 'host:field-1', workflow)
+      expect(verdict).toMatchObject({ verdict: 'deny' })
+      expect(verdict.verdict === 'deny' && verdict.reason).toContain('host-sensitive')
+    }
+  })
+  it('an operator, an admin, a device and the local admin run every workflow', () => {
+    for (const caller of [
+      { kind: 'operator', roles: ['operator'] },
+      { kind: 'operator', roles: ['viewer', 'admin'] },
+      { kind: 'device' },
+      { kind: 'local-admin' },
+    ] as const) {
+      for (const workflow of HOST_WORKFLOWS)
+        expect(decideInvokeAccess(caller, 'host:hub', workflow).verdict).toBe('allow')
+    }
+  })
+  it('an unknown workflow is sensitive; a key with no certificate on record reads only host-read', () => {
+    expect(decideInvokeAccess(viewer, 'host:hub', 'run').verdict).toBe('deny')
+    const bare = { kind: 'operator', roles: [] } as const
+    expect(decideInvokeAccess(bare, 'host:hub', 'doctor').verdict).toBe('allow')
+    expect(decideInvokeAccess(bare, 'host:hub', 'security-check').verdict).toBe('deny')
+  })
+  it('the planner reads sensors and actuator state, never a host workflow', () => {
+    const planner = { kind: 'planner' } as const
+    expect(decideInvokeAccess(planner, 'sensor:soil-moisture:zone-1', 'read').verdict).toBe('allow')
+    expect(decideInvokeAccess(planner, 'actuator:valve:zone-1', 'state').verdict).toBe('allow')
+    expect(decideInvokeAccess(planner, 'host:hub', 'doctor').verdict).toBe('deny')
+    expect(decideInvokeAccess(planner, 'sensor:soil-moisture:zone-1', 'calibrate').verdict).toBe('deny')
+  })
+  it('every host workflow has a class and every role a host-sensitive answer', () => {
+    expect(Object.keys(HOST_WORKFLOW_ACCESS).sort()).toEqual([...HOST_WORKFLOWS].sort())
+    for (const role of OPERATOR_ROLES) {
+      expect(['allow', 'deny']).toContain(
+        decideInvokeAccess({ kind: 'operator', roles: [role] }, 'host:hub', 'security-check').verdict,
+      )
+    }
+  })
+})
+
+describe('host findings frames reach viewers too', () => {
+  const data = (workflow: 'doctor' | 'security-check'): HostFindingsFrameData => ({
+    node: 'field-1',
+    workflow,
+    startedAt: 1,
+    omitted: 0,
+    findings: [
+      { check: 'ssh', id: 'ssh-root-login', risk: 'high', status: 'fail', summary: 'root may log in' },
+    ],
+  })
+  it('a host-sensitive frame keeps status and risk but not the summary; host-read is unchanged', () => {
+    expect(broadcastForm(data('security-check')).findings).toEqual([
+      { check: 'ssh', id: 'ssh-root-login', risk: 'high', status: 'fail', summary: '' },
+    ])
+    expect(broadcastForm(data('doctor'))).toEqual(data('doctor'))
   })
 })

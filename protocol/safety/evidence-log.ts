@@ -11,7 +11,8 @@ import { EVIDENCE_ENTRY_DATA_MAX_BYTES, EVIDENCE_GENESIS_PREV_HASH } from './con
 import { describeIssues, sha256HexSchema, signatureSchema, timestampSchema } from './schemas.ts'
 
 /** `maintenance`: an operator's repair of node state (e.g. `clawmesh planner reset-term`), so the trail shows it.
- * `host_findings`: a host workflow's report (protocol/host-ops/findings.ts). */
+ * `host_findings`: a host workflow's report (protocol/host-ops/findings.ts).
+ * `fleet_check`: a `monitor-check` table and the alerts it raised (protocol/host-ops/fleet.ts). */
 export const EVIDENCE_ENTRY_TYPES = [
   'proposal',
   'decision',
@@ -23,6 +24,7 @@ export const EVIDENCE_ENTRY_TYPES = [
   'estop-clear',
   'cancel',
   'host_findings',
+  'fleet_check',
 ] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]
 

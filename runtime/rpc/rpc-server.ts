@@ -53,6 +53,9 @@ export interface RpcServerInit {
   /** A narrower rule for some callers (an operator console on a field node): the reason the caller
    * may not call this method, or undefined when it may. Refused as FORBIDDEN. */
   forbids?(callerId: string, method: RpcMethodName): string | undefined
+  /** The same, for a rule on the validated params (a host workflow's access class); checked after
+   * the params parse. Refused as FORBIDDEN. */
+  forbidsCall?(callerId: string, method: RpcMethodName, params: unknown): string | undefined
 }
 
 export async function startRpcServer(init: RpcServerInit): Promise<() => Promise<void>> {
@@ -156,6 +159,8 @@ async function serveRequest(
     if (handler === undefined)
       throw new ClawMeshError('UNKNOWN_METHOD', `this peer does not serve "${methodName}"`)
     const params = parseRpcParams(methodName, envelope.params)
+    const forbiddenCall = init.forbidsCall?.(callerId, methodName, params)
+    if (forbiddenCall !== undefined) throw new ClawMeshError('FORBIDDEN', forbiddenCall)
     const result = await handler(params as never, {
       callerId,
       access,

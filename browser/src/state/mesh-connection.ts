@@ -13,6 +13,7 @@ import { createCommandCenterLink, type LinkState } from '../mesh/command-center-
 import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import type { Refusal } from './command-center-refusal.ts'
 import { createFieldLinks, type FieldLink } from './field-links.ts'
+import { mergeHostReports } from './fleet.ts'
 import { changesProposals, createLiveFrames, isTrustedOrigin, withArrivals } from './live-frames.ts'
 import { createMeshPolling, refreshProposals } from './mesh-polling.ts'
 import { type MeshState, mergeObservations, observationOf, siteBindings } from './mesh-state.ts'
@@ -81,6 +82,7 @@ export function createMeshConnection(init: MeshConnectionInit): MeshConnection {
       batch(() => {
         setState('observations', (current) => mergeObservations(current, points))
         setState('frameArrivals', (current) => withArrivals(current, frames, now))
+        setState('hostReports', (current) => mergeHostReports(current ?? [], frames))
       })
       if (changesProposals(frames)) void refreshProposals(rpc, setState).catch(refusal.note)
     }

@@ -10,6 +10,7 @@ import type { IceServer } from '../../../protocol/ice-servers.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
 import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import type { Refusal } from './command-center-refusal.ts'
+import { HOST_FINDINGS_POLL_LIMIT, mergeHostReports } from './fleet.ts'
 import {
   MAX_EVENTS,
   type MeshState,
@@ -91,10 +92,13 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
 
   const slowPollOnce = async () => {
     const since = backfillSince(state.observations, Date.now())
-    const [health, world] = await Promise.allSettled([
+    const [health, world, hosts] = await Promise.allSettled([
       rpc.call('mesh.health', {}),
       rpc.call('mesh.world.query', { kind: 'observation', since, limit: BACKFILL_LIMIT }),
+      rpc.call('mesh.world.query', { kind: 'host_findings', limit: HOST_FINDINGS_POLL_LIMIT }),
     ])
+    if (hosts.status === 'fulfilled')
+      setState('hostReports', (current) => mergeHostReports(current ?? [], hosts.value.frames))
     if (health.status === 'fulfilled') setState('health', reconcile(health.value))
     if (world.status === 'fulfilled') {
       const points = world.value.frames.flatMap((frame) => {

@@ -13,6 +13,7 @@ import type {
   ProposalRecordWire,
 } from '../../../protocol/rpc/methods.ts'
 import type { PlannerStatus } from '../mesh/planner-client.ts'
+import type { HostReport } from './fleet.ts'
 
 /** Bounds on what the console keeps in memory and in IndexedDB. */
 export const MAX_OBSERVATIONS = 2_000
@@ -59,10 +60,21 @@ export interface MeshState {
   observations: ObservationPoint[]
   frameArrivals: { at: number; kind: string }[]
   chat: ChatEntry[]
+  /** Latest host findings per node and workflow (state/fleet.ts). */
+  hostReports: HostReport[]
 }
 
 export function emptyMeshState(): MeshState {
-  return { freshAt: 0, peers: [], events: [], proposals: [], observations: [], frameArrivals: [], chat: [] }
+  return {
+    freshAt: 0,
+    peers: [],
+    events: [],
+    proposals: [],
+    observations: [],
+    frameArrivals: [],
+    chat: [],
+    hostReports: [],
+  }
 }
 
 /** The device the site binds each sensor and actuator to (by site ID), as the command center's

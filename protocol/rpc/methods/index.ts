@@ -9,6 +9,7 @@ import { CAPABILITY_METHODS } from './capabilities.ts'
 import { CONSOLE_METHODS } from './console.ts'
 import { ESTOP_METHODS } from './estop.ts'
 import { EVIDENCE_METHODS } from './evidence.ts'
+import { FLEET_METHODS } from './fleet.ts'
 import { MESH_METHODS } from './mesh.ts'
 import { OPERATOR_METHODS } from './operators.ts'
 import { PAIRING_METHODS } from './pairing.ts'
@@ -21,6 +22,7 @@ export * from './capabilities.ts'
 export * from './define.ts'
 export * from './estop.ts'
 export * from './evidence.ts'
+export * from './fleet.ts'
 export * from './mesh.ts'
 export * from './operators.ts'
 export * from './pairing.ts'
@@ -39,6 +41,7 @@ export const RPC_METHODS = {
   ...PLANNER_METHODS,
   ...CONSOLE_METHODS,
   ...EVIDENCE_METHODS,
+  ...FLEET_METHODS,
   ...ESTOP_METHODS,
   ...TELEGRAM_METHODS,
 } as const
