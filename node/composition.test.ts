@@ -14,6 +14,7 @@ const COMPONENTS_IMPORTERS = [
   'console/console-part.ts',
   'planner/planner-surface.ts',
   'host-ops/open-host-ops.ts',
+  'host-ops/fleet-surface.ts',
   'telegram/open-telegram.ts',
   /^rpc\/handlers\/[a-z-]+\.ts$/,
 ]
