@@ -1,0 +1,100 @@
+/**
+ * `clawmesh tui` in a real terminal: tmux runs it in an 80×24 pane against a real farm site (a
+ * command center and a field node with mock actuators). Alice proposes opening a valve; Bob, in the
+ * TUI, selects it, presses `a`, confirms the L2 with `y`, and the valve opens on the field node,
+ * as the node reports it. Keys are sent and the screen captured the way a person over SSH would
+ * see it (`tmux send-keys`, `tmux capture-pane`).
+ */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectCliClient } from '../node/cli/client-node.ts'
+import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
+import { CLI, cliJson, runCli, stopAll, waitFor } from './helpers/processes.ts'
+
+const execFileAsync = promisify(execFile)
+const VALVE = 'actuator:valve:zone-2'
+/** A tmux server of this test's own, so it never touches anyone's sessions. */
+const SOCKET = `clawmesh-tui-${process.pid}`
+const SESSION = 'tui'
+
+let site: FarmSite<'bob'>
+
+const tmux = async (...args: string[]) => (await execFileAsync('tmux', ['-L', SOCKET, ...args])).stdout
+const screen = () => tmux('capture-pane', '-p', '-t', SESSION)
+
+async function screenShowing(text: string): Promise<string> {
+  return waitFor(`the TUI to show "${text}"`, async () => {
+    const shown = await screen()
+    return shown.includes(text) ? shown : undefined
+  })
+}
+
+beforeAll(async () => {
+  const version = await execFileAsync('tmux', ['-V']).catch(() => undefined)
+  if (version === undefined)
+    throw new Error('this test drives a real terminal with tmux: install it (apt-get install tmux)')
+  site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }] })
+  const enrolled = await runCli(
+    ['operator', 'enroll', '--name', 'alice', '--roles', 'operator,admin', '--url', site.cc.url],
+    site.dirs.cc,
+  )
+  expect(enrolled.code).toBe(0)
+  await waitForZoneObservations(site, 'zone-2')
+}, 90_000)
+
+afterAll(async () => {
+  await tmux('kill-server').catch(() => undefined)
+  await stopAll()
+})
+
+describe('clawmesh tui in tmux', () => {
+  it('approves a pending proposal with keys and the valve opens', async () => {
+    const created = await cliJson<{ proposal: { proposal: { id: string; level: string } } }>(
+      ['propose', VALVE, 'open', '--arg', 'durationSec=300', '--url', site.cc.url],
+      site.dirs.cc,
+    )
+    const { id, level } = created.proposal.proposal
+    expect(level).toBe('L2')
+
+    // Ink draws only a final frame when it believes it runs in CI, so the pane runs without CI.
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      SESSION,
+      '-x',
+      '80',
+      '-y',
+      '24',
+      `env -u CI CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
+    )
+    const first = await screenShowing(`L2 open ${VALVE}`)
+    expect(first).toContain('command-center (planner)')
+    expect(first).toContain('field-1 connected')
+    expect(first.split('\n').every((line) => line.length <= 80)).toBe(true)
+
+    await tmux('send-keys', '-t', SESSION, 'a')
+    await screenShowing(`Approve L2 open ${VALVE}? y approves`)
+    await tmux('send-keys', '-t', SESSION, 'y')
+    const decided = await screenShowing(`approval of ${id}: allow`)
+    expect(decided).toContain('approval of')
+
+    const client = await connectCliClient(site.cc.url, site.dirs.cc)
+    try {
+      await waitFor('the valve to open', async () => {
+        const { result } = await client.call('capability.invoke', { capability: VALVE, operation: 'state' })
+        return (result as { open: boolean }).open ? true : undefined
+      })
+      const { proposal } = await client.call('proposal.get', { id })
+      expect(proposal.approvals.map((approval) => approval.body.operatorCertificate.body.operatorId)).toEqual(
+        [site.ids.bob],
+      )
+    } finally {
+      await client.close()
+    }
+
+    await tmux('send-keys', '-t', SESSION, 'q')
+    await waitFor('the TUI to quit', async () => ((await screen()).includes('L2 open') ? undefined : true))
+  })
+})
