@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCliClient } from '../node/cli/client-node.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
-import { CLI, cliJson, runCli, stopAll, waitFor } from './helpers/processes.ts'
+import { CLI, cliJson, makeStateDir, runCli, stopAll, waitFor } from './helpers/processes.ts'
 
 const execFileAsync = promisify(execFile)
 const VALVE = 'actuator:valve:zone-2'
@@ -21,11 +21,11 @@ const SESSION = 'tui'
 let site: FarmSite<'bob'>
 
 const tmux = async (...args: string[]) => (await execFileAsync('tmux', ['-L', SOCKET, ...args])).stdout
-const screen = () => tmux('capture-pane', '-p', '-t', SESSION)
+const screen = (session = SESSION) => tmux('capture-pane', '-p', '-t', session)
 
-async function screenShowing(text: string): Promise<string> {
+async function screenShowing(text: string, session = SESSION): Promise<string> {
   return waitFor(`the TUI to show "${text}"`, async () => {
-    const shown = await screen()
+    const shown = await screen(session)
     return shown.includes(text) ? shown : undefined
   })
 }
@@ -96,5 +96,26 @@ describe('clawmesh tui in tmux', () => {
 
     await tmux('send-keys', '-t', SESSION, 'q')
     await waitFor('the TUI to quit', async () => ((await screen()).includes('L2 open') ? undefined : true))
+  })
+
+  it('start --tui shows the node it starts, and q stops that node', async () => {
+    const dir = await makeStateDir('tui-start')
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'start',
+      '-x',
+      '80',
+      '-y',
+      '24',
+      `env -u CI CLAWMESH_STATE_DIR='${dir}' '${process.execPath}' '${CLI}' start --name solo --role planner --port 0 --no-discovery --tui; echo "node exited $?"; sleep 30`,
+    )
+    const shown = await screenShowing('solo (planner) · mesh clawmesh', 'start')
+    // The header also carries the planner's mode (the leader is elected a moment after start).
+    expect(shown).toMatch(/planner (idle|thinking) \(rule-based, (leader|follower)\)/)
+    await tmux('send-keys', '-t', 'start', 'q')
+    await screenShowing('node exited 0', 'start')
+    expect(await screen('start')).toContain('stopping solo')
   })
 })

@@ -148,7 +148,7 @@ export function TuiApp(props: TuiAppProps): ReactElement {
 
   const now = snapshot?.at ?? Date.now()
   const status = snapshot?.status
-  const header = `clawmesh tui · ${status?.ok === true ? `${status.value.name} (${status.value.role}) · mesh ${status.value.meshName}` : props.url} · planner ${snapshot === undefined ? '…' : snapshot.planner.ok ? describePlanner(snapshot.planner.value) : 'none'}`
+  const header = `${status?.ok === true ? `${status.value.name} (${status.value.role}) · mesh ${status.value.meshName}` : props.url} · planner ${snapshot === undefined ? '…' : snapshot.planner.ok ? describePlanner(snapshot.planner.value) : 'none'}`
   const body = bodyRows(rows)
   const twoColumns = columns >= TUI_TWO_COLUMN_MIN_WIDTH
   // Stacked (narrow terminal): four panes share the body, each with its border and title.

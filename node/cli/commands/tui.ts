@@ -32,27 +32,32 @@ export function registerTuiCommand(program: Command): void {
           'clawmesh tui needs a terminal (stdin and stdout a TTY); for scripts use status, proposals, approve',
         )
       const url = await resolveTargetUrl(program, options.url)
-      const link = (options.link as OperatorLink | undefined) ?? defaultLink(url)
-      const [{ render }, { createElement }, { TuiApp }, { nodeTuiSource }] = await Promise.all([
-        import('ink'),
-        import('react'),
-        import('../../tui/tui-app.ts'),
-        import('../../tui/tui-source.ts'),
-      ])
-      await withClient(program, url, async (client) => {
-        const source = nodeTuiSource({
-          client,
-          operator: async () => {
-            const certificate = await loadCertificate(program)
-            const key = await loadOrCreateIdentity(
-              statePaths(resolveStateDir(program.opts().stateDir)).cliIdentity,
-            )
-            return { certificate, signer: signerFromPrivateKey(key.privateKey), link }
-          },
-        })
-        // Ctrl-C reaches the UI as a key (raw mode) and quits through the same path as q.
-        const app = render(createElement(TuiApp, { source, url }), { exitOnCtrlC: false })
-        await app.waitUntilExit()
-      })
+      await runTui(program, url, (options.link as OperatorLink | undefined) ?? defaultLink(url))
     })
+}
+
+/** Runs the UI against the node at `url` until the operator quits (also `clawmesh start --tui`). */
+export async function runTui(program: Command, url: string, link: OperatorLink): Promise<void> {
+  const [{ render }, { createElement }, { TuiApp }, { nodeTuiSource }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('../../tui/tui-app.ts'),
+    import('../../tui/tui-source.ts'),
+  ])
+  await withClient(program, url, async (client) => {
+    const source = nodeTuiSource({
+      client,
+      operator: async () => {
+        const certificate = await loadCertificate(program)
+        const key = await loadOrCreateIdentity(
+          statePaths(resolveStateDir(program.opts().stateDir)).cliIdentity,
+        )
+        return { certificate, signer: signerFromPrivateKey(key.privateKey), link }
+      },
+    })
+    // Ctrl-C reaches the UI as a key (raw mode) and quits through the same path as q. What the
+    // process logs meanwhile (a node under `start --tui`) Ink prints above the UI.
+    const app = render(createElement(TuiApp, { source, url }), { exitOnCtrlC: false, patchConsole: true })
+    await app.waitUntilExit()
+  })
 }
