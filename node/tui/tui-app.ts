@@ -7,6 +7,7 @@
  */
 import { Box, Text, useApp, useInput, useStdout } from 'ink'
 import { createElement as h, type ReactElement, useCallback, useEffect, useRef, useState } from 'react'
+import type { ProposalRecordWire } from '../../protocol/rpc/methods.ts'
 import { TUI_POLL_INTERVAL_MS, TUI_TWO_COLUMN_MIN_WIDTH } from './constants.ts'
 import {
   bodyRows,
@@ -86,15 +87,10 @@ function Pane(props: {
   )
 }
 
-export function TuiApp(props: TuiAppProps): ReactElement {
-  const { exit } = useApp()
-  const { columns, rows } = useTerminalSize()
+/** Reads the node now and every interval; a read still running skips the next tick. */
+function usePolledSnapshot(source: TuiSource, intervalMs: number) {
   const [snapshot, setSnapshot] = useState<TuiSnapshot | undefined>(undefined)
-  const [ui, setUi] = useState<TuiUiState>(INITIAL_UI_STATE)
-  const [message, setMessage] = useState('connected; ? for help')
   const polling = useRef(false)
-  const { source } = props
-
   const poll = useCallback(async () => {
     if (polling.current) return
     polling.current = true
@@ -104,37 +100,128 @@ export function TuiApp(props: TuiAppProps): ReactElement {
       polling.current = false
     }
   }, [source])
-
   useEffect(() => {
     void poll()
-    const timer = setInterval(() => void poll(), props.pollIntervalMs ?? TUI_POLL_INTERVAL_MS)
+    const timer = setInterval(() => void poll(), intervalMs)
     return () => clearInterval(timer)
-  }, [poll, props.pollIntervalMs])
+  }, [poll, intervalMs])
+  return { snapshot, poll }
+}
 
+function startedLine(action: Exclude<TuiAction, { kind: 'quit' }>): string {
+  if (action.kind === 'decide')
+    return `${action.decision === 'approve' ? 'approving' : 'rejecting'} ${action.id}…`
+  return action.kind === 'ask' ? `asking the planner: ${action.text}` : 'EMERGENCY STOP sent…'
+}
+
+function perform(source: TuiSource, action: Exclude<TuiAction, { kind: 'quit' }>): Promise<string> {
+  if (action.kind === 'decide') return source.decide(action.id, action.decision)
+  return action.kind === 'ask' ? source.ask(action.text) : source.estop()
+}
+
+/** Runs an action; the message line says it started, then how it ended. */
+function useActions(source: TuiSource, poll: () => Promise<void>) {
+  const { exit } = useApp()
+  const [message, setMessage] = useState('connected; ? for help')
   const run = useCallback(
     (action: TuiAction) => {
       if (action.kind === 'quit') return exit()
-      const started =
-        action.kind === 'decide'
-          ? `${action.decision === 'approve' ? 'approving' : 'rejecting'} ${action.id}…`
-          : action.kind === 'ask'
-            ? `asking the planner: ${action.text}`
-            : 'EMERGENCY STOP sent…'
-      setMessage(started)
-      const done =
-        action.kind === 'decide'
-          ? source.decide(action.id, action.decision)
-          : action.kind === 'ask'
-            ? source.ask(action.text)
-            : source.estop()
-      void done.then((line) => {
+      setMessage(startedLine(action))
+      void perform(source, action).then((line) => {
         setMessage(line)
         void poll()
       })
     },
     [source, exit, poll],
   )
+  return { message, run }
+}
 
+function headerLine(snapshot: TuiSnapshot | undefined, url: string): string {
+  const status = snapshot?.status
+  const node =
+    status?.ok === true ? `${status.value.name} (${status.value.role}) · mesh ${status.value.meshName}` : url
+  const planner =
+    snapshot === undefined ? '…' : snapshot.planner.ok ? describePlanner(snapshot.planner.value) : 'none'
+  return `${node} · planner ${planner}`
+}
+
+function proposalLines(
+  snapshot: TuiSnapshot | undefined,
+  pending: readonly ProposalRecordWire[],
+  now: number,
+): string[] {
+  if (snapshot === undefined) return ['…']
+  if (!snapshot.proposals.ok) return [`unavailable: ${snapshot.proposals.error}`]
+  return pending.length === 0
+    ? ['none awaiting a decision']
+    : pending.map((record) => describeProposal(record, now))
+}
+
+/** The four panes, in two columns from TUI_TWO_COLUMN_MIN_WIDTH, else stacked (proposals first). */
+function Body(props: {
+  snapshot: TuiSnapshot | undefined
+  pending: readonly ProposalRecordWire[]
+  selected: number
+  columns: number
+  height: number
+}): ReactElement {
+  const { snapshot, pending, height } = props
+  const now = snapshot?.at ?? Date.now()
+  const twoColumns = props.columns >= TUI_TWO_COLUMN_MIN_WIDTH
+  // Stacked: four panes share the body, each with its border and title (3 rows).
+  const stacked = Math.max(Math.floor(height / 4) - 3, 1)
+  const sizes = twoColumns ? paneContentRows(height) : { top: stacked, bottom: stacked }
+  const connections = snapshot?.status.ok === true ? snapshot.status.value.connections : []
+  const peers = h(Pane, {
+    key: 'peers',
+    title: 'Peers & links',
+    rows: sizes.top,
+    lines: lines(snapshot?.peers, (peer) => describePeer(peer, connections), 'no peers'),
+  })
+  const alerts = h(Pane, {
+    key: 'alerts',
+    title: 'Alerts',
+    rows: sizes.bottom,
+    lines: lines(snapshot?.alerts, describeAlert, 'no alerts'),
+  })
+  const proposals = h(Pane, {
+    key: 'proposals',
+    title: `Proposals awaiting decision (${pending.length}) · a approve · r reject`,
+    rows: sizes.top,
+    lines: proposalLines(snapshot, pending, now),
+    ...(pending.length > 0 ? { selected: Math.min(props.selected, pending.length - 1) } : {}),
+  })
+  const frames = h(Pane, {
+    key: 'frames',
+    title: 'Live frames',
+    rows: sizes.bottom,
+    lines: lines(snapshot?.frames, (frame) => describeFrame(frame, now), 'no frames yet'),
+  })
+  if (!twoColumns) return h(Box, { flexDirection: 'column', height }, proposals, peers, alerts, frames)
+  return h(
+    Box,
+    { flexDirection: 'row', height },
+    h(Box, { flexDirection: 'column', width: '45%' }, peers, alerts),
+    h(Box, { flexDirection: 'column', flexGrow: 1 }, proposals, frames),
+  )
+}
+
+function KeyLine(props: { prompt: string | undefined }): ReactElement {
+  if (props.prompt !== undefined)
+    return h(Text, { wrap: 'truncate-end', color: 'yellow', bold: true }, props.prompt)
+  return h(
+    Text,
+    { wrap: 'truncate-end', dimColor: true },
+    '↑↓ select  a approve  r reject  / ask  ! STOP  ? help  q quit',
+  )
+}
+
+export function TuiApp(props: TuiAppProps): ReactElement {
+  const { columns, rows } = useTerminalSize()
+  const { snapshot, poll } = usePolledSnapshot(props.source, props.pollIntervalMs ?? TUI_POLL_INTERVAL_MS)
+  const { message, run } = useActions(props.source, poll)
+  const [ui, setUi] = useState<TuiUiState>(INITIAL_UI_STATE)
   const pending = snapshot?.proposals.ok === true ? pendingProposals(snapshot.proposals.value) : []
   // Keys may arrive faster than React re-renders: each one reads the state the previous one left.
   const latest = useRef({ ui, pending })
@@ -146,87 +233,20 @@ export function TuiApp(props: TuiAppProps): ReactElement {
     if (outcome.action !== undefined) run(outcome.action)
   })
 
-  const now = snapshot?.at ?? Date.now()
-  const status = snapshot?.status
-  const header = `${status?.ok === true ? `${status.value.name} (${status.value.role}) · mesh ${status.value.meshName}` : props.url} · planner ${snapshot === undefined ? '…' : snapshot.planner.ok ? describePlanner(snapshot.planner.value) : 'none'}`
-  const body = bodyRows(rows)
-  const twoColumns = columns >= TUI_TWO_COLUMN_MIN_WIDTH
-  // Stacked (narrow terminal): four panes share the body, each with its border and title.
-  const paneRows = twoColumns
-    ? paneContentRows(body)
-    : { top: Math.max(Math.floor(body / 4) - 3, 1), bottom: 0 }
-  const stackedRows = paneRows.top
-  const connections = status?.ok === true ? status.value.connections : []
-
-  const peersPane = h(Pane, {
-    key: 'peers',
-    title: 'Peers & links',
-    rows: paneRows.top,
-    lines: lines(snapshot?.peers, (peer) => describePeer(peer, connections), 'no peers'),
-  })
-  const alertsPane = h(Pane, {
-    key: 'alerts',
-    title: 'Alerts',
-    rows: twoColumns ? paneRows.bottom : stackedRows,
-    lines: lines(snapshot?.alerts, describeAlert, 'no alerts'),
-  })
-  const proposalLines =
-    snapshot === undefined
-      ? ['…']
-      : !snapshot.proposals.ok
-        ? [`unavailable: ${snapshot.proposals.error}`]
-        : pending.length === 0
-          ? ['none awaiting a decision']
-          : pending.map((record) => describeProposal(record, now))
-  const proposalsPane = h(Pane, {
-    key: 'proposals',
-    title: `Proposals awaiting decision (${pending.length}) · a approve · r reject`,
-    rows: paneRows.top,
-    lines: proposalLines,
-    ...(pending.length > 0 ? { selected: Math.min(ui.selected, pending.length - 1) } : {}),
-  })
-  const framesPane = h(Pane, {
-    key: 'frames',
-    title: 'Live frames',
-    rows: twoColumns ? paneRows.bottom : stackedRows,
-    lines: lines(snapshot?.frames, (frame) => describeFrame(frame, now), 'no frames yet'),
-  })
-
-  const bodyElement =
-    ui.mode.kind === 'help'
-      ? h(Pane, { title: 'Keys (any key closes)', rows: body - 3, lines: HELP_LINES })
-      : twoColumns
-        ? h(
-            Box,
-            { flexDirection: 'row', height: body },
-            h(Box, { flexDirection: 'column', width: '45%' }, peersPane, alertsPane),
-            h(Box, { flexDirection: 'column', flexGrow: 1 }, proposalsPane, framesPane),
-          )
-        : h(Box, { flexDirection: 'column', height: body }, proposalsPane, peersPane, alertsPane, framesPane)
-
+  const height = bodyRows(rows)
   const summary =
     snapshot === undefined ? '…' : snapshot.summary.ok ? snapshot.summary.value : snapshot.summary.error
-  const prompt = confirmationPrompt(ui.mode, pending)
-  const bottomLine =
-    ui.mode.kind === 'chat'
-      ? h(Text, { wrap: 'truncate-start' }, `ask the planner> ${ui.mode.draft}█`)
-      : h(Text, { wrap: 'truncate-end' }, message)
-  const keyLine =
-    prompt !== undefined
-      ? h(Text, { wrap: 'truncate-end', color: 'yellow', bold: true }, prompt)
-      : h(
-          Text,
-          { wrap: 'truncate-end', dimColor: true },
-          '↑↓ select  a approve  r reject  / ask  ! STOP  ? help  q quit',
-        )
-
   return h(
     Box,
     { flexDirection: 'column', width: columns, height: rows },
-    h(Text, { bold: true, wrap: 'truncate-end' }, header),
-    bodyElement,
+    h(Text, { bold: true, wrap: 'truncate-end' }, headerLine(snapshot, props.url)),
+    ui.mode.kind === 'help'
+      ? h(Pane, { title: 'Keys (any key closes)', rows: height - 3, lines: HELP_LINES })
+      : h(Body, { snapshot, pending, selected: ui.selected, columns, height }),
     h(Text, { wrap: 'truncate-end' }, `World: ${summary.replace(/\s+/g, ' ')}`),
-    bottomLine,
-    keyLine,
+    ui.mode.kind === 'chat'
+      ? h(Text, { wrap: 'truncate-start' }, `ask the planner> ${ui.mode.draft}█`)
+      : h(Text, { wrap: 'truncate-end' }, message),
+    h(KeyLine, { prompt: confirmationPrompt(ui.mode, pending) }),
   )
 }

@@ -105,19 +105,8 @@ export function reduceKey(
   switch (mode.kind) {
     case 'help':
       return { state: { ...state, mode: { kind: 'normal' } } }
-    case 'chat': {
-      if (key.escape === true) return { state: { ...state, mode: { kind: 'normal' } } }
-      if (key.return === true) {
-        const text = mode.draft.trim()
-        const next = { ...state, mode: { kind: 'normal' } as const }
-        return text === '' ? { state: next } : { state: next, action: { kind: 'ask', text } }
-      }
-      if (key.backspace === true || key.delete === true)
-        return { state: { ...state, mode: { kind: 'chat', draft: mode.draft.slice(0, -1) } } }
-      if (key.ctrl === true || input === '') return { state }
-      const draft = (mode.draft + input).slice(0, TUI_CHAT_MAX_CHARS)
-      return { state: { ...state, mode: { kind: 'chat', draft } } }
-    }
+    case 'chat':
+      return reduceChatKey(state, mode.draft, input, key)
     case 'confirm-decision': {
       const back = { ...state, mode: { kind: 'normal' } as const }
       if (input === 'y' || input === 'Y')
@@ -133,6 +122,32 @@ export function reduceKey(
     case 'normal':
       return reduceNormalKey(state, input, key, pending)
   }
+}
+
+function reduceChatKey(state: TuiUiState, draft: string, input: string, key: KeyPress): KeyOutcome {
+  const normal = { ...state, mode: { kind: 'normal' } as const }
+  if (key.escape === true) return { state: normal }
+  if (key.return === true) {
+    const text = draft.trim()
+    return text === '' ? { state: normal } : { state: normal, action: { kind: 'ask', text } }
+  }
+  if (key.backspace === true || key.delete === true)
+    return { state: { ...state, mode: { kind: 'chat', draft: draft.slice(0, -1) } } }
+  if (key.ctrl === true || input === '') return { state }
+  return { state: { ...state, mode: { kind: 'chat', draft: (draft + input).slice(0, TUI_CHAT_MAX_CHARS) } } }
+}
+
+/** `a` / `r` on the selected proposal: at once, or through a confirmation. */
+function decideSelected(
+  state: TuiUiState,
+  decision: Decision,
+  record: ProposalRecordWire | undefined,
+): KeyOutcome {
+  if (record === undefined) return { state }
+  const { id, level } = record.proposal
+  if (needsConfirmation(decision, level))
+    return { state: { ...state, mode: { kind: 'confirm-decision', id, decision, level } } }
+  return { state, action: { kind: 'decide', id, decision } }
 }
 
 function reduceNormalKey(
@@ -151,15 +166,8 @@ function reduceNormalKey(
   if (input === '/' || input === 'c')
     return { state: { ...state, selected, mode: { kind: 'chat', draft: '' } } }
   if (input === '!') return { state: { ...state, selected, mode: { kind: 'confirm-estop' } } }
-  if (input === 'a' || input === 'r') {
-    const record = pending[selected]
-    if (record === undefined) return { state: { ...state, selected } }
-    const decision: Decision = input === 'a' ? 'approve' : 'reject'
-    const { id, level } = record.proposal
-    if (needsConfirmation(decision, level))
-      return { state: { ...state, selected, mode: { kind: 'confirm-decision', id, decision, level } } }
-    return { state: { ...state, selected }, action: { kind: 'decide', id, decision } }
-  }
+  if (input === 'a' || input === 'r')
+    return decideSelected({ ...state, selected }, input === 'a' ? 'approve' : 'reject', pending[selected])
   return { state: { ...state, selected } }
 }
 
