@@ -98,6 +98,51 @@ describe('clawmesh tui in tmux', () => {
     await waitFor('the TUI to quit', async () => ((await screen()).includes('L2 open') ? undefined : true))
   })
 
+  it('! then capital Y stops every actuator: the open valve closes and is latched', async () => {
+    const client = await connectCliClient(site.cc.url, site.dirs.cc)
+    try {
+      const valveOpen = async () =>
+        (
+          (await client.call('capability.invoke', { capability: VALVE, operation: 'state' })).result as {
+            open: boolean
+          }
+        ).open
+      expect(await valveOpen()).toBe(true)
+      await tmux(
+        'new-session',
+        '-d',
+        '-s',
+        'stop',
+        '-x',
+        '80',
+        '-y',
+        '24',
+        `env -u CI CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
+      )
+      await screenShowing('field-1 connected', 'stop')
+      await tmux('send-keys', '-t', 'stop', '!')
+      await screenShowing('EMERGENCY STOP every actuator', 'stop')
+      // A lowercase y is not enough for the stop.
+      await tmux('send-keys', '-t', 'stop', 'y')
+      await screenShowing('? help', 'stop')
+      // Had it gone, the message line would say so at once (the stop is sent before any answer).
+      expect(await screen('stop')).not.toMatch(/EMERGENCY STOP sent|STOPPED|STOP INCOMPLETE/)
+      expect(await valveOpen()).toBe(true)
+      await tmux('send-keys', '-t', 'stop', '!')
+      await screenShowing('EMERGENCY STOP every actuator', 'stop')
+      await tmux('send-keys', '-t', 'stop', 'Y')
+      await screenShowing('STOPPED:', 'stop')
+      expect(await valveOpen()).toBe(false)
+      const { latches } = await cliJson<{ latches: Array<{ capability: string; operatorId: string }> }>(
+        ['estop', 'status', '--url', site.field.url],
+        site.dirs.field,
+      )
+      expect(latches).toContainEqual(expect.objectContaining({ capability: VALVE, operatorId: site.ids.bob }))
+    } finally {
+      await client.close()
+    }
+  })
+
   it('start --tui shows the node it starts, and q stops that node', async () => {
     const dir = await makeStateDir('tui-start')
     await tmux(
