@@ -57,7 +57,8 @@ describe('clawmesh tui in tmux', () => {
     const { id, level } = created.proposal.proposal
     expect(level).toBe('L2')
 
-    // Ink draws only a final frame when it believes it runs in CI, so the pane runs without CI.
+    // Ink draws only a final frame when it believes it runs in CI, so the pane runs without CI (and
+    // without SSH_CONNECTION, which would change the link approvals claim).
     await tmux(
       'new-session',
       '-d',
@@ -67,7 +68,7 @@ describe('clawmesh tui in tmux', () => {
       '80',
       '-y',
       '24',
-      `env -u CI CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
+      `env -u CI -u SSH_CONNECTION CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
     )
     const first = await screenShowing(`L2 open ${VALVE}`)
     expect(first).toContain('command-center (planner)')
@@ -117,7 +118,7 @@ describe('clawmesh tui in tmux', () => {
         '80',
         '-y',
         '24',
-        `env -u CI CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
+        `env -u CI -u SSH_CONNECTION CLAWMESH_STATE_DIR='${site.dirs.bob}' '${process.execPath}' '${CLI}' tui --url '${site.cc.url}'; sleep 30`,
       )
       await screenShowing('field-1 connected', 'stop')
       await tmux('send-keys', '-t', 'stop', '!')
@@ -154,7 +155,7 @@ describe('clawmesh tui in tmux', () => {
       '80',
       '-y',
       '24',
-      `env -u CI CLAWMESH_STATE_DIR='${dir}' '${process.execPath}' '${CLI}' start --name solo --role planner --port 0 --no-discovery --tui; echo "node exited $?"; sleep 30`,
+      `env -u CI -u SSH_CONNECTION CLAWMESH_STATE_DIR='${dir}' '${process.execPath}' '${CLI}' start --name solo --role planner --port 0 --no-discovery --tui; echo "node exited $?"; sleep 30`,
     )
     const shown = await screenShowing('solo (planner) · mesh clawmesh', 'start')
     // The header also carries the planner's mode (the leader is elected a moment after start).

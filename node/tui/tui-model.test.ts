@@ -5,6 +5,7 @@ import { TUI_ALERTS_KEPT, TUI_CHAT_MAX_CHARS } from './constants.ts'
 import {
   bodyRows,
   confirmationPrompt,
+  defaultTuiLink,
   describeProposal,
   INITIAL_UI_STATE,
   mergeAlerts,
@@ -158,5 +159,16 @@ describe('tui model', () => {
     expect(Math.min(top, bottom)).toBeGreaterThanOrEqual(5)
     // A tiny terminal still gets one line per pane rather than negative heights.
     expect(paneContentRows(bodyRows(5))).toEqual({ top: 1, bottom: 1 })
+  })
+
+  it("under SSH to a loopback node, approvals claim the SSH client's link, never a more local one", () => {
+    expect(defaultTuiLink('local', undefined)).toBe('local')
+    expect(defaultTuiLink('local', '127.0.0.1 50022 127.0.0.1 22')).toBe('local')
+    expect(defaultTuiLink('local', '192.168.1.20 50022 192.168.1.5 22')).toBe('lan')
+    expect(defaultTuiLink('local', '203.0.113.9 50022 192.168.1.5 22')).toBe('wan')
+    expect(defaultTuiLink('local', '2001:db8::7 50022 2001:db8::1 22')).toBe('wan')
+    // A node reached over the LAN or the WAN keeps that claim whatever the SSH client is.
+    expect(defaultTuiLink('wan', '127.0.0.1 50022 127.0.0.1 22')).toBe('wan')
+    expect(defaultTuiLink('lan', '10.0.0.2 50022 10.0.0.1 22')).toBe('lan')
   })
 })

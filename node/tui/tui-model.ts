@@ -6,7 +6,12 @@
 import type { Frame } from '../../protocol/context/frame.ts'
 import type { PlannerStatus } from '../../protocol/planner.ts'
 import type { MeshEvent, MeshStatus, PeerEntry, ProposalRecordWire } from '../../protocol/rpc/methods.ts'
-import { isCollectingProposalState, requiredApprovers } from '../../protocol/safety/index.ts'
+import {
+  isCollectingProposalState,
+  type OperatorLink,
+  requiredApprovers,
+} from '../../protocol/safety/index.ts'
+import { classifyHost } from '../../protocol/safety/operator-link.ts'
 import type { ApprovalLevel } from '../../protocol/safety/proposal.ts'
 import { TUI_ALERTS_KEPT, TUI_CHAT_MAX_CHARS } from './constants.ts'
 
@@ -270,3 +275,15 @@ export const HELP_LINES: readonly string[] = [
   '? or h      this help (any key closes it)',
   'q, Ctrl-C   quit',
 ]
+
+/**
+ * The link approvals from this terminal claim by default. Over SSH the node is often loopback
+ * (the TUI runs on the command center itself) while the person is wherever the SSH client is: the
+ * claim then follows the SSH client's address (`SSH_CONNECTION`), so a remote operator is not
+ * counted as on site. Never more local than the node URL alone would say.
+ */
+export function defaultTuiLink(urlLink: OperatorLink, sshConnection: string | undefined): OperatorLink {
+  const client = sshConnection?.trim().split(/\s+/)[0]
+  if (urlLink !== 'local' || client === undefined || client === '') return urlLink
+  return classifyHost(client)
+}

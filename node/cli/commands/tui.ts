@@ -22,7 +22,7 @@ export function registerTuiCommand(program: Command): void {
     .option('--url <url>', 'node URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option(
       '--link <link>',
-      `link you decide over (${OPERATOR_LINKS.join(', ')}); default local for loopback, else lan`,
+      `link you decide over (${OPERATOR_LINKS.join(', ')}); default from the node URL (loopback local, private lan, else wan), under SSH from the SSH client's address`,
     )
     .action(async (options: { url?: string; link?: string }) => {
       if (options.link !== undefined && !(OPERATOR_LINKS as readonly string[]).includes(options.link))
@@ -32,7 +32,11 @@ export function registerTuiCommand(program: Command): void {
           'clawmesh tui needs a terminal (stdin and stdout a TTY); for scripts use status, proposals, approve',
         )
       const url = await resolveTargetUrl(program, options.url)
-      await runTui(program, url, (options.link as OperatorLink | undefined) ?? defaultLink(url))
+      const { defaultTuiLink } = await import('../../tui/tui-model.ts')
+      const link =
+        (options.link as OperatorLink | undefined) ??
+        defaultTuiLink(defaultLink(url), process.env['SSH_CONNECTION'])
+      await runTui(program, url, link)
     })
 }
 
