@@ -121,6 +121,15 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => (await import('./commands/ask.ts')).registerAskCommand,
   },
   {
+    commands: [
+      [
+        'tui',
+        'terminal UI: peers, links, frames, world, proposals (approve/reject), planner chat, alerts, emergency stop',
+      ],
+    ],
+    load: async () => (await import('./commands/tui.ts')).registerTuiCommand,
+  },
+  {
     commands: [['planner', 'planner election maintenance']],
     load: async () => (await import('./commands/planner.ts')).registerPlannerCommands,
   },

@@ -98,6 +98,7 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
       'highest level a Telegram approval may count for: off | L2 | L3 (default L2)',
     )
     .option('--console-dir <dir>', 'built console to serve (default: browser/dist of this checkout)')
+    .option('--tui', 'show the terminal UI for this node here (its messages print above; q stops the node)')
     .action(async (options: Record<string, unknown>, command: Command) => {
       const centers = [
         ...((options['commandCenter'] as string[] | undefined) ?? []),
@@ -144,7 +145,10 @@ export function registerStartCommand(program: Command, nodeOptions: StartNodeOpt
         },
         'command-line flags',
       )
-      await runNodeUntilSignalled(config, nodeOptions)
+      if (options['tui'] === true && !(process.stdin.isTTY && process.stdout.isTTY))
+        throw new CliUsageError('--tui needs a terminal (stdin and stdout a TTY)')
+      const node = await runNodeUntilSignalled(config, nodeOptions)
+      if (options['tui'] === true) await runTuiThenStop(program, node)
     })
 }
 
@@ -234,6 +238,21 @@ export async function runNodeUntilSignalled(
   await recordCliMeshName(resolveStateDir(config.stateDir), config.meshName)
   printReady(node)
   return node
+}
+
+/** `start --tui`: the UI talks to this node over loopback as this state dir's CLI would; quitting
+ * it stops the node as Ctrl-C does without the UI (raw mode turns Ctrl-C into a key). */
+async function runTuiThenStop(program: Command, node: ClawMeshNode): Promise<void> {
+  const port = node
+    .status()
+    .listenAddrs.map((address) => /\/tcp\/(\d+)\/(tls\/)?ws/.exec(address))
+    .find((match) => match !== null)
+  if (port === undefined || port === null) throw new CliUsageError('--tui: this node listens on no WebSocket')
+  const { runTui } = await import('./tui.ts')
+  await runTui(program, `${port[2] === undefined ? 'ws' : 'wss'}://127.0.0.1:${port[1]}`, 'local')
+  console.log(`\nstopping ${node.status().name}`)
+  await node.stop()
+  process.exit(0)
 }
 
 function printReady(node: ClawMeshNode): void {
