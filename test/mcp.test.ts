@@ -15,7 +15,7 @@
  * - over HTTP: a missing or wrong bearer token and a foreign Origin are refused; the token works.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -37,10 +37,21 @@ import {
 import { type Signer, signerFromPrivateKey } from '../protocol/signing.ts'
 import { loadOrCreateIdentity } from '../runtime/identity/device-identity.ts'
 import { statePaths } from '../runtime/state/state-dir.ts'
+import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { type FarmSite, startFarmSite, waitForZoneObservations } from './helpers/farm-site.ts'
-import { CLI, cliJson, makeStateDir, runCli, stopAll, waitFor } from './helpers/processes.ts'
+import {
+  CLI,
+  cliJson,
+  makeStateDir,
+  runCli,
+  startNodeFromConfig,
+  stopAll,
+  waitFor,
+} from './helpers/processes.ts'
 
 const VALVE = 'actuator:valve:zone-1'
+/** A third node whose host operations may walk and clean a data directory (data_clean_*). */
+const HOST = 'host-1'
 const TOKEN = 'mcp-test-token-0123456789abcdefghijklmnopqrstuvwxyz'
 
 let site: FarmSite<'bob'>
@@ -49,10 +60,22 @@ let aiSigner: Signer
 let aiCertificate: OperatorCertificate
 let client: Client
 let httpServer: ChildProcess | undefined
+let hostDir: string
+let dataDir: string
 
 interface EvidenceJson {
   entries: Array<{ type: string; data: { hop?: string; code?: string; proposalId?: string } }>
 }
+
+/** The tools that create proposals (never anything else that changes state). */
+const PROPOSING_TOOLS = [
+  'propose',
+  'data_clean_apply',
+  'run_evidence',
+  'service_quarantine',
+  'service_remove',
+  'autoheal_apply_safe',
+]
 
 const structured = <T>(result: CallToolResult) => result.structuredContent as T
 const resourceJson = async (uri: string) => {
@@ -94,7 +117,27 @@ const aiApproval = (hash: string, decision: 'approve' | 'reject') =>
   })
 
 beforeAll(async () => {
-  site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }], ccArgs: ['--host-ops'] })
+  hostDir = await makeStateDir('host')
+  dataDir = join(hostDir, 'data')
+  for (const dir of ['raw', 'cache', 'final']) await mkdir(join(dataDir, dir), { recursive: true })
+  await writeFile(join(dataDir, 'raw/scan-001.bin'), Buffer.alloc(3000, 1))
+  await writeFile(join(dataDir, 'cache/blob.bin'), Buffer.alloc(500, 2))
+  await writeFile(join(dataDir, 'final/model.bin'), Buffer.alloc(1000, 3))
+  const hostId = (await loadOrCreateIdentity(statePaths(hostDir).deviceIdentity)).deviceId
+  site = await startFarmSite({
+    operators: [{ name: 'bob', roles: 'operator' }],
+    ccArgs: ['--host-ops'],
+    beforeStart: async (dirs) => {
+      await (await TrustStore.open(statePaths(dirs.cc).trustedPeers)).add(hostId, HOST)
+    },
+  })
+  await (await TrustStore.open(statePaths(hostDir).trustedPeers)).add(site.ids.cc, 'command-center')
+  await startNodeFromConfig(hostDir, {
+    name: HOST,
+    peers: [`${site.ids.cc}=${site.cc.url}`],
+    commandCenters: [site.ids.cc],
+    hostOps: { enabled: true, diskPaths: [dataDir], repairPaths: [dataDir] },
+  })
   mcpDir = await makeStateDir('mcp')
   // Paired as a person would: a pairing window for an ai-operator, joined with the MCP key.
   const opened = await cliJson<{ code: string }>(
@@ -110,6 +153,15 @@ beforeAll(async () => {
   )
   expect(aiCertificate.body).toMatchObject({ operatorId: aiSigner.id, roles: ['ai-operator'] })
   await waitForZoneObservations(site, 'zone-1')
+  await withClient(site.cc.url, site.dirs.cc, (cc) =>
+    waitFor(`the command center seeing host:${HOST}`, async () =>
+      (await cc.call('mesh.peers', {})).peers.some(
+        (peer) => peer.state === 'connected' && peer.capabilities.includes(`host:${HOST}`),
+      )
+        ? true
+        : undefined,
+    ),
+  )
 
   client = new Client({ name: 'clawmesh-mcp-test', version: '1.0.0' })
   await client.connect(
@@ -135,17 +187,29 @@ describe('clawmesh mcp over stdio', () => {
     expect(names).toEqual(
       [
         'analyze_logs',
+        'autoheal_apply_safe',
+        'autoheal_plan',
         'capability_list',
+        'capacity_plan',
+        'data_clean_apply',
+        'data_clean_plan',
         'disk_investigate',
         'doctor',
         'evidence_list',
+        'hygiene_plan',
         'mesh_status',
+        'monitor_check',
+        'policy_check',
         'proposal_get',
         'proposals_list',
         'propose',
+        'provision_plan',
+        'run_evidence',
         'security_check',
         'server_list',
         'service_check',
+        'service_quarantine',
+        'service_remove',
         'world_query',
       ].sort(),
     )
@@ -160,7 +224,7 @@ describe('clawmesh mcp over stdio', () => {
       validator.getValidator(tool.outputSchema as object)
       expect(tool.annotations?.openWorldHint).toBe(false)
       expect(tool.annotations?.destructiveHint).toBe(false)
-      const proposes = tool.name === 'propose'
+      const proposes = PROPOSING_TOOLS.includes(tool.name)
       expect(tool.annotations?.readOnlyHint).toBe(!proposes)
       expect(tool.annotations?.idempotentHint).toBe(!proposes)
     }
@@ -266,6 +330,108 @@ describe('clawmesh mcp over stdio', () => {
     const missing = await call('proposal_get', { id: 'p-does-not-exist' })
     expect(errorOf(missing).code).toBe('NOT_FOUND')
     expect(missing.content[0]).toMatchObject({ text: expect.stringMatching(/^NOT_FOUND: /) })
+  })
+
+  it('data_clean_apply and run_evidence create proposals that stay unexecuted; nothing is deleted or run', async () => {
+    const plan = await call('data_clean_plan', { node: HOST, path: dataDir })
+    expect(plan.isError, JSON.stringify(plan.content)).toBeFalsy()
+    const report = structured<{ workflow: string; node: string; facts: Record<string, unknown> }>(plan)
+    expect(report).toMatchObject({ workflow: 'data-clean-plan', node: HOST })
+    const manifestId = report.facts['manifestId'] as string
+    expect(manifestId).toMatch(/^dc-/)
+
+    const applied = await call('data_clean_apply', { node: HOST, manifestId })
+    expect(applied.isError, JSON.stringify(applied.content)).toBeFalsy()
+    const cleanup = structured<{
+      proposal: {
+        id: string
+        level: string
+        state: string
+        operation: string
+        capability: string
+        approvalsNeeded: number
+        author: { id: string }
+        args: Record<string, unknown>
+      }
+      howToDecide: { cli: string; telegram: string }
+    }>(applied)
+    expect(cleanup.proposal).toMatchObject({
+      operation: 'data-clean-apply',
+      capability: `host:${HOST}`,
+      level: 'L2',
+      state: 'awaiting_approval',
+      approvalsNeeded: 1,
+      author: { id: aiSigner.id },
+      args: { manifestId, manifestHash: report.facts['manifestHash'] },
+    })
+    expect(cleanup.howToDecide.cli).toContain(`clawmesh approve ${cleanup.proposal.id}`)
+    // An unknown manifest is an isError result with the code, not a proposal.
+    expect(errorOf(await call('data_clean_apply', { node: HOST, manifestId: 'dc-00000000-none' })).code).toBe(
+      'NOT_FOUND',
+    )
+
+    const ran = await call('run_evidence', { node: HOST, argv: ['df', '-h'] })
+    expect(ran.isError, JSON.stringify(ran.content)).toBeFalsy()
+    const run = structured<{
+      proposal: { id: string; level: string; state: string; operation: string; args: { argv: string[] } }
+      basedOn: { workflow: string; node: string }
+    }>(ran)
+    expect(run.proposal).toMatchObject({
+      operation: 'run',
+      level: 'L2',
+      state: 'awaiting_approval',
+      args: { argv: ['df', '-h'] },
+    })
+    expect(run.basedOn).toMatchObject({ workflow: 'doctor', node: HOST })
+
+    // Both wait: no execution frame, the files are all still there, the command center agrees.
+    const ids = [cleanup.proposal.id, run.proposal.id]
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    for (const id of ids)
+      expect(
+        structured<{ proposal: { state: string } }>(await call('proposal_get', { id })).proposal.state,
+      ).toBe('awaiting_approval')
+    const executions = await cliJson<{ frames: Array<{ data: { proposalId: string } }> }>(
+      ['world', '--url', site.cc.url, '--kind', 'execution'],
+      site.dirs.cc,
+    )
+    expect(executions.frames.filter((frame) => ids.includes(frame.data.proposalId))).toEqual([])
+    for (const file of ['raw/scan-001.bin', 'cache/blob.bin', 'final/model.bin'])
+      await expect(access(join(dataDir, file))).resolves.toBeUndefined()
+  }, 60_000)
+
+  it('policy_check answers as the node does: an ai-operator may propose but its approval is denied', async () => {
+    const approve = await call('policy_check', {
+      subject: 'ai-operator',
+      action: 'approve',
+      capability: VALVE,
+      operation: 'open',
+    })
+    expect(approve.isError, JSON.stringify(approve.content)).toBeFalsy()
+    const answer = structured<{
+      subject: { kind: string; roles: string[] }
+      answer: { decision: string; rule: string }
+    }>(approve)
+    expect(answer.subject).toMatchObject({ kind: 'operator', roles: ['ai-operator'] })
+    expect(answer.answer).toMatchObject({ decision: 'deny', rule: 'policy:ai-operator-cannot-approve' })
+    const own = await cliJson<{ answer: unknown }>(
+      ['policy-check', 'ai-operator', 'approve', `${VALVE}/open`, '--url', site.cc.url],
+      site.dirs.cc,
+    )
+    expect(answer.answer).toEqual(own.answer)
+    const propose = structured<{ answer: { decision: string } }>(
+      await call('policy_check', {
+        subject: 'ai-operator',
+        action: 'propose',
+        capability: VALVE,
+        operation: 'open',
+      }),
+    )
+    expect(propose.answer.decision).not.toBe('deny')
+    // An actuator named without its operation is a usage error, as on the CLI.
+    expect(
+      errorOf(await call('policy_check', { subject: 'operator', action: 'approve', capability: VALVE })).code,
+    ).toBe('INVALID_PARAMS')
   })
 
   it('offers the world summary, proposals, findings and the evidence tail as resources; a subscribed proposal notifies its change', async () => {

@@ -246,6 +246,87 @@ describe('Telegram operator channel', () => {
     expect(limited).toBeLessThan(14)
   }, 30_000)
 
+  it("/estop from a paired user closes the open valve and latches it; an unpaired user's is refused; a clear is only an L2 proposal", async () => {
+    const valveState = async () =>
+      (
+        (await client.call('capability.invoke', { capability: VALVE, operation: 'state' })).result as {
+          open: boolean
+        }
+      ).open
+    const latches = async () =>
+      (
+        await cliJson<{ latches: Array<{ capability: string; operatorId: string }> }>(
+          ['estop', 'status', '--url', site.field.url],
+          site.dirs.field,
+        )
+      ).latches
+    // Opened by the earlier approvals (the L3 one for 599 s).
+    expect(await valveState()).toBe(true)
+
+    // Mallory is not paired: refused, counted and on the evidence trail; nothing is offered to tap.
+    const refusedBefore = (await counters())['telegram.refused.unpaired'] ?? 0
+    const sentBefore = fake.sent.length
+    fake.userSends(CHAT, MALLORY, '/estop')
+    await fake.waitForSent(
+      'the unpaired refusal',
+      (message) => fake.sent.indexOf(message) >= sentBefore && message.text.startsWith('You are not paired'),
+    )
+    expect((await counters())['telegram.refused.unpaired']).toBe(refusedBefore + 1)
+    expect(fake.sent.slice(sentBefore).some((message) => message.text.startsWith('EMERGENCY STOP'))).toBe(
+      false,
+    )
+    const refusals = await cliJson<{ entries: Array<{ data: Record<string, unknown> }> }>(
+      ['evidence', 'list', '--type', 'refusal'],
+      site.dirs.cc,
+    )
+    expect(refusals.entries.map((entry) => entry.data)).toContainEqual(
+      expect.objectContaining({ kind: 'telegram-refusal', reason: 'unpaired', attempted: 'estop' }),
+    )
+    expect(await valveState()).toBe(true)
+    expect(await latches()).toEqual([])
+
+    // Dave (paired; Carol spent her rate budget above) asks, confirms with the button, and it stops.
+    fake.userSends(CHAT, DAVE, '/estop zone-2')
+    const confirm = await fake.waitForSent(
+      'the confirmation',
+      (message) =>
+        message.text.startsWith('EMERGENCY STOP of zone zone-2') &&
+        (message.replyMarkup?.inline_keyboard.flat() ?? []).some((b) => b.callback_data === 'estop:go'),
+    )
+    expect(await valveState()).toBe(true)
+    const first = fake.userTaps(confirm, DAVE, 'estop:go')
+    const second = fake.userTaps(confirm, DAVE, 'estop:go')
+    expect((await fake.waitForAnswer(first)).text).toBe('Stopping…')
+    expect((await fake.waitForAnswer(second)).text).toBe('Already answered.')
+    await waitFor('the outcome edited in', () => confirm.text.startsWith('STOPPED') || undefined)
+    expect(confirm.text).toMatch(/^STOPPED zone zone-2 \(by dave\): (\d+)\/\1 actuator\(s\) safe and latched/)
+    expect(await valveState()).toBe(false)
+    const latched = await latches()
+    expect(latched.map((latch) => latch.capability)).toContain(VALVE)
+    // Signed with Dave's held key: the latch names his operator key, and the evidence says Telegram.
+    const log = await cliJson<{ entries: Array<{ type: string; data: Record<string, unknown> }> }>(
+      ['evidence', 'list'],
+      site.dirs.cc,
+    )
+    const stop = log.entries.find(
+      (entry) => entry.data['kind'] === 'telegram-estop' && entry.data['telegramUserId'] === DAVE.id,
+    )
+    expect(stop?.data['operatorId']).toBe(latched.find((latch) => latch.capability === VALVE)?.operatorId)
+    expect(log.entries.filter((entry) => entry.type === 'estop').length).toBeGreaterThanOrEqual(1)
+
+    // A proposal to open it now stays refused at the actuator; the clear is an L2 proposal that waits.
+    fake.userSends(CHAT, DAVE, '/estop clear zone-2')
+    const clear = await fake.waitForSent('the clear answer', (message) =>
+      message.text.startsWith('Clear proposals for zone zone-2'),
+    )
+    const clearId = /\/approve (\S+)/.exec(clear.text)?.[1]
+    expect(clearId).toBeDefined()
+    const clearRecord = (await client.call('proposal.get', { id: clearId as string })).proposal
+    expect(clearRecord.proposal).toMatchObject({ operation: 'estop.clear', level: 'L2', capability: VALVE })
+    expect(clearRecord.state).toBe('awaiting_approval')
+    expect((await latches()).map((latch) => latch.capability)).toContain(VALVE)
+  }, 60_000)
+
   it('a Bot API outage is retried with backoff while the node stays healthy, and the token is in no output', async () => {
     const failedBefore = (await counters())['telegram.poll.failed'] ?? 0
     fake.outage(true)

@@ -5,18 +5,10 @@
  * branches add (PENDING_TOOLS) are one entry each. No entry approves, rejects, clears an emergency
  * stop or executes: a tool that would change something creates a proposal (docs/mcp.md).
  */
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 import { FRAME_KINDS, TRUST_TIERS } from '../../protocol/context/frame.ts'
 import { ClawMeshError } from '../../protocol/errors.ts'
-import {
-  findingsReportSchema,
-  HOST_WORKFLOWS,
-  type HostWorkflow,
-  hostCapability,
-  overallStatus,
-  worstFirst,
-} from '../../protocol/host-ops/findings.ts'
+import { HOST_WORKFLOWS } from '../../protocol/host-ops/findings.ts'
 import {
   CAPABILITY_MAX_LENGTH,
   DEVICE_ID_FIELD_MAX_LENGTH,
@@ -26,190 +18,37 @@ import {
   WORLD_FILTER_MAX_LENGTH,
   WORLD_QUERY_MAX_LIMIT,
 } from '../../protocol/limits.ts'
-import { isRpcMethodName, type ProposalRecordWire } from '../../protocol/rpc/methods.ts'
+import { isRpcMethodName } from '../../protocol/rpc/methods.ts'
 import {
   APPROVAL_LEVELS,
   EVIDENCE_ENTRY_TYPES,
   PROPOSAL_MAX_EVIDENCE,
   PROPOSAL_MAX_LIFETIME_MS,
   PROPOSAL_STATES,
-  requiredApprovers,
   SAFETY_ID_MAX_LENGTH,
 } from '../../protocol/safety/index.ts'
 import { loadIdentity } from '../../runtime/identity/device-identity.ts'
 import { statePaths } from '../../runtime/state/state-dir.ts'
-import { HOST_INVOKE_TIMEOUT_MS } from '../host-ops/constants.ts'
 import { listHostNodes } from '../host-ops/fleet.ts'
 import { selectEntries, verifyEvidenceFile } from '../safety/evidence-log-writer.ts'
 import { MCP_EVIDENCE_DEFAULT_LIMIT, MCP_EVIDENCE_MAX_LIMIT, MCP_WORLD_DEFAULT_LIMIT } from './constants.ts'
-import type { MeshCaller } from './mesh-connection.ts'
+import { HOST_TOOLS } from './host-tools.ts'
+import {
+  hostWorkflowTool,
+  howToDecide,
+  howToDecideSchema,
+  looseRecord,
+  type McpToolDefinition,
+  PROPOSE,
+  proposalLine,
+  proposalSummarySchema,
+  READ,
+  summariseProposal,
+} from './tool-kit.ts'
 
-/** What a tool runs with: the node link, the state dir (for the local evidence log) and the URL a
- * person's CLI would use. */
-export interface ToolContext {
-  readonly mesh: MeshCaller
-  readonly stateDir: string
-  readonly url: string
-}
-
-export interface ToolAnswer {
-  readonly structured: Record<string, unknown>
-  readonly text: readonly string[]
-}
-
-/** `read`: answers from state, changes nothing. `propose`: creates a proposal a person decides. */
-export type ToolKind = 'read' | 'propose'
-
-export interface McpToolDefinition {
-  readonly name: string
-  readonly title: string
-  readonly description: string
-  readonly kind: ToolKind
-  /** What the node must answer for the tool to exist; absent from this build, it is not offered. */
-  readonly requires?: { readonly rpc?: readonly string[]; readonly hostWorkflow?: string }
-  readonly input: z.ZodRawShape
-  readonly output: z.ZodObject
-  readonly annotations: ToolAnnotations
-  run(context: ToolContext, input: Record<string, unknown>): Promise<ToolAnswer>
-}
-
-const READ: ToolAnnotations = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: false,
-}
-/** A proposal changes nothing by itself, but a repeated call makes another one (or merges). */
-const PROPOSE: ToolAnnotations = {
-  readOnlyHint: false,
-  destructiveHint: false,
-  idempotentHint: false,
-  openWorldHint: false,
-}
-
-const nodeName = z
-  .string()
-  .min(1)
-  .max(DEVICE_ID_FIELD_MAX_LENGTH)
-  .describe('The node whose machine to check (its name); default: the node the MCP server talks to')
-
-// ---- proposals -------------------------------------------------------------------------------
-
-const proposalSummarySchema = z.object({
-  id: z.string(),
-  hash: z.string(),
-  capability: z.string(),
-  operation: z.string(),
-  args: z.record(z.string(), z.unknown()),
-  level: z.enum(APPROVAL_LEVELS),
-  state: z.enum(PROPOSAL_STATES),
-  author: z.object({ kind: z.string(), id: z.string() }),
-  targetNode: z.string(),
-  createdAt: z.number(),
-  expiresAt: z.number(),
-  approvalsHeld: z.number().int(),
-  approvalsNeeded: z.number().int(),
-  evidence: z.array(z.object({ frameId: z.string(), tier: z.enum(TRUST_TIERS) })),
-  reason: z.string().optional(),
-  outcome: z.string().optional(),
-})
-type ProposalSummary = z.infer<typeof proposalSummarySchema>
-
-function summariseProposal(record: ProposalRecordWire): ProposalSummary {
-  const { proposal } = record
-  const held = record.approvals.filter((approval) => approval.body.decision === 'approve').length
-  return {
-    id: proposal.id,
-    hash: record.hash,
-    capability: proposal.capability,
-    operation: proposal.operation,
-    args: proposal.args,
-    level: proposal.level,
-    state: record.state,
-    author: proposal.author,
-    targetNode: proposal.targetNode,
-    createdAt: proposal.createdAt,
-    expiresAt: proposal.expiresAt,
-    approvalsHeld: held,
-    approvalsNeeded: Math.max(0, requiredApprovers(proposal.level) - held),
-    evidence: proposal.evidence,
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
-    ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
-  }
-}
-
-const proposalLine = (summary: ProposalSummary) =>
-  `${summary.id} ${summary.level} ${summary.state}: ${summary.operation} on ${summary.capability} ${JSON.stringify(summary.args)}`
-
-/** How a person gives the approvals; the MCP server never does. */
-const howToDecideSchema = z.object({ cli: z.string(), console: z.string(), note: z.string() })
-function howToDecide(context: ToolContext, id: string): z.infer<typeof howToDecideSchema> {
-  return {
-    cli: `clawmesh approve ${id} --url ${context.url}   (or: clawmesh reject ${id} --reason "…")`,
-    console: 'Proposals view of the command center console: open the proposal, approve or reject',
-    note: 'Only a person with an operator certificate can approve; this AI operator cannot (ai-operator-cannot-approve).',
-  }
-}
-
-// ---- host workflows --------------------------------------------------------------------------
-
-function hostWorkflowTool(definition: {
-  name: string
-  title: string
-  workflow: HostWorkflow
-  description: string
-  argument?: { key: string; describe: string }
-}): McpToolDefinition {
-  const { argument, workflow } = definition
-  return {
-    name: definition.name,
-    title: definition.title,
-    description: `${definition.description} Read-only (L0): runs on the node's own machine through capability.invoke on host:<node>.`,
-    kind: 'read',
-    requires: { rpc: ['capability.invoke'], hostWorkflow: workflow },
-    input: {
-      node: nodeName.optional(),
-      ...(argument === undefined
-        ? {}
-        : { [argument.key]: z.string().min(1).max(1_024).describe(argument.describe) }),
-    },
-    output: findingsReportSchema,
-    annotations: READ,
-    async run(context, input) {
-      const name =
-        typeof input['node'] === 'string' ? input['node'] : (await context.mesh.call('mesh.status', {})).name
-      const args: Record<string, unknown> = workflow === 'doctor' ? { callerTime: Date.now() } : {}
-      if (argument !== undefined) args[argument.key] = input[argument.key]
-      const answer = await context.mesh.call('capability.invoke', {
-        capability: hostCapability(name),
-        operation: workflow,
-        args,
-        timeoutMs: HOST_INVOKE_TIMEOUT_MS,
-      })
-      const parsed = findingsReportSchema.safeParse(answer.result)
-      if (!parsed.success)
-        throw new ClawMeshError(
-          'BAD_REQUEST',
-          `host:${name} answered ${workflow} outside the findings schema`,
-        )
-      const report = parsed.data
-      const findings = [...report.findings].sort(worstFirst)
-      return {
-        structured: report,
-        text: [
-          `${report.workflow}${report.target === undefined ? '' : ` ${report.target}`} on ${report.node}: ${overallStatus(report.findings)} (${report.durationMs} ms)`,
-          ...findings.map(
-            (finding) => `${finding.status} ${finding.risk} ${finding.check}: ${finding.summary}`,
-          ),
-        ],
-      }
-    },
-  }
-}
+export type { McpToolDefinition, ToolAnswer, ToolContext, ToolKind } from './tool-kit.ts'
 
 // ---- the table -------------------------------------------------------------------------------
-
-const looseRecord = z.record(z.string(), z.unknown())
 
 export const MCP_TOOLS: readonly McpToolDefinition[] = [
   {
@@ -543,25 +382,12 @@ export const MCP_TOOLS: readonly McpToolDefinition[] = [
     description: 'Largest directories and files under a configured path.',
     argument: { key: 'path', describe: 'a path the node allows host operations to walk' },
   }),
+  ...HOST_TOOLS,
 ]
 
-/** Tools the issue names that other branches are building, with what each will need. Each becomes
- * one entry of MCP_TOOLS (a read workflow through `hostWorkflowTool`, a change through a proposal)
- * once its workflow or method exists; until then it is not offered. */
-export const PENDING_TOOLS = [
-  { name: 'monitor_check', kind: 'read', needs: 'host workflow monitor-check' },
-  { name: 'hygiene_plan', kind: 'read', needs: 'host workflow hygiene-plan' },
-  { name: 'data_clean_plan', kind: 'read', needs: 'host workflow data-clean-plan' },
-  { name: 'data_clean_apply', kind: 'propose', needs: 'host operation data-clean-apply (a proposal)' },
-  { name: 'autoheal_plan', kind: 'read', needs: 'host workflow autoheal-plan' },
-  { name: 'autoheal_apply_safe', kind: 'propose', needs: 'host operation autoheal-apply-safe (a proposal)' },
-  { name: 'service_quarantine', kind: 'propose', needs: 'host operation service-quarantine (a proposal)' },
-  { name: 'service_remove', kind: 'propose', needs: 'host operation service-remove (a proposal)' },
-  { name: 'run_evidence', kind: 'propose', needs: 'host operation run-evidence (a proposal)' },
-  { name: 'capacity_plan', kind: 'read', needs: 'host workflow capacity-plan' },
-  { name: 'provision_plan', kind: 'read', needs: 'host workflow provision-plan' },
-  { name: 'policy_check', kind: 'read', needs: 'host workflow policy-check' },
-] as const
+/** Tools the issue names that this build does not offer yet (none: every tool of issue #18 is in
+ * MCP_TOOLS). A tool added here is left out of the server until its workflow or method exists. */
+export const PENDING_TOOLS: readonly { name: string; kind: 'read' | 'propose'; needs: string }[] = []
 
 /** Whether this build has what the tool needs: its RPC methods in the table, its host workflow. */
 export function isToolAvailable(tool: Pick<McpToolDefinition, 'requires'>): boolean {

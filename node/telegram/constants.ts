@@ -47,3 +47,9 @@ export const DEFAULT_TELEGRAM_PAIRING_TTL_MS = 10 * 60_000
 /** Telegram operators a command center holds keys for (each key is one credential-store entry, and
  * the store holds 64): a farm crew, not a call centre. */
 export const TELEGRAM_OPERATORS_MAX = 32
+
+/** A `/estop` confirmation button works this long: an old message tapped by accident must not stop
+ * the site, and a person who means it taps within seconds. */
+export const TELEGRAM_ESTOP_CONFIRM_TTL_MS = 2 * 60_000
+/** `/estop` confirmations remembered at once (the oldest is forgotten: its tap says "answered"). */
+export const TELEGRAM_ESTOP_PENDING_MAX = 64

@@ -12,7 +12,8 @@ export const HELP_TEXT = [
   '/reject <id> [reason] - reject',
   '/alerts - recent warnings and alerts',
   '/ask <text> - ask the planner (it may propose; it never approves)',
-  '/estop - emergency stop (where available)',
+  '/estop [zone] - emergency stop (whole site, or one zone), after a confirmation tap',
+  '/estop clear [zone] - ask for the L2 clear proposals (an operator approves them)',
   '/pair <code> - pair this Telegram account with a code from the admin',
 ].join('\n')
 

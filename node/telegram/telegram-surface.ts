@@ -14,7 +14,15 @@ import type { Update } from 'grammy/types'
 import { ClawMeshError } from '../../protocol/errors.ts'
 import { BoundedLru } from '../../protocol/lru.ts'
 import type { PlannerAnswer } from '../../protocol/rpc/methods.ts'
-import { type ApprovalLevel, isCollectingProposalState, signApproval } from '../../protocol/safety/index.ts'
+import {
+  type ApprovalLevel,
+  describeEstopScope,
+  type EstopScope,
+  estopScopeSchema,
+  isCollectingProposalState,
+  signApproval,
+  signEstopOrder,
+} from '../../protocol/safety/index.ts'
 import type { Counters } from '../../runtime/counters.ts'
 import { PeerLimiter } from '../../runtime/rpc/peer-limiter.ts'
 import type { RpcHandlers } from '../../runtime/rpc/rpc-server.ts'
@@ -32,6 +40,8 @@ import {
   TELEGRAM_ASK_MAX_CHARS,
   TELEGRAM_BACKOFF_INITIAL_MS,
   TELEGRAM_BACKOFF_MAX_MS,
+  TELEGRAM_ESTOP_CONFIRM_TTL_MS,
+  TELEGRAM_ESTOP_PENDING_MAX,
   TELEGRAM_LIST_MAX,
   TELEGRAM_MESSAGE_MAX_CHARS,
   TELEGRAM_POLL_LIMIT,
@@ -59,6 +69,7 @@ export type TelegramRefusal =
   | 'approval-level-limit'
   | 'viewer-cannot-approve'
   | 'unknown-command'
+  | 'estop-confirmation-expired'
 
 /** grammY types its signals with the abort-controller polyfill's class; Node's own is the same at
  * run time (grammY passes it straight to fetch). */
@@ -66,6 +77,16 @@ type GrammySignal = Parameters<Bot['init']>[0]
 
 const LEVEL_RANK: Readonly<Record<ApprovalLevel, number>> = { L0: 0, L1: 1, L2: 2, L3: 3 }
 const BUTTON_DATA = /^(approve|reject):(\S{1,60})$/
+const ESTOP_BUTTON = /^estop:(go|cancel)$/
+/** Commands whose refusal goes on the evidence trail: an attempted decision or stop. */
+const SAFETY_COMMAND = /^\/(approve|reject|estop)\b/
+
+/** A `/estop` waiting for its confirmation tap, by chat and message. */
+interface PendingEstop {
+  readonly scope: EstopScope
+  readonly requestedBy: number
+  readonly at: number
+}
 
 export interface TelegramSurfaceInit {
   readonly settings: TelegramSettings
@@ -78,7 +99,14 @@ export interface TelegramSurfaceInit {
   readonly pairing: PairingWindow
   readonly safety: Pick<
     SafetyRuntime,
-    'get' | 'list' | 'decide' | 'issueOperatorCertificate' | 'proposals' | 'evidence'
+    | 'get'
+    | 'list'
+    | 'decide'
+    | 'issueOperatorCertificate'
+    | 'proposals'
+    | 'evidence'
+    | 'estop'
+    | 'requestEstopClear'
   >
   readonly statusText: () => string
   readonly worldText: (zone: string | undefined) => string
@@ -88,8 +116,6 @@ export interface TelegramSurfaceInit {
   readonly refusals: RefusalWindow
   readonly log: (line: string) => void
   readonly now?: () => number
-  /** The emergency-stop hook (issue: the estop RPC lands separately); absent, /estop says so. */
-  readonly estop?: (operator: TelegramOperator) => Promise<string>
 }
 
 export class TelegramSurface implements NodeSurface {
@@ -103,6 +129,8 @@ export class TelegramSurface implements NodeSurface {
   )
   /** Decisions being signed and sent, per operator and proposal: a double tap is answered, not sent. */
   readonly #deciding = new Set<string>()
+  /** `/estop` confirmations not yet tapped; a tap takes its entry, so a double tap stops once. */
+  readonly #pendingEstops = new Map<string, PendingEstop>()
   readonly #alertTimes: number[] = []
   #abort = new AbortController()
   #polling: Promise<void> | undefined
@@ -267,7 +295,7 @@ export class TelegramSurface implements NodeSurface {
     const who = `Telegram user ${ctx.from?.id ?? '?'} in chat ${ctx.chat?.id ?? '?'}`
     events.push({ level: 'warn', type: 'telegram.refused', message: `${reason}: ${who}` })
     log(`Telegram: refused ${reason} from ${who}`)
-    const command = /^\/(approve|reject)\b/.exec(ctx.message?.text ?? '')?.[1]
+    const command = SAFETY_COMMAND.exec(ctx.message?.text ?? '')?.[1]
     if (command !== undefined || ctx.callbackQuery !== undefined) {
       // An attempted decision is safety-relevant: it goes on the evidence trail with who tried.
       await this.#init.safety.evidence
@@ -344,6 +372,8 @@ export class TelegramSurface implements NodeSurface {
 
   async #button(ctx: Context): Promise<void> {
     const operator = this.#operatorOf(ctx)
+    const estop = ESTOP_BUTTON.exec(ctx.callbackQuery?.data ?? '')
+    if (operator !== undefined && estop !== null) return this.#estopButton(ctx, operator, estop[1] === 'go')
     const parsed = BUTTON_DATA.exec(ctx.callbackQuery?.data ?? '')
     if (operator === undefined || parsed === null) {
       await this.#call(() => ctx.answerCallbackQuery({ text: 'Unknown button.' }))
@@ -460,20 +490,143 @@ export class TelegramSurface implements NodeSurface {
     )
   }
 
+  /** `/estop [zone]` asks for a confirmation tap; `/estop clear [zone]` asks for the L2 clear
+   * proposals (docs/telegram.md). Any paired person may stop, whatever the site's Telegram approval
+   * limit: stopping is never blocked. */
   async #estop(ctx: Context): Promise<void> {
     const operator = this.#operatorOf(ctx)
-    if (operator === undefined) return
-    // HOOK(estop): the emergency stop lands from branch wt-estop. Wire `estop` in open-telegram.ts:
-    // sign an order with the person's held key (`signEstopOrder(operator.signer, …)` from
-    // protocol/safety/estop.ts, scope: the whole site) and run this node's own `safety.estop`
-    // handler with it. Not subject to maxApprovalLevel: stopping is never blocked. Until then /estop
-    // says so rather than pretend to stop anything.
-    if (this.#init.estop === undefined)
-      return this.#reply(
-        ctx,
-        'Emergency stop is not available from Telegram on this node yet: use the console or the CLI.',
+    const chatId = ctx.chat?.id
+    if (operator === undefined || chatId === undefined) return
+    const [first, second] = String(ctx.match ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter((word) => word !== '')
+    const clear = first === 'clear'
+    const scope = parseEstopScope(clear ? second : first)
+    if (scope === undefined) return this.#reply(ctx, 'Usage: /estop [zone] or /estop clear [zone]')
+    if (clear) return this.#reply(ctx, await this.#estopClear(operator, scope))
+    const message = await this.#call(() =>
+      this.#bot.api.sendMessage(
+        chatId,
+        `EMERGENCY STOP of ${describeEstopScope(scope)}: every actuator in scope goes to its safe state and stays latched until a clear is approved. Tap STOP within ${TELEGRAM_ESTOP_CONFIRM_TTL_MS / 1000} s to confirm.`,
+        { reply_markup: new InlineKeyboard().text('STOP', 'estop:go').text('Cancel', 'estop:cancel') },
+      ),
+    )
+    if (message === undefined) return
+    this.#pendingEstops.set(`${chatId}:${message.message_id}`, {
+      scope,
+      requestedBy: operator.telegramUserId,
+      at: this.#now(),
+    })
+    // Insertion order: the oldest confirmation is forgotten first.
+    for (const old of this.#pendingEstops.keys()) {
+      if (this.#pendingEstops.size <= TELEGRAM_ESTOP_PENDING_MAX) break
+      this.#pendingEstops.delete(old)
+    }
+    this.#init.counters.increment('telegram.estop.requested')
+  }
+
+  /** The confirmation tap: signs the stop with the tapping person's held key and runs this command
+   * center's own `safety.estop`, then edits the outcome into the confirmation message. */
+  async #estopButton(ctx: Context, operator: TelegramOperator, go: boolean): Promise<void> {
+    const { safety, counters, events, log } = this.#init
+    const message = ctx.callbackQuery?.message
+    const chatId = ctx.chat?.id
+    if (message === undefined || chatId === undefined) return
+    const key = `${chatId}:${message.message_id}`
+    const pending = this.#pendingEstops.get(key)
+    this.#pendingEstops.delete(key)
+    if (pending === undefined) {
+      await this.#call(() => ctx.answerCallbackQuery({ text: 'Already answered.' }))
+      return
+    }
+    const edit = (text: string) =>
+      this.#call(() =>
+        this.#bot.api.editMessageText(chatId, message.message_id, fitMessage(this.#redact(text))),
       )
-    await this.#reply(ctx, await this.#init.estop(operator))
+    if (!go) {
+      await this.#call(() => ctx.answerCallbackQuery({ text: 'Not sent.' }))
+      await edit(`Emergency stop of ${describeEstopScope(pending.scope)} cancelled: nothing was sent.`)
+      return
+    }
+    if (this.#now() - pending.at > TELEGRAM_ESTOP_CONFIRM_TTL_MS) {
+      await this.#refuse(ctx, 'estop-confirmation-expired')
+      await edit(
+        `Emergency stop of ${describeEstopScope(pending.scope)} not sent: the confirmation expired. Send /estop again.`,
+      )
+      return
+    }
+    await this.#call(() => ctx.answerCallbackQuery({ text: 'Stopping…' }))
+    const name = operator.certificate.body.displayName
+    try {
+      const order = await signEstopOrder(operator.signer, {
+        scope: pending.scope,
+        reason: `Telegram /estop by ${name}`,
+        operatorCertificate: operator.certificate,
+        issuedAt: this.#now(),
+      })
+      const logged = safety.evidence.append('decision', {
+        kind: 'telegram-estop',
+        channel: 'telegram',
+        telegramUserId: operator.telegramUserId,
+        chatId,
+        operatorId: operator.operatorId,
+        nonce: order.body.nonce,
+      })
+      counters.increment('telegram.estop.sent')
+      const [result] = await Promise.all([safety.estop(order), logged])
+      const safe = result.actuators.filter((actuator) => actuator.outcome === 'safe' && actuator.latched)
+      const others = result.actuators.filter((actuator) => !(actuator.outcome === 'safe' && actuator.latched))
+      events.push({
+        level: 'warn',
+        type: 'telegram.estop',
+        message: `emergency stop of ${result.scope} by ${name} from Telegram`,
+      })
+      await edit(
+        [
+          `STOPPED ${result.scope} (by ${name}): ${safe.length}/${result.actuators.length} actuator(s) safe and latched, ${result.cancelled.length} proposal(s) cancelled.`,
+          ...others.map(
+            (actuator) =>
+              `${actuator.capability}: ${actuator.outcome}${actuator.detail === undefined ? '' : ` (${actuator.detail})`} - check it on site`,
+          ),
+          'To resume: /estop clear, then an operator approves the clear.',
+        ].join('\n'),
+      )
+    } catch (error) {
+      counters.increment('telegram.estop.failed')
+      const code =
+        error instanceof ClawMeshError
+          ? `${error.code}${typeof error.data?.['code'] === 'string' ? ` ${error.data['code']}` : ''}`
+          : 'ERROR'
+      log(`Telegram emergency stop by ${name} failed: ${this.#describe(error)}`)
+      await edit(
+        `Emergency stop of ${describeEstopScope(pending.scope)} REFUSED (${code}): ${this.#describe(error)}. Use the console or the CLI: clawmesh estop.`,
+      )
+    }
+  }
+
+  /** A clear is never done from Telegram: it asks for the same L2 `estop.clear` proposals as
+   * `clawmesh estop clear`, which wait for an operator's approval (pushed here with buttons, and
+   * subject to the site's Telegram approval limit like any other). */
+  async #estopClear(operator: TelegramOperator, scope: EstopScope): Promise<string> {
+    try {
+      const created = await this.#init.safety.requestEstopClear(scope, operator.operatorId, {
+        kind: 'operator',
+        roles: operator.certificate.body.roles,
+      })
+      this.#init.counters.increment('telegram.estop.clear-requested')
+      if (created.length === 0) return `Nothing latched in ${describeEstopScope(scope)}.`
+      return [
+        `Clear proposals for ${describeEstopScope(scope)} (each needs an operator's approval; this site takes Telegram approvals up to ${this.#init.settings.maxApprovalLevel}):`,
+        ...created.map((record) => `${describeProposal(record)}\n  /approve ${record.proposal.id}`),
+      ].join('\n')
+    } catch (error) {
+      if (error instanceof ClawMeshError) {
+        const code = typeof error.data?.['code'] === 'string' ? ` ${error.data['code']}` : ''
+        return `Refused (${error.code}${code}): ${this.#redact(error.message)}`
+      }
+      throw error
+    }
   }
 
   #proposalsText(): string {
@@ -583,6 +736,14 @@ const REFUSAL_TEXT: Readonly<Record<TelegramRefusal, string>> = {
   'approval-level-limit': 'This site does not take Telegram approvals at this level.',
   'viewer-cannot-approve': 'A viewer cannot approve.',
   'unknown-command': 'Unknown command.',
+  'estop-confirmation-expired': 'The confirmation expired: send /estop again.',
+}
+
+/** `/estop` with no word is the whole site; one word is a zone. Undefined: not a valid zone name. */
+function parseEstopScope(zone: string | undefined): EstopScope | undefined {
+  if (zone === undefined) return { kind: 'all' }
+  const parsed = estopScopeSchema.safeParse({ kind: 'zone', zone })
+  return parsed.success ? parsed.data : undefined
 }
 
 function fitMessage(text: string): string {

@@ -5,13 +5,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { Frame } from '../../../protocol/context/frame.ts'
 import {
   type Budget,
   budgetSchema,
   type CapacityPlan,
   capacityPlan,
-  type NodeFacts,
   PROVISION_COUNT_MAX,
   type ProvisionPlan,
   provisionPlan,
@@ -20,12 +18,10 @@ import { MONITOR_INTERVAL_MAX_MS, MONITOR_INTERVAL_MIN_MS } from '../../../proto
 import type { PolicyCheckResult, RpcResult } from '../../../protocol/rpc/methods.ts'
 import { POLICY_CHECK_ACTIONS, type PolicyCheckAction } from '../../../protocol/safety/policy-check.ts'
 import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
-import type { CliClient } from '../client-node.ts'
+import { fleetFacts, NO_FLEET_FACTS, parseResource } from '../../host-ops/fleet.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
 const URL_HELP = 'node URL (default: the saved gateway, else ws://127.0.0.1:18789)'
-/** Doctor frames read from the world model for the fleet's facts. */
-const FACT_FRAMES_MAX = 500
 /** How often the progress line on a terminal is redrawn. */
 const PROGRESS_REDRAW_MS = 250
 
@@ -58,56 +54,6 @@ export function parseInterval(text: string): number {
   return ms
 }
 
-/** `capability` or `capability/operation`; without an operation, the capability's read. */
-export function parseResource(
-  resource: string,
-  action: PolicyCheckAction,
-): { capability: string; operation: string } {
-  const slash = resource.lastIndexOf('/')
-  if (slash > 0) return { capability: resource.slice(0, slash), operation: resource.slice(slash + 1) }
-  const operation = resource.startsWith('actuator:')
-    ? 'state'
-    : resource.startsWith('host:')
-      ? 'doctor'
-      : 'read'
-  if (action !== 'read_state' && resource.startsWith('actuator:'))
-    throw new Error(`name the operation: ${resource}/<operation> (e.g. ${resource}/open)`)
-  return { capability: resource, operation }
-}
-
-/** Each node's facts from its latest doctor in the world model. */
-async function fleetFacts(client: CliClient): Promise<NodeFacts[]> {
-  const { frames } = await client.call('mesh.world.query', { kind: 'host_findings', limit: FACT_FRAMES_MAX })
-  const latest = new Map<string, Frame>()
-  for (const frame of frames as Frame[]) {
-    if (frame.kind !== 'host_findings' || frame.data.workflow !== 'doctor') continue
-    const seen = latest.get(frame.data.node)
-    if (seen === undefined || seen.timestamp < frame.timestamp) latest.set(frame.data.node, frame)
-  }
-  const facts: NodeFacts[] = []
-  for (const frame of latest.values()) {
-    if (frame.kind !== 'host_findings') continue
-    const number = (key: string) =>
-      typeof frame.data.facts?.[key] === 'number' ? (frame.data.facts[key] as number) : undefined
-    const [cpus, load1, memTotalMb, memAvailableMb] = ['cpus', 'load1', 'memTotalMb', 'memAvailableMb'].map(
-      number,
-    )
-    if (cpus === undefined || load1 === undefined || memTotalMb === undefined || memAvailableMb === undefined)
-      continue
-    const diskFreePct = number('diskFreePct')
-    facts.push({
-      node: frame.data.node,
-      cpus,
-      load1,
-      memTotalMb,
-      memAvailableMb,
-      ...(diskFreePct === undefined ? {} : { diskFreePct }),
-      checkedAt: frame.timestamp,
-    })
-  }
-  return facts.sort((a, b) => a.node.localeCompare(b.node))
-}
-
 async function readBudget(path: string): Promise<Budget> {
   const parsed = budgetSchema.safeParse(JSON.parse(await readFile(path, 'utf8')))
   if (!parsed.success) {
@@ -118,8 +64,6 @@ async function readBudget(path: string): Promise<Budget> {
   }
   return parsed.data
 }
-
-const NO_FACTS = 'no node has run doctor yet: run clawmesh monitor-check first'
 
 export function registerFleetCommands(program: Command): void {
   registerPolicyCheck(program)
@@ -266,7 +210,7 @@ function registerCapacityPlan(program: Command): void {
       const url = await resolveTargetUrl(program, options.url)
       await withClient(program, url, async (client) => {
         const facts = await fleetFacts(client)
-        if (facts.length === 0) throw new Error(NO_FACTS)
+        if (facts.length === 0) throw new Error(NO_FLEET_FACTS)
         const plan = capacityPlan(facts, budget)
         if (options.json) return printJson(plan)
         printCapacityPlan(plan, budget)
@@ -298,7 +242,7 @@ function registerProvisionPlan(program: Command): void {
         const url = await resolveTargetUrl(program, options.url)
         await withClient(program, url, async (client) => {
           const facts = await fleetFacts(client)
-          if (facts.length === 0) throw new Error(NO_FACTS)
+          if (facts.length === 0) throw new Error(NO_FLEET_FACTS)
           const plan = provisionPlan(facts, budget, workload, count)
           if (options.json) return printJson(plan)
           printProvisionPlan(plan, budget)

@@ -6,104 +6,29 @@
  * the certified command, and the host's actuator gate runs the policy and its own checks first.
  */
 import type { Command } from 'commander'
-import type { Frame } from '../../../protocol/context/frame.ts'
 import {
   type FindingsReport,
-  findingsReportSchema,
   type HostWorkflow,
-  hostCapability,
-  type NextAction,
   overallStatus,
   worstFirst,
 } from '../../../protocol/host-ops/findings.ts'
-import {
-  type HostRepairOperation,
-  hostRepairLevel,
-  isHostRepairOperation,
-} from '../../../protocol/host-ops/repairs.ts'
+import type { HostRepairOperation } from '../../../protocol/host-ops/repairs.ts'
 import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import { requiredApprovers } from '../../../protocol/safety/index.ts'
 import { CliUsageError } from '../../../runtime/cli/errors.ts'
 import { printJson, table } from '../../../runtime/cli/output.ts'
-import { HOST_INVOKE_TIMEOUT_MS } from '../../host-ops/constants.ts'
-import type { CliClient } from '../client-node.ts'
+import {
+  applyAutohealSafe,
+  classOf,
+  invokePlan,
+  proposeBackedRepair,
+  proposeDataCleanApply,
+} from '../../host-ops/repair-proposals.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
-
-/** How long the CLI waits for the host's findings frame to reach the command center's world model
- * (it is cited as evidence there). */
-const FINDINGS_FRAME_WAIT_MS = 8_000
-const FINDINGS_FRAME_POLL_MS = 200
-/** `host_findings` frames scanned for a plan's frame. */
-const FINDINGS_FRAMES_SCANNED = 200
 
 interface CommonOptions {
   url?: string
   json?: boolean
-}
-
-async function invokePlan(
-  client: CliClient,
-  node: string,
-  workflow: HostWorkflow,
-  args: Record<string, unknown>,
-): Promise<FindingsReport> {
-  const answer = await client.call('capability.invoke', {
-    capability: hostCapability(node),
-    operation: workflow,
-    args,
-    timeoutMs: HOST_INVOKE_TIMEOUT_MS,
-  })
-  return findingsReportSchema.parse(answer.result)
-}
-
-/** The host_findings frame of a run, once the command center holds it. */
-async function findingsFrame(
-  client: CliClient,
-  match: (data: Extract<Frame, { kind: 'host_findings' }>['data']) => boolean,
-  waitMs = FINDINGS_FRAME_WAIT_MS,
-): Promise<Frame | undefined> {
-  const deadline = Date.now() + waitMs
-  for (;;) {
-    const { frames } = await client.call('mesh.world.query', {
-      kind: 'host_findings',
-      limit: FINDINGS_FRAMES_SCANNED,
-    })
-    const found = (frames as Frame[])
-      .filter((frame) => frame.kind === 'host_findings' && match(frame.data))
-      .sort((a, b) => b.timestamp - a.timestamp)[0]
-    if (found !== undefined || Date.now() >= deadline) return found
-    await new Promise((resolve) => setTimeout(resolve, FINDINGS_FRAME_POLL_MS))
-  }
-}
-
-async function frameOfReport(client: CliClient, report: FindingsReport): Promise<Frame> {
-  const frame = await findingsFrame(
-    client,
-    (data) =>
-      data.node === report.node && data.workflow === report.workflow && data.startedAt === report.startedAt,
-  )
-  if (frame === undefined)
-    throw new Error(
-      `the ${report.workflow} findings of ${report.node} did not reach this node's world model within ${FINDINGS_FRAME_WAIT_MS} ms`,
-    )
-  return frame
-}
-
-async function proposeRepair(
-  client: CliClient,
-  node: string,
-  operation: HostRepairOperation,
-  args: Record<string, unknown>,
-  evidence: Frame,
-): Promise<ProposalRecordWire> {
-  const created = await client.call('proposal.create', {
-    capability: hostCapability(node),
-    operation,
-    args: args as Record<string, never>,
-    level: hostRepairLevel(operation),
-    evidence: [evidence.frameId],
-  })
-  return created.proposal
 }
 
 function printReport(report: FindingsReport): void {
@@ -136,12 +61,6 @@ function printReport(report: FindingsReport): void {
     if (finding.status === 'ok' || finding.recommendation === '') continue
     console.log(`- ${finding.id}: ${finding.recommendation}`)
   }
-}
-
-function classOf(action: NextAction): 'read-only' | 'auto-safe' | 'needs approval' {
-  if (action.level === 'L0') return 'read-only'
-  if (action.level === 'L1') return 'auto-safe'
-  return 'needs approval'
 }
 
 function printProposed(record: ProposalRecordWire): void {
@@ -227,9 +146,7 @@ function repairCommand(
     const plan = build(flat, options)
     const url = await resolveTargetUrl(program, options.url)
     await withClient(program, url, async (client) => {
-      const report = await invokePlan(client, node, plan.basedOn.workflow, plan.basedOn.args)
-      const frame = await frameOfReport(client, report)
-      const record = await proposeRepair(client, node, plan.operation, plan.args, frame)
+      const { basedOn: report, proposal: record } = await proposeBackedRepair(client, node, plan)
       if (options.json) return printJson({ basedOn: report, proposal: record })
       console.log(
         `${plan.basedOn.workflow} on ${node}: ${overallStatus(report.findings)} (cited as evidence)`,
@@ -271,26 +188,11 @@ export function registerHostRepairCommands(program: Command): void {
   ).action(async (node: string, manifest: string, options: CommonOptions) => {
     const url = await resolveTargetUrl(program, options.url)
     await withClient(program, url, async (client) => {
-      const frame = await findingsFrame(
-        client,
-        (data) =>
-          data.workflow === 'data-clean-plan' &&
-          hostCapability(data.node) === hostCapability(node) &&
-          data.facts?.['manifestId'] === manifest,
-        0,
-      )
-      const hash = frame?.kind === 'host_findings' ? frame.data.facts?.['manifestHash'] : undefined
-      if (frame === undefined || typeof hash !== 'string')
+      const record = await proposeDataCleanApply(client, node, manifest)
+      if (record === undefined)
         throw new CliUsageError(
           `no data-clean-plan of ${node} with manifest ${manifest} is known here: run clawmesh data-clean-plan ${node} <path> first`,
         )
-      const record = await proposeRepair(
-        client,
-        node,
-        'data-clean-apply',
-        { manifestId: manifest, manifestHash: hash },
-        frame,
-      )
       if (options.json) return printJson({ proposal: record })
       printProposed(record)
     })
@@ -343,29 +245,8 @@ export function registerHostRepairCommands(program: Command): void {
   ).action(async (node: string, options: CommonOptions) => {
     const url = await resolveTargetUrl(program, options.url)
     await withClient(program, url, async (client) => {
-      const report = await invokePlan(client, node, 'autoheal-plan', {})
-      const frame = await frameOfReport(client, report)
-      const actions = report.findings.flatMap((finding) => finding.nextActions)
-      const applied: {
-        action: NextAction
-        proposal?: ProposalRecordWire
-        skipped?: string
-        error?: string
-      }[] = []
-      for (const action of actions) {
-        if (action.level !== 'L1' || !isHostRepairOperation(action.operation)) {
-          applied.push({ action, skipped: classOf(action) })
-          continue
-        }
-        try {
-          applied.push({
-            action,
-            proposal: await proposeRepair(client, node, action.operation, action.args, frame),
-          })
-        } catch (error) {
-          applied.push({ action, error: (error as Error).message })
-        }
-      }
+      const { plan: report, applied } = await applyAutohealSafe(client, node)
+      const actions = applied.map((item) => item.action)
       if (options.json) return printJson({ plan: report, applied })
       console.log(`autoheal-plan on ${node}: ${overallStatus(report.findings)}; ${actions.length} action(s)`)
       console.log(
