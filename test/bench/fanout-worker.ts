@@ -25,6 +25,7 @@ import {
   type WorkerConfig,
   WorkerCore,
 } from './fanout-core.ts'
+import { traceStages } from './fanout-stages.ts'
 
 // As the node's composition root does: this libp2p stack is built here, in-process.
 installNativeCrypto()
@@ -66,6 +67,13 @@ if (usesContextService) {
     log: () => {},
   })
   service.start()
+  traceStages({
+    name: config.name,
+    peerId: libp2p.peerId.toString(),
+    pubsub: libp2p.services.pubsub,
+    topic,
+    now,
+  })
   service.onFrame((frame) => {
     if (frame.kind !== 'observation' || frame.origin === signer.id) return
     const tag = parseTag(frame.note ?? '')
