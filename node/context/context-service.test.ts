@@ -122,7 +122,11 @@ describe('ContextService publishing', () => {
     }
     // Some task waited for a CPU all the time, for a second.
     sustain(1, 10)
+    // A lone frame is not held: at a low rate a message per frame costs little.
     await field.service.publish(reading(1))
+    expect(field.service.publishing.windowMs).toBe(BATCH_COALESCE_WINDOW_MS)
+    // Many frames at once are.
+    await Promise.all(Array.from({ length: 150 }, (_, i) => field.service.publish(reading(100 + i))))
     expect(field.service.publishing.windowMs).toBe(BATCH_COALESCE_WINDOW_MAX_MS)
     expect(field.service.publishing.cpuPressure).toBeGreaterThan(0.95)
     // Then no task waited, for a second.
@@ -130,6 +134,6 @@ describe('ContextService publishing', () => {
     await field.service.publish(reading(2))
     expect(field.service.publishing.windowMs).toBe(BATCH_COALESCE_WINDOW_MS)
     expect(field.service.publishing.cpuPressure).toBeLessThan(0.05)
-    expect(field.counters.get('frames.published.batches')).toBe(2)
+    expect(field.counters.get('frames.published.batches')).toBeGreaterThanOrEqual(4)
   })
 })

@@ -101,10 +101,11 @@ export class ContextService {
     this.#init = init
     this.#topic = contextTopic(init.mesh)
     this.#pressure = init.cpuPressure ?? new CpuPressure()
-    // The window grows while the machine is short of CPU (node/context/publish-coalescer.ts).
+    // The window grows while the machine is short of CPU and this node publishes many frames a
+    // second (node/context/publish-coalescer.ts).
     this.#coalescer = new PublishCoalescer<PendingFrame>({
       send: (items) => void this.#publishBatch(items),
-      windowMs: () => pressureWindowMs(this.#pressure.share()),
+      windowMs: (framesPerSecond) => pressureWindowMs(this.#pressure.share(), framesPerSecond),
       maxItems: BATCH_MAX_FRAMES,
     })
   }

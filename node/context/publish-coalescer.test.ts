@@ -3,6 +3,8 @@ import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../pr
 import {
   COALESCE_PRESSURE_HIGH,
   COALESCE_PRESSURE_LOW,
+  COALESCE_RATE_HIGH,
+  COALESCE_RATE_LOW,
   PublishCoalescer,
   pressureWindowMs,
 } from './publish-coalescer.ts'
@@ -132,7 +134,55 @@ describe('PublishCoalescer with a window that follows the load', () => {
   })
 })
 
+describe('PublishCoalescer with a window that follows the publishing rate', () => {
+  /** Publishes at `perSecond` for `seconds` under full CPU pressure; returns the batch sizes. */
+  async function publishAt(perSecond: number, seconds: number): Promise<number[]> {
+    const sizes: number[] = []
+    const loaded = new PublishCoalescer<number>({
+      send: (items) => sizes.push(items.length),
+      windowMs: (framesPerSecond) => pressureWindowMs(1, framesPerSecond),
+      maxItems: 64,
+      now: () => clock,
+    })
+    const gapMs = 1_000 / perSecond
+    for (let frame = 0; frame < perSecond * seconds; frame++) {
+      loaded.push(frame)
+      await afterCurrentTask()
+      advance(gapMs)
+    }
+    advance(BATCH_COALESCE_WINDOW_MAX_MS)
+    expect(loaded.framesPerSecond).toBeGreaterThan(perSecond * 0.8)
+    expect(loaded.framesPerSecond).toBeLessThan(perSecond * 1.2)
+    return sizes
+  }
+
+  it('sends every frame at once at a low rate even when the machine is short of CPU', async () => {
+    const sizes = await publishAt(100, 1)
+    expect(sizes).toEqual(new Array(100).fill(1))
+  })
+
+  it('holds frames to the longest window at a high rate under CPU pressure', async () => {
+    const sizes = await publishAt(1_000, 1)
+    // Once the rate estimate has settled (a quarter second), a batch per 20 ms of 20 frames (the
+    // last batch holds what was left when publishing stopped).
+    const settled = sizes.slice(-21, -1)
+    for (const size of settled) expect(size).toBeGreaterThanOrEqual(BATCH_COALESCE_WINDOW_MAX_MS - 1)
+    expect(sizes.length).toBeLessThan(1_000 / BATCH_COALESCE_WINDOW_MAX_MS + 40)
+  })
+})
+
 describe('pressureWindowMs', () => {
+  it('keeps the base window at or below the low rate, whatever the pressure', () => {
+    expect(pressureWindowMs(1, 0)).toBe(BATCH_COALESCE_WINDOW_MS)
+    expect(pressureWindowMs(1, COALESCE_RATE_LOW)).toBe(BATCH_COALESCE_WINDOW_MS)
+    const middle = (COALESCE_RATE_LOW + COALESCE_RATE_HIGH) / 2
+    expect(pressureWindowMs(1, middle)).toBeCloseTo(
+      (BATCH_COALESCE_WINDOW_MS + BATCH_COALESCE_WINDOW_MAX_MS) / 2,
+    )
+    expect(pressureWindowMs(1, COALESCE_RATE_HIGH)).toBe(BATCH_COALESCE_WINDOW_MAX_MS)
+    expect(pressureWindowMs(0, COALESCE_RATE_HIGH * 10)).toBe(BATCH_COALESCE_WINDOW_MS)
+  })
+
   it('keeps the base window when the pressure is low or unknown', () => {
     expect(pressureWindowMs(undefined)).toBe(BATCH_COALESCE_WINDOW_MS)
     expect(pressureWindowMs(0)).toBe(BATCH_COALESCE_WINDOW_MS)

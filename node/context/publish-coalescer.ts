@@ -11,9 +11,13 @@
  * earlier when a batch is full), and no frame waits longer than one window. Urgent frames (someone
  * is waiting for them) never wait for the window.
  *
- * The window itself may follow the machine's load (`windowMs` as a function, see
- * `pressureWindowMs`): when the node is short of CPU every gossip message costs a wait for a core
- * on every node it reaches, so fewer, larger messages deliver sooner than many small ones.
+ * The window itself may follow the machine's load and the publisher's own rate (`windowMs` as a
+ * function of the rate, see `pressureWindowMs`): when the node is short of CPU every gossip message
+ * costs a wait for a core on every node it reaches, so fewer, larger messages deliver sooner than
+ * many small ones — but only once the publisher sends enough frames for the message count to
+ * matter. A publisher of a hundred frames a second sends each at once whatever the pressure: the
+ * window would add its length to the median and save few messages (docs/benchmarks-fanout.md,
+ * "Where a frame's time goes at 10 processes").
  */
 import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../protocol/context/constants.ts'
 
@@ -24,24 +28,45 @@ export const COALESCE_PRESSURE_LOW = 0.25
  * 70–100 %, where the wait for a core, not the window, is what frames spend their time on. */
 export const COALESCE_PRESSURE_HIGH = 0.75
 
-/** The coalescing window for a CPU pressure share: the base window up to `COALESCE_PRESSURE_LOW`,
- * the longest at `COALESCE_PRESSURE_HIGH` and above, linear between (a proportional response, so a
- * longer window that relieves the pressure settles rather than flapping). Unknown pressure = base. */
-export function pressureWindowMs(share: number | undefined): number {
+/** At or below this publishing rate (frames/s) the window is the base window whatever the pressure:
+ * one gossip message per frame is at most this many messages a second, which a loaded 10-process
+ * site carries (raw gossipsub, a message per frame, at 100/s: far p99 11–17 ms), and frames this far
+ * apart (≥ 6.7 ms) outlast the base window, so each goes out at once. */
+export const COALESCE_RATE_LOW = 150
+/** At or above this rate the pressure decides the window alone: a message per frame at 500/s was
+ * what set a 10-process site's tail (raw gossipsub far p99 60–110 ms). */
+export const COALESCE_RATE_HIGH = 400
+/** Horizon of the publishing rate estimate (exponentially decaying count of pushed frames): long
+ * enough to smooth the publisher's ticks, short enough that a burst widens the window within it. */
+export const COALESCE_RATE_HORIZON_MS = 250
+
+const clamp01 = (value: number) => Math.min(1, Math.max(0, value))
+
+/** The coalescing window for a CPU pressure share and the publisher's rate in frames/s. Pressure
+ * alone: the base window up to `COALESCE_PRESSURE_LOW`, the longest at `COALESCE_PRESSURE_HIGH` and
+ * above, linear between (a proportional response, so a longer window that relieves the pressure
+ * settles rather than flapping). The rate scales the lengthening: none at or below
+ * `COALESCE_RATE_LOW`, all of it at `COALESCE_RATE_HIGH` and above, linear between. Unknown pressure
+ * = base; unknown rate = the pressure decides. */
+export function pressureWindowMs(
+  share: number | undefined,
+  framesPerSecond = Number.POSITIVE_INFINITY,
+): number {
   if (share === undefined || share <= COALESCE_PRESSURE_LOW) return BATCH_COALESCE_WINDOW_MS
-  const position = Math.min(
-    1,
-    (share - COALESCE_PRESSURE_LOW) / (COALESCE_PRESSURE_HIGH - COALESCE_PRESSURE_LOW),
+  const pressure = clamp01((share - COALESCE_PRESSURE_LOW) / (COALESCE_PRESSURE_HIGH - COALESCE_PRESSURE_LOW))
+  const rate = clamp01((framesPerSecond - COALESCE_RATE_LOW) / (COALESCE_RATE_HIGH - COALESCE_RATE_LOW))
+  return (
+    BATCH_COALESCE_WINDOW_MS + pressure * rate * (BATCH_COALESCE_WINDOW_MAX_MS - BATCH_COALESCE_WINDOW_MS)
   )
-  return BATCH_COALESCE_WINDOW_MS + position * (BATCH_COALESCE_WINDOW_MAX_MS - BATCH_COALESCE_WINDOW_MS)
 }
 
 export interface PublishCoalescerInit<T> {
   /** Sends one batch. Called with 1 to `maxItems` items, in publish order. */
   send(items: T[]): void
   /** The longest a frame waits, and the shortest gap between two batches that are not full; a
-   * function is asked again whenever a frame is pushed. */
-  readonly windowMs: number | (() => number)
+   * function is asked again whenever a frame is pushed, with the publishing rate in frames/s
+   * (estimated over `COALESCE_RATE_HORIZON_MS`, this frame included). */
+  readonly windowMs: number | ((framesPerSecond: number) => number)
   readonly maxItems: number
   /** Monotonic clock in ms (tests inject one). */
   readonly now?: () => number
@@ -55,6 +80,10 @@ export class PublishCoalescer<T> {
   #flushQueued = false
   #lastSentAt = Number.NEGATIVE_INFINITY
   #windowMs: number
+  /** Exponentially decaying count of pushed frames (horizon `COALESCE_RATE_HORIZON_MS`), and when
+   * it was last updated: count ÷ horizon is the rate. */
+  #recent = 0
+  #recentAt = Number.NEGATIVE_INFINITY
 
   constructor(init: PublishCoalescerInit<T>) {
     this.#init = init
@@ -67,12 +96,20 @@ export class PublishCoalescer<T> {
     return this.#windowMs
   }
 
+  /** The publishing rate in frames/s, as of the last pushed frame. */
+  get framesPerSecond(): number {
+    return (this.#recent / COALESCE_RATE_HORIZON_MS) * 1_000
+  }
+
   /** Items waiting to be sent. */
   get pending(): number {
     return this.#queue.length
   }
 
   push(item: T, urgent = false): void {
+    const at = this.#now()
+    this.#recent = this.#recent * Math.exp((this.#recentAt - at) / COALESCE_RATE_HORIZON_MS) + 1
+    this.#recentAt = at
     this.#queue.push(item)
     if (this.#queue.length >= this.#init.maxItems) {
       this.#flush()
@@ -83,7 +120,7 @@ export class PublishCoalescer<T> {
       return
     }
     this.#windowMs = this.#currentWindowMs()
-    const wait = this.#lastSentAt + this.#windowMs - this.#now()
+    const wait = this.#lastSentAt + this.#windowMs - at
     if (wait <= 0) this.#flushSoon()
     else this.#timer ??= setTimeout(() => this.#flush(), wait)
   }
@@ -99,7 +136,7 @@ export class PublishCoalescer<T> {
 
   #currentWindowMs(): number {
     const { windowMs } = this.#init
-    return typeof windowMs === 'number' ? windowMs : windowMs()
+    return typeof windowMs === 'number' ? windowMs : windowMs(this.framesPerSecond)
   }
 
   #flushSoon(): void {

@@ -36,6 +36,9 @@ export interface NodeLibp2pInit {
    * while its subscriptions are still read; `accept` is a normal peer. Call refreshGossipStanding
    * when a standing changes. */
   gossipStanding?: (deviceId: string) => 'accept' | 'pending' | 'refuse'
+  /** gossipsub's mesh degree (target D, low and high water marks); gossipsub's defaults (6 / 4 /
+   * 12) when absent. */
+  gossipMeshDegree?: { D: number; Dlo: number; Dhi: number }
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
@@ -62,6 +65,14 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
       wssCertificate: wssCertificate(init.wssCertificate),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
+        ...(init.gossipMeshDegree === undefined
+          ? {}
+          : {
+              ...init.gossipMeshDegree,
+              // gossipsub requires Dout < Dlo and Dout ≤ D / 2, and Dscore ≤ D.
+              Dout: Math.min(2, init.gossipMeshDegree.Dlo - 1, Math.floor(init.gossipMeshDegree.D / 2)),
+              Dscore: Math.min(4, init.gossipMeshDegree.D),
+            }),
         emitSelf: false,
         // Every frame batch carries its origin's signature (protocol/context/batch.ts), so gossipsub's
         // own per-message signature would authenticate the same publisher twice; the message ID is

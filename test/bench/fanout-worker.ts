@@ -25,6 +25,7 @@ import {
   type WorkerConfig,
   WorkerCore,
 } from './fanout-core.ts'
+import { traceStages } from './fanout-stages.ts'
 
 // As the node's composition root does: this libp2p stack is built here, in-process.
 installNativeCrypto()
@@ -43,7 +44,17 @@ const libp2p = await createNodeLibp2p({
   listen,
   gater: { denyDialMultiaddr: () => false },
   gossipSigning: signed ? 'strict' : 'off',
+  ...fieldMeshDegree(),
 })
+
+/** `FANOUT_FIELD_MESH_DEGREE=D,Dlo,Dhi` (an experiment for `site10`): every node but the command
+ * center (n1) keeps this gossip mesh degree. */
+function fieldMeshDegree(): { gossipMeshDegree?: { D: number; Dlo: number; Dhi: number } } {
+  const value = process.env.FANOUT_FIELD_MESH_DEGREE
+  if (value === undefined || config.name === 'n1') return {}
+  const [D, Dlo, Dhi] = value.split(',').map(Number) as [number, number, number]
+  return { gossipMeshDegree: { D, Dlo, Dhi } }
+}
 
 let publishOne: (runId: string, seq: number) => Promise<unknown>
 /** Gossip messages the context service sent so far and its current coalescing window; undefined
@@ -66,6 +77,13 @@ if (usesContextService) {
     log: () => {},
   })
   service.start()
+  traceStages({
+    name: config.name,
+    peerId: libp2p.peerId.toString(),
+    pubsub: libp2p.services.pubsub,
+    topic,
+    now,
+  })
   service.onFrame((frame) => {
     if (frame.kind !== 'observation' || frame.origin === signer.id) return
     const tag = parseTag(frame.note ?? '')
