@@ -12,7 +12,6 @@ import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub
 import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
-import { webRTC } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
 import { buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
@@ -38,6 +37,10 @@ export interface NodeLibp2pInit {
   gossipStanding?: (deviceId: string) => 'accept' | 'pending' | 'refuse'
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
+  /** Whether the WebRTC transport is loaded (always when a listen address is `/webrtc`): only a node
+   * that uses a relay (a `--relay`, or a static peer reached through one) has a WebRTC path, and the transport (with its native DataChannel
+   * library and X.509 code) costs ~20 MiB of an idle node's memory (docs/memory.md). */
+  webrtc?: boolean
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
   /** PEM certificate (chain) and key: the WebSocket port then also speaks WSS (see wss-certificate.ts). */
@@ -51,7 +54,13 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     listen: init.listen,
     // After the tuned WebSocket transport every stack has.
     transports: [
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      ...(init.webrtc === true || init.listen.some((address) => address.endsWith('/webrtc'))
+        ? [
+            (await import('@libp2p/webrtc')).webRTC({
+              rtcConfiguration: { iceServers: init.iceServers ?? [] },
+            }),
+          ]
+        : []),
       circuitRelayTransport(),
     ],
     gater: init.gater,
