@@ -14,7 +14,7 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
-import { buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
+import { type BuildLibp2pInit, buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
 import { nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
@@ -43,6 +43,9 @@ export interface NodeLibp2pInit {
   webrtc?: boolean
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
+  /** libp2p's connection monitor settings; its defaults (ping every 10 s, abort a link whose ping
+   * times out) when absent. Only benchmarks set it (test/bench/scale.bench.ts). */
+  connectionMonitor?: BuildLibp2pInit<Record<string, never>>['connectionMonitor']
   /** PEM certificate (chain) and key: the WebSocket port then also speaks WSS (see wss-certificate.ts). */
   wssCertificate?: { cert: string; key: string }
 }
@@ -65,6 +68,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     ],
     gater: init.gater,
     connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
+    ...(init.connectionMonitor === undefined ? {} : { connectionMonitor: init.connectionMonitor }),
     peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
     services: {
       ping: ping(),
