@@ -174,6 +174,7 @@ export async function createNodeComponents(
     // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
     gossipStanding: (deviceId) => (trust.has(deviceId) ? gossip.standing(deviceId) : 'refuse'),
     iceServers: config.iceServers,
+    webrtc: hasWebRtcPath(config.relays, staticPeers),
     onLanPeer: (peer) => lanPeers.offer(peer.id.toString(), peer.multiaddrs),
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
   })
@@ -396,4 +397,10 @@ export async function createNodeComponents(
     lag: new EventLoopLagMonitor(),
     peers,
   }
+}
+
+/** A node has a WebRTC path only through a relay: its own `--relay` (it then listens on `/webrtc`), or
+ * a static peer reached at a relayed `/webrtc` address. Without one the transport is not loaded. */
+function hasWebRtcPath(relays: readonly string[], staticPeers: readonly { multiaddr: string }[]): boolean {
+  return relays.length > 0 || staticPeers.some((peer) => peer.multiaddr.includes('/webrtc'))
 }

@@ -5,7 +5,7 @@ import type { NodeConfig } from '../config.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import type { ServerTls } from '../tls/tls-material.ts'
 import type { ConsoleConfigSource } from './console-config.ts'
-import { type ConsoleServer, DEFAULT_CONSOLE_DIR, startConsoleServer } from './console-server.ts'
+import type { ConsoleServer } from './console-server.ts'
 
 export interface ServeConsoleInit {
   config: NodeConfig
@@ -27,6 +27,8 @@ export async function serveConsoleIfCommandCenter(
     return undefined
   }
   if (!isCommandCenter && config.consoleDir === undefined) return undefined
+  // Loaded only on a node that serves the console (docs/memory.md).
+  const { DEFAULT_CONSOLE_DIR, startConsoleServer } = await import('./console-server.ts')
   return startConsoleServer({
     host: config.host,
     port: config.httpsPort,

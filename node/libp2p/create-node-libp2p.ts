@@ -12,10 +12,9 @@ import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub
 import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
-import { webRTC } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
-import { buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
+import { type BuildLibp2pInit, buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
 import { nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
@@ -41,8 +40,15 @@ export interface NodeLibp2pInit {
   gossipMeshDegree?: { D: number; Dlo: number; Dhi: number }
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
+  /** Whether the WebRTC transport is loaded (always when a listen address is `/webrtc`): only a node
+   * that uses a relay (a `--relay`, or a static peer reached through one) has a WebRTC path, and the transport (with its native DataChannel
+   * library and X.509 code) costs ~20 MiB of an idle node's memory (docs/memory.md). */
+  webrtc?: boolean
   /** ICE servers for WebRTC. Empty by default: no public STUN server is contacted unless configured. */
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
+  /** libp2p's connection monitor settings; its defaults (ping every 10 s, abort a link whose ping
+   * times out) when absent. Only benchmarks set it (test/bench/scale.bench.ts). */
+  connectionMonitor?: BuildLibp2pInit<Record<string, never>>['connectionMonitor']
   /** PEM certificate (chain) and key: the WebSocket port then also speaks WSS (see wss-certificate.ts). */
   wssCertificate?: { cert: string; key: string }
 }
@@ -54,11 +60,18 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
     listen: init.listen,
     // After the tuned WebSocket transport every stack has.
     transports: [
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      ...(init.webrtc === true || init.listen.some((address) => address.endsWith('/webrtc'))
+        ? [
+            (await import('@libp2p/webrtc')).webRTC({
+              rtcConfiguration: { iceServers: init.iceServers ?? [] },
+            }),
+          ]
+        : []),
       circuitRelayTransport(),
     ],
     gater: init.gater,
     connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
+    ...(init.connectionMonitor === undefined ? {} : { connectionMonitor: init.connectionMonitor }),
     peerDiscovery: init.discovery === true ? [lanDiscovery(init)] : [],
     services: {
       ping: ping(),

@@ -13,7 +13,6 @@ import type { NodeSurface } from '../surface.ts'
 import { TELEGRAM_WORLD_MAX } from './constants.ts'
 import { describeReading } from './format.ts'
 import { TelegramOperators } from './telegram-operators.ts'
-import { TelegramSurface } from './telegram-surface.ts'
 
 /** The credential-store name of the bot token (`clawmesh credential set channel/telegram`). */
 const TELEGRAM_TOKEN_CREDENTIAL = 'channel/telegram'
@@ -59,6 +58,8 @@ export async function openTelegramSurface(
     log: components.log,
   })
   const { planner } = options
+  // Loaded only when Telegram is on: grammy and its fetch stack are ~1 MiB of code (docs/memory.md).
+  const { TelegramSurface } = await import('./telegram-surface.ts')
   return new TelegramSurface({
     settings,
     token,

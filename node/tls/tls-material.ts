@@ -14,7 +14,6 @@ import {
   SERVER_CERT_RENEW_BEFORE_DAYS,
 } from './constants.ts'
 import { localSubjectNames, type SubjectNames } from './lan-names.ts'
-import { createLocalCa, issueServerCertificate } from './local-ca.ts'
 import { type TlsPaths, tlsPaths } from './tls-paths.ts'
 
 export type TlsMaterialErrorCode =
@@ -88,6 +87,10 @@ export interface EnsureLocalTlsResult {
   status: TlsStatus
 }
 
+/** The certificate-issuing code (@peculiar/x509 and its ASN.1 stack, ~0.7 MiB of source) is loaded
+ * only when a certificate is made: a node that merely reads its TLS files never needs it (docs/memory.md). */
+const loadLocalCa = () => import('./local-ca.ts')
+
 /** Creates the local CA if there is none and (re-)issues the server certificate from it. */
 export async function ensureLocalTls(
   stateDir: string,
@@ -96,6 +99,7 @@ export async function ensureLocalTls(
   const paths = tlsPaths(stateDir)
   const now = options.now ?? new Date()
   let createdCa = false
+  const { createLocalCa, issueServerCertificate } = await loadLocalCa()
   if (!(await exists(paths.caCert)) || !(await exists(paths.caKey))) {
     const ca = await createLocalCa(hostname() || 'clawmesh', now)
     await writeFileAtomic(paths.caKey, ca.keyPem, KEY_FILE_MODE)
@@ -140,7 +144,7 @@ export async function ensureServerTlsFromCa(
   const needed =
     options.reissue === 'always' || (await serverCertificateNeedsReissue(paths, ca.certPem, names, now))
   if (needed) {
-    const server = await issueServerCertificate(ca, names, now)
+    const server = await (await loadLocalCa()).issueServerCertificate(ca, names, now)
     await writeFileAtomic(paths.serverKey, server.keyPem, KEY_FILE_MODE)
     await writeFileAtomic(paths.serverCert, server.certPem, CERT_FILE_MODE)
   }

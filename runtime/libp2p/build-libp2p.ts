@@ -29,6 +29,9 @@ export interface BuildLibp2pInit<T extends ServiceMap> {
   /** Transports after the WebSocket one (WebRTC, circuit relay). */
   readonly transports?: NonNullable<Libp2pOptions['transports']>
   readonly connectionManager?: Libp2pOptions['connectionManager']
+  /** libp2p's connection monitor (pings every link, aborts one whose ping times out); its defaults
+   * when absent. The scale bench relaxes it to tell CPU starvation from gossip (docs/scale.md). */
+  readonly connectionMonitor?: Libp2pOptions['connectionMonitor']
   readonly peerDiscovery?: NonNullable<Libp2pOptions['peerDiscovery']>
   /** Services beside identify, which every stack runs. */
   readonly services?: ServiceFactoryMap<T>
@@ -59,6 +62,7 @@ export function buildLibp2p<T extends ServiceMap = Record<string, never>>(
     streamMuxers: [tunedYamux()],
     connectionGater: init.gater,
     ...(init.connectionManager === undefined ? {} : { connectionManager: init.connectionManager }),
+    ...(init.connectionMonitor === undefined ? {} : { connectionMonitor: init.connectionMonitor }),
     peerDiscovery: [...(init.peerDiscovery ?? [])],
     services,
   })
