@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { Frame } from '../context/frame.ts'
 import { deviceIdSchema } from '../device-id.ts'
-import { type Signer, signValue, verifyValue } from '../signing.ts'
+import { type SignatureDomain, type Signer, signValue, verifyValue } from '../signing.ts'
 import {
   type ApprovalCertificate,
   approvalCertificateSchema,
@@ -109,7 +109,32 @@ export async function verifyCommandIssuer(
   command: unknown,
   options: { readonly trustedCommandCenters: TrustedIssuers },
 ): Promise<CommandCheck> {
-  const parsed = certifiedCommandSchema.safeParse(command)
+  const verdict = await verifyIssuedRecord(certifiedCommandSchema, 'command', command, options)
+  return verdict.outcome === 'accept' ? { outcome: 'accept', command: verdict.record } : verdict
+}
+
+/** What a command center issues to actuators (a command, a cancel): `issuedBy` inside a signed body. */
+interface IssuedRecordSchema<T extends { body: { issuedBy: string }; signature: string }> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: z.ZodError }
+}
+
+export type IssuedRecordVerdict<T> =
+  | { readonly outcome: 'accept'; readonly record: T }
+  | {
+      readonly outcome: 'reject'
+      readonly reason: 'malformed' | 'untrusted-issuer' | 'bad-signature'
+      readonly detail: string
+    }
+
+/** Well formed, issued by a command center this node trusts (its own records, not the record's
+ * word), and signed by it in `domain`. Shared by commands and command cancels. */
+export async function verifyIssuedRecord<T extends { body: { issuedBy: string }; signature: string }>(
+  schema: IssuedRecordSchema<T>,
+  domain: SignatureDomain,
+  candidate: unknown,
+  options: { readonly trustedCommandCenters: TrustedIssuers },
+): Promise<IssuedRecordVerdict<T>> {
+  const parsed = schema.safeParse(candidate)
   if (!parsed.success) return { outcome: 'reject', reason: 'malformed', detail: describeIssues(parsed.error) }
   const { body, signature } = parsed.data
   if (!isTrustedIssuer(options.trustedCommandCenters, body.issuedBy)) {
@@ -119,14 +144,14 @@ export async function verifyCommandIssuer(
       detail: `${body.issuedBy} is not a trusted command center`,
     }
   }
-  if (!(await verifyValue(body.issuedBy, 'command', body, signature))) {
+  if (!(await verifyValue(body.issuedBy, domain, body, signature))) {
     return {
       outcome: 'reject',
       reason: 'bad-signature',
       detail: `signature does not verify against ${body.issuedBy}`,
     }
   }
-  return { outcome: 'accept', command: parsed.data }
+  return { outcome: 'accept', record: parsed.data }
 }
 
 /** The actuator's policy run over a verified command. */

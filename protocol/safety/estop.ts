@@ -15,6 +15,7 @@ import { z } from 'zod'
 import { deviceIdSchema } from '../device-id.ts'
 import { capabilitySchema } from '../roles.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
+import { verifyIssuedRecord } from './command.ts'
 import { CLOCK_SKEW_TOLERANCE_MS } from './constants.ts'
 import {
   type OperatorCertificate,
@@ -26,7 +27,6 @@ import type { OperationManifest } from './policy.ts'
 import type { IsOperatorRevoked } from './revocation.ts'
 import {
   describeIssues,
-  isTrustedIssuer,
   opaqueIdSchema,
   sha256HexSchema,
   signatureSchema,
@@ -232,24 +232,8 @@ export async function verifyCommandCancel(
   candidate: unknown,
   options: { readonly trustedCommandCenters: TrustedIssuers },
 ): Promise<CommandCancelVerdict> {
-  const parsed = commandCancelSchema.safeParse(candidate)
-  if (!parsed.success) return { outcome: 'reject', reason: 'malformed', detail: describeIssues(parsed.error) }
-  const { body, signature } = parsed.data
-  if (!isTrustedIssuer(options.trustedCommandCenters, body.issuedBy)) {
-    return {
-      outcome: 'reject',
-      reason: 'untrusted-issuer',
-      detail: `${body.issuedBy} is not a trusted command center`,
-    }
-  }
-  if (!(await verifyValue(body.issuedBy, 'command-cancel', body, signature))) {
-    return {
-      outcome: 'reject',
-      reason: 'bad-signature',
-      detail: `signature does not verify against ${body.issuedBy}`,
-    }
-  }
-  return { outcome: 'accept', cancel: parsed.data }
+  const verdict = await verifyIssuedRecord(commandCancelSchema, 'command-cancel', candidate, options)
+  return verdict.outcome === 'accept' ? { outcome: 'accept', cancel: verdict.record } : verdict
 }
 
 function randomNonce(): string {
