@@ -33,6 +33,7 @@ import { signerFromPrivateKey } from '../../protocol/signing.ts'
 import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { startFarmSite, waitForZoneObservations } from '../helpers/farm-site.ts'
 import { runCli, stopAll } from '../helpers/processes.ts'
+import { percentile, summarise } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -55,18 +56,6 @@ const MAX_DURATION_SEC = 600
 const FAST_POLL_BUDGET = RPC_RATE_BURST - 10
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
-const summarise = (samples: number[]) => ({
-  p50: percentile(samples, 50),
-  p90: percentile(samples, 90),
-  p99: percentile(samples, 99),
-  min: Math.min(...samples),
-  max: Math.max(...samples),
-  mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
-})
 
 const site = await startFarmSite({ operators: [{ name: 'bob', roles: 'operator' }] })
 const { dirs } = site

@@ -33,6 +33,7 @@ import {
   trustEachOther,
   waitFor,
 } from '../helpers/processes.ts'
+import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
@@ -42,10 +43,6 @@ const POLL_MS = 50
 const SETTLE_MS = 1_000
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
 const summarise = (samples: number[]) => ({
   p50: percentile(samples, 50),
   min: Math.min(...samples),

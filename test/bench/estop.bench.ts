@@ -30,6 +30,7 @@ import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { statePaths } from '../../runtime/state/state-dir.ts'
 import { TrustStore } from '../../runtime/trust/trust-store.ts'
 import { makeStateDir, runCli, startNode, stopAll } from '../helpers/processes.ts'
+import { percentile, summarise } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -42,18 +43,6 @@ const TARGET_P99_MS = 250
 const ON_FIELD_2 = new Set(['valve-zone-3', 'pump-pond'])
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
-const summarise = (samples: number[]) => ({
-  p50: percentile(samples, 50),
-  p90: percentile(samples, 90),
-  p99: percentile(samples, 99),
-  min: Math.min(...samples),
-  max: Math.max(...samples),
-  mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
-})
 
 const dirs = {
   cc: await makeStateDir('estop-cc'),

@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const cli = join(root, 'bin/clawmesh.js')
@@ -57,11 +58,6 @@ async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024
 }
-
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[
-    Math.min(values.length - 1, Math.floor((p / 100) * values.length))
-  ] as number
 
 /** Wall time of one CLI run to its exit. */
 function timeCli(args: readonly string[], stateDir: string): Promise<number> {

@@ -32,6 +32,7 @@ import { createMeshTools } from '../../node/planner/mesh-tools.ts'
 import { PlannerSession } from '../../node/planner/planner-session.ts'
 import { callRpc } from '../../node/rpc/rpc-client.ts'
 import { PLANNER_ASK_CLIENT_TIMEOUT_MS } from '../../protocol/planner.ts'
+import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -41,10 +42,6 @@ const runs = Number(values.runs)
 const warmup = Number(values.warmup)
 const quiet = () => {}
 
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
 const summarise = (samples: number[]) => ({
   p50: percentile(samples, 50),
   p99: percentile(samples, 99),

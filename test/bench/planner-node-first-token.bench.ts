@@ -37,6 +37,7 @@ import { BuiltinPlanner } from '../../node/planner/builtin-planner.ts'
 import { createPiBackend } from '../../node/planner/pi/pi-backend.ts'
 import { callRpc } from '../../node/rpc/rpc-client.ts'
 import { PLANNER_ASK_CLIENT_TIMEOUT_MS } from '../../protocol/planner.ts'
+import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -49,10 +50,6 @@ const PAUSE_MS = 30
 const ANSWER = 'Zone 2 soil moisture is 12 %, below its 20 % threshold; the last reading is 40 s old.'
 const QUESTION = 'what is the soil moisture in zone-2'
 
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
 const summarise = (samples: number[]) => ({
   p50: percentile(samples, 50),
   p99: percentile(samples, 99),

@@ -27,6 +27,7 @@ import {
 import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
 import { createTrustGater } from '../../runtime/trust/trust-gater.ts'
 import { startRelay } from '../../signaling/relay.ts'
+import { percentile } from './stats.ts'
 
 // As the node's composition root does: these libp2p stacks are built here, in-process.
 installNativeCrypto()
@@ -130,10 +131,6 @@ for (let run = 0; run < runs; run++) {
 await relay.stop()
 await rm(stateDir, { recursive: true, force: true })
 
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
 const summary = (samples: number[]) => ({
   p50: Number(percentile(samples, 50).toFixed(1)),
   p90: Number(percentile(samples, 90).toFixed(1)),

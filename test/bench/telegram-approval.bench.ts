@@ -25,6 +25,7 @@ import { statePaths } from '../../runtime/state/state-dir.ts'
 import { FakeBotApi, type FakeUser, type SentMessage } from '../helpers/fake-bot-api.ts'
 import { startFarmSite, waitForZoneObservations } from '../helpers/farm-site.ts'
 import { runCli, stopAll } from '../helpers/processes.ts'
+import { percentile, summarise } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -42,19 +43,6 @@ const CHAT = -100_777
 const VALVES = ['actuator:valve:zone-1', 'actuator:valve:zone-2', 'actuator:valve:zone-3'] as const
 /** The manifest allows 1..600 s: distinct args keep proposals from merging inside the dedup window. */
 const MAX_DURATION_SEC = 600
-
-const percentile = (samples: number[], p: number) =>
-  [...samples].sort((a, b) => a - b)[
-    Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
-  ] as number
-const summarise = (samples: number[]) => ({
-  p50: percentile(samples, 50),
-  p90: percentile(samples, 90),
-  p99: percentile(samples, 99),
-  min: Math.min(...samples),
-  max: Math.max(...samples),
-  mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
-})
 
 const fake = await new FakeBotApi(TOKEN).listen()
 const site = await startFarmSite({
