@@ -22,8 +22,7 @@ const KEY_SHAPED = [
 ]
 
 export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
-  const covered = new Uint8Array(text.length)
-  const cover = (start: number, length: number) => covered.fill(1, start, start + length)
+  let covered: Uint8Array | undefined
   for (const secret of secrets) {
     if (typeof secret !== 'string' || secret.length < REDACT_MIN_SECRET_CHARS) continue
     const fragmentLength = Math.min(secret.length, REDACT_FRAGMENT_CHARS)
@@ -32,19 +31,33 @@ export function redactSecrets(text: string, secrets: Iterable<string | undefined
     for (let start = 0; start + fragmentLength <= secret.length; start++) {
       const fragment = secret.slice(start, start + fragmentLength)
       for (let at = text.indexOf(fragment); at !== -1; at = text.indexOf(fragment, at + 1)) {
-        cover(at, fragmentLength)
+        covered ??= new Uint8Array(text.length)
+        covered.fill(1, at, at + fragmentLength)
       }
     }
   }
-  let result = ''
-  for (let index = 0; index < text.length; index++) {
-    if (covered[index] === 0) result += text[index]
-    else if (index === 0 || covered[index - 1] === 0) result += REDACTED
-  }
+  let result = covered === undefined ? text : withoutCovered(text, covered)
   for (const pattern of KEY_SHAPED) {
     result = result.replace(pattern, (_match, prefix?: string) =>
       typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED,
     )
   }
   return result
+}
+
+/** The text with each covered run replaced by one REDACTED. Uncovered runs are copied whole: a
+ * character at a time, a 10 MiB log took 2 s (test/bench/log-redact.bench.ts). */
+function withoutCovered(text: string, covered: Uint8Array): string {
+  const parts: string[] = []
+  for (let at = 0; ; ) {
+    const start = covered.indexOf(1, at)
+    if (start === -1) {
+      parts.push(text.slice(at))
+      break
+    }
+    parts.push(text.slice(at, start), REDACTED)
+    at = covered.indexOf(0, start)
+    if (at === -1) break
+  }
+  return parts.join('')
 }

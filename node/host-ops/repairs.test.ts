@@ -74,6 +74,16 @@ describe('redaction of machine output', () => {
     expect(redacted).toContain('db_password=[redacted] user=app')
     expect(redacted).toContain('all good: 3 files')
   })
+
+  // Pins the assignment pattern that starts at the secret word (the faster form): the whole key
+  // stays, whatever stands before the word, and only the value goes.
+  it('keeps the whole key of an assignment and removes only its value', () => {
+    expect(redactHostText('cfg.db_password = "s3cr3t pass" next')).toBe('cfg.db_password = [redacted] next')
+    expect(redactHostText('MY-APP_TOKEN_V2:abc,other=1')).toBe('MY-APP_TOKEN_V2:[redacted],other=1')
+    expect(redactHostText('x-api-key: abc; pwdHint=z')).toBe('x-api-key: [redacted]; pwdHint=[redacted]')
+    expect(redactHostText('tokens issued: 4 of 9')).toBe('tokens issued: 4 of 9')
+    expect(redactHostText('no secrets here, 12 items')).toBe('no secrets here, 12 items')
+  })
 })
 
 describe('run user', () => {
