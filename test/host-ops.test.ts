@@ -188,8 +188,10 @@ describe('host operations over a real mesh', () => {
   it('security-check reads accounts and the listening sockets of this machine', async () => {
     const report = await invoke('security-check')
     expect(new Set(report.findings.map((finding) => finding.check))).toEqual(
-      new Set(['ssh', 'accounts', 'network', 'firewall', 'updates']),
+      new Set(['ssh', 'accounts', 'network', 'firewall', 'updates', 'secrets']),
     )
+    // This field node has no hostOps.secretPaths: nothing was looked at, so nothing is `ok`.
+    expect(byId(report, 'exposed-secrets')?.status).toBe('unavailable')
     expect(byId(report, 'uid0-accounts')?.summary).toContain('root')
     // The field node's own listener is a fact this check must see.
     expect(

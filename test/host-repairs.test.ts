@@ -6,11 +6,22 @@
  * field node's own checks allow. Destructive steps happen only inside this test's temp directories.
  */
 import { execFileSync } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises'
+import {
+  appendFile,
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readManifest } from '../node/host-ops/data-clean.ts'
+import { readManifest, sha256File } from '../node/host-ops/data-clean.ts'
+import { type QuarantineManifest, quarantineDir } from '../node/host-ops/hygiene-repairs.ts'
 import {
   type DataCleanManifest,
   RUN_OUTPUT_MAX_BYTES,
@@ -377,7 +388,10 @@ describe('autoheal', () => {
     const exposed = hygiene.findings.find((finding) => finding.id === 'exposed-secrets')
     expect(exposed).toMatchObject({
       status: 'fail',
-      nextActions: [{ operation: 'permissions-tighten', level: 'L1' }],
+      nextActions: [
+        { operation: 'permissions-tighten', level: 'L1' },
+        { operation: 'secret-quarantine', level: 'L2' },
+      ],
     })
     expect(exposed?.evidence.map((item) => item.source)).toEqual([join(work, 'secrets/api.key')])
     expect(hygiene.findings.find((finding) => finding.id === 'leaking-logs')).toMatchObject({
@@ -425,5 +439,155 @@ describe('autoheal', () => {
     expect(await exists(join(temp, 'recent.log'))).toBe(true)
     expect((await stat(join(work, 'secrets/api.key'))).mode & 0o777).toBe(0o600)
     expect((await readFile(calls, 'utf8')).split('\n')).toContain('journalctl --vacuum-size=500M')
+  })
+})
+
+describe('hygiene repairs', () => {
+  interface PlanJson {
+    findings: {
+      id: string
+      status: string
+      evidence: { source: string }[]
+      nextActions: { operation: string; level: string; args: Record<string, unknown> }[]
+    }[]
+  }
+  const plan = () => jsonAs<PlanJson>('bob', ['hygiene-plan', 'field-1'])
+  const offered = (report: PlanJson, operation: string, path: string) =>
+    report.findings
+      .flatMap((finding) => finding.nextActions)
+      .find((action) => action.operation === operation && action.args['path'] === path)
+  const hygieneApply = (operation: string, path: string) =>
+    jsonAs<{ proposal: ProposalJson }>('bob', ['hygiene-apply', 'field-1', operation, path])
+
+  it('log-redact-copy: nothing before approval, then a copy without the secret; the log is unchanged', async () => {
+    const log = join(work, 'app.log')
+    const copy = `${log}.redacted`
+    const original = await readFile(log)
+    const before = await stat(log)
+    const offer = offered(await plan(), 'log-redact-copy', log)
+    // The plan carries the content hash it saw: the node compares against it.
+    expect(offer).toMatchObject({ level: 'L2', args: { sha256: await sha256File(log) } })
+
+    const proposed = await hygieneApply('log-redact-copy', log)
+    expect(proposed.proposal).toMatchObject({ state: 'awaiting_approval', proposal: { level: 'L2' } })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await exists(copy)).toBe(false)
+
+    const approved = await approve('carol', proposed.proposal.proposal.id)
+    expect(approved.executionFrame?.data).toMatchObject({
+      status: 'completed',
+      result: { operation: 'log-redact-copy', copy, redactions: 1 },
+    })
+    const copied = await readFile(copy, 'utf8')
+    expect(copied).not.toContain('hunter2')
+    expect(copied).toBe('connecting with db_password=[redacted]\nready\n')
+    expect((await readFile(log)).equals(original)).toBe(true)
+    expect((await stat(log)).mtimeMs).toBe(before.mtimeMs)
+  })
+
+  it('log-redact-copy refuses a log changed after the plan, and a path outside hostOps.logSources', async () => {
+    const log = join(work, 'app.log')
+    const copy = `${log}.redacted`
+    const copyBefore = await readFile(copy, 'utf8')
+    // A new line before the plan: a new hash, so a new proposal (not the one already approved).
+    await appendFile(log, 'reconnected\n')
+    const proposed = await hygieneApply('log-redact-copy', log)
+    expect(proposed.proposal.state).toBe('awaiting_approval')
+    await appendFile(log, 'token=abc123 appended after the plan\n')
+    const refused = await approve('carol', proposed.proposal.proposal.id)
+    // Guard: the hash of the bytes read at execution against the one approved.
+    expect(refused.executionFrame?.data).toMatchObject({
+      status: 'failed',
+      result: { error: 'file-changed' },
+    })
+    expect(await readFile(copy, 'utf8')).toBe(copyBefore)
+
+    // Not offered by the plan: the CLI refuses before anything is proposed.
+    const outside = join(work, 'outside/keep.bin')
+    const unoffered = await asOperator('bob', ['hygiene-apply', 'field-1', 'log-redact-copy', outside])
+    expect(unoffered.code).not.toBe(0)
+    expect(unoffered.stderr).toContain('offers no log-redact-copy')
+    // Proposed by hand, citing a real hygiene plan: the node's own path check refuses it.
+    await plan()
+    const frames = await jsonAs<{ frames: { frameId: string; data: { workflow: string } }[] }>('bob', [
+      'world',
+      '--kind',
+      'host_findings',
+    ])
+    const planFrame = frames.frames.filter((frame) => frame.data.workflow === 'hygiene-plan').at(-1)
+    const byHand = await jsonAs<{ proposal: ProposalJson }>('bob', [
+      'propose',
+      'host:field-1',
+      'log-redact-copy',
+      '--arg',
+      `path=${outside}`,
+      '--arg',
+      `sha256=${await sha256File(outside)}`,
+      '--evidence',
+      String(planFrame?.frameId),
+    ])
+    const outsideRefused = await approve('carol', byHand.proposal.proposal.id)
+    expect(outsideRefused.executionFrame?.data).toMatchObject({
+      status: 'failed',
+      result: { error: 'outside-configured-paths' },
+    })
+    expect(await exists(`${outside}.redacted`)).toBe(false)
+    expect(await readFile(outside, 'utf8')).toBe('outside every configured path')
+  })
+
+  it('security-check reports a world-readable secret; secret-quarantine moves it to 0600 with a manifest', async () => {
+    const secret = join(work, 'secrets/db.env')
+    await writeFile(secret, 'DB_PASSWORD=correct-horse\n')
+    await chmod(secret, 0o644)
+    const hash = await sha256File(secret)
+    const security = await jsonAs<PlanJson>('bob', ['security-check', '--node', 'field-1'])
+    expect(security.findings.find((finding) => finding.id === 'exposed-secrets')).toMatchObject({
+      status: 'fail',
+      evidence: [{ source: secret }],
+    })
+
+    const proposed = await hygieneApply('secret-quarantine', secret)
+    expect(proposed.proposal).toMatchObject({ state: 'awaiting_approval', proposal: { level: 'L2' } })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await exists(secret)).toBe(true)
+
+    const approved = await approve('carol', proposed.proposal.proposal.id)
+    expect(approved.executionFrame?.data).toMatchObject({
+      status: 'completed',
+      result: { operation: 'secret-quarantine', path: secret, mode: '0644' },
+    })
+    const id = String(approved.executionFrame?.data.result['id'])
+    const moved = join(quarantineDir(field.stateDir), id, 'db.env')
+    expect(await exists(secret)).toBe(false)
+    expect((await stat(moved)).mode & 0o777).toBe(0o600)
+    expect((await stat(join(quarantineDir(field.stateDir), id))).mode & 0o777).toBe(0o700)
+    expect(await readFile(moved, 'utf8')).toBe('DB_PASSWORD=correct-horse\n')
+    const manifest = JSON.parse(
+      await readFile(join(quarantineDir(field.stateDir), id, 'manifest.json'), 'utf8'),
+    ) as QuarantineManifest
+    expect(manifest).toMatchObject({
+      originalPath: secret,
+      mode: '0644',
+      sha256: hash,
+      quarantinedPath: moved,
+    })
+  })
+
+  it('secret-quarantine refuses a secret changed after the plan and leaves it where it was', async () => {
+    const secret = join(work, 'secrets/deploy.key')
+    await writeFile(secret, 'first key\n')
+    await chmod(secret, 0o640)
+    const proposed = await hygieneApply('secret-quarantine', secret)
+    expect(proposed.proposal.state).toBe('awaiting_approval')
+    await writeFile(secret, 'rotated key\n')
+    const quarantinedBefore = await readdir(quarantineDir(field.stateDir))
+    const refused = await approve('carol', proposed.proposal.proposal.id)
+    expect(refused.executionFrame?.data).toMatchObject({
+      status: 'failed',
+      result: { error: 'file-changed' },
+    })
+    expect(await readFile(secret, 'utf8')).toBe('rotated key\n')
+    expect((await stat(secret)).mode & 0o777).toBe(0o640)
+    expect(await readdir(quarantineDir(field.stateDir))).toEqual(quarantinedBefore)
   })
 })

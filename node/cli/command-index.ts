@@ -141,7 +141,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     commands: [
       ['doctor', "health of a node's machine and of ClawMesh on it (read-only)"],
       ['disk-investigate', 'largest directories and files under a configured path (read-only)'],
-      ['security-check', 'SSH, accounts, open ports, firewall, pending updates (read-only)'],
+      ['security-check', 'SSH, accounts, open ports, firewall, pending updates, exposed secrets (read-only)'],
       ['analyze-logs', 'error/warning patterns of a journal unit or configured log file'],
       ['service-check', 'state, restarts and last log lines of a systemd unit'],
       ['list', 'the fleet: each node with host operations, its OS, CPU, memory, disk, health, last seen'],
@@ -174,6 +174,10 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
       [
         'service-remove',
         'propose removing a unit, its unit file and optionally its working directory (L3: two operators, one on site)',
+      ],
+      [
+        'hygiene-apply',
+        "propose a hygiene plan's L2 repair of one file: log-redact-copy (a redacted copy beside the log) or secret-quarantine (move into the node's quarantine)",
       ],
       [
         'autoheal-apply-safe',

@@ -6,13 +6,23 @@
  * most `permissionsMaxFiles`). Each repair re-checks its bounds on this node's settings even though
  * the gate's policy already did: the node that acts is the last line of defence.
  *
+ * The hygiene plan also offers, per file and with the SHA-256 it saw, the L2 repairs of
+ * hygiene-repairs.ts: a redacted copy of each log that leaks secrets, the quarantine of each
+ * exposed secret.
+ *
  * An autoheal plan classifies each alert's actions by level: L0 read-only, L1 auto-safe (what
  * `autoheal-apply-safe` runs), L2/L3 needs approval.
  */
 import { chmod, lstat, open, readdir, realpath, statfs, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import type { Finding, NextAction } from '../../protocol/host-ops/findings.ts'
-import { LOG_TAIL_MAX_BYTES } from './constants.ts'
+import {
+  FINDING_ACTIONS_MAX,
+  FINDING_TEXT_MAX_CHARS,
+  type Finding,
+  type NextAction,
+} from '../../protocol/host-ops/findings.ts'
+import { LOG_REDACT_MAX_BYTES, LOG_TAIL_MAX_BYTES, SECRET_QUARANTINE_MAX_BYTES } from './constants.ts'
+import { sha256File } from './data-clean.ts'
 import type { RepairOutcome } from './host-repairs.ts'
 import { leaksSecrets } from './redact-host.ts'
 import { runTool, systemdNotRunning } from './run-tool.ts'
@@ -93,6 +103,31 @@ function mode(value: number): string {
   return `0${value.toString(8).padStart(3, '0')}`
 }
 
+/** The L2 hygiene repairs one plan offers for a list of files: each file as hashed now, the first
+ * `max` that fit (an action carries the path as a finding's text) and are within `maxBytes`. */
+async function hashedActions(
+  context: HostWorkflowContext,
+  operation: 'log-redact-copy' | 'secret-quarantine',
+  files: readonly { path: string; size: number }[],
+  max: number,
+  maxBytes: number,
+): Promise<{ actions: NextAction[]; notOffered: number }> {
+  const actions: NextAction[] = []
+  for (const file of files) {
+    if (actions.length >= max || Date.now() > context.deadline) break
+    if (file.size > maxBytes || file.path.length > FINDING_TEXT_MAX_CHARS) continue
+    const sha256 = await sha256File(file.path).catch(() => undefined)
+    if (sha256 === undefined) continue
+    actions.push({
+      capability: context.capability,
+      operation,
+      args: { path: file.path, sha256 },
+      level: 'L2',
+    })
+  }
+  return { actions, notOffered: files.length - actions.length }
+}
+
 export async function runHygienePlan(context: HostWorkflowContext): Promise<WorkflowOutput> {
   const { settings } = context
   const findings: Finding[] = []
@@ -102,6 +137,14 @@ export async function runHygienePlan(context: HostWorkflowContext): Promise<Work
     )
   } else {
     const exposed = await exposedSecrets(settings)
+    // One action is the L1 tightening of them all; the rest quarantine one file each.
+    const quarantine = await hashedActions(
+      context,
+      'secret-quarantine',
+      exposed,
+      FINDING_ACTIONS_MAX - 1,
+      SECRET_QUARANTINE_MAX_BYTES,
+    )
     findings.push(
       finding({
         id: 'exposed-secrets',
@@ -116,7 +159,7 @@ export async function runHygienePlan(context: HostWorkflowContext): Promise<Work
         recommendation:
           exposed.length === 0
             ? ''
-            : 'permission hardening (L1, auto-safe): remove group/other access; a secret that was exposed should also be rotated, and moved out of the shared path (quarantine, L2: by hand or `clawmesh run`)',
+            : `permission hardening (L1, auto-safe): remove group/other access; a secret that was exposed should also be rotated, and moved out of the shared path: clawmesh hygiene-apply ${context.nodeName} secret-quarantine <path> (L2)${quarantine.notOffered > 0 ? `; ${quarantine.notOffered} file(s) not offered here (plan again after these, or over ${SECRET_QUARANTINE_MAX_BYTES} bytes)` : ''}`,
         nextActions:
           exposed.length === 0
             ? []
@@ -127,15 +170,25 @@ export async function runHygienePlan(context: HostWorkflowContext): Promise<Work
                   args: { maxFiles: Math.min(exposed.length, settings.permissionsMaxFiles) },
                   level: 'L1',
                 },
+                ...quarantine.actions,
               ],
       }),
     )
   }
-  const leaking: string[] = []
+  const leaking: { path: string; size: number }[] = []
   for (const source of settings.logSources) {
     const tail = await logTail(source)
-    if (tail !== undefined && leaksSecrets(tail)) leaking.push(source)
+    if (tail === undefined || !leaksSecrets(tail)) continue
+    const info = await lstat(source).catch(() => undefined)
+    leaking.push({ path: source, size: info?.isFile() === true ? info.size : Number.POSITIVE_INFINITY })
   }
+  const copies = await hashedActions(
+    context,
+    'log-redact-copy',
+    leaking,
+    FINDING_ACTIONS_MAX,
+    LOG_REDACT_MAX_BYTES,
+  )
   findings.push(
     finding({
       id: 'leaking-logs',
@@ -146,14 +199,15 @@ export async function runHygienePlan(context: HostWorkflowContext): Promise<Work
         leaking.length === 0
           ? `no secrets seen in the tails of ${settings.logSources.length} configured log(s)`
           : `${leaking.length} log(s) hold secrets in clear`,
-      evidence: leaking.map((source) => ({
-        source,
+      evidence: leaking.map((file) => ({
+        source: file.path,
         fact: 'a password, token, key or private key block in the tail',
       })),
       recommendation:
         leaking.length === 0
           ? ''
-          : 'redacted copies (L2: write a redacted copy, then replace the original after review) and fixing the program that logs them; `analyze-logs` shows the lines, redacted',
+          : `a redacted copy (L2: clawmesh hygiene-apply ${context.nodeName} log-redact-copy <path>; the log itself is left as it is, replace it after review) and fixing the program that logs them; \`analyze-logs\` shows the lines, redacted${copies.notOffered > 0 ? `; ${copies.notOffered} log(s) not offered here (not a regular file, over ${LOG_REDACT_MAX_BYTES} bytes, or past the plan's limits)` : ''}`,
+      nextActions: copies.actions,
     }),
   )
   return { findings }

@@ -51,3 +51,13 @@ export const SERVICE_RESTARTS_WARN = 3
 export const PROC_SCAN_MAX_PIDS = 2_000
 /** Listening sockets, users and similar lists cited per finding. */
 export const HOST_LIST_CITED_MAX = 20
+
+/** Largest log `log-redact-copy` copies (and `hygiene-plan` hashes to offer it). The copy reads,
+ * hashes, redacts and writes the whole file inside one `actuator.execute`, answered within the
+ * approval's 10 s RPC wait: at the ~20-30 ms/MiB measured on a loaded 2-core machine
+ * (test/bench/log-redact.bench.ts) 64 MiB takes ~2 s, leaving room for a slower board. A larger
+ * log is rotated first. */
+export const LOG_REDACT_MAX_BYTES = 64 * 1024 * 1024
+/** Largest file `secret-quarantine` moves: keys, env files and keystores are small; a larger file
+ * in a secret path is not what this repair is for (and hashing it twice must stay quick). */
+export const SECRET_QUARANTINE_MAX_BYTES = 16 * 1024 * 1024

@@ -4,7 +4,7 @@
  * issuer, target, ledger, term, the one policy on this node's own manifest (host repairs with the
  * L1 bounds of its settings) and the freshness of the cited findings. Here, last line of defence,
  * the arguments are validated again and each repair runs its own checks on the machine as it is
- * now (manifest still matching, ExecStart missing, paths inside the configured ones) before it
+ * now (manifest or file hash still matching, ExecStart missing, paths inside the configured ones) before it
  * changes anything. There is no other way to run a repair: no RPC method, no CLI side door.
  */
 import { hostCapability } from '../../protocol/host-ops/findings.ts'
@@ -20,6 +20,7 @@ import type { DeviceOutcome, GateActuators } from '../safety/actuator-gate.ts'
 import type { SafeStateActuators } from '../safety/estop-actuator.ts'
 import { permissionsTighten, tempClean, vacuumJournal } from './autoheal.ts'
 import { applyDataClean } from './data-clean.ts'
+import { quarantineSecret, redactLogCopy } from './hygiene-repairs.ts'
 import { runApproved } from './run-command.ts'
 import { quarantineService, removeService } from './service-repairs.ts'
 import type { HostOpsSettings } from './settings.ts'
@@ -46,6 +47,7 @@ export function createHostRepairs(init: HostRepairsInit): HostRepairs {
   async function apply(
     operation: HostRepairOperation,
     args: Record<string, unknown>,
+    proposalId: string,
   ): Promise<RepairOutcome> {
     switch (operation) {
       case 'data-clean-apply':
@@ -68,6 +70,15 @@ export function createHostRepairs(init: HostRepairsInit): HostRepairs {
         return tempClean(hostRepairArgsSchemas[operation].parse(args).olderThanDays, settings)
       case 'permissions-tighten':
         return permissionsTighten(hostRepairArgsSchemas[operation].parse(args).maxFiles, settings)
+      case 'log-redact-copy':
+        return redactLogCopy(hostRepairArgsSchemas[operation].parse(args), settings)
+      case 'secret-quarantine':
+        return quarantineSecret(
+          hostRepairArgsSchemas[operation].parse(args),
+          settings,
+          init.stateDir,
+          proposalId,
+        )
     }
   }
   return {
@@ -97,7 +108,7 @@ export function createHostRepairs(init: HostRepairsInit): HostRepairs {
       }
       let outcome: RepairOutcome
       try {
-        outcome = await apply(operation, args)
+        outcome = await apply(operation, args, proposalId)
       } catch (error) {
         outcome = { ok: false, code: 'repair-error', message: (error as Error).message.slice(0, 300) }
       }

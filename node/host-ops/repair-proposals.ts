@@ -141,6 +141,36 @@ export async function proposeDataCleanApply(
   return proposeRepair(client, node, 'data-clean-apply', { manifestId, manifestHash: hash }, frame)
 }
 
+/** The hygiene plan's L2 repairs, proposed one file at a time. */
+export const HYGIENE_REPAIRS = ['log-redact-copy', 'secret-quarantine'] as const
+export type HygieneRepair = (typeof HYGIENE_REPAIRS)[number]
+
+export function isHygieneRepair(operation: string): operation is HygieneRepair {
+  return (HYGIENE_REPAIRS as readonly string[]).includes(operation)
+}
+
+/** A hygiene repair of one file, exactly as a fresh hygiene plan offers it (with the content hash
+ * the plan saw), proposed citing that plan. A file the plan does not offer it for is refused here:
+ * the arguments always come from the host, never from the caller. */
+export async function proposeHygieneRepair(
+  client: RepairCaller,
+  node: string,
+  operation: HygieneRepair,
+  path: string,
+): Promise<{ basedOn: FindingsReport; proposal: ProposalRecordWire }> {
+  const report = await invokePlan(client, node, 'hygiene-plan', {})
+  const action = report.findings
+    .flatMap((finding) => finding.nextActions)
+    .find((candidate) => candidate.operation === operation && candidate.args['path'] === path)
+  if (action === undefined)
+    throw new ClawMeshError(
+      'INVALID_PARAMS',
+      `the hygiene plan of ${node} offers no ${operation} for ${path}: run clawmesh hygiene-plan ${node} to see what it offers`,
+    )
+  const frame = await frameOfReport(client, report)
+  return { basedOn: report, proposal: await proposeRepair(client, node, operation, action.args, frame) }
+}
+
 export type ActionClass = 'read-only' | 'auto-safe' | 'needs approval'
 
 export function classOf(action: NextAction): ActionClass {

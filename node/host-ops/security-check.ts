@@ -1,10 +1,12 @@
 /**
  * `security-check`: SSH exposure (sshd_config), accounts with shells and uid 0 (/etc/passwd),
  * listening sockets and their processes (/proc/net/tcp{,6}, /proc/<pid>/fd), firewall state
- * (nft / iptables / ufw) and pending updates (`apt-get -s upgrade`). Read-only (L0).
+ * (nft / iptables / ufw), pending updates (`apt-get -s upgrade`) and secret-looking files readable by
+ * group or others in the configured `secretPaths`. Read-only (L0).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises'
 import type { Finding } from '../../protocol/host-ops/findings.ts'
+import { exposedSecrets } from './autoheal.ts'
 import { HOST_LIST_CITED_MAX, PROC_SCAN_MAX_PIDS } from './constants.ts'
 import {
   hasLoginShell,
@@ -27,6 +29,7 @@ export async function runSecurityCheck(context: HostWorkflowContext): Promise<Wo
     socketsFinding(context),
     firewallFinding(),
     updatesFinding(),
+    secretsFinding(context),
   ])
   return { findings: findings.flat() }
 }
@@ -254,5 +257,37 @@ async function updatesFinding(): Promise<Finding> {
       .map((name) => ({ source: 'apt-get -s upgrade', fact: name })),
     recommendation:
       security.length > 0 ? 'apply the security updates (apt-get upgrade) in a maintenance window' : '',
+  })
+}
+
+/** World-readable (or group-readable) secrets: the same walk and rule as `hygiene-plan`, which
+ * offers the repairs. */
+async function secretsFinding(context: HostWorkflowContext): Promise<Finding> {
+  const { settings } = context
+  if (settings.secretPaths.length === 0)
+    return unavailable(
+      'exposed-secrets',
+      'secrets',
+      'no hostOps.secretPaths configured',
+      'hostOps.secretPaths',
+    )
+  const exposed = await exposedSecrets(settings)
+  const worldReadable = exposed.filter((file) => (file.mode & 0o004) !== 0)
+  return finding({
+    id: 'exposed-secrets',
+    check: 'secrets',
+    status: worldReadable.length > 0 ? 'fail' : exposed.length > 0 ? 'warn' : 'ok',
+    risk: worldReadable.length > 0 ? 'high' : exposed.length > 0 ? 'medium' : 'low',
+    summary:
+      exposed.length === 0
+        ? `no secret-looking file readable by others in ${settings.secretPaths.join(', ')}`
+        : `${exposed.length} secret-looking file(s) readable by group or others, ${worldReadable.length} by everyone`,
+    evidence: [...worldReadable, ...exposed.filter((file) => !worldReadable.includes(file))]
+      .slice(0, HOST_LIST_CITED_MAX)
+      .map((file) => ({ source: file.path, fact: `mode 0${(file.mode & 0o777).toString(8)}` })),
+    recommendation:
+      exposed.length === 0
+        ? ''
+        : `clawmesh hygiene-plan ${context.nodeName}: tighten permissions (L1), quarantine the file (L2), and rotate the secret`,
   })
 }

@@ -28,6 +28,9 @@ export const hostOpsSettingsSchema = z
     /** Directories whose files `hygiene-plan` checks for exposed secrets and `permissions-tighten`
      * may chmod (group/other permissions removed, never added). */
     secretPaths: absolutePaths,
+    /** Where `log-redact-copy` writes the redacted copy of a log (`<name>.redacted`); absent: next to
+     * the log itself. */
+    redactedCopyDir: z.string().startsWith('/').optional(),
     /** Unit file directories `service-remove` may delete a unit file from (package-owned units in
      * /usr/lib or /lib are never removed). */
     unitDirs: z.array(z.string().startsWith('/')).default(['/etc/systemd/system']),

@@ -78,7 +78,7 @@ function proposal(
 const HOUR_MS = 3_600_000
 
 describe('host repairs in the policy', () => {
-  it('declares each repair at its level: run and deletions L2, removal L3, bounded fixes L1', () => {
+  it('declares each repair at its level: run, deletions, redacted copies and quarantine L2, removal L3, bounded fixes L1', () => {
     expect(Object.fromEntries(HOST_REPAIR_OPERATIONS.map((op) => [op, hostRepairLevel(op)]))).toEqual({
       'data-clean-apply': 'L2',
       run: 'L2',
@@ -87,6 +87,8 @@ describe('host repairs in the policy', () => {
       'journal-vacuum': 'L1',
       'temp-clean': 'L1',
       'permissions-tighten': 'L1',
+      'log-redact-copy': 'L2',
+      'secret-quarantine': 'L2',
     })
   })
 

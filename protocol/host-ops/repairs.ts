@@ -4,7 +4,9 @@
  * command center (sender, forwarder) and the actuating node run the one policy on the same manifest:
  * - L1 auto-safe, bounded: `journal-vacuum`, `temp-clean`, `permissions-tighten` (the actuating node
  *   narrows the bounds with its own settings);
- * - L2 destructive: `data-clean-apply`, `run`, `service-quarantine`;
+ * - L2 destructive: `data-clean-apply`, `run`, `service-quarantine`, and the hygiene plan's
+ *   `log-redact-copy` (a redacted copy of a log that leaks secrets) and `secret-quarantine` (an
+ *   exposed secret moved into the node's quarantine);
  * - L3 irreversible: `service-remove` (two operators, one on site).
  * Every repair must cite a fresh `host_findings` frame of the same host that the host itself
  * published (its plan or check): a repair rests on what the machine said about itself, not on a
@@ -24,6 +26,8 @@ export const HOST_REPAIR_OPERATIONS = [
   'journal-vacuum',
   'temp-clean',
   'permissions-tighten',
+  'log-redact-copy',
+  'secret-quarantine',
 ] as const
 export type HostRepairOperation = (typeof HOST_REPAIR_OPERATIONS)[number]
 
@@ -79,6 +83,9 @@ export const hostRepairArgsSchemas = {
   'journal-vacuum': z.strictObject({ maxMb: z.number().int() }),
   'temp-clean': z.strictObject({ olderThanDays: z.number().int() }),
   'permissions-tighten': z.strictObject({ maxFiles: z.number().int() }),
+  // The file as the hygiene plan saw it: the node acts only while its content hash is this one.
+  'log-redact-copy': z.strictObject({ path: absolutePath, sha256: sha256Hex }),
+  'secret-quarantine': z.strictObject({ path: absolutePath, sha256: sha256Hex }),
 } as const satisfies Record<HostRepairOperation, z.ZodType>
 
 /** The bounds of the L1 repairs on one node (its settings, within the outer bounds above). */
@@ -125,6 +132,8 @@ const REPAIRS: Readonly<Record<HostRepairOperation, RepairSpec>> = {
     basedOn: ['autoheal-plan', 'hygiene-plan'],
     bounds: (limits) => [{ arg: 'maxFiles', min: 1, max: limits.permissionsMaxFiles, integer: true }],
   },
+  'log-redact-copy': { level: 'L2', basedOn: ['hygiene-plan'] },
+  'secret-quarantine': { level: 'L2', basedOn: ['hygiene-plan'] },
 }
 
 export function isHostRepairOperation(operation: string): operation is HostRepairOperation {

@@ -102,7 +102,7 @@ export function registerHostOpsCommands(program: Command): void {
   workflowCommand(
     program,
     'security-check',
-    'SSH, accounts, open ports, firewall, pending updates (read-only)',
+    'SSH, accounts, open ports, firewall, pending updates, exposed secrets (read-only)',
     undefined,
   )
   workflowCommand(

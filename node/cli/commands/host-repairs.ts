@@ -20,9 +20,12 @@ import { printJson, table } from '../../../runtime/cli/output.ts'
 import {
   applyAutohealSafe,
   classOf,
+  HYGIENE_REPAIRS,
   invokePlan,
+  isHygieneRepair,
   proposeBackedRepair,
   proposeDataCleanApply,
+  proposeHygieneRepair,
 } from '../../host-ops/repair-proposals.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
@@ -235,6 +238,24 @@ export function registerHostRepairCommands(program: Command): void {
     (command) =>
       command.option('--workdir <dir>', 'working directory to delete too (inside hostOps.repairPaths)'),
   )
+
+  withCommon(
+    program
+      .command('hygiene-apply <node> <operation> <path>')
+      .description(
+        "propose a hygiene plan's L2 repair of one file: log-redact-copy (a redacted copy beside the log) or secret-quarantine (move into the node's quarantine)",
+      ),
+  ).action(async (node: string, operation: string, path: string, options: CommonOptions) => {
+    if (!isHygieneRepair(operation))
+      throw new CliUsageError(`operation must be one of ${HYGIENE_REPAIRS.join(', ')}, not "${operation}"`)
+    const url = await resolveTargetUrl(program, options.url)
+    await withClient(program, url, async (client) => {
+      const { basedOn: report, proposal: record } = await proposeHygieneRepair(client, node, operation, path)
+      if (options.json) return printJson({ basedOn: report, proposal: record })
+      console.log(`hygiene-plan on ${node}: ${overallStatus(report.findings)} (cited as evidence)`)
+      printProposed(record)
+    })
+  })
 
   withCommon(
     program
