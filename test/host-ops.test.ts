@@ -150,6 +150,10 @@ describe('host operations over a real mesh', () => {
     expect(byId(report, 'failed-units')?.summary).toContain('nginx.service')
     expect(byId(report, 'clock-skew')?.status).toBe('ok')
     expect(byId(report, 'evidence-log')?.status).toBe('ok')
+    // No GPU and no GPU tool in this container: said, with the reason, never `ok`.
+    expect(byId(report, 'gpu')?.status).toBe('unavailable')
+    expect(byId(report, 'gpu')?.evidence[0]?.fact).toContain('nvidia-smi is not installed')
+    expect(report.facts?.['gpu']).toMatch(/^(none|\d+ present, load unknown)$/)
     await expectRecorded(report)
   })
 
@@ -252,5 +256,9 @@ describe('host operations over a real mesh', () => {
     // The stand-in's failed units make the field node's doctor fail.
     expect(listed.find((node) => node.name === 'field-1')?.health).toBe('fail')
     for (const node of listed) expect(node.facts['cpus']).toBeGreaterThan(0)
+    // The GPU column's fact is there for every node, GPU or not.
+    for (const node of listed) expect(typeof node.facts['gpu']).toBe('string')
+    const table = await runCli(['list', '--url', hub.url], hub.stateDir)
+    expect(table.stdout.split('\n')[0]).toContain('GPU')
   })
 })

@@ -144,7 +144,10 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
       ['security-check', 'SSH, accounts, open ports, firewall, pending updates, exposed secrets (read-only)'],
       ['analyze-logs', 'error/warning patterns of a journal unit or configured log file'],
       ['service-check', 'state, restarts and last log lines of a systemd unit'],
-      ['list', 'the fleet: each node with host operations, its OS, CPU, memory, disk, health, last seen'],
+      [
+        'list',
+        'the fleet: each node with host operations, its OS, CPU, memory, disk, GPU, health, last seen',
+      ],
     ],
     load: async () => (await import('./commands/host-ops.ts')).registerHostOpsCommands,
   },

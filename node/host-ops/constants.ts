@@ -61,3 +61,10 @@ export const LOG_REDACT_MAX_BYTES = 64 * 1024 * 1024
 /** Largest file `secret-quarantine` moves: keys, env files and keystores are small; a larger file
  * in a secret path is not what this repair is for (and hashing it twice must stay quick). */
 export const SECRET_QUARANTINE_MAX_BYTES = 16 * 1024 * 1024
+
+/** GPU temperature from which `doctor` warns, and fails: NVIDIA boards start to slow their clocks
+ * in the high 80s °C and shut down near 100 °C; a Jetson throttles from ~97 °C (tj). */
+export const GPU_TEMP_WARN_C = 85
+export const GPU_TEMP_FAIL_C = 95
+/** Share of a GPU's memory in use from which `doctor` warns (the next allocation fails). */
+export const GPU_MEMORY_WARN_RATIO = 0.95

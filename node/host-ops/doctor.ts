@@ -1,6 +1,6 @@
 /**
  * `doctor`: the health of this machine and of ClawMesh on it — disk, memory and CPU headroom from
- * /proc and `os`, clock skew against the caller, failed systemd units, evidence-log health,
+ * /proc and `os`, GPUs (gpu.ts), clock skew against the caller, failed systemd units, evidence-log health,
  * trust-store problems and the node's own state. Read-only (L0).
  */
 import { readFile, stat, statfs } from 'node:fs/promises'
@@ -18,6 +18,7 @@ import {
   MEMORY_AVAILABLE_FAIL_RATIO,
   MEMORY_AVAILABLE_WARN_RATIO,
 } from './constants.ts'
+import { readGpuState } from './gpu.ts'
 import { parseKeyValues, parseSystemctlUnits } from './parsers.ts'
 import { runTool, systemdNotRunning } from './run-tool.ts'
 import { finding, type HostWorkflowContext, unavailable, type WorkflowOutput } from './workflow-context.ts'
@@ -29,12 +30,13 @@ export async function runDoctor(
   args: { callerTime?: number },
   now: number,
 ): Promise<WorkflowOutput> {
-  const [memory, disks, units, evidence, osName] = await Promise.all([
+  const [memory, disks, units, evidence, osName, gpu] = await Promise.all([
     memoryFinding(),
     diskFindings(context),
     failedUnitsFinding(),
     evidenceFinding(context),
     osRelease(),
+    readGpuState(),
   ])
   const cpus = os.availableParallelism()
   const load1 = os.loadavg()[0] ?? 0
@@ -42,6 +44,7 @@ export async function runDoctor(
     memory.finding,
     ...disks.findings,
     loadFinding(load1, cpus),
+    gpu.finding,
     clockFinding(args.callerTime, now),
     units,
     evidence,
@@ -60,6 +63,7 @@ export async function runDoctor(
       memAvailableMb: memory.availableMb,
       ...(disks.rootFreePct === undefined ? {} : { diskFreePct: disks.rootFreePct }),
       uptimeS: Math.round(os.uptime()),
+      gpu: gpu.fact,
     },
   }
 }

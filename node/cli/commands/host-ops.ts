@@ -120,7 +120,9 @@ export function registerHostOpsCommands(program: Command): void {
   })
   program
     .command('list')
-    .description('the fleet: each node with host operations, its OS, CPU, memory, disk, health, last seen')
+    .description(
+      'the fleet: each node with host operations, its OS, CPU, memory, disk, GPU, health, last seen',
+    )
     .option('--url <url>', 'node URL (default: the saved gateway, else ws://127.0.0.1:18789)')
     .option('--json', 'print JSON')
     .action(async (options: { url?: string; json?: boolean }) => {
@@ -131,7 +133,19 @@ export function registerHostOpsCommands(program: Command): void {
         const now = Date.now()
         console.log(
           table([
-            ['NODE', 'ROLE', 'OS', 'CPUS', 'LOAD', 'MEM FREE', 'DISK FREE', 'HEALTH', 'CHECKED', 'LAST SEEN'],
+            [
+              'NODE',
+              'ROLE',
+              'OS',
+              'CPUS',
+              'LOAD',
+              'MEM FREE',
+              'DISK FREE',
+              'GPU',
+              'HEALTH',
+              'CHECKED',
+              'LAST SEEN',
+            ],
             ...nodes.map((node) => [
               node.name ?? node.deviceId.slice(0, 12),
               node.role ?? '-',
@@ -140,6 +154,7 @@ export function registerHostOpsCommands(program: Command): void {
               String(node.facts['load1'] ?? '-'),
               node.facts['memAvailableMb'] === undefined ? '-' : `${node.facts['memAvailableMb']} MiB`,
               node.facts['diskFreePct'] === undefined ? '-' : `${node.facts['diskFreePct']}%`,
+              String(node.facts['gpu'] ?? '-'),
               node.health,
               node.checkedAt === undefined
                 ? 'never (run clawmesh doctor --node NAME)'
