@@ -3,8 +3,13 @@
  * node's own rules and records; `host.monitor.check` runs `doctor` on every node offering `host:*`
  * at once and appends the table to this node's evidence log; `host.monitor.agent` runs that check on
  * an interval while this node leads and publishes one `event` frame per crossing (MonitorGate).
+ * The agent's interval is kept in the state dir (host-ops/monitor-agent.json), so a node that
+ * restarts resumes monitoring; `monitor-agent off` removes it.
  */
 
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
 import { ClawMeshError, normaliseError } from '../../protocol/errors.ts'
 import { findingsReportSchema, HOST_WORKFLOWS, isHostCapability } from '../../protocol/host-ops/findings.ts'
 import {
@@ -12,6 +17,8 @@ import {
   type FleetCheck,
   type FleetRow,
   fleetRowOf,
+  MONITOR_INTERVAL_MAX_MS,
+  MONITOR_INTERVAL_MIN_MS,
   type MonitorAlert,
   MonitorGate,
   unreachableRow,
@@ -21,6 +28,7 @@ import type { MonitorAgentStatus, PolicyCheckResult } from '../../protocol/rpc/m
 import { OPERATOR_ROLES, type OperatorRole } from '../../protocol/safety/operator-certificate.ts'
 import type { OperationManifest } from '../../protocol/safety/policy.ts'
 import { checkPolicy, type PolicySubject } from '../../protocol/safety/policy-check.ts'
+import { readJsonFile, writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import type { NodeComponents } from '../components.ts'
 import type { NodeSurface } from '../surface.ts'
 import { HOST_INVOKE_TIMEOUT_MS } from './constants.ts'
@@ -37,10 +45,23 @@ type FleetComponents = Pick<
   | 'counters'
   | 'log'
   | 'commandCenter'
+  | 'paths'
 >
+
+/** What survives a restart: the interval the agent was started with. */
+const monitorAgentStateSchema = z.strictObject({
+  version: z.literal(1),
+  intervalMs: z.number().int().min(MONITOR_INTERVAL_MIN_MS).max(MONITOR_INTERVAL_MAX_MS),
+  since: z.number().int().nonnegative(),
+})
+
+export function monitorAgentStatePath(stateDir: string): string {
+  return join(stateDir, 'host-ops', 'monitor-agent.json')
+}
 
 export function createFleetSurface(components: FleetComponents): NodeSurface {
   const gate = new MonitorGate()
+  const statePath = monitorAgentStatePath(components.paths.stateDir)
   const agent = {
     intervalMs: undefined as number | undefined,
     runs: 0,
@@ -220,19 +241,35 @@ export function createFleetSurface(components: FleetComponents): NodeSurface {
         }
       },
       'host.monitor.check': async () => (await monitorCheck()).check,
-      'host.monitor.agent': (params) => {
+      'host.monitor.agent': async (params) => {
         if (params.stop === true) {
           if (timer !== undefined) clearInterval(timer)
           timer = undefined
           agent.intervalMs = undefined
+          await rm(statePath, { force: true })
         } else if (params.intervalMs !== undefined) {
           schedule(params.intervalMs)
+          await writeJsonAtomic(statePath, { version: 1, intervalMs: params.intervalMs, since: Date.now() })
           components.log(`monitor agent: every ${params.intervalMs} ms while this node leads`)
         }
         return status()
       },
     }),
-    start: () => {},
+    start: async () => {
+      // An unreadable file is left as it is and said: the agent stays off rather than guessing.
+      const saved = await readJsonFile(statePath, monitorAgentStateSchema, 'monitor agent state').catch(
+        (error: Error) => {
+          components.counters.increment('host-ops.monitor-agent.state-unreadable')
+          components.log(`monitor agent not resumed: ${error.message}`)
+          return undefined
+        },
+      )
+      if (saved === undefined) return
+      schedule(saved.intervalMs)
+      components.log(
+        `monitor agent resumed: every ${saved.intervalMs} ms while this node leads (since ${new Date(saved.since).toISOString()})`,
+      )
+    },
     stop: async () => {
       if (timer !== undefined) clearInterval(timer)
       timer = undefined
