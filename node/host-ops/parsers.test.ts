@@ -1,5 +1,5 @@
 /** The host-operations parsers on output kept in test/fixtures/host-ops (see its README for where each came from). */
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
@@ -90,5 +90,17 @@ describe('host-ops parsers', () => {
     expect(deprecated?.pattern).toContain('deprecated')
     expect(grouped.errorLines).toBe(7)
     expect(grouped.warningLines).toBe(1)
+  })
+})
+
+// Provenance: a fixture says where it came from in its first line (the stand-ins in bin/ drop that
+// line, so a node sees the output as the tool prints it; the parsers here skip it).
+describe('fixtures', () => {
+  it('each starts with a "#fixture:" line saying where it came from', async () => {
+    const names = (await readdir(FIXTURES, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && entry.name !== 'README.md')
+      .map((entry) => entry.name)
+    expect(names.length).toBeGreaterThan(10)
+    for (const name of names) expect((await fixture(name)).split('\n')[0], name).toMatch(/^#fixture: \S/)
   })
 })
