@@ -54,9 +54,9 @@ export const HOST_LIST_CITED_MAX = 20
 
 /** Largest log `log-redact-copy` copies (and `hygiene-plan` hashes to offer it). The copy reads,
  * hashes, redacts and writes the whole file inside one `actuator.execute`, answered within the
- * approval's 10 s RPC wait: at the ~20-30 ms/MiB measured on a loaded 2-core machine
- * (test/bench/log-redact.bench.ts) 64 MiB takes ~2 s, leaving room for a slower board. A larger
- * log is rotated first. */
+ * approval's 10 s RPC wait: the whole repair measured ~35 ms/MiB on a 2-core machine at load 11
+ * (test/bench/log-redact.bench.ts: 50 MiB in 1.7 s, the redaction alone 0.94 s), so 64 MiB takes
+ * ~2.2 s, leaving room for a slower board. A larger log is rotated first. */
 export const LOG_REDACT_MAX_BYTES = 64 * 1024 * 1024
 /** Largest file `secret-quarantine` moves: keys, env files and keystores are small; a larger file
  * in a secret path is not what this repair is for (and hashing it twice must stay quick). */
