@@ -142,6 +142,22 @@ describe('host repairs in the policy', () => {
     })
   })
 
+  it('backs a hygiene repair only with a hygiene plan of that host', async () => {
+    const args = { path: '/srv/app/app.log', sha256: 'b'.repeat(64) }
+    const doctor = await findingsFrame('doctor')
+    const copy = proposal('log-redact-copy', args, 'L2', doctor.frame.frameId)
+    expect(decideActuationPolicy(facts(copy, doctor.frame, doctor.origin))).toMatchObject({
+      code: 'irrelevant-evidence',
+    })
+    const hygiene = await findingsFrame('hygiene-plan')
+    const quarantine = proposal('secret-quarantine', args, 'L2', hygiene.frame.frameId)
+    // Backed by the right plan, it still waits for a person.
+    expect(decideActuationPolicy(facts(quarantine, hygiene.frame, hygiene.origin))).toMatchObject({
+      verdict: 'deny',
+      code: 'missing-approval',
+    })
+  })
+
   it("holds an auto-safe repair to the actuating node's narrower bounds", async () => {
     const { frame, origin } = await findingsFrame('autoheal-plan')
     const clean = proposal('temp-clean', { olderThanDays: 2 }, 'L1', frame.frameId)
