@@ -18,7 +18,8 @@ import { ensureConsoleBuilt } from './helpers/console-build.ts'
 import { REPO_ROOT } from './helpers/processes.ts'
 
 const execFileAsync = promisify(execFile)
-const PACK_AND_INSTALL_TIMEOUT_MS = 240_000
+// `npm run build` (tsc, then the rolldown bundle), pack and install: ~1 min on a quiet machine, 4+ min at load 15.
+const PACK_AND_INSTALL_TIMEOUT_MS = 480_000
 const CONNECT_TIMEOUT_MS = 30_000
 const READY_TIMEOUT_MS = 20_000
 
