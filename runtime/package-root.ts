@@ -9,9 +9,9 @@
  */
 import { basename, dirname, join, resolve } from 'node:path'
 
-export type CodeLayout = 'sources' | 'dist' | 'bundle'
+type CodeLayout = 'sources' | 'dist' | 'bundle'
 
-export interface CodeLocation {
+interface CodeLocation {
   readonly layout: CodeLayout
   /** The folder holding package.json, bin/ and browser/dist: the checkout or the installed package. */
   readonly packageRoot: string

@@ -171,7 +171,7 @@ const result = {
   rssIdleMiB: rssIdle / 2 ** 20,
 }
 console.log(
-  `code: ${codeForm}, memory levers: ${result.memoryLevers ? 'on' : 'off'}, load ${result.loadAverage.toFixed(1)}`,
+  `code: ${codeForm}, memory levers: ${result.memoryLevers ? 'on' : 'off'}, load ${(result.loadAverage ?? Number.NaN).toFixed(1)}`,
 )
 console.table({
   [`clawmesh --help p50 (ms, target ≤ ${TARGETS_MS.help})`]: result.helpMs.p50.toFixed(0),
