@@ -1,14 +1,9 @@
 #!/usr/bin/env node
-// Launcher of `clawmesh-node`: in a checkout it runs the TypeScript source (node/bin/clawmesh-node.ts, Node strips the
-// types); in an installed package, where only the compiled code ships, it runs dist/node/bin/clawmesh-node.js.
-import { existsSync } from 'node:fs'
-import module from 'node:module'
+// Launcher of `clawmesh-node` (bin/launch.js picks the form of the code: sources, dist or bundle). A
+// node stays up: it first relaunches itself with the memory levers (bin/memory-levers.js), before
+// anything else is loaded.
+import { launch } from './launch.js'
+import { relaunchWithMemoryLevers } from './memory-levers.js'
 
-// Cache the compiled code of every module (Node >= 22.1): a command then skips parsing and type
-// stripping of the files it loaded last time. $NODE_COMPILE_CACHE, when set, chooses the directory.
-module.enableCompileCache?.()
-
-const source = new URL('../node/bin/clawmesh-node.ts', import.meta.url)
-await import(
-  existsSync(source) ? source.href : new URL('../dist/node/bin/clawmesh-node.js', import.meta.url).href
-)
+relaunchWithMemoryLevers()
+await launch('clawmesh-node', 'node/bin/clawmesh-node')

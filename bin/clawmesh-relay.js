@@ -1,14 +1,5 @@
 #!/usr/bin/env node
-// Launcher of `clawmesh-relay`: in a checkout it runs the TypeScript source (signaling/bin/clawmesh-relay.ts, Node strips the
-// types); in an installed package, where only the compiled code ships, it runs dist/signaling/bin/clawmesh-relay.js.
-import { existsSync } from 'node:fs'
-import module from 'node:module'
+// Launcher of `clawmesh-relay` (bin/launch.js picks the form of the code: sources, dist or bundle).
+import { launch } from './launch.js'
 
-// Cache the compiled code of every module (Node >= 22.1): a command then skips parsing and type
-// stripping of the files it loaded last time. $NODE_COMPILE_CACHE, when set, chooses the directory.
-module.enableCompileCache?.()
-
-const source = new URL('../signaling/bin/clawmesh-relay.ts', import.meta.url)
-await import(
-  existsSync(source) ? source.href : new URL('../dist/signaling/bin/clawmesh-relay.js', import.meta.url).href
-)
+await launch('clawmesh-relay', 'signaling/bin/clawmesh-relay')

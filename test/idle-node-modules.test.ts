@@ -4,7 +4,9 @@
  * server — each is loaded only when configured. A real node process, with a module hook
  * (module.registerHooks) recording every module it loads; the test fails when one of those imports
  * is made eager again (the guards: the dynamic imports in create-node-libp2p.ts, open-telegram.ts,
- * tls-material.ts and serve-console.ts), and reports RSS at ready.
+ * tls-material.ts and serve-console.ts), and reports RSS at ready. The same node shows the memory
+ * levers of bin/memory-levers.js: the launcher relaunched it in place (same PID) with a 1 MiB young
+ * generation and two malloc arenas.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -68,6 +70,12 @@ module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringif
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '')
     const rssKiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN)
     console.log(`idle node RSS at ready: ${(rssKiB / 1024).toFixed(1)} MiB`)
+    // Pins the relaunch of `clawmesh start` (bin/clawmesh.js → relaunchWithMemoryLevers): the process
+    // spawned is the node, now running with both levers.
+    const commandLine = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0')
+    const environment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
+    expect(commandLine).toContain('--max-semi-space-size=1')
+    expect(environment).toContain('MALLOC_ARENA_MAX=2')
     const loaded = (await readFile(log, 'utf8')).split('\n')
     // The hook itself works: the node's own code is recorded.
     expect(loaded.some((url) => url.endsWith('node/clawmesh-node.ts'))).toBe(true)

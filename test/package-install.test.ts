@@ -1,13 +1,15 @@
 /**
- * The published package, as a field machine gets it: `npm pack` (after building dist/ and the console)
- * into a temp dir, `npm install <tarball>` into an empty project, then the installed bins only —
- * `npx clawmesh --help`, and a two-node mesh of two `clawmesh start` processes that trust each other
- * with `clawmesh trust add`, one dialling the other with `--peer`, seen connected through `peers`.
- * Nothing of the checkout runs: the installed package has no .ts file and no dev dependency.
+ * The published package, as a field machine gets it: `npm pack` (after `npm run build` — dist/ and
+ * the bundle in dist/bundle/ — and the console) into a temp dir, `npm install <tarball>` into an
+ * empty project, then the installed bins only — `npx clawmesh --help`, and a two-node mesh of two
+ * `clawmesh start` processes that trust each other with `clawmesh trust add`, one dialling the other
+ * with `--peer`, seen connected through `peers`. Nothing of the checkout runs: the installed package
+ * has no .ts file and no dev dependency, and its launchers run the bundle.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -16,7 +18,8 @@ import { ensureConsoleBuilt } from './helpers/console-build.ts'
 import { REPO_ROOT } from './helpers/processes.ts'
 
 const execFileAsync = promisify(execFile)
-const PACK_AND_INSTALL_TIMEOUT_MS = 240_000
+// `npm run build` (tsc, then the rolldown bundle), pack and install: ~1 min on a quiet machine, 4+ min at load 15.
+const PACK_AND_INSTALL_TIMEOUT_MS = 480_000
 const CONNECT_TIMEOUT_MS = 30_000
 const READY_TIMEOUT_MS = 20_000
 
@@ -132,6 +135,10 @@ describe('the npm package installed into an empty project', () => {
     expect(files).toContain(join('dist', 'node', 'bin', 'clawmesh.js.map'))
     expect(files).toContain(join('dist', 'node', 'bin', 'clawmesh.d.ts'))
     expect(files).toContain(join('dist', 'node', 'site', 'demo-farm.json'))
+    // The bundle the launchers run (test/tools/bundle-dist.ts), and the file it reads beside itself.
+    for (const program of ['clawmesh', 'clawmesh-node', 'clawmesh-relay'])
+      expect(files).toContain(join('dist', 'bundle', `${program}.js`))
+    expect(files).toContain(join('dist', 'bundle', 'node', 'site', 'demo-farm.json'))
     expect(existsSync(join(packageDir, 'browser', 'dist', 'index.html'))).toBe(true)
     // No dev dependency came along: they are not needed at run time.
     expect(existsSync(join(project, 'node_modules', 'vitest'))).toBe(false)
@@ -149,6 +156,32 @@ describe('the npm package installed into an empty project', () => {
     expect(relay.stdout).toContain('Usage: clawmesh-relay')
   })
 
+  // Pins the launcher's choice (bin/launch.js): without sources, the bundle and not tsc's dist/. A load
+  // hook records every module the installed `clawmesh --help` loads.
+  it('runs the bundle from the installed launchers, not dist/ file by file', async () => {
+    const log = join(work, 'help-modules.txt')
+    const hook = join(work, 'record-loads.mjs')
+    await writeFile(
+      hook,
+      `import module from 'node:module'
+import { appendFileSync } from 'node:fs'
+module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context) } })
+`,
+    )
+    await execFileAsync(process.execPath, ['--import', hook, bin('clawmesh'), '--help'], { env })
+    const loaded = (await readFile(log, 'utf8')).split('\n').filter((url) => url.includes('/clawmesh/'))
+    expect(loaded.filter((url) => url.endsWith('/dist/bundle/clawmesh.js'))).toHaveLength(1)
+    expect(loaded.filter((url) => url.includes('/dist/node/') || url.includes('/dist/runtime/'))).toEqual([])
+  })
+
+  // The one package the bundle leaves to Node's resolution (a native addon) resolves from it.
+  it("resolves the bundle's runtime packages from dist/bundle/", () => {
+    const bundleDir = join(packageDir, 'dist', 'bundle')
+    expect(createRequire(join(bundleDir, 'clawmesh.js')).resolve('node-datachannel')).toContain(
+      'node-datachannel',
+    )
+  })
+
   it('starts a two-node mesh from the installed bins', { timeout: 90_000 }, async () => {
     const dirA = join(work, 'node-a')
     const dirB = join(work, 'node-b')
@@ -157,7 +190,8 @@ describe('the npm package installed into an empty project', () => {
     await clawmesh(dirA, ['trust', 'add', idB])
     await clawmesh(dirB, ['trust', 'add', idA])
     const a = await startInstalled(dirA, ['--name', 'node-a'])
-    const b = await startInstalled(dirB, ['--name', 'node-b', '--peer', `${idA}=${a.url}`])
+    // --field-node reads the demo farm beside the code (runtime/package-root.ts codeAsset).
+    const b = await startInstalled(dirB, ['--name', 'node-b', '--field-node', '--peer', `${idA}=${a.url}`])
     expect(a.deviceId).toBe(idA)
     expect(b.deviceId).toBe(idB)
     const deadline = Date.now() + CONNECT_TIMEOUT_MS

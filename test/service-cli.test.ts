@@ -20,6 +20,9 @@ describe('clawmesh service', () => {
     expect(result.stdout).toMatch(
       new RegExp(`ExecStart=${process.execPath}\\S* \\S+/bin/clawmesh-node\\.js --config ${config} `),
     )
+    // The node starts with its memory levers (bin/memory-levers.js) instead of relaunching for them.
+    expect(result.stdout).toContain('Environment=NODE_OPTIONS=--max-semi-space-size=1')
+    expect(result.stdout).toContain('Environment=MALLOC_ARENA_MAX=2')
     expect(existsSync(join(dir, 'clawmesh-node.service'))).toBe(false)
     const status = await runCli(['service', 'status', '--unit-dir', dir], dir)
     expect(status.stdout).toContain('clawmesh-node: not installed')

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { quoteExecArg, renderSystemdUnit, type UnitSpec } from './systemd-unit.ts'
+import { quoteEnvironmentAssignment, quoteExecArg, renderSystemdUnit, type UnitSpec } from './systemd-unit.ts'
 
 const execFileAsync = promisify(execFile)
 const NODE_SPEC: UnitSpec = {
@@ -65,6 +65,24 @@ describe('renderSystemdUnit', () => {
     expect(() => renderSystemdUnit({ ...NODE_SPEC, configPath: undefined })).toThrow(/--config/)
   })
 
+  // Pins the Environment= lines before ExecStart (the node's memory levers), in the order given.
+  it('sets the environment it is given, quoting what systemd would split or expand', () => {
+    const unit = lines(
+      renderSystemdUnit({
+        ...NODE_SPEC,
+        environment: { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '2' },
+      }),
+    )
+    const execStart = unit.findIndex((line) => line.startsWith('ExecStart='))
+    expect(unit.indexOf('Environment=NODE_OPTIONS=--max-semi-space-size=1')).toBeLessThan(execStart)
+    expect(unit.indexOf('Environment=MALLOC_ARENA_MAX=2')).toBe(
+      unit.indexOf('Environment=NODE_OPTIONS=--max-semi-space-size=1') + 1,
+    )
+    expect(quoteEnvironmentAssignment('NODE_OPTIONS', '--a --b')).toBe('"NODE_OPTIONS=--a --b"')
+    expect(quoteEnvironmentAssignment('X', '50%')).toBe('X=50%%')
+    expect(() => quoteEnvironmentAssignment('BAD NAME', '1')).toThrow(/variable name/)
+  })
+
   it('quotes arguments systemd would split or expand', () => {
     expect(quoteExecArg('/a b/node')).toBe('"/a b/node"')
     expect(quoteExecArg('50%')).toBe('50%%')
@@ -78,7 +96,12 @@ describe('renderSystemdUnit', () => {
       const unitPath = join(dir, 'clawmesh-node.service')
       await writeFile(
         unitPath,
-        renderSystemdUnit({ ...NODE_SPEC, nodePath: process.execPath, binPath: import.meta.filename }),
+        renderSystemdUnit({
+          ...NODE_SPEC,
+          nodePath: process.execPath,
+          binPath: import.meta.filename,
+          environment: { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '2' },
+        }),
       )
       const result = await execFileAsync('systemd-analyze', ['verify', '--man=no', unitPath]).catch(
         (error: { stdout: string; stderr: string }) => error,

@@ -9,10 +9,10 @@ const SERVICE_KINDS = ['node', 'relay'] as const
 export type ServiceKind = (typeof SERVICE_KINDS)[number]
 
 /** Unit and state directory name of each kind: clawmesh-node.service, /var/lib/clawmesh-node. */
-const SERVICE_NAMES: Record<ServiceKind, string> = {
+const SERVICE_NAMES = {
   node: 'clawmesh-node',
   relay: 'clawmesh-relay',
-}
+} as const satisfies Record<ServiceKind, string>
 export const DEFAULT_SERVICE_USER = 'clawmesh'
 export const DEFAULT_UNIT_DIR = '/etc/systemd/system'
 /** Seconds systemd waits before restarting a crashed node (avoids a tight crash loop). */
@@ -30,9 +30,11 @@ export interface UnitSpec {
   configPath?: string
   /** Extra arguments (e.g. the relay's --port, --command-center). */
   extraArgs?: readonly string[]
+  /** Environment of the process (the node's memory levers, bin/memory-levers.js), in this order. */
+  environment?: Readonly<Record<string, string>>
 }
 
-export function serviceName(kind: ServiceKind): string {
+export function serviceName(kind: ServiceKind): (typeof SERVICE_NAMES)[ServiceKind] {
   return SERVICE_NAMES[kind]
 }
 
@@ -50,6 +52,15 @@ export function quoteExecArg(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped)
     ? escaped
     : `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+}
+
+/** One `Environment=` assignment: systemd reads quotes and `%` specifiers in it, not `$`. */
+export function quoteEnvironmentAssignment(name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not an environment variable name: ${name}`)
+  const assignment = `${name}=${value.replaceAll('%', '%%')}`
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(assignment)
+    ? assignment
+    : `"${assignment.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
 }
 
 export function renderSystemdUnit(spec: UnitSpec): string {
@@ -78,6 +89,9 @@ export function renderSystemdUnit(spec: UnitSpec): string {
     'Type=simple',
     `User=${spec.user}`,
     `Group=${spec.user}`,
+    ...Object.entries(spec.environment ?? {}).map(
+      ([name, value]) => `Environment=${quoteEnvironmentAssignment(name, value)}`,
+    ),
     `ExecStart=${args.map(quoteExecArg).join(' ')}`,
     `StateDirectory=${serviceName(spec.kind)}`,
     'StateDirectoryMode=0700',

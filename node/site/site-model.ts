@@ -5,11 +5,11 @@
  * checked before a node starts; every reference inside it (zones, IDs, capabilities) is validated.
  */
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { deviceIdSchema } from '../../protocol/device-id.ts'
 import { capabilitySchema } from '../../protocol/roles.ts'
 import { GUARD_COMPARISONS } from '../../protocol/safety/index.ts'
+import { codeAsset } from '../../runtime/package-root.ts'
 
 const idSchema = z
   .string()
@@ -316,4 +316,4 @@ export function findOperation(
 }
 
 /** Path of the demo farm shipped with ClawMesh. */
-export const DEMO_FARM_PATH = fileURLToPath(new URL('./demo-farm.json', import.meta.url))
+export const DEMO_FARM_PATH = codeAsset('node/site/demo-farm.json')

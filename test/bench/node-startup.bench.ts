@@ -6,24 +6,70 @@
  * run of each fills the compile cache and is not counted (p50 of the next --runs).
  *
  *   node test/bench/node-startup.bench.ts [--runs 10] [--idle-seconds 60]
+ *     [--code sources|dist|bundle]   the form of the code the checkout's launcher runs ($CLAWMESH_CODE;
+ *                                    dist and bundle need `npm run build`); default: the sources
+ *     [--installed]                  `npm run build`, `npm pack`, `npm install` of the tarball into a
+ *                                    temp project, then time that project's installed bins
+ *     [--without-levers]             the node at Node's defaults (semi-space 16 MiB, glibc's arenas)
+ *                                    instead of bin/memory-levers.js's, for the idle RSS before/after
  *
  * Prints a table and writes test/bench/results/node-startup.json.
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { parseArgs, promisify } from 'node:util'
 import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
-const cli = join(root, 'bin/clawmesh.js')
 const TARGETS_MS = { help: 150, status: 400, start: 500 } as const
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '10' }, 'idle-seconds': { type: 'string', default: '60' } },
+  options: {
+    runs: { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '60' },
+    code: { type: 'string' },
+    installed: { type: 'boolean', default: false },
+    'without-levers': { type: 'boolean', default: false },
+  },
 })
 const runs = Number(values.runs)
 const idleSeconds = Number(values['idle-seconds'])
+const execFileAsync = promisify(execFile)
+// npm and the bins run with this Node, first on PATH.
+const benchEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
+  ...(values.code === undefined ? {} : { CLAWMESH_CODE: values.code }),
+  // Node's own defaults, set so the launcher does not relaunch with bin/memory-levers.js's values:
+  // V8's 16 MiB semi-space on 64-bit, glibc's 8 arenas per core.
+  ...(values['without-levers']
+    ? { NODE_OPTIONS: '--max-semi-space-size=16', MALLOC_ARENA_MAX: String(8 * availableParallelism()) }
+    : {}),
+}
+
+/** The installed package's launcher: build, pack and install into a temp project, as a field machine. */
+async function installedCli(): Promise<{ cli: string; project: string }> {
+  const work = await mkdtemp(join(tmpdir(), 'clawmesh-bench-installed-'))
+  await execFileAsync('npm', ['run', 'build'], { cwd: root, env: benchEnv, maxBuffer: 16 * 2 ** 20 })
+  const { stdout } = await execFileAsync(
+    'npm',
+    ['pack', '--ignore-scripts', '--silent', '--pack-destination', work],
+    { cwd: root, env: benchEnv, maxBuffer: 16 * 2 ** 20 },
+  )
+  const tarball = join(work, stdout.trim().split('\n').at(-1) ?? '')
+  await writeFile(join(work, 'package.json'), '{ "name": "field-machine", "private": true }\n')
+  await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+    cwd: work,
+    env: benchEnv,
+    maxBuffer: 16 * 2 ** 20,
+  })
+  return { cli: join(work, 'node_modules/clawmesh/bin/clawmesh.js'), project: work }
+}
+
+const installed = values.installed ? await installedCli() : undefined
+const cli = installed?.cli ?? join(root, 'bin/clawmesh.js')
+const codeForm = installed !== undefined ? 'installed' : (values.code ?? 'sources')
 
 function startNode(
   stateDir: string,
@@ -33,7 +79,7 @@ function startNode(
     process.execPath,
     [cli, 'start', '--name', 'bench', '--host', '127.0.0.1', '--port', '0'],
     {
-      env: { ...process.env, CLAWMESH_STATE_DIR: stateDir },
+      env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   )
@@ -66,7 +112,7 @@ function timeCli(args: readonly string[], stateDir: string): Promise<number> {
     execFile(
       process.execPath,
       [cli, ...args],
-      { env: { ...process.env, CLAWMESH_STATE_DIR: stateDir } },
+      { env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir } },
       (error, _stdout, stderr) => {
         if (error !== null) reject(new Error(`clawmesh ${args.join(' ')}: ${stderr}`))
         else resolveRun(performance.now() - started)
@@ -103,10 +149,13 @@ await new Promise((resolveWait) => setTimeout(resolveWait, idleSeconds * 1000))
 const rssIdle = await rssBytes(idleNode.pid)
 idleNode.kill()
 await rm(idleDir, { recursive: true, force: true })
+if (installed !== undefined) await rm(installed.project, { recursive: true, force: true })
 
 const result = {
   benchmark: 'node-startup',
   node: process.version,
+  code: codeForm,
+  memoryLevers: !values['without-levers'],
   runs,
   targetsMs: TARGETS_MS,
   helpMs: { p50: percentile(helpRuns, 50), p90: percentile(helpRuns, 90) },
@@ -121,6 +170,9 @@ const result = {
   idleSeconds,
   rssIdleMiB: rssIdle / 2 ** 20,
 }
+console.log(
+  `code: ${codeForm}, memory levers: ${result.memoryLevers ? 'on' : 'off'}, load ${(result.loadAverage ?? Number.NaN).toFixed(1)}`,
+)
 console.table({
   [`clawmesh --help p50 (ms, target ≤ ${TARGETS_MS.help})`]: result.helpMs.p50.toFixed(0),
   [`clawmesh status --json p50 (ms, target ≤ ${TARGETS_MS.status})`]: result.statusJsonMs.p50.toFixed(0),

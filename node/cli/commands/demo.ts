@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CliUsageError } from '../../../runtime/cli/errors.ts'
 import { loadOrCreateIdentity } from '../../../runtime/identity/device-identity.ts'
-import { codeFile, PACKAGE_ROOT } from '../../../runtime/package-root.ts'
+import { binLauncher, PACKAGE_ROOT } from '../../../runtime/package-root.ts'
 import { statePaths } from '../../../runtime/state/state-dir.ts'
 import { TrustStore } from '../../../runtime/trust/trust-store.ts'
 import { DEFAULT_CONSOLE_DIR } from '../../console/console-server.ts'
@@ -28,8 +28,10 @@ import { type SupervisedProcess, startSupervised } from '../demo/supervised-proc
 
 const DEMO_BASE_PORT = 18789
 const REPO_ROOT = PACKAGE_ROOT
-const CLI_BIN = codeFile('node/bin/clawmesh')
-const RELAY_BIN = codeFile('signaling/bin/clawmesh-relay')
+// The children run through the launchers, as a person would: the same form of the code as this
+// process (sources, dist or bundle) and the same start-up settings (compile cache, memory levers).
+const CLI_BIN = binLauncher('clawmesh')
+const RELAY_BIN = binLauncher('clawmesh-relay')
 
 interface DemoOptions {
   dir: string

@@ -8,10 +8,11 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { Command } from 'commander'
 import { CliUsageError } from '../../../runtime/cli/errors.ts'
-import { PACKAGE_ROOT } from '../../../runtime/package-root.ts'
+import { binLauncher, PACKAGE_ROOT } from '../../../runtime/package-root.ts'
 import {
   DEFAULT_SERVICE_USER,
   DEFAULT_UNIT_DIR,
@@ -69,6 +70,18 @@ async function ensureUser(user: string): Promise<void> {
   await run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user])
 }
 
+/**
+ * The node's memory levers as environment (bin/memory-levers.js, where the launcher defines them):
+ * set in the unit, the node starts with them instead of relaunching itself to get them. Read from
+ * the launcher beside the code at run time, since bin/ is not part of the compiled code.
+ */
+async function memoryLeverEnvironment(): Promise<Readonly<Record<string, string>>> {
+  const levers = (await import(pathToFileURL(join(PACKAGE_ROOT, 'bin', 'memory-levers.js')).href)) as {
+    MEMORY_LEVER_ENVIRONMENT: Readonly<Record<string, string>>
+  }
+  return levers.MEMORY_LEVER_ENVIRONMENT
+}
+
 async function install(options: InstallOptions): Promise<void> {
   const kind = kindOf(options)
   if (kind === 'node' && options.config === undefined)
@@ -79,10 +92,11 @@ async function install(options: InstallOptions): Promise<void> {
   const unit = renderSystemdUnit({
     kind,
     nodePath: process.execPath,
-    binPath: join(PACKAGE_ROOT, 'bin', `${serviceName(kind)}.js`),
+    binPath: binLauncher(serviceName(kind)),
     user: options.user,
     ...(configPath === undefined ? {} : { configPath }),
     extraArgs: options.arg,
+    ...(kind === 'node' ? { environment: await memoryLeverEnvironment() } : {}),
   })
   const unitPath = join(resolve(options.unitDir), unitFileName(kind))
   if (options.dryRun === true) {
