@@ -155,6 +155,7 @@ describe('20 % loss and 300 ms jitter on the WAN and relay paths', () => {
       }, PUBLISH_EVERY_MS)
       await new Promise((resolveLater) => setTimeout(resolveLater, DURATION_MS))
       clearInterval(publisher)
+      const publishedForMs = Date.now() - startedAt
       await new Promise((resolveLater) => setTimeout(resolveLater, DRAIN_MS))
 
       // C is still reachable through the relay, dialled over a lossy path of its own.
