@@ -195,7 +195,7 @@ async function startPartitionedSite() {
             now: Date.now(),
           }
           return missingAtCc.length === 0 && missingAtField.length === 0 && fieldFrames.length > 0
-            ? { fieldFrames: fieldFrames.length, ccFrames: ccFrames.length, ccHolds }
+            ? { fieldFrames: fieldFrames.length, ccFrames: ccFrames.length }
             : undefined
         },
         CONVERGE_TIMEOUT_MS,
@@ -254,7 +254,16 @@ async function expectExecutedOnceEverywhere(
   expect(verified.code, verified.stderr).toBe(0)
   const converged = await site.converged()
   // The outcome as the field node published it is in the command center's world model too.
-  expect(converged.ccHolds.has(executions[0]?.data.frameId as string)).toBe(true)
+  const executionFrame = executions[0]?.data.frameId
+  const executionQuery = ['world', '--kind', 'execution', '--since', '10m', '--url', site.site.cc.url]
+  await waitFor(
+    `the execution frame ${executionFrame} at the command center`,
+    async () =>
+      (await cliJson<Frames>(executionQuery, site.site.dirs.cc)).frames.some(
+        (frame) => frame.frameId === executionFrame,
+      ) || undefined,
+    CONVERGE_TIMEOUT_MS,
+  )
   console.log(
     `[partition] ${label}: settled ${settledAt - healedAt} ms after the heal; converged: ${converged.fieldFrames} field and ${converged.ccFrames} command-center frames since the cut held by both; catch-ups ${JSON.stringify(await site.catchUps())}`,
   )
