@@ -21,6 +21,7 @@ import { createStatusReport } from './health/node-status.ts'
 import { createFleetSurface } from './host-ops/fleet-surface.ts'
 import { openHostOpsSurface } from './host-ops/open-host-ops.ts'
 import type { NodeLibp2p } from './libp2p/create-node-libp2p.ts'
+import { keepRelayReservations } from './libp2p/relay-keeper.ts'
 import { type LifecyclePart, part, startParts } from './lifecycle.ts'
 import { followCapabilityUpdates } from './mesh/capability-updates.ts'
 import type { EventRing } from './mesh/event-ring.ts'
@@ -213,6 +214,7 @@ export async function startClawMeshNode(
           ),
     }),
     syncOnJoin(components),
+    keepRelayReservations({ ...components, relays: config.relays }),
     deliverOperatorRecordsOnJoin(components),
     periodicWorldSnapshots(components),
     part('static-peers', {

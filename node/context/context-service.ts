@@ -2,7 +2,7 @@
  * Context frames on the mesh: publishing (frames a node publishes within a few milliseconds are
  * coalesced into one gossip message with one batch signature), validation of every gossip message
  * before it is accepted or forwarded, ingestion into the world model, and catch-up via
- * `context.sync` when a member (re)joins.
+ * `context.sync` when a member (re)joins or is heard again after a silence (peer-contact.ts).
  *
  * Gossipsub verdicts: `Reject` (the forwarder misbehaves: malformed, forged, wrong mesh, oversized,
  * future-dated) lowers the forwarder's score; `Ignore` (stale, duplicate, untrusted origin, over the
@@ -38,6 +38,7 @@ import {
   GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
 } from './constants.ts'
 import { CpuPressure } from './cpu-pressure.ts'
+import { PeerContact } from './peer-contact.ts'
 import { PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
@@ -51,6 +52,14 @@ export interface PublishOptions {
 }
 
 export type FrameListener = (frame: Frame) => void
+
+export interface CatchUpResult {
+  readonly received: number
+  readonly ingested: number
+  readonly rejected: number
+  /** A catch-up from this peer was already running; this call asked nothing. */
+  readonly running: boolean
+}
 
 interface PendingFrame {
   readonly fields: FrameFields
@@ -68,6 +77,8 @@ export interface ContextServiceInit {
   counters: Counters
   events: EventRing
   isTrustedOrigin(deviceId: string): boolean
+  /** When each peer was last heard (tests inject one with their own clock). */
+  peerContact?: PeerContact
   /** What a received frame's origin may speak for, from this node's records (its name, the sensors
    * and actuators the site binds to it). Absent: every signed frame of a trusted origin is kept. */
   authority?(frame: Frame): FrameAuthorityVerdict
@@ -87,20 +98,21 @@ export class ContextService {
   })
   readonly #pressure: CpuPressure
   readonly #coalescer: PublishCoalescer<PendingFrame>
-  /** When we last had contact with each peer; a rejoining peer is asked for frames since then.
-   * Frames that arrive by gossip right after the reconnect must not move this point forward, or the
-   * gap before them would never be filled. */
-  readonly #lastContact = new Map<string, number>()
+  /** When each peer was last heard: a catch-up from it asks for frames since then (a peer heard
+   * again after a silence, or reconnecting). */
+  readonly #contact: PeerContact
+  /** Peers a catch-up is running from: a reconnect and the first gossip after it both ask for the
+   * same gap, once is enough. */
+  readonly #catchingUp = new Set<string>()
   #startupNewest: number | undefined
   /** Whether the last batch this node published reached no peer. */
   #unheard = false
-  readonly #onDisconnect = (event: CustomEvent<PeerId>) =>
-    this.#lastContact.set(event.detail.toString(), Date.now())
 
   constructor(init: ContextServiceInit) {
     this.#init = init
     this.#topic = contextTopic(init.mesh)
     this.#pressure = init.cpuPressure ?? new CpuPressure()
+    this.#contact = init.peerContact ?? new PeerContact()
     // The window grows while the machine is short of CPU and this node publishes many frames a
     // second (node/context/publish-coalescer.ts).
     this.#coalescer = new PublishCoalescer<PendingFrame>({
@@ -125,7 +137,6 @@ export class ContextService {
     pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message.data))
     pubsub.subscribe(this.#topic)
     this.#startupNewest = this.#init.world.query({ limit: 1 })[0]?.timestamp
-    this.#init.libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
   }
 
   stop(): void {
@@ -133,7 +144,6 @@ export class ContextService {
     const queued = this.#coalescer.stop()
     if (queued.length > 0) void this.#publishBatch(queued)
     this.#init.libp2p.services.pubsub.topicValidators.delete(this.#topic)
-    this.#init.libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
   }
 
   onFrame(listener: FrameListener): () => void {
@@ -162,10 +172,33 @@ export class ContextService {
     return fitFramesToAnswer(newestFirst).frames.reverse()
   }
 
-  /** Catches up from a peer: every frame is re-verified (signature, mesh, trust) before ingestion. */
-  async syncFrom(deviceId: string): Promise<{ received: number; ingested: number; rejected: number }> {
-    const lastContact = this.#lastContact.get(deviceId) ?? this.#startupNewest
-    const newest = lastContact === undefined ? undefined : Math.max(0, lastContact - SYNC_CLOCK_SKEW_MS)
+  /**
+   * Catches up from a peer: asks it for the frames since `since` (by default since it was last
+   * heard, or since the newest frame this node held at start) and re-verifies every frame
+   * (signature, mesh, trust) before ingestion. Counted under `context.catchup.*` in `mesh.health`.
+   * A catch-up already running from the peer answers `running` instead of asking twice.
+   */
+  async syncFrom(deviceId: string, since?: number): Promise<CatchUpResult> {
+    if (this.#catchingUp.has(deviceId)) return { received: 0, ingested: 0, rejected: 0, running: true }
+    this.#catchingUp.add(deviceId)
+    this.#init.counters.increment('context.catchup.runs')
+    try {
+      const result = await this.#sync(
+        deviceId,
+        since ?? this.#contact.lastHeard(deviceId) ?? this.#startupNewest,
+      )
+      this.#init.counters.increment('context.catchup.frames', result.ingested)
+      return result
+    } catch (error) {
+      this.#init.counters.increment('context.catchup.failed')
+      throw error
+    } finally {
+      this.#catchingUp.delete(deviceId)
+    }
+  }
+
+  async #sync(deviceId: string, since: number | undefined): Promise<CatchUpResult> {
+    const newest = since === undefined ? undefined : Math.max(0, since - SYNC_CLOCK_SKEW_MS)
     const result = await callRpc(
       this.#init.libp2p,
       peerIdFromString(deviceId),
@@ -197,7 +230,24 @@ export class ContextService {
         this.#init.counters.increment(`context.sync.rejected.${verdict.reason}`)
       }
     }
-    return { received: result.frames.length, ingested, rejected }
+    return { received: result.frames.length, ingested, rejected, running: false }
+  }
+
+  /** A gossip message from `forwarder` arrived: if it had been silent long enough to have been cut
+   * off, what it published meanwhile is asked for (peer-contact.ts). */
+  #heard(forwarder: string): void {
+    const contact = this.#contact.heard(forwarder)
+    if (!contact.gap) return
+    this.#init.counters.increment('context.catchup.after-silence')
+    this.syncFrom(forwarder, contact.since)
+      .then((sync) => {
+        if (sync.ingested > 0) {
+          this.#init.log(`caught up ${sync.ingested} frames from ${forwarder} after a silence`)
+        }
+      })
+      .catch((error: Error) =>
+        this.#init.log(`context.sync from ${forwarder} after a silence failed: ${error.message}`),
+      )
   }
 
   async #publishBatch(pending: PendingFrame[]): Promise<void> {
@@ -264,6 +314,7 @@ export class ContextService {
 
   async #validate(peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
     const forwarder = peer.toString()
+    this.#heard(forwarder)
     const admission = this.#limiter.admit(forwarder)
     if (!admission.admitted) {
       this.#init.counters.increment('frames.ignored.rate-limited')

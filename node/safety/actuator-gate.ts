@@ -284,8 +284,10 @@ export class ActuatorGate {
       throw await this.#storageFull(proposal.id, commandHash, error.message)
     })
     if (begun.outcome === 'refused') {
+      // A second delivery of the same command racing the first: the dispatcher reads `previous`
+      // (executing: it asks again for the outcome).
       throw new ClawMeshError('ALREADY_EXECUTED', `proposal ${proposal.id} was executed before`, {
-        data: { code: 'replay' },
+        data: { code: 'replay', previous: begun.previous },
       })
     }
     await init.beforeDeviceWrite?.(proposal.id)

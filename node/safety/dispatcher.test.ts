@@ -11,6 +11,7 @@ import { makeProposal, NOW, newSigner } from '../../test/helpers/safety-fixtures
 import { EventRing } from '../mesh/event-ring.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
 import {
+  DISPATCH_OUTCOME_GRACE_MS,
   DISPATCH_RETRY_INITIAL_MS,
   DISPATCH_RETRY_MAX_MS,
   Dispatcher,
@@ -155,6 +156,83 @@ describe('Dispatcher', () => {
     await vi.waitFor(() => expect(stateOf()).toBe('failed'))
     expect(scheduler.now).toBe(NOW + 15_000)
     expect(scheduler.pending.size).toBe(0)
+  })
+
+  // Guard for test/faults/partition.test.ts (cut during the execution): the actuator answers a
+  // re-sent command with ALREADY_EXECUTED while its first delivery still runs; that is an outcome on
+  // its way, not a failure.
+  it('asks again when the actuator answers that it is still running the command, and records the outcome it then reports', async () => {
+    let running = true
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup({
+      state: 'executing',
+      send: async () => {
+        throw new ClawMeshError('ALREADY_EXECUTED', 'executed before', {
+          data: {
+            code: 'replay',
+            previous: running
+              ? { state: 'executing', startedAt: NOW }
+              : { state: 'finished', status: 'completed' },
+          },
+        })
+      },
+    })
+    await dispatcher.dispatch(hash)
+    expect(stateOf()).toBe('executing')
+    expect(scheduler.pending.size).toBe(1)
+    running = false
+    scheduler.fire()
+    await vi.waitFor(() => expect(stateOf()).toBe('completed'))
+    expect(send).toHaveBeenCalledTimes(2)
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  // Guard for the heal-after-expiry partition: a command whose answer was lost may have run.
+  it('keeps asking past the expiry, within the grace, when a send timed out, and records the outcome the actuator then reports', async () => {
+    const expiresAt = NOW + 10_000
+    let healed = false
+    const { dispatcher, send, hash, stateOf, scheduler } = await setup({
+      proposal: { expiresAt },
+      send: async () => {
+        if (!healed) throw new ClawMeshError('TIMEOUT', 'no answer')
+        throw new ClawMeshError('ALREADY_EXECUTED', 'executed before', {
+          data: { code: 'replay', previous: { state: 'finished', status: 'completed' } },
+        })
+      },
+    })
+    await dispatcher.dispatch(hash)
+    while (scheduler.now < expiresAt + 20_000) {
+      scheduler.fire()
+      await vi.waitFor(() => expect(scheduler.pending.size).toBe(1))
+    }
+    expect(stateOf()).toBe('executing')
+    // Commands re-issued past the expiry carry their issue time: the actuator refuses to start them.
+    const last = send.mock.calls.at(-1)?.[1]
+    expect(last?.body.issuedAt).toBeGreaterThanOrEqual(expiresAt)
+    healed = true
+    scheduler.fire()
+    await vi.waitFor(() => expect(stateOf()).toBe('completed'))
+    expect(scheduler.pending.size).toBe(0)
+  })
+
+  it('reports the outcome as unknown once the grace after expiry is over', async () => {
+    const expiresAt = NOW + 10_000
+    const { dispatcher, hash, proposals, scheduler } = await setup({
+      proposal: { expiresAt },
+      send: async () => Promise.reject(new ClawMeshError('TIMEOUT', 'no answer')),
+    })
+    await dispatcher.dispatch(hash)
+    while (scheduler.pending.size > 0) {
+      scheduler.fire()
+      await vi.waitFor(() =>
+        expect(proposals.get(hash)?.state === 'failed' || scheduler.pending.size === 1).toBe(true),
+      )
+    }
+    expect(scheduler.now).toBeGreaterThanOrEqual(expiresAt + DISPATCH_OUTCOME_GRACE_MS)
+    expect(scheduler.now).toBeLessThan(expiresAt + DISPATCH_OUTCOME_GRACE_MS + DISPATCH_RETRY_MAX_MS)
+    expect(proposals.get(hash)).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/^outcome unknown/),
+    })
   })
 
   it('holds while this planner does not lead and sends at leadershipGained, under its term', async () => {

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { ExecuteResult } from './actuator-gate.ts'
-import type { ProposalStore } from './proposal-store.ts'
+import type { ProposalStore, StoredProposal } from './proposal-store.ts'
 import { refusalOf } from './refusal.ts'
 import type { SafetyLeadership } from './safety-facts.ts'
 
@@ -23,6 +23,18 @@ import type { SafetyLeadership } from './safety-facts.ts'
 export const DISPATCH_RETRY_INITIAL_MS = 1_000
 /** ...up to this, so a returning actuator is reached within seconds without a busy loop. */
 export const DISPATCH_RETRY_MAX_MS = 15_000
+
+/**
+ * How long past a proposal's expiry the dispatcher keeps asking an actuator that may hold its
+ * command: one a send reached or may have reached (the answer was lost to a partition), or one that
+ * answered it is still running it. Asking again cannot run it twice (the actuator's ledger answers
+ * with the recorded outcome) nor late (a command issued at or after the expiry is refused as
+ * `proposal-expired` whatever the actuator's clock says), so this only decides how long the command
+ * center waits to learn what happened before it reports the outcome as unknown. Two minutes covers a
+ * radio link that drops for a minute or two; a longer gap ends in "outcome unknown, check the
+ * device" rather than a proposal left executing.
+ */
+export const DISPATCH_OUTCOME_GRACE_MS = 120_000
 
 /** Timers as the dispatcher uses them; production passes setTimeout/clearTimeout, tests a fake. */
 export interface DispatchScheduler {
@@ -52,6 +64,10 @@ export interface DispatcherInit {
 export class Dispatcher {
   readonly #init: DispatcherInit
   readonly #retries = new Map<string, unknown>()
+  /** Proposals whose command may have reached the actuator (a send timed out or broke off, so the
+   * answer, not necessarily the command, was lost): the dispatcher asks for the outcome past the
+   * expiry (DISPATCH_OUTCOME_GRACE_MS) instead of giving up. */
+  readonly #mayHold = new Set<string>()
   /** Approved proposals held because this planner did not lead when it tried to dispatch them. */
   readonly #heldForLeadership = new Set<string>()
   /** Set when this planner lost the leadership, until it leads again: it cancels instead of holding. */
@@ -131,6 +147,7 @@ export class Dispatcher {
     if (record === undefined) throw new ClawMeshError('NOT_FOUND', `no proposal ${hash}`)
     // Cancelled (or otherwise ended) while held or waiting for a retry: never sent again.
     if (record.state !== 'approved' && record.state !== 'executing') return undefined
+    let sending = false
     try {
       const issuing = this.#init.leadership?.issuing()
       if (issuing?.leading === false && this.#deposed && this.#init.cancelUnsent !== undefined) {
@@ -163,7 +180,9 @@ export class Dispatcher {
         ...(record.authorCertificate === undefined ? {} : { authorCertificate: record.authorCertificate }),
         observedLinks: record.observedLinks ?? {},
       })
+      sending = true
       const result = await this.#init.send(record.proposal.targetNode, command)
+      this.#mayHold.delete(hash)
       await this.#move(hash, result.status === 'completed' ? 'complete' : 'fail', {
         outcome: JSON.stringify(result.result).slice(0, 500),
         ...(result.status === 'failed'
@@ -174,9 +193,21 @@ export class Dispatcher {
     } catch (error) {
       const clawError = error as ClawMeshError
       if (clawError.code === 'ALREADY_EXECUTED') {
-        const previous = (clawError.data?.['previous'] ?? {}) as { status?: string; detail?: string }
+        const previous = (clawError.data?.['previous'] ?? {}) as {
+          state?: string
+          status?: string
+          detail?: string
+        }
+        if (previous.state === 'executing') {
+          // The actuator began it (a send whose answer was lost, e.g. to a partition during the
+          // execution) and is still at it: its outcome is on the way, not a failure.
+          return this.#retryOrGiveUp(record, hash, attempt, error as Error, 'running')
+        }
+        this.#mayHold.delete(hash)
         await this.#move(hash, previous.status === 'completed' ? 'complete' : 'fail', {
-          reason: previous.detail ?? 'executed before a restart; outcome as recorded by the actuator',
+          reason:
+            previous.detail ??
+            'outcome as recorded by the actuator (an earlier answer was lost, or the command center restarted)',
         })
         return undefined
       }
@@ -192,33 +223,66 @@ export class Dispatcher {
         })
         return undefined
       }
-      const unreachable =
-        !(error instanceof ClawMeshError) || error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE'
-      if (unreachable && this.#init.now() < record.proposal.expiresAt && !this.#closed) {
+      const unanswered = !(error instanceof ClawMeshError) || error.code === 'TIMEOUT'
+      if (sending && unanswered) this.#mayHold.add(hash)
+      const unreachable = unanswered || clawError.code === 'UNAVAILABLE'
+      if (unreachable && !this.#closed) {
         // A flaky link must not lose an approved proposal: keep it executing and try again. The
         // actuator's ledger makes a retry after a lost answer safe (it reports, never repeats).
-        const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_INITIAL_MS * 2 ** attempt)
-        if (attempt === 0) {
-          this.#init.log(
-            `actuator for proposal ${record.proposal.id} unreachable (${(error as Error).message}); retrying until it expires`,
-          )
-        }
-        this.#retries.set(
-          hash,
-          this.#init.scheduler.setTimer(() => void this.dispatch(hash, attempt + 1), delay),
-        )
-        return undefined
+        return this.#retryOrGiveUp(record, hash, attempt, error as Error, 'unreachable')
       }
+      this.#mayHold.delete(hash)
       this.#init.log(`proposal ${record.proposal.id} could not be executed: ${(error as Error).message}`)
       const refusedBy = refusalOf(error)
       await this.#move(hash, 'fail', {
-        reason: unreachable
-          ? `actuator unreachable until the proposal expired: ${(error as Error).message}`.slice(0, 500)
-          : (error as Error).message.slice(0, 500),
+        reason: (error as Error).message.slice(0, 500),
         ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
       })
       return undefined
     }
+  }
+
+  /**
+   * Asks again with doubling backoff while there is reason to: until the proposal expires, and
+   * past it by DISPATCH_OUTCOME_GRACE_MS when the actuator may hold the command (sent before, or
+   * answering that it runs it). Then the proposal fails with why: never reached, or outcome unknown.
+   */
+  async #retryOrGiveUp(
+    record: StoredProposal,
+    hash: string,
+    attempt: number,
+    error: Error,
+    why: 'unreachable' | 'running',
+  ): Promise<undefined> {
+    const { expiresAt, id, targetNode } = record.proposal
+    const mayHoldIt = why === 'running' || this.#mayHold.has(hash)
+    const deadline = mayHoldIt ? expiresAt + DISPATCH_OUTCOME_GRACE_MS : expiresAt
+    if (this.#init.now() < deadline && !this.#closed) {
+      const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_INITIAL_MS * 2 ** attempt)
+      if (attempt === 0) {
+        this.#init.log(
+          why === 'running'
+            ? `actuator ${targetNode} is still running proposal ${id}; asking for its outcome`
+            : `actuator for proposal ${id} unreachable (${error.message}); retrying until it expires`,
+        )
+      }
+      this.#retries.set(
+        hash,
+        this.#init.scheduler.setTimer(() => void this.dispatch(hash, attempt + 1), delay),
+      )
+      return undefined
+    }
+    this.#mayHold.delete(hash)
+    const reason = mayHoldIt
+      ? `outcome unknown: the actuator ${why === 'running' ? 'was still running it' : 'could not be reached'} ${DISPATCH_OUTCOME_GRACE_MS / 1_000} s after the proposal expired (${error.message}); check the device`
+      : `actuator unreachable until the proposal expired: ${error.message}`
+    this.#init.log(`proposal ${id} could not be executed: ${reason}`)
+    const refusedBy = refusalOf(error)
+    await this.#move(hash, 'fail', {
+      reason: reason.slice(0, 500),
+      ...(refusedBy === undefined ? {} : { refusal: refusedBy }),
+    })
+    return undefined
   }
 
   #cancelRetry(hash: string): void {

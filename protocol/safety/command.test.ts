@@ -51,6 +51,31 @@ describe('certified command', () => {
     })
   })
 
+  // Guard of the dispatcher's asking past the expiry (node/safety/dispatcher.ts): a command issued
+  // at or after the proposal's expiry never starts an execution, even where the actuator's clock is
+  // behind the issuer's and still sees the proposal as live.
+  it('refuses a command issued at or after the proposal expired, whatever the actuator clock says', async () => {
+    const commandCenter = await newSigner()
+    const proposal = makeProposal({ targetNode: (await newSigner()).id, authorId: (await newSigner()).id })
+    const context = {
+      manifest: [{ operation: 'open', minimumLevel: 'L1' as const }],
+      trustedIssuers: new Set([commandCenter.id]),
+      isRevoked: () => false,
+      now: NOW,
+      executedBefore: false,
+      evidence: [{ frameId: 'frame-1', tier: 'T1' as const, kind: 'observation' as const, basis: 'test' }],
+      author: { kind: 'planner' as const, eligible: true },
+    }
+    const issuedAt = (at: number) => issueCommand(commandCenter, { proposal, approvals: [], issuedAt: at })
+    expect(await evaluateCommandPolicy(await issuedAt(proposal.expiresAt), context)).toMatchObject({
+      verdict: 'deny',
+      code: 'proposal-expired',
+    })
+    expect(await evaluateCommandPolicy(await issuedAt(proposal.expiresAt - 1), context)).not.toMatchObject({
+      code: 'proposal-expired',
+    })
+  })
+
   it('believes only the link the command center observed, never the approval claim', async () => {
     const commandCenter = await newSigner()
     const alice = await newOperator(commandCenter)

@@ -169,6 +169,17 @@ export function evaluateCommandPolicy(
     readonly author: AuthorFact
   },
 ): Promise<PolicyVerdict> {
+  // Expiry is the issuer's clock's to decide: a command issued at or after it (a command center
+  // asking an unreachable actuator for the outcome past the expiry) may learn an outcome but never
+  // start an execution, even on an actuator whose own clock is behind.
+  const { issuedAt, proposal } = command.body
+  if (issuedAt >= proposal.expiresAt) {
+    return Promise.resolve({
+      verdict: 'deny',
+      code: 'proposal-expired',
+      detail: `command issued at ${issuedAt}, at or after the proposal's expiry (${proposal.expiresAt})`,
+    })
+  }
   return evaluateActuationPolicy({
     ...context,
     observedLinks: command.body.observedLinks ?? {},

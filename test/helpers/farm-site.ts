@@ -108,7 +108,12 @@ export async function startFarmSite<N extends string = never>(
   const fieldNode =
     options.fieldHoldExecutionMs === undefined
       ? await startNode(dirs.field, fieldArgs, options.fieldPlacement)
-      : await startNodeHoldingExecutions(dirs.field, fieldArgs, options.fieldHoldExecutionMs)
+      : await startNodeHoldingExecutions(
+          dirs.field,
+          fieldArgs,
+          options.fieldHoldExecutionMs,
+          options.fieldPlacement,
+        )
   for (const operator of operators) {
     const issued = await runCli(
       [

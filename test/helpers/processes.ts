@@ -128,17 +128,22 @@ export async function startNodeHoldingExecutions(
   stateDir: string,
   args: string[],
   holdMs: number,
+  placement?: ProcessPlacement,
 ): Promise<NodeProcess> {
-  return spawnNode(stateDir, [
-    HELD_EXECUTION_NODE,
-    String(holdMs),
-    'start',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    ...withoutDiscoveryUnlessAsked(args),
-  ])
+  return spawnNode(
+    stateDir,
+    [
+      HELD_EXECUTION_NODE,
+      String(holdMs),
+      'start',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...withoutDiscoveryUnlessAsked(args),
+    ],
+    placement,
+  )
 }
 
 /** Starts `clawmesh-node --config` with a configuration file written from `config` (for settings

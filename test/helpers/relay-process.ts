@@ -33,10 +33,15 @@ export async function runRelayCli(stateDir: string, args: string[]): Promise<str
   return output
 }
 
-export async function startRelayProcess(stateDir: string, args: string[] = []): Promise<RelayProcess> {
+/** Starts a relay on a free port, or on `port` (a restart on the address its members hold). */
+export async function startRelayProcess(
+  stateDir: string,
+  args: string[] = [],
+  port = 0,
+): Promise<RelayProcess> {
   const child = spawn(
     process.execPath,
-    [RELAY_BIN, '--state-dir', stateDir, '--host', '127.0.0.1', '--port', '0', ...args],
+    [RELAY_BIN, '--state-dir', stateDir, '--host', '127.0.0.1', '--port', String(port), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
