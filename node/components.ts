@@ -24,9 +24,11 @@ import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { ContextService, type PublishOptions } from './context/context-service.ts'
+import { OriginThrottle } from './context/origin-throttle.ts'
 import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
 import { RefusalWindow } from './health/refusal-window.ts'
+import { ThrottledPeers } from './health/throttled-peers.ts'
 import { combineActuators, createHostRepairs } from './host-ops/host-repairs.ts'
 import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
 import { EventRing } from './mesh/event-ring.ts'
@@ -68,6 +70,8 @@ export interface NodeComponents {
   readonly counters: Counters
   readonly events: EventRing
   readonly refusals: RefusalWindow
+  /** Peers throttled for flooding (gossip over the origin limits, RPC over the rate limit). */
+  readonly throttled: ThrottledPeers
   readonly trust: TrustStore
   readonly revocations: RevocationStore
   readonly tls: ServerTls | undefined
@@ -137,6 +141,21 @@ export async function createNodeComponents(
   const counters = new Counters()
   const events = new EventRing(EVENT_RING_SIZE)
   const refusals = new RefusalWindow()
+  const throttled = new ThrottledPeers()
+  const throttle = new OriginThrottle({
+    throttled,
+    onPenalty: (deviceId) => {
+      refreshGossipStanding(libp2p, deviceId)
+      refusals.note()
+      events.push({
+        level: 'warn',
+        type: 'peer.throttled.gossip',
+        message: `${deviceId} floods gossip: scored down (graylisted) for a while`,
+        peer: deviceId,
+      })
+      log(`${deviceId} floods gossip past the origin limits: its gossip is dropped for a while`)
+    },
+  })
 
   const pairing = new PairingWindow({ counters })
   const isKnown = (deviceId: string) => deviceId === localAdminId || trust.has(deviceId)
@@ -173,6 +192,7 @@ export async function createNodeComponents(
     discovery: config.discovery,
     // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
     gossipStanding: (deviceId) => (trust.has(deviceId) ? gossip.standing(deviceId) : 'refuse'),
+    gossipPenalty: (deviceId) => throttle.penaltyOf(deviceId),
     iceServers: config.iceServers,
     webrtc: hasWebRtcPath(config.relays, staticPeers),
     onLanPeer: (peer) => lanPeers.offer(peer.id.toString(), peer.multiaddrs),
@@ -211,6 +231,7 @@ export async function createNodeComponents(
     counters,
     events,
     isTrustedOrigin,
+    throttle,
     authority: (frame) =>
       checkFrameAuthority(frame, {
         nameOf: (origin) => (origin === identity.deviceId ? config.name : trust.get(origin)?.name),
@@ -372,6 +393,7 @@ export async function createNodeComponents(
     counters,
     events,
     refusals,
+    throttled,
     trust,
     revocations,
     tls,

@@ -116,3 +116,40 @@ export const PAIRING_WINDOW_MAX_MS = 15 * 60_000
 
 /** Shortest validity of the certificate a pairing hands an operator (tests use short ones). */
 export const PAIRED_CERTIFICATE_MIN_VALIDITY_MS = 10_000
+
+/** Gossip batches one origin may have validated per second, and the burst it may save up. A field
+ * node's busiest legitimate publishing is ~100 batches/s (6,000 frames/s in batches of 64, or 200/s
+ * of lone urgent frames at the 5 ms coalescing window); 250/s leaves headroom above both, and the
+ * burst covers a reconnect's backlog, while a peer publishing as fast as it can is cut to this
+ * before its signatures are checked (node/context/origin-throttle.ts). */
+export const GOSSIP_ORIGIN_BATCHES_PER_SECOND = 250
+export const GOSSIP_ORIGIN_BATCHES_BURST = 500
+
+/** Frames one origin may have validated per second (and twice that as a burst): each frame of a
+ * batch is checked and ingested on its own, so full batches at the batch rate would still be 16,000
+ * frames/s. 8,000 is above the 6,000 frames/s a loaded site's busiest field node publishes. */
+export const GOSSIP_ORIGIN_FRAMES_PER_SECOND = 8_000
+export const GOSSIP_ORIGIN_FRAMES_BURST = 16_000
+
+/** Gossip messages over a limit from one peer before it is scored down: a few dozen overruns can be
+ * a burst after a reconnect; fifty in a row within the penalty window is a flood. */
+export const GOSSIP_OVERRUNS_BEFORE_PENALTY = 50
+
+/** gossipsub application score of a flooding peer: far below its graylist threshold (-80), so
+ * gossipsub drops everything the peer sends before hashing or validating it, and publishes nothing
+ * to it. */
+export const GOSSIP_FLOOD_PENALTY_SCORE = -1_000
+
+/** How long the penalty lasts after the peer's last overrun. While graylisted it cannot overrun, so
+ * the penalty lifts after this; a peer still flooding is graylisted again after the next fifty,
+ * i.e. it gets one burst per window. */
+export const GOSSIP_FLOOD_PENALTY_MS = 30_000
+
+/** A request refused as RATE_LIMITED is answered only after this delay, so a caller that fires its
+ * next request as soon as it is refused is slowed to the rate its open streams allow
+ * (RPC_MAX_CONCURRENT_PER_PEER × 4 per 250 ms) instead of spinning on cheap refusals. */
+export const RPC_RATE_LIMITED_ANSWER_DELAY_MS = 250
+
+/** A peer is listed as throttled (`mesh.health` throttledPeers, `clawmesh status`) until this long
+ * after its last throttled request or gossip message. */
+export const THROTTLED_PEER_LISTED_MS = 10 * 60_000

@@ -6,8 +6,9 @@
  *
  * Gossipsub verdicts: `Reject` (the forwarder misbehaves: malformed, forged, wrong mesh, oversized,
  * future-dated) lowers the forwarder's score; `Ignore` (stale, duplicate, untrusted origin, over the
- * per-peer rate) drops the message without penalty. Every rejection is counted per reason and per
- * forwarding peer.
+ * per-peer or per-origin rate) drops the message without that penalty — a peer that keeps overrunning
+ * the rates is scored down by the origin throttle instead (origin-throttle.ts). Every rejection is
+ * counted per reason and per forwarding peer.
  */
 
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -16,10 +17,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { FrameAuthorityVerdict } from '../../protocol/context/frame-authority.ts'
 import {
   BATCH_MAX_FRAMES,
-  decodeBatch,
   type Frame,
   type FrameFields,
+  readBatchEnvelope,
   sealBatch,
+  verifyBatchEnvelope,
   verifyFrame,
 } from '../../protocol/context/index.ts'
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
@@ -27,6 +29,7 @@ import { fitFramesToAnswer } from '../../protocol/rpc/answer-budget.ts'
 import type { Signer } from '../../protocol/signing.ts'
 import type { Counters } from '../../runtime/counters.ts'
 import { PeerLimiter } from '../../runtime/rpc/peer-limiter.ts'
+import { ThrottledPeers } from '../health/throttled-peers.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
@@ -39,6 +42,7 @@ import {
 } from './constants.ts'
 import { CpuPressure } from './cpu-pressure.ts'
 import { PeerContact } from './peer-contact.ts'
+import { OriginThrottle } from './origin-throttle.ts'
 import { PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
@@ -85,6 +89,9 @@ export interface ContextServiceInit {
   log: (line: string) => void
   /** The machine's CPU pressure, which sets the coalescing window (tests inject one). */
   cpuPressure?: CpuPressure
+  /** The per-origin gossip throttle (the node's, which also scores flooders down); a private one
+   * with the default limits when absent. */
+  throttle?: OriginThrottle
 }
 
 export class ContextService {
@@ -96,6 +103,7 @@ export class ContextService {
     burst: GOSSIP_MESSAGES_PER_PEER_BURST,
     maxConcurrent: Number.MAX_SAFE_INTEGER,
   })
+  readonly #throttle: OriginThrottle
   readonly #pressure: CpuPressure
   readonly #coalescer: PublishCoalescer<PendingFrame>
   /** When each peer was last heard: a catch-up from it asks for frames since then (a peer heard
@@ -113,6 +121,7 @@ export class ContextService {
     this.#topic = contextTopic(init.mesh)
     this.#pressure = init.cpuPressure ?? new CpuPressure()
     this.#contact = init.peerContact ?? new PeerContact()
+    this.#throttle = init.throttle ?? new OriginThrottle({ throttled: new ThrottledPeers() })
     // The window grows while the machine is short of CPU and this node publishes many frames a
     // second (node/context/publish-coalescer.ts).
     this.#coalescer = new PublishCoalescer<PendingFrame>({
@@ -318,15 +327,30 @@ export class ContextService {
     const admission = this.#limiter.admit(forwarder)
     if (!admission.admitted) {
       this.#init.counters.increment('frames.ignored.rate-limited')
+      this.#throttle.forwarderOverrun(forwarder)
       return TopicValidatorResult.Ignore
     }
     admission.release()
-    const decoded = await decodeBatch(data, {
-      ...this.#init.mesh,
-      now: Date.now(),
-      isTrustedOrigin: this.#init.isTrustedOrigin,
-      isDuplicate: (frameId) => this.#init.world.has(frameId),
-    })
+    const read = readBatchEnvelope(data)
+    // The origin throttle runs on the envelope alone: no frame or signature of an ignored batch is
+    // checked.
+    const throttled =
+      read.verdict === 'read'
+        ? this.#throttle.admit(read.envelope.origin, read.envelope.frames.length, forwarder)
+        : undefined
+    if (throttled?.verdict === 'ignore') {
+      this.#init.counters.increment(`frames.ignored.origin-throttled.${throttled.reason}`)
+      return TopicValidatorResult.Ignore
+    }
+    const decoded =
+      read.verdict === 'read'
+        ? await verifyBatchEnvelope(read.envelope, {
+            ...this.#init.mesh,
+            now: Date.now(),
+            isTrustedOrigin: this.#init.isTrustedOrigin,
+            isDuplicate: (frameId) => this.#init.world.has(frameId),
+          })
+        : ({ verdict: 'reject', reason: read.reason, frames: [] } as const)
     if (decoded.verdict === 'reject') {
       const reason =
         decoded.reason ?? decoded.frames.find((frame) => frame.verdict === 'reject')?.reason ?? 'malformed'

@@ -35,6 +35,9 @@ export interface NodeLibp2pInit {
    * while its subscriptions are still read; `accept` is a normal peer. Call refreshGossipStanding
    * when a standing changes. */
   gossipStanding?: (deviceId: string) => 'accept' | 'pending' | 'refuse'
+  /** Added to a peer's application score: negative while the peer is penalised for flooding
+   * (node/context/origin-throttle.ts). Call refreshGossipStanding when a penalty starts. */
+  gossipPenalty?: (deviceId: string) => number
   /** gossipsub's mesh degree (target D, low and high water marks); gossipsub's defaults (6 / 4 /
    * 12) when absent. */
   gossipMeshDegree?: { D: number; Dlo: number; Dhi: number }
@@ -101,7 +104,8 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // (docs/benchmarks-fanout.md).
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: createPeerScoreParams({
-          appSpecificScore: (peer) => gossipScoreOf(init.gossipStanding?.(peer) ?? 'accept'),
+          appSpecificScore: (peer) =>
+            gossipScoreOf(init.gossipStanding?.(peer) ?? 'accept') + (init.gossipPenalty?.(peer) ?? 0),
           appSpecificWeight: 1,
           topics: {
             [contextTopic(init.mesh)]: createTopicScoreParams({
@@ -179,3 +183,10 @@ export function refreshGossipStanding(libp2p: NodeLibp2p, deviceId: string): voi
 }
 
 export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>
+
+/** A peer's gossipsub score as this node computes it (for `mesh.health`), or undefined if a release
+ * no longer has the method: the class has `getScore`, its exported interface does not. */
+export function gossipScore(libp2p: NodeLibp2p, deviceId: string): number | undefined {
+  const pubsub = libp2p.services.pubsub as unknown as { getScore?: (peer: string) => number }
+  return pubsub.getScore?.(deviceId)
+}

@@ -1,11 +1,14 @@
 /**
  * The node's RPC server as a lifecycle part: the handler table behind the caller checks of
- * caller-records.ts, every refusal noted for `mesh.health` and pushed as an event.
+ * caller-records.ts, every refusal noted for `mesh.health` and pushed as an event — except
+ * RATE_LIMITED, counted per peer in the throttled-peers table with one event per episode, so a flood
+ * does not wash the security events out of the ring.
  */
 
 import type { Counters } from '../../runtime/counters.ts'
 import { type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
 import type { RefusalWindow } from '../health/refusal-window.ts'
+import type { ThrottledPeers } from '../health/throttled-peers.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { Startable } from '../lifecycle.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
@@ -19,6 +22,7 @@ export interface ServeRpcInit {
   counters: Counters
   events: EventRing
   refusals: RefusalWindow
+  throttled: ThrottledPeers
 }
 
 export class RpcServerPart implements Startable {
@@ -31,7 +35,7 @@ export class RpcServerPart implements Startable {
   }
 
   async start(): Promise<void> {
-    const { callers, events, refusals } = this.#init
+    const { callers, events, refusals, throttled } = this.#init
     this.#stop = await startRpcServer({
       libp2p: this.#init.libp2p,
       protocol: this.#init.protocol,
@@ -43,6 +47,7 @@ export class RpcServerPart implements Startable {
       forbids: callers.forbids,
       forbidsCall: callers.forbidsCall,
       onRefusal: (callerId, code, message) => {
+        if (code === 'RATE_LIMITED' && !throttled.note(callerId, { rpcRequests: 1 })) return
         refusals.note()
         events.push({ level: 'warn', type: `rpc.refused.${code}`, message, peer: callerId })
       },

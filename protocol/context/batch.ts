@@ -126,17 +126,40 @@ export async function decodeBatch(
   bytes: Uint8Array,
   options: VerifyFrameOptions & { readonly maxBytes?: number },
 ): Promise<DecodedBatch> {
-  const maxBytes = options.maxBytes ?? BATCH_MAX_BYTES
-  if (bytes.byteLength > maxBytes) return { verdict: 'reject', reason: 'oversized', frames: [] }
+  const read = readBatchEnvelope(bytes, options.maxBytes)
+  if (read.verdict === 'reject') return { verdict: 'reject', reason: read.reason, frames: [] }
+  return verifyBatchEnvelope(read.envelope, options)
+}
+
+/** A batch parsed as far as its envelope: the claimed origin and the frames, none checked yet. */
+export type BatchEnvelope = z.infer<typeof batchEnvelopeSchema>
+
+export type BatchEnvelopeRead =
+  | { readonly verdict: 'read'; readonly envelope: BatchEnvelope }
+  | { readonly verdict: 'reject'; readonly reason: 'oversized' | 'malformed' }
+
+/** The first, cheap step of decodeBatch: size, JSON and envelope shape. A receiver learns the
+ * claimed origin and the frame count here, before any frame or signature is checked (the gossip
+ * validator throttles per origin at this point). Never throws. */
+export function readBatchEnvelope(bytes: Uint8Array, maxBytes: number = BATCH_MAX_BYTES): BatchEnvelopeRead {
+  if (bytes.byteLength > maxBytes) return { verdict: 'reject', reason: 'oversized' }
   let json: unknown
   try {
     json = decodeJsonMessage(bytes, maxBytes)
   } catch {
-    return { verdict: 'reject', reason: 'malformed', frames: [] }
+    return { verdict: 'reject', reason: 'malformed' }
   }
   const envelope = batchEnvelopeSchema.safeParse(json)
-  if (!envelope.success) return { verdict: 'reject', reason: 'malformed', frames: [] }
-  const { origin, frames, batchSignature } = envelope.data
+  if (!envelope.success) return { verdict: 'reject', reason: 'malformed' }
+  return { verdict: 'read', envelope: envelope.data }
+}
+
+/** The rest of decodeBatch, on an envelope readBatchEnvelope returned. Never throws. */
+export async function verifyBatchEnvelope(
+  envelope: BatchEnvelope,
+  options: VerifyFrameOptions,
+): Promise<DecodedBatch> {
+  const { origin, frames, batchSignature } = envelope
 
   if (batchSignature === undefined) return decodePerFrameBatch(origin, frames, options)
 

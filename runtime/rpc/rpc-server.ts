@@ -3,7 +3,8 @@
  * at a time per stream (a caller may send its next request on the same stream once answered).
  * Order of checks: admission (rate, concurrency) → size-limited read → envelope → method table →
  * caller access → params schema → handler → result schema. Anything a handler throws is normalised
- * to the closed error table; every refusal is counted and the node keeps serving.
+ * to the closed error table; every refusal is counted and the node keeps serving. A RATE_LIMITED
+ * answer is held back RPC_RATE_LIMITED_ANSWER_DELAY_MS, so a flooder cannot spin on refusals.
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -14,6 +15,7 @@ import {
   RPC_MAX_CONCURRENT_PER_PEER,
   RPC_MAX_MESSAGE_BYTES,
   RPC_RATE_BURST,
+  RPC_RATE_LIMITED_ANSWER_DELAY_MS,
   RPC_RATE_PER_SECOND,
   RPC_READ_TIMEOUT_MS,
   RPC_STREAM_IDLE_MS,
@@ -183,6 +185,9 @@ async function serveRequest(
   } finally {
     if (admission?.admitted === true) admission.release()
   }
+  // Held without a handler slot: the caller's streams (maxInboundStreams) bound how many wait.
+  if (!response.ok && response.error.code === 'RATE_LIMITED')
+    await new Promise((resolve) => setTimeout(resolve, RPC_RATE_LIMITED_ANSWER_DELAY_MS))
   try {
     let bytes: Uint8Array
     try {

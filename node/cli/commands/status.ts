@@ -1,7 +1,7 @@
 /** `clawmesh status --url`: asks a running node (over libp2p) who it is and what it is connected to. */
 import type { Command } from 'commander'
 import { describePublishing } from '../../../protocol/publishing.ts'
-import type { MeshEvent, MeshStatus } from '../../../protocol/rpc/methods.ts'
+import type { MeshEvent, MeshHealth, MeshStatus } from '../../../protocol/rpc/methods.ts'
 import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 
 /** How often `status --events --follow` asks for new events. */
@@ -65,6 +65,7 @@ export function registerStatusCommand(program: Command): void {
           )
         }
         printStaticPeers(status.staticPeers)
+        printThrottledPeers(health.throttledPeers ?? [])
         const print = (event: MeshEvent) =>
           console.log(
             `${new Date(event.at).toISOString()} ${event.level.padEnd(5)} ${event.type} ${event.message}`,
@@ -84,6 +85,25 @@ export function registerStatusCommand(program: Command): void {
         }
       })
     })
+}
+
+/** One row per peer throttled lately for flooding: what was turned away, and whether its gossip is
+ * scored down (graylisted) right now. */
+function printThrottledPeers(peers: NonNullable<MeshHealth['throttledPeers']>): void {
+  if (peers.length === 0) return
+  console.log(
+    table([
+      ['THROTTLED PEERS', 'GOSSIP MSGS', 'GOSSIP FRAMES', 'RPC REFUSED', 'SCORE', 'LAST'],
+      ...peers.map((peer) => [
+        peer.deviceId,
+        String(peer.gossipMessages),
+        String(peer.gossipFrames),
+        String(peer.rpcRequests),
+        `${peer.gossipScore === undefined ? '?' : peer.gossipScore.toFixed(0)}${peer.scoredDown ? ' (scored down)' : ''}`,
+        new Date(peer.lastAt).toISOString(),
+      ]),
+    ]),
+  )
 }
 
 /** One row per configured static peer, with the TLS posture of its link (protocol/tls-pin.ts). */

@@ -6,6 +6,7 @@ import type { MeshStatus } from '../../../protocol/rpc/methods.ts'
 import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import { assessHealth } from '../../health/health.ts'
+import { gossipScore } from '../../libp2p/create-node-libp2p.ts'
 import { inspect } from '../../mesh/inspect.ts'
 
 export type MeshHandlers = Pick<
@@ -23,7 +24,16 @@ export type MeshHandlers = Pick<
 export function createMeshHandlers(
   components: Pick<
     NodeComponents,
-    'context' | 'lag' | 'counters' | 'refusals' | 'peers' | 'libp2p' | 'world' | 'router' | 'events'
+    | 'context'
+    | 'lag'
+    | 'counters'
+    | 'refusals'
+    | 'throttled'
+    | 'peers'
+    | 'libp2p'
+    | 'world'
+    | 'router'
+    | 'events'
   >,
   status: () => MeshStatus,
 ): MeshHandlers {
@@ -33,7 +43,11 @@ export function createMeshHandlers(
     'mesh.health': () => {
       const memory = process.memoryUsage()
       const { windowMs, cpuPressure } = context.publishing
-      return assessHealth({
+      const throttledPeers = components.throttled.list().map((peer) => {
+        const score = gossipScore(components.libp2p, peer.deviceId)
+        return score === undefined ? peer : { ...peer, gossipScore: score }
+      })
+      const health = assessHealth({
         eventLoopLagMs: components.lag.sampleP99Ms(),
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,
@@ -41,6 +55,7 @@ export function createMeshHandlers(
         recentRefusals: components.refusals.recent(),
         publishing: { windowMs, cpuPressure: cpuPressure ?? null },
       })
+      return throttledPeers.length === 0 ? health : { ...health, throttledPeers }
     },
     'mesh.peers': () => ({ peers: components.peers() }),
     'mesh.inspect': () => inspect(components.libp2p),

@@ -79,6 +79,23 @@ export type MeshStatus = z.input<typeof meshStatusResultSchema>
 
 export const healthStateSchema = z.enum(['ok', 'degraded', 'unhealthy'])
 
+/** A peer this node throttled lately (node/health/throttled-peers.ts): what it turned away, and
+ * whether the peer's gossip score is pushed down right now. */
+export const throttledPeerSchema = z.object({
+  deviceId: deviceIdSchema,
+  /** Gossip messages ignored over the per-peer or per-origin limits. */
+  gossipMessages: z.number().int().nonnegative(),
+  /** Frames those messages carried, where they were read (over the per-origin frame limit). */
+  gossipFrames: z.number().int().nonnegative(),
+  /** RPC requests answered RATE_LIMITED. */
+  rpcRequests: z.number().int().nonnegative(),
+  lastAt: z.number(),
+  scoredDown: z.boolean(),
+  /** The peer's gossipsub score as this node computes it now (below -80: graylisted). */
+  gossipScore: z.number().optional(),
+})
+export type ThrottledPeer = z.infer<typeof throttledPeerSchema>
+
 export const meshHealthResultSchema = z.object({
   status: healthStateSchema,
   reasons: z.array(z.string()),
@@ -90,6 +107,8 @@ export const meshHealthResultSchema = z.object({
    * machine is short of CPU), and that CPU pressure: the share of recent time some task waited for
    * a CPU (Linux PSI; null where the kernel does not report it). Absent from older nodes. */
   publishing: publishingStatusSchema.optional(),
+  /** Peers throttled in the last minutes (floods); absent from older nodes. */
+  throttledPeers: z.array(throttledPeerSchema).max(256).optional(),
 })
 export type MeshHealth = z.infer<typeof meshHealthResultSchema>
 
