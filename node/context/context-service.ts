@@ -41,8 +41,8 @@ import {
   GOSSIP_MESSAGES_PER_PEER_PER_SECOND,
 } from './constants.ts'
 import { CpuPressure } from './cpu-pressure.ts'
-import { PeerContact } from './peer-contact.ts'
 import { OriginThrottle } from './origin-throttle.ts'
+import { PeerContact } from './peer-contact.ts'
 import { PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
