@@ -153,3 +153,7 @@ export const RPC_RATE_LIMITED_ANSWER_DELAY_MS = 250
 /** A peer is listed as throttled (`mesh.health` throttledPeers, `clawmesh status`) until this long
  * after its last throttled request or gossip message. */
 export const THROTTLED_PEER_LISTED_MS = 10 * 60_000
+
+/** Throttled peers remembered (and listed in `mesh.health`) at once. Only trusted keys connect, and a
+ * mesh has tens of them; the bound keeps made-up relayed origins from growing the table. */
+export const THROTTLED_PEERS_MAX = 256

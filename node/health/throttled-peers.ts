@@ -4,12 +4,8 @@
  * answered RATE_LIMITED (runtime/rpc/rpc-server.ts). `mesh.health` lists them and `clawmesh status`
  * prints them as the THROTTLED PEERS table, so a flood is visible by peer, not only as a counter.
  */
-import { THROTTLED_PEER_LISTED_MS } from '../../protocol/limits.ts'
+import { THROTTLED_PEER_LISTED_MS, THROTTLED_PEERS_MAX } from '../../protocol/limits.ts'
 import type { ThrottledPeer } from '../../protocol/rpc/methods.ts'
-
-/** Peers remembered at once. Only trusted keys connect, and a mesh has tens of them; the bound keeps
- * made-up relayed origins from growing the table. */
-const THROTTLED_PEERS_MAX = 256
 
 export interface ThrottledAmounts {
   readonly gossipMessages?: number

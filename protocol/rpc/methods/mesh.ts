@@ -1,7 +1,7 @@
 /** `mesh.*` methods about the node itself: status, health, peers, events and libp2p internals. */
 import { z } from 'zod'
 import { deviceIdSchema } from '../../device-id.ts'
-import { EVENT_RING_SIZE } from '../../limits.ts'
+import { EVENT_RING_SIZE, THROTTLED_PEERS_MAX } from '../../limits.ts'
 import { linkPostureSchema } from '../../link-posture.ts'
 import { plannerStatusSchema } from '../../planner.ts'
 import {
@@ -108,7 +108,7 @@ export const meshHealthResultSchema = z.object({
    * a CPU (Linux PSI; null where the kernel does not report it). Absent from older nodes. */
   publishing: publishingStatusSchema.optional(),
   /** Peers throttled in the last minutes (floods); absent from older nodes. */
-  throttledPeers: z.array(throttledPeerSchema).max(256).optional(),
+  throttledPeers: z.array(throttledPeerSchema).max(THROTTLED_PEERS_MAX).optional(),
 })
 export type MeshHealth = z.infer<typeof meshHealthResultSchema>
 
