@@ -34,6 +34,9 @@ lag.enable()
 
 const nsToMs = (ns: number) => Math.round(ns / 1e4) / 100
 
+// A worker whose bench is gone (killed, crashed) exits instead of publishing into the void.
+process.on('disconnect', () => process.exit(0))
+
 process.on('message', (message: ProbeRequest) => {
   if (message.type === 'sample') {
     const memory = process.memoryUsage()

@@ -153,6 +153,8 @@ interface Sample {
   /** libp2p connections and gossip mesh peers: a link lost under load shows here. */
   connections: number
   meshPeers: number
+  /** Peers gossipsub holds an outbound stream to: a link up without one carries no gossip. */
+  outboundStreams: number
 }
 
 interface Round {
@@ -193,6 +195,8 @@ const rounds: Round[] = []
 const loads: Array<{ minute: number; load1: number }> = []
 const snapshots: Array<{ node: number; minute: number; path: string; ms: number }> = []
 const startedAtIso = new Date().toISOString()
+/** Link trouble each worker saw (stream errors, PRUNEs, disconnections), as it reports it. */
+const linkEvents: Array<{ minute: number; node: string; event: string }> = []
 /** Frames that reached a receiver after their round was counted (more than COLLECT_GRACE_MS late). */
 let framesAfterCollect = 0
 const loadAtStart = loadavg().map(round2)
@@ -217,8 +221,7 @@ try {
     if (statuses.every((status, index) => status.meshPeers >= Math.min(degree(index), status.meshDegree)))
       break
     if (Date.now() > meshDeadline) {
-      console.warn(`mesh incomplete after ${MESH_FORMATION_TIMEOUT_MS} ms; soaking anyway`)
-      break
+      throw new Error(`mesh incomplete after ${MESH_FORMATION_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`)
     }
     await sleep(250)
   }
@@ -249,7 +252,10 @@ try {
         lagMaxMs: reply.lagMaxMs,
         connections: statuses[node]?.connections ?? 0,
         meshPeers: statuses[node]?.meshPeers ?? 0,
+        outboundStreams: statuses[node]?.outboundStreams ?? 0,
       })
+    for (const [node, status] of statuses.entries())
+      for (const event of status.linkEvents ?? []) linkEvents.push({ minute, node: `n${node}`, event })
   }
   let leaker: number | undefined
   const snapshot = async (node: number) => {
@@ -360,6 +366,10 @@ const nodeSummary = Array.from({ length: SITE_SIZE }, (_, node) => {
     lagP99MsMax: Math.max(...own.map((s) => s.lagP99Ms)),
     connections: { min: Math.min(...own.map((s) => s.connections)), last: own.at(-1)?.connections },
     meshPeers: { min: Math.min(...own.map((s) => s.meshPeers)), last: own.at(-1)?.meshPeers },
+    outboundStreams: {
+      min: Math.min(...own.map((s) => s.outboundStreams)),
+      last: own.at(-1)?.outboundStreams,
+    },
     lastHalfSlope: {
       rssMiBPerMin: rssSlopes[node],
       heapMiBPerMin: heapSlopes[node],
@@ -398,6 +408,7 @@ const result = {
   },
   nodes: nodeSummary,
   snapshots,
+  linkEvents,
   loads,
   rounds,
   samples,
