@@ -35,6 +35,10 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(root, 'docs/soak.json') },
     svg: { type: 'string', default: join(root, 'docs/soak.svg') },
     'snapshot-leaker': { type: 'string' },
+    /** libp2p's default: abort a link whose keep-alive ping times out. Off by default here: on a
+     * shared machine at load 15+ pings time out, every link of the site closed within 30 s in a
+     * trial, and the bench worker (unlike a node's peer lifecycle) redials only once per sample. */
+    'abort-slow-links': { type: 'boolean', default: false },
   },
 })
 const minutes = Number(values.minutes)
@@ -67,6 +71,7 @@ class Worker {
   constructor(config: WorkerConfig) {
     this.process = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...(values['abort-slow-links'] ? {} : { FANOUT_KEEP_SLOW_LINKS: '1' }) },
       execArgv: [
         ...process.execArgv,
         '--import',
@@ -197,6 +202,8 @@ const snapshots: Array<{ node: number; minute: number; path: string; ms: number 
 const startedAtIso = new Date().toISOString()
 /** Link trouble each worker saw (stream errors, PRUNEs, disconnections), as it reports it. */
 const linkEvents: Array<{ minute: number; node: string; event: string }> = []
+/** Times a node with fewer links than its topology gives was told to redial them. */
+let redials = 0
 /** Frames that reached a receiver after their round was counted (more than COLLECT_GRACE_MS late). */
 let framesAfterCollect = 0
 const loadAtStart = loadavg().map(round2)
@@ -231,6 +238,10 @@ try {
   const started = performance.now()
   const minuteNow = () => (performance.now() - started) / 60_000
 
+  const linksOf = (index: number) =>
+    SITE10_EDGES.filter(([dialer]) => dialer === index).map(
+      ([, dialled]) => listening[dialled]?.addr as string,
+    )
   const takeSample = async () => {
     const minute = round2(minuteNow())
     loads.push({ minute, load1: round2(loadavg()[0] as number) })
@@ -254,8 +265,17 @@ try {
         meshPeers: statuses[node]?.meshPeers ?? 0,
         outboundStreams: statuses[node]?.outboundStreams ?? 0,
       })
+    // As a node redials its static peers: a lost link comes back (a dial of a connected peer is a no-op).
     for (const [node, status] of statuses.entries())
-      for (const event of status.linkEvents ?? []) linkEvents.push({ minute, node: `n${node}`, event })
+      if (status.connections < degree(node)) {
+        redials++
+        void (workers[node] as Worker).dial(linksOf(node))
+      }
+    for (const [node, status] of statuses.entries())
+      for (const event of status.linkEvents ?? []) {
+        linkEvents.push({ minute, node: `n${node}`, event })
+        console.log(`${minute.toFixed(1)} min: n${node} ${event}`)
+      }
   }
   let leaker: number | undefined
   const snapshot = async (node: number) => {
@@ -386,6 +406,7 @@ const result = {
   node: process.version,
   config: {
     topology: 'site10',
+    abortSlowLinks: values['abort-slow-links'],
     minutes,
     rate,
     sampleSeconds,
@@ -403,6 +424,8 @@ const result = {
     framesSent: sentTotal,
     deliveryRatio: sentTotal === 0 ? 0 : Math.round((delivered / sentTotal) * 10_000) / 10_000,
     framesLaterThanGrace: framesAfterCollect,
+    redials,
+    linkEvents: linkEvents.length,
     roundsBelowFullDelivery: rounds.filter((round) => round.deliveryRatio < 1).length,
     farP99MsWorstRound: Math.max(...rounds.map((round) => round.farP99Ms ?? 0)),
   },
