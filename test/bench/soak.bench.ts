@@ -58,6 +58,9 @@ const MARK_SETTLE_MS = 20
 const MESH_FORMATION_TIMEOUT_MS = 20_000
 const DIAL_ATTEMPTS = 5
 const SAMPLE_TIMEOUT_MS = 30_000
+/** A worker starved of CPU (load 30 on 2 cores in a trial) answers a collect after more than a
+ * minute; the soak waits rather than ends. */
+const REPLY_TIMEOUT_MS = 300_000
 const HEAP_SNAPSHOT_TIMEOUT_MS = 300_000
 const MIB = 1024 * 1024
 
@@ -87,17 +90,19 @@ class Worker {
 
   next<T extends Incoming['type']>(type: T, timeoutMs = 60_000): Promise<Extract<Incoming, { type: T }>> {
     return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no '${type}' from worker within ${timeoutMs} ms`)),
-        timeoutMs,
-      )
-      this.#waiters.push({
+      const waiter = {
         type,
-        resolve: (message) => {
+        resolve: (message: Incoming) => {
           clearTimeout(timer)
           resolvePromise(message as Extract<Incoming, { type: T }>)
         },
-      })
+      }
+      // A reply that comes after its timeout must not answer the next request of its type.
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1)
+        reject(new Error(`no '${type}' from worker within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#waiters.push(waiter)
     })
   }
 
@@ -299,7 +304,7 @@ try {
   const collect = async (round: number, sent: number, minute: number, lateTicks: number) => {
     const runId = `soak${round}`
     const collected = await Promise.all(
-      receivers.map((worker) => worker.request({ type: 'collect', runId }, 'collected')),
+      receivers.map((worker) => worker.request({ type: 'collect', runId }, 'collected', REPLY_TIMEOUT_MS)),
     )
     const far = collected
       .filter((_, index) => farNodes.includes(index + 1))
@@ -319,6 +324,7 @@ try {
       publisherLateTicks: lateTicks,
     }
     rounds.push(entry)
+    if (round % 6 === 0) void writeResults().catch(() => {})
     if (round % 6 === 0)
       console.log(
         `${entry.minute.toFixed(1)} min: round ${round} delivery ${entry.deliveryRatio}, far p99 ${entry.farP99Ms} ms, load ${loadavg()[0]?.toFixed(2)}`,
@@ -334,7 +340,7 @@ try {
     const published = await publisher.request(
       { type: 'publish', runId, rate, seconds: roundSeconds },
       'published',
-      roundSeconds * 1_000 + 60_000,
+      roundSeconds * 1_000 + REPLY_TIMEOUT_MS,
     )
     await pendingCollect
     pendingCollect = sleep(COLLECT_GRACE_MS).then(() =>
@@ -359,87 +365,99 @@ try {
   for (const worker of workers) if (worker.process.exitCode === null) worker.process.kill('SIGKILL')
 }
 
-const halfway = minutes / 2
-const rssSlopes = slopesSince(samples, halfway, 'rssMiB').map(round2)
-const heapSlopes = slopesSince(samples, halfway, 'heapUsedMiB').map(round2)
-const fdSlopes = slopesSince(samples, halfway, 'openFds').map(round2)
-const plateau = rssSlopes.every(
-  (value, node) =>
-    value <= PLATEAU_MAX_MIB_PER_MIN && (heapSlopes[node] as number) <= PLATEAU_MAX_MIB_PER_MIN,
-)
-const nodeSummary = Array.from({ length: SITE_SIZE }, (_, node) => {
-  const own = samples.filter((sample) => sample.node === node)
-  return {
-    node: `n${node}`,
-    role: node === 0 ? 'publisher' : node === 1 ? 'command center' : `field, ${hops[node]} hops`,
-    rssMiB: { first: own[0]?.rssMiB, max: Math.max(...own.map((s) => s.rssMiB)), last: own.at(-1)?.rssMiB },
-    heapUsedMiB: {
-      first: own[0]?.heapUsedMiB,
-      max: Math.max(...own.map((s) => s.heapUsedMiB)),
-      last: own.at(-1)?.heapUsedMiB,
+/** The soak's figures so far: written every minute, so a soak cut short still leaves its record. */
+function summarise() {
+  /** Judged over the last half of what ran (all of it, or up to now when written mid-soak). */
+  const halfway = Math.max(...samples.map((sample) => sample.minute), 0) / 2
+  const rssSlopes = slopesSince(samples, halfway, 'rssMiB').map(round2)
+  const heapSlopes = slopesSince(samples, halfway, 'heapUsedMiB').map(round2)
+  const fdSlopes = slopesSince(samples, halfway, 'openFds').map(round2)
+  const plateau = rssSlopes.every(
+    (value, node) =>
+      value <= PLATEAU_MAX_MIB_PER_MIN && (heapSlopes[node] as number) <= PLATEAU_MAX_MIB_PER_MIN,
+  )
+  const nodeSummary = Array.from({ length: SITE_SIZE }, (_, node) => {
+    const own = samples.filter((sample) => sample.node === node)
+    return {
+      node: `n${node}`,
+      role: node === 0 ? 'publisher' : node === 1 ? 'command center' : `field, ${hops[node]} hops`,
+      rssMiB: { first: own[0]?.rssMiB, max: Math.max(...own.map((s) => s.rssMiB)), last: own.at(-1)?.rssMiB },
+      heapUsedMiB: {
+        first: own[0]?.heapUsedMiB,
+        max: Math.max(...own.map((s) => s.heapUsedMiB)),
+        last: own.at(-1)?.heapUsedMiB,
+      },
+      openFds: {
+        first: own[0]?.openFds,
+        max: Math.max(...own.map((s) => s.openFds)),
+        last: own.at(-1)?.openFds,
+      },
+      lagP99MsMax: Math.max(...own.map((s) => s.lagP99Ms)),
+      connections: { min: Math.min(...own.map((s) => s.connections)), last: own.at(-1)?.connections },
+      meshPeers: { min: Math.min(...own.map((s) => s.meshPeers)), last: own.at(-1)?.meshPeers },
+      outboundStreams: {
+        min: Math.min(...own.map((s) => s.outboundStreams)),
+        last: own.at(-1)?.outboundStreams,
+      },
+      lastHalfSlope: {
+        rssMiBPerMin: rssSlopes[node],
+        heapMiBPerMin: heapSlopes[node],
+        fdsPerMin: fdSlopes[node],
+      },
+    }
+  })
+  const delivered = rounds.reduce((sum, round) => sum + round.deliveryRatio * round.sent, 0)
+  const sentTotal = rounds.reduce((sum, round) => sum + round.sent, 0)
+  const result = {
+    command: `node test/bench/soak.bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    startedAt: startedAtIso,
+    endedAt: new Date().toISOString(),
+    node: process.version,
+    config: {
+      topology: 'site10',
+      abortSlowLinks: values['abort-slow-links'],
+      minutes,
+      rate,
+      sampleSeconds,
+      roundSeconds,
+      farNodes: farNodes.map((n) => `n${n}`),
     },
-    openFds: {
-      first: own[0]?.openFds,
-      max: Math.max(...own.map((s) => s.openFds)),
-      last: own.at(-1)?.openFds,
+    load: {
+      atStart: loadAtStart,
+      atEnd: loadavg().map(round2),
+      load1Max: Math.max(...loads.map((l) => l.load1)),
     },
-    lagP99MsMax: Math.max(...own.map((s) => s.lagP99Ms)),
-    connections: { min: Math.min(...own.map((s) => s.connections)), last: own.at(-1)?.connections },
-    meshPeers: { min: Math.min(...own.map((s) => s.meshPeers)), last: own.at(-1)?.meshPeers },
-    outboundStreams: {
-      min: Math.min(...own.map((s) => s.outboundStreams)),
-      last: own.at(-1)?.outboundStreams,
+    verdict: {
+      plateau,
+      rule: `every node's RSS and heap slope over the last half (from ${halfway} min) ≤ ${PLATEAU_MAX_MIB_PER_MIN} MiB/min`,
+      framesSent: sentTotal,
+      deliveryRatio: sentTotal === 0 ? 0 : Math.round((delivered / sentTotal) * 10_000) / 10_000,
+      framesLaterThanGrace: framesAfterCollect,
+      redials,
+      linkEvents: linkEvents.length,
+      roundsBelowFullDelivery: rounds.filter((round) => round.deliveryRatio < 1).length,
+      farP99MsWorstRound: Math.max(...rounds.map((round) => round.farP99Ms ?? 0)),
     },
-    lastHalfSlope: {
-      rssMiBPerMin: rssSlopes[node],
-      heapMiBPerMin: heapSlopes[node],
-      fdsPerMin: fdSlopes[node],
-    },
+    nodes: nodeSummary,
+    snapshots,
+    linkEvents,
+    loads,
+    rounds,
+    samples,
   }
-})
-const delivered = rounds.reduce((sum, round) => sum + round.deliveryRatio * round.sent, 0)
-const sentTotal = rounds.reduce((sum, round) => sum + round.sent, 0)
-const result = {
-  command: `node test/bench/soak.bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  startedAt: startedAtIso,
-  endedAt: new Date().toISOString(),
-  node: process.version,
-  config: {
-    topology: 'site10',
-    abortSlowLinks: values['abort-slow-links'],
-    minutes,
-    rate,
-    sampleSeconds,
-    roundSeconds,
-    farNodes: farNodes.map((n) => `n${n}`),
-  },
-  load: {
-    atStart: loadAtStart,
-    atEnd: loadavg().map(round2),
-    load1Max: Math.max(...loads.map((l) => l.load1)),
-  },
-  verdict: {
-    plateau,
-    rule: `every node's RSS and heap slope over the last half (from ${halfway} min) ≤ ${PLATEAU_MAX_MIB_PER_MIN} MiB/min`,
-    framesSent: sentTotal,
-    deliveryRatio: sentTotal === 0 ? 0 : Math.round((delivered / sentTotal) * 10_000) / 10_000,
-    framesLaterThanGrace: framesAfterCollect,
-    redials,
-    linkEvents: linkEvents.length,
-    roundsBelowFullDelivery: rounds.filter((round) => round.deliveryRatio < 1).length,
-    farP99MsWorstRound: Math.max(...rounds.map((round) => round.farP99Ms ?? 0)),
-  },
-  nodes: nodeSummary,
-  snapshots,
-  linkEvents,
-  loads,
-  rounds,
-  samples,
+  return result
 }
-await writeFile(values.out, `${JSON.stringify(result, null, 1)}\n`)
-await writeFile(values.svg, renderSvg(result))
+
+async function writeResults() {
+  const result = summarise()
+  await writeFile(values.out, `${JSON.stringify(result, null, 1)}\n`)
+  await writeFile(values.svg, renderSvg(result))
+  return result
+}
+
+const result = await writeResults()
 console.table(
-  nodeSummary.map((n) => ({
+  result.nodes.map((n) => ({
     node: n.node,
     role: n.role,
     ...n.rssMiB,
@@ -456,7 +474,7 @@ console.log(`wrote ${values.out} and ${values.svg}`)
 
 /** Four panels (RSS, heap used, open fds, event-loop lag p99) of every node over the soak, one line
  * per node; plain SVG so the docs need no plotting dependency. */
-function renderSvg(data: typeof result): string {
+function renderSvg(data: ReturnType<typeof summarise>): string {
   const width = 960
   const height = 660
   const panelWidth = 440
