@@ -107,6 +107,7 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
           appSpecificScore: (peer) =>
             gossipScoreOf(init.gossipStanding?.(peer) ?? 'accept') + (init.gossipPenalty?.(peer) ?? 0),
           appSpecificWeight: 1,
+          IPColocationFactorWeight: IP_COLOCATION_SCORE_WEIGHT,
           topics: {
             [contextTopic(init.mesh)]: createTopicScoreParams({
               topicWeight: 1,
@@ -153,6 +154,14 @@ export function mdnsServiceTag(mesh: MeshIdentity): string {
 /** Score weight of one invalid (rejected) gossip message: a few forged or malformed messages push a
  * peer below gossipsub's graylist threshold, after which its gossip is ignored. */
 export const INVALID_MESSAGE_SCORE_WEIGHT = -50
+
+/** gossipsub's IP-colocation penalty is off (gossipsub's default: −5 × (peers at one address − 10)²).
+ * It defends open networks against one host posing as many peers (Sybils); here every peer is
+ * admitted by the trust gater and its hello, while many honest ones share an address: a site behind
+ * one NAT, every peer reached through one relay, a bench on loopback. With it, a command center
+ * linked to 12 nodes at one address scores them all negative, prunes them from its mesh and relays
+ * nothing between them (docs/scale.md; test/ip-colocation.test.ts). */
+export const IP_COLOCATION_SCORE_WEIGHT = 0
 
 /** New inbound connections accepted per second from one address. libp2p's default (5) is tuned
  * for public nodes; a site whose nodes share one NAT address, or a test bench on loopback, opens

@@ -57,8 +57,33 @@ export type WorkerMessage =
       window?: { meanMs: number; maxMs: number }
     }
   | { type: 'count'; runId: string; received: number }
-  | { type: 'collected'; runId: string; received: number; latenciesMs: number[]; cpuMs: number }
+  | {
+      type: 'collected'
+      runId: string
+      received: number
+      latenciesMs: number[]
+      cpuMs: number
+      /** Frames of runs already collected that arrived since start (not in any run's count). */
+      framesAfterCollect?: number
+    }
   | { type: 'error'; message: string }
+
+/** `site10` (the fan-out bench, the soak): [dialer, dialled] links of a site of 10. Node 1 is the
+ * command center, which every other node links to (as its static peer); the 9 field nodes (the
+ * publisher, 0, among them) form a ring with three chords, so each also links to 2–3 neighbours
+ * (what mDNS or a neighbour list gives). The publisher reaches the command center and its 2 ring
+ * neighbours in 1 hop and everyone else in 2. */
+const SITE10_FIELD_NODES = [0, 2, 3, 4, 5, 6, 7, 8, 9]
+export const SITE10_EDGES: ReadonlyArray<readonly [number, number]> = [
+  ...SITE10_FIELD_NODES.map((node): [number, number] => [node, 1]),
+  ...SITE10_FIELD_NODES.map((node, i, ring): [number, number] => [
+    node,
+    ring[(i + 1) % ring.length] as number,
+  ]),
+  [2, 6],
+  [4, 8],
+  [5, 9],
+]
 
 /** Encoded size of one frame (or raw payload) on the wire, before batching. */
 export const FRAME_WIRE_BYTES = 512
@@ -128,6 +153,10 @@ const HEAP_PROFILE_SAMPLING_BYTES = 4096
 export class WorkerCore {
   readonly #init: WorkerCoreInit
   readonly #runs = new Map<string, RunRecord>()
+  /** Runs already collected: a frame of one that arrives late is counted, not recorded (a record
+   * opened for it would never be collected, and a soak would see it as a leak). */
+  readonly #collected = new Set<string>()
+  #framesAfterCollect = 0
   #profiler: Session | undefined
 
   constructor(init: WorkerCoreInit) {
@@ -137,6 +166,10 @@ export class WorkerCore {
   /** A receiver got frame `seq` of `runId`, sent at `sentAt` (ms, the shared clock). */
   record(runId: string, seq: number, sentAt: number): void {
     let run = this.#runs.get(runId)
+    if (run === undefined && this.#collected.has(runId)) {
+      this.#framesAfterCollect++
+      return
+    }
     if (run === undefined) {
       run = newRun()
       this.#runs.set(runId, run)
@@ -168,6 +201,7 @@ export class WorkerCore {
       case 'collect': {
         const run = this.#runs.get(message.runId)
         this.#runs.delete(message.runId)
+        this.#collected.add(message.runId)
         const cpu = process.cpuUsage(run?.cpuStart)
         if (this.#profiler !== undefined) await this.#stopProfile(message.runId)
         if (latencyDumpDir !== undefined && run !== undefined && run.arrivals.length > 0)
@@ -181,6 +215,7 @@ export class WorkerCore {
           received: run?.seen.size ?? 0,
           latenciesMs: run?.latenciesMs ?? [],
           cpuMs: (cpu.user + cpu.system) / 1_000,
+          framesAfterCollect: this.#framesAfterCollect,
         })
         return
       }

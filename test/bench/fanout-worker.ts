@@ -45,6 +45,11 @@ const libp2p = await createNodeLibp2p({
   gater: { denyDialMultiaddr: () => false },
   gossipSigning: signed ? 'strict' : 'off',
   ...fieldMeshDegree(),
+  // `FANOUT_KEEP_SLOW_LINKS=1` (the soak on a shared machine): a link whose keep-alive ping times
+  // out under CPU starvation is kept instead of aborted; nothing here would redial it at once.
+  ...(process.env.FANOUT_KEEP_SLOW_LINKS === '1'
+    ? { connectionMonitor: { abortConnectionOnPingFailure: false } }
+    : {}),
 })
 
 /** `FANOUT_FIELD_MESH_DEGREE=D,Dlo,Dhi` (an experiment for `site10`): every node but the command

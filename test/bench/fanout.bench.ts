@@ -45,7 +45,13 @@ import { createConnection, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { FanoutMode, ParentMessage, WorkerConfig, WorkerMessage } from './fanout-core.ts'
+import {
+  type FanoutMode,
+  type ParentMessage,
+  SITE10_EDGES,
+  type WorkerConfig,
+  type WorkerMessage,
+} from './fanout-core.ts'
 
 type BenchMode = FanoutMode | 'clawmesh@baseline'
 
@@ -147,7 +153,7 @@ interface Topology {
   name: string
   size: number
   /** [dialer, dialled]; node 0 publishes. */
-  edges: Array<[number, number]>
+  edges: ReadonlyArray<readonly [number, number]>
 }
 
 const TOPOLOGIES: Record<string, Topology> = {
@@ -160,24 +166,9 @@ const TOPOLOGIES: Record<string, Topology> = {
       [2, 1],
     ],
   },
-  // A site of 10: node 1 is the command center, which every other node links to (as its static
-  // peer); the 9 field nodes (the publisher, 0, among them) form a ring with three chords, so each
-  // also links to 2–3 neighbours (what mDNS or a neighbour list gives). The publisher reaches the
-  // command center and its 2 ring neighbours in 1 hop and everyone else in 2.
-  site10: {
-    name: 'site10',
-    size: 10,
-    edges: [
-      ...[0, 2, 3, 4, 5, 6, 7, 8, 9].map((node): [number, number] => [node, 1]),
-      ...[0, 2, 3, 4, 5, 6, 7, 8, 9].map((node, i, ring): [number, number] => [
-        node,
-        ring[(i + 1) % ring.length] as number,
-      ]),
-      [2, 6],
-      [4, 8],
-      [5, 9],
-    ],
-  },
+  // A site of 10 (fanout-core.ts, SITE10_EDGES): node 1 is the command center, every node at most
+  // 2 hops from the publisher.
+  site10: { name: 'site10', size: 10, edges: SITE10_EDGES },
   // A ring of 10 with three chords: every node has 2–3 links, the farthest is 4 hops away. Kept for
   // comparison with figures taken before `site10` (docs/benchmarks-fanout.md).
   mesh10: {

@@ -208,7 +208,8 @@ async function publish(message: Extract<ScaleParentMessage, { type: 'publish' }>
   send({ type: 'published', sent, failed })
 }
 
-const cpuStart = process.cpuUsage()
+/** CPU of the current run: from its mark to its collect. */
+let runCpuStart = process.cpuUsage()
 process.on('message', async (message: ScaleParentMessage) => {
   switch (message.type) {
     case 'dial':
@@ -227,6 +228,7 @@ process.on('message', async (message: ScaleParentMessage) => {
       break
     case 'mark':
       runId = message.runId
+      runCpuStart = process.cpuUsage()
       for (const node of nodes.values()) {
         node.receipts = []
         node.firstMessages = 0
@@ -239,7 +241,7 @@ process.on('message', async (message: ScaleParentMessage) => {
       break
     case 'collect': {
       const all = [...nodes.values()]
-      const cpu = process.cpuUsage(cpuStart)
+      const cpu = process.cpuUsage(runCpuStart)
       send({
         type: 'collected',
         receipts: all.flatMap((node) => node.receipts),
