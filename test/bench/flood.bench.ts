@@ -7,7 +7,10 @@
  * Per phase: p50/p99 of the status call and of the frame latency, the node's and the flooder's CPU
  * share (from /proc), the node's event-loop lag, and the machine's load average.
  *
- *   node test/bench/flood.bench.ts [--samples 150] [--interval 50]
+ *   node test/bench/flood.bench.ts [--samples 150] [--interval 50] [--cpu-prof DIR]
+ *
+ * With --cpu-prof the node runs under V8's profiler and writes a .cpuprofile to DIR when the bench
+ * stops it (open it in Chrome DevTools, or sum self time per function).
  *
  * Prints a table and writes test/bench/results/flood.json.
  */
@@ -35,7 +38,11 @@ import { summarise } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
-  options: { samples: { type: 'string', default: '150' }, interval: { type: 'string', default: '50' } },
+  options: {
+    samples: { type: 'string', default: '150' },
+    interval: { type: 'string', default: '50' },
+    'cpu-prof': { type: 'string' },
+  },
 })
 const samples = Number(values.samples)
 const intervalMs = Number(values.interval)
@@ -63,7 +70,12 @@ const trust = await TrustStore.open(statePaths(dir).trustedPeers)
 await trust.add(flooderId, 'flooder')
 await trust.add(floodPeerId(goodKey), 'good')
 await trust.add(floodPeerId(listenerKey), 'listener')
-const target = await startNode(dir, ['--name', 'hub', '--mesh-name', FLOOD_MESH.meshName])
+const profileDir = values['cpu-prof']
+const target = await startNode(
+  dir,
+  ['--name', 'hub', '--mesh-name', FLOOD_MESH.meshName],
+  profileDir === undefined ? undefined : { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
+)
 const peers = await wellBehavedPeers({ good: goodKey, listener: listenerKey }, 'good', target)
 const targetPeer = peerIdFromString(target.deviceId)
 const rpcProtocol = rpcProtocolId(FLOOD_MESH.generation)
@@ -133,5 +145,7 @@ try {
 } finally {
   await flooder?.stop()
   await peers.stop()
+  // A clean exit writes the profile; stopAll's SIGKILL would not.
+  if (profileDir !== undefined) await target.stop('SIGTERM')
   await stopAll()
 }
