@@ -499,7 +499,8 @@ function renderSvg(data: ReturnType<typeof summarise>): string {
   ]
   const maxMinute = Math.max(data.config.minutes, ...data.samples.map((s) => s.minute))
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>Soak of site10: RSS, heap, file descriptors and event-loop lag per node over time</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Soak: site10, ${data.config.rate} frames/s, ${data.config.minutes} min — ${data.verdict.plateau ? 'plateau' : 'NO plateau'} (load ${data.load.atStart[0]} → ${data.load.atEnd[0]})</text>`,
   ]
