@@ -175,8 +175,12 @@ export class Dispatcher {
       const clawError = error as ClawMeshError
       if (clawError.code === 'ALREADY_EXECUTED') {
         const previous = (clawError.data?.['previous'] ?? {}) as { status?: string; detail?: string }
+        // The answer to the first send was lost (a kill, a cut link): the actuator's ledger record is
+        // the outcome on record, so a completed proposal shows what its actuator recorded rather
+        // than nothing (found by the chaos loop's invariant checker, docs/reliability.md).
         await this.#move(hash, previous.status === 'completed' ? 'complete' : 'fail', {
           reason: previous.detail ?? 'executed before a restart; outcome as recorded by the actuator',
+          outcome: JSON.stringify({ recordedByActuator: clawError.data?.['previous'] ?? null }).slice(0, 500),
         })
         return undefined
       }
