@@ -54,6 +54,8 @@ export interface ChaosLoopOptions {
   /** A killed node stays down for a random time in this range before it is restarted. */
   readonly downMs?: readonly [number, number]
   readonly proposalTtlMs?: number
+  /** Who the first kills hit, in order (the CI cut kills one of each); random after it. */
+  readonly killPlan?: ReadonlyArray<'command-center' | 'field'>
   readonly seed?: number
   readonly log?: (line: string) => void
 }
@@ -360,10 +362,12 @@ export async function runChaosLoop(options: ChaosLoopOptions): Promise<ChaosLoop
     const up = nodes.filter((node) => node.process !== undefined)
     const ccUp = cc.process !== undefined
     const fields = up.filter((node) => !node.commandCenter)
-    const victim =
-      ccUp && (fields.length === 0 || random() < settings.commandCenterKillShare)
-        ? cc
-        : fields[Math.floor(random() * fields.length)]
+    const planned = settings.killPlan?.[Object.values(kills).reduce((sum, count) => sum + count, 0)]
+    const hitCommandCenter =
+      planned === undefined
+        ? ccUp && (fields.length === 0 || random() < settings.commandCenterKillShare)
+        : planned === 'command-center' && ccUp
+    const victim = hitCommandCenter ? cc : fields[Math.floor(random() * fields.length)]
     if (victim?.process === undefined) return
     const process = victim.process
     victim.process = undefined
