@@ -256,7 +256,7 @@ describe('Dispatcher', () => {
   })
 
   it('resumes an executing proposal after a restart and takes the ledger outcome of one executed before', async () => {
-    const { dispatcher, send, stateOf, scheduler } = await setup({
+    const { dispatcher, send, stateOf, scheduler, proposals, hash } = await setup({
       state: 'executing',
       send: async () => {
         throw new ClawMeshError('ALREADY_EXECUTED', 'executed before', {
@@ -268,6 +268,10 @@ describe('Dispatcher', () => {
     await vi.waitFor(() => expect(stateOf()).toBe('completed'))
     expect(send).toHaveBeenCalledTimes(1)
     expect(scheduler.pending.size).toBe(0)
+    // Regression (chaos loop): a completed proposal whose first answer was lost kept no outcome.
+    expect(JSON.parse(proposals.get(hash)?.outcome ?? 'null')).toEqual({
+      recordedByActuator: { state: 'finished', status: 'completed' },
+    })
   })
 
   it('fails at once, without retrying, when the actuator refuses', async () => {

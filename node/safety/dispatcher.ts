@@ -208,6 +208,9 @@ export class Dispatcher {
           reason:
             previous.detail ??
             'outcome as recorded by the actuator (an earlier answer was lost, or the command center restarted)',
+          // The actuator's ledger record is the outcome on record, so a completed proposal shows what
+          // its actuator recorded rather than nothing (found by the chaos loop's invariant checker).
+          outcome: JSON.stringify({ recordedByActuator: clawError.data?.['previous'] ?? null }).slice(0, 500),
         })
         return undefined
       }

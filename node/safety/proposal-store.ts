@@ -135,6 +135,48 @@ export interface MoveOptions {
   readonly refusal?: ProposalRefusal
 }
 
+/** Applies journal lines numbered after `afterSeq` onto `latest` (file order; each line is a whole
+ * record) and returns the highest number seen. A line that is not a journal record is a
+ * StateFileError: skipping it could lose an approved proposal. */
+function foldJournalLines(
+  path: string,
+  lines: readonly string[],
+  afterSeq: number,
+  latest: Map<string, StoredProposal>,
+): number {
+  let seq = afterSeq
+  for (const [index, line] of lines.entries()) {
+    let parsed: z.infer<typeof journalLineSchema>
+    try {
+      parsed = journalLineSchema.parse(JSON.parse(line))
+    } catch {
+      throw new StateFileError(
+        path,
+        `proposal journal at ${path}: line ${index + 1} is not a journal record. It was left untouched: ` +
+          'restore it or move it aside (approved proposals recorded there would be lost).',
+      )
+    }
+    seq = Math.max(seq, parsed.seq)
+    if (parsed.seq <= afterSeq) continue
+    latest.set(parsed.record.hash, parsed.record)
+  }
+  return seq
+}
+
+/**
+ * The records a state dir holds, as `ProposalStore.open` would load them (snapshot, then the journal
+ * after it), read without writing anything: no compaction, no expiry, a torn last journal line
+ * skipped rather than cut. For auditors of a stopped node's records (the chaos loop's invariant
+ * checker, test/tools/chaos-invariants.ts).
+ */
+export async function readStoredProposals(stateDir: string): Promise<StoredProposal[]> {
+  const file = await readJsonFile(proposalStorePath(stateDir), proposalFileSchema, 'proposal store')
+  const latest = new Map((file?.proposals ?? []).map((record) => [record.hash, record]))
+  const journal = proposalJournalPath(stateDir)
+  foldJournalLines(journal, (await readJsonLines(journal)).lines, file?.journalSeq ?? 0, latest)
+  return [...latest.values()].sort((a, b) => a.receivedAt - b.receivedAt)
+}
+
 /** States the runtime must pick up again after a restart: allowed but not known to have ended. */
 const RESUMABLE_STATES: ReadonlySet<ProposalState> = new Set(['approved', 'executing'])
 
@@ -204,22 +246,7 @@ export class ProposalStore {
         await handle.close()
       }
     }
-    this.#seq = afterSeq
-    for (const [index, line] of lines.entries()) {
-      let parsed: z.infer<typeof journalLineSchema>
-      try {
-        parsed = journalLineSchema.parse(JSON.parse(line))
-      } catch {
-        throw new StateFileError(
-          path,
-          `proposal journal at ${path}: line ${index + 1} is not a journal record. It was left untouched: ` +
-            'restore it or move it aside (approved proposals recorded there would be lost).',
-        )
-      }
-      this.#seq = Math.max(this.#seq, parsed.seq)
-      if (parsed.seq <= afterSeq) continue
-      latest.set(parsed.record.hash, parsed.record)
-    }
+    this.#seq = foldJournalLines(path, lines, afterSeq, latest)
     this.#journalLines = lines.length
     return lines.length
   }
