@@ -64,6 +64,9 @@ let deviceKey: PrivateKey
 let consoleKey: PrivateKey
 /** Another trusted field device that only relays gossip (no claim of its own). */
 let relayKey: PrivateKey
+/** A second relaying device for the accepted step: the first one's refused claims rightly lowered its
+ * gossip score (rejected messages), and under load enough of them can graylist it before the step. */
+let stepRelayKey: PrivateKey
 const hostiles: NodeLibp2p[] = []
 
 /** One RPC client per node process (each node's own local admin key), reused across polls. */
@@ -233,6 +236,7 @@ beforeAll(async () => {
   deviceKey = await generateKeyPair('Ed25519')
   consoleKey = await generateKeyPair('Ed25519')
   relayKey = await generateKeyPair('Ed25519')
+  stepRelayKey = await generateKeyPair('Ed25519')
   site = await startFarmSite({
     operators: [{ name: 'bob', roles: 'operator' }],
     beforeStart: async (dirs) => {
@@ -241,6 +245,7 @@ beforeAll(async () => {
         // A field device both nodes trust as a device, but neither obeys as a command center.
         await trust.add(peerIdFromPrivateKey(deviceKey).toString(), 'field-2')
         await trust.add(peerIdFromPrivateKey(relayKey).toString(), 'field-3')
+        await trust.add(peerIdFromPrivateKey(stepRelayKey).toString(), 'field-4')
         // A paired viewer console: an operator entry, as pairing writes it.
         await trust.add(peerIdFromPrivateKey(consoleKey).toString(), 'viewer-console', {
           kind: 'operator',
@@ -358,8 +363,10 @@ describe('leadership only from command centers (issue 14)', () => {
     }
     const boundAfterJump = await counter(site.field, 'election.refused.term-beyond-bound')
 
+    const stepRelay = await hostilePlanner(stepRelayKey)
+    await dialBoth(stepRelay)
     await gossipUntil(
-      relay,
+      stepRelay,
       claimAt(current + 1),
       async () => ((await statusOf(site.field)).leader?.term ?? 0) > current,
     )
