@@ -8,7 +8,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { checkFrameAuthority } from '../protocol/context/frame-authority.ts'
 import type { Frame, FrameFields, LocalFrameFields } from '../protocol/context/index.ts'
-import { EVENT_RING_SIZE } from '../protocol/limits.ts'
+import { EVENT_RING_SIZE, GOSSIP_FLOOD_PENALTY_MS } from '../protocol/limits.ts'
 import { checkStaticPeerPolicy } from '../protocol/link-posture.ts'
 import { type MeshIdentity, PROTOCOL_GENERATION, rpcProtocolId } from '../protocol/mesh.ts'
 import { isCommandCenterRole } from '../protocol/roles.ts'
@@ -24,6 +24,7 @@ import { TrustStore } from '../runtime/trust/trust-store.ts'
 import { DEFAULT_WS_PORT, type NodeConfig } from './config.ts'
 import { CapabilityRouter } from './context/capability-router.ts'
 import { ContextService, type PublishOptions } from './context/context-service.ts'
+import { GossipReadPause } from './context/gossip-read-pause.ts'
 import { OriginThrottle } from './context/origin-throttle.ts'
 import { FieldDevices } from './devices/field-devices.ts'
 import { EventLoopLagMonitor } from './health/event-loop-lag.ts'
@@ -72,6 +73,8 @@ export interface NodeComponents {
   readonly refusals: RefusalWindow
   /** Peers throttled for flooding (gossip over the origin limits, RPC over the rate limit). */
   readonly throttled: ThrottledPeers
+  /** Pauses a flooding peer's gossip streams while its penalty lasts. */
+  readonly gossipReadPause: GossipReadPause
   readonly trust: TrustStore
   readonly revocations: RevocationStore
   readonly tls: ServerTls | undefined
@@ -146,11 +149,12 @@ export async function createNodeComponents(
     throttled,
     onPenalty: (deviceId) => {
       refreshGossipStanding(libp2p, deviceId)
+      gossipReadPause.pause(deviceId, GOSSIP_FLOOD_PENALTY_MS)
       refusals.note()
       events.push({
         level: 'warn',
         type: 'peer.throttled.gossip',
-        message: `${deviceId} floods gossip: scored down (graylisted) for a while`,
+        message: `${deviceId} floods gossip: scored down (graylisted) and its gossip left unread for a while`,
         peer: deviceId,
       })
       log(`${deviceId} floods gossip past the origin limits: its gossip is dropped for a while`)
@@ -198,6 +202,8 @@ export async function createNodeComponents(
     onLanPeer: (peer) => lanPeers.offer(peer.id.toString(), peer.multiaddrs),
     ...(tls === undefined ? {} : { wssCertificate: { cert: tls.certPem, key: tls.keyPem } }),
   })
+  // Before the context service exists: only its validator penalises (and so pauses) a flooder.
+  const gossipReadPause = new GossipReadPause(libp2p, libp2p.services.pubsub.protocols, counters)
   const membership = new Membership({
     local: mesh,
     libp2p,
@@ -394,6 +400,7 @@ export async function createNodeComponents(
     events,
     refusals,
     throttled,
+    gossipReadPause,
     trust,
     revocations,
     tls,

@@ -11,6 +11,8 @@
  *   flooder's calls are all answered;
  * - the RATE_LIMITED answer delay (RPC_RATE_LIMITED_ANSWER_DELAY_MS): without it the flooder gets
  *   refusals as fast as it asks, far above 32 callers / 250 ms;
+ * - the read pause on a penalised flooder's gossip streams (node/context/gossip-read-pause.ts):
+ *   without it the flooder's streams are read (and decoded, only to be dropped) throughout;
  * - "nothing else": the well-behaved peer is not in the throttled table, every one of its calls is
  *   answered and every one of its frames reaches the listener and the node's world model.
  */
@@ -119,6 +121,9 @@ describe('a trusted peer flooding gossip and RPC', () => {
     expect(flood?.gossipMessages).toBeGreaterThan(0)
     expect(flood?.scoredDown).toBe(true)
     expect(flood?.gossipScore).toBeLessThan(-80)
+    // ... and its gossip streams left unread while the penalty lasts: the flood waits in its own stack.
+    expect(flood?.gossipReadsPaused).toBe(true)
+    expect(counters['gossip.reads-paused.flood']).toBeGreaterThanOrEqual(1)
     // At most the frame budget of the flood's duration was verified and ingested (the good peer's
     // frames are the rest of frames.received).
     const flooderFramesIngested = (counters['frames.received'] ?? 0) - frameMs.length - 1

@@ -7,16 +7,26 @@
  * Per phase: p50/p99 of the status call and of the frame latency, the node's and the flooder's CPU
  * share (from /proc), the node's event-loop lag, and the machine's load average.
  *
- *   node test/bench/flood.bench.ts [--samples 150] [--interval 50] [--cpu-prof DIR]
+ *   node test/bench/flood.bench.ts [--samples 150] [--interval 50] [--flooder-core own|shared]
+ *     [--cpu-prof DIR]
+ *
+ * The flooder is another device: on a site it spends its own CPU, not the node's. With
+ * `--flooder-core own` (the default on a machine of two or more cores) the bench pins the flooder
+ * process to the last core and the node and this process (the well-behaved peers) to the others, in
+ * every phase, idle included, so the flood reaches the node as traffic, not as a process competing
+ * for the node's core. `shared` leaves all processes to the scheduler, as the bench did before: on
+ * two cores the flooder then takes more than one of them, and what the node loses is mostly CPU.
  *
  * With --cpu-prof the node runs under V8's profiler and writes a .cpuprofile to DIR when the bench
  * stops it (open it in Chrome DevTools, or sum self time per function).
  *
  * Prints a table and writes test/bench/results/flood.json.
  */
+
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -41,9 +51,22 @@ const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '150' },
     interval: { type: 'string', default: '50' },
+    'flooder-core': { type: 'string', default: availableParallelism() > 1 ? 'own' : 'shared' },
     'cpu-prof': { type: 'string' },
   },
 })
+const flooderCore = values['flooder-core']
+if (flooderCore !== 'own' && flooderCore !== 'shared') throw new Error('--flooder-core: own or shared')
+/** The flooder's core and the node's (and this process's) cores when the flooder has its own. */
+const LAST_CORE = availableParallelism() - 1
+const NODE_CORES = LAST_CORE === 1 ? '0' : `0-${LAST_CORE - 1}`
+
+/** Pins every thread of process `pid` to `cores` (taskset's list syntax); threads it starts later
+ * inherit the affinity. */
+function pin(pid: number | undefined, cores: string): void {
+  if (pid === undefined) throw new Error('cannot pin a process that has no PID')
+  execFileSync('taskset', ['-a', '-c', '-p', cores, String(pid)], { stdio: 'ignore' })
+}
 const samples = Number(values.samples)
 const intervalMs = Number(values.interval)
 /** The flood runs this long before sampling starts, so the samples see the throttled steady state
@@ -76,6 +99,10 @@ const target = await startNode(
   ['--name', 'hub', '--mesh-name', FLOOD_MESH.meshName],
   profileDir === undefined ? undefined : { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
 )
+if (flooderCore === 'own') {
+  pin(target.child.pid, NODE_CORES)
+  pin(process.pid, NODE_CORES)
+}
 const peers = await wellBehavedPeers({ good: goodKey, listener: listenerKey }, 'good', target)
 const targetPeer = peerIdFromString(target.deviceId)
 const rpcProtocol = rpcProtocolId(FLOOD_MESH.generation)
@@ -121,11 +148,15 @@ try {
     gossip: true,
     rpc: true,
   })
+  if (flooderCore === 'own') pin(flooder.child.pid, String(LAST_CORE))
   const onset = await phase('onset', 10)
   await new Promise((resolveSleep) => setTimeout(resolveSleep, FLOOD_SETTLE_MS))
   const flood = await phase('flood', samples)
   const rows = [idle, onset, flood]
   const format = (value: number) => value.toFixed(1).padStart(8)
+  console.log(
+    `flooder core: ${flooderCore === 'own' ? `own (core ${LAST_CORE}; node and peers on ${NODE_CORES})` : 'shared'}`,
+  )
   console.log(
     'phase     n  status p50  status p99  frame p50  frame p99  node CPU  flooder CPU  loop lag  load(1m)',
   )
@@ -140,7 +171,7 @@ try {
   await mkdir(join(root, 'test/bench/results'), { recursive: true })
   await writeFile(
     join(root, 'test/bench/results/flood.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), samples, intervalMs, rows }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), samples, intervalMs, flooderCore, rows }, null, 2)}\n`,
   )
 } finally {
   await flooder?.stop()

@@ -93,13 +93,14 @@ function printThrottledPeers(peers: NonNullable<MeshHealth['throttledPeers']>): 
   if (peers.length === 0) return
   console.log(
     table([
-      ['THROTTLED PEERS', 'GOSSIP MSGS', 'GOSSIP FRAMES', 'RPC REFUSED', 'SCORE', 'LAST'],
+      ['THROTTLED PEERS', 'GOSSIP MSGS', 'GOSSIP FRAMES', 'RPC REFUSED', 'SCORE', 'GOSSIP READS', 'LAST'],
       ...peers.map((peer) => [
         peer.deviceId,
         String(peer.gossipMessages),
         String(peer.gossipFrames),
         String(peer.rpcRequests),
         `${peer.gossipScore === undefined ? '?' : peer.gossipScore.toFixed(0)}${peer.scoredDown ? ' (scored down)' : ''}`,
+        peer.gossipReadsPaused === true ? 'paused' : 'read',
         new Date(peer.lastAt).toISOString(),
       ]),
     ]),

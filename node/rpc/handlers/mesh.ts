@@ -29,6 +29,7 @@ export function createMeshHandlers(
     | 'counters'
     | 'refusals'
     | 'throttled'
+    | 'gossipReadPause'
     | 'peers'
     | 'libp2p'
     | 'world'
@@ -45,7 +46,8 @@ export function createMeshHandlers(
       const { windowMs, cpuPressure } = context.publishing
       const throttledPeers = components.throttled.list().map((peer) => {
         const score = gossipScore(components.libp2p, peer.deviceId)
-        return score === undefined ? peer : { ...peer, gossipScore: score }
+        const gossipReadsPaused = components.gossipReadPause.isPaused(peer.deviceId)
+        return { ...peer, ...(score === undefined ? {} : { gossipScore: score }), gossipReadsPaused }
       })
       const health = assessHealth({
         eventLoopLagMs: components.lag.sampleP99Ms(),

@@ -93,6 +93,9 @@ export const throttledPeerSchema = z.object({
   scoredDown: z.boolean(),
   /** The peer's gossipsub score as this node computes it now (below -80: graylisted). */
   gossipScore: z.number().optional(),
+  /** Whether this node has stopped reading the peer's gossip streams while its penalty lasts
+   * (node/context/gossip-read-pause.ts). */
+  gossipReadsPaused: z.boolean().optional(),
 })
 export type ThrottledPeer = z.infer<typeof throttledPeerSchema>
 
