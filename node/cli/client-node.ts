@@ -11,6 +11,7 @@ import { parseNodeUrl } from '../../protocol/node-url.ts'
 import type { RpcMethodName, RpcParams, RpcResult } from '../../protocol/rpc/methods.ts'
 import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
+import { installWsDialer } from '../../runtime/libp2p/ws-dialer.ts'
 import { resolveStateDir, statePaths } from '../../runtime/state/state-dir.ts'
 import { DEFAULT_WS_PORT } from '../config.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
@@ -46,6 +47,7 @@ export async function connectCliClient(
   const meshName = await cliMeshName(paths.stateDir)
   await trustOwnLocalCa(paths.stateDir)
   const target = multiaddr(parseNodeUrl(url, DEFAULT_WS_PORT).multiaddr)
+  installWsDialer()
   const libp2p = await buildLibp2p({
     privateKey: identity.privateKey,
     agent: {

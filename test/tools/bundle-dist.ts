@@ -45,7 +45,45 @@ const OPTIONAL_MISSING = new Set([
   '@opentelemetry/api', // @mistralai/mistralai's tracing, imported in a try when a tracer is set
 ])
 
+/**
+ * Built-in modules whose exports include lazy getters that load much more than the module: an ES
+ * import of a built-in goes through a facade that reads every export, so `import http from
+ * 'node:http'` (from @libp2p/websockets) loads and compiles undici for `http.WebSocket`, and
+ * `node:tls` builds `rootCertificates`. The bundle imports these through
+ * `process.getBuiltinModule`, which hands over the module object with its getters still lazy; the
+ * named exports are the module's plain properties (an import of a getter by name fails the build).
+ */
+const LAZY_GETTER_BUILTINS = ['http', 'tls'] as const
+const BUILTIN_PREFIX = '\0clawmesh-builtin:'
+
+function builtinWithoutFacade(name: string): string {
+  const module = process.getBuiltinModule(`node:${name}`) as Record<string, unknown>
+  const plain = Object.getOwnPropertyNames(module).filter(
+    (key) =>
+      /^[A-Za-z_$][\w$]*$/.test(key) && Object.getOwnPropertyDescriptor(module, key)?.get === undefined,
+  )
+  return [
+    `const builtin = process.getBuiltinModule('node:${name}')`,
+    'export default builtin',
+    ...plain.map((key) => `export const ${key} = builtin.${key}`),
+  ].join('\n')
+}
+
+const lazyBuiltins = {
+  name: 'clawmesh-lazy-builtins',
+  resolveId(id: string) {
+    const name = id.startsWith('node:') ? id.slice('node:'.length) : id
+    return (LAZY_GETTER_BUILTINS as readonly string[]).includes(name) ? `${BUILTIN_PREFIX}${name}` : null
+  },
+  load(id: string) {
+    return id.startsWith(BUILTIN_PREFIX) ? builtinWithoutFacade(id.slice(BUILTIN_PREFIX.length)) : null
+  },
+}
+
 function isExternal(id: string): boolean {
+  if (id.startsWith(BUILTIN_PREFIX)) return false
+  const builtin = id.startsWith('node:') ? id.slice('node:'.length) : id
+  if ((LAZY_GETTER_BUILTINS as readonly string[]).includes(builtin)) return false
   if (id.startsWith('node:') || builtinModules.includes(id)) return true
   return RUNTIME_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`))
 }
@@ -63,6 +101,7 @@ const { output } = await build({
   input: ENTRIES,
   platform: 'node',
   external: isExternal,
+  plugins: [lazyBuiltins],
   onLog,
   output: {
     dir: BUNDLE_DIR,

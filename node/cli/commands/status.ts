@@ -20,9 +20,12 @@ export function registerStatusCommand(program: Command): void {
     .action(async (options: { url?: string; json?: boolean; events?: boolean; follow?: boolean }) => {
       const url = await resolveTargetUrl(program, options.url)
       await withClient(program, url, async (client) => {
-        const status = await client.call('mesh.status', {})
-        const health = await client.call('mesh.health', {})
-        const events = options.events ? (await client.call('mesh.events', {})).events : undefined
+        // One round trip for all three: each call is its own stream on the one connection.
+        const [status, health, events] = await Promise.all([
+          client.call('mesh.status', {}),
+          client.call('mesh.health', {}),
+          options.events ? client.call('mesh.events', {}).then((answer) => answer.events) : undefined,
+        ])
         if (options.json) return printJson({ ...status, health, ...(events === undefined ? {} : { events }) })
         console.log(
           `${status.name} (${status.role}) in mesh ${status.meshName}, generation ${status.generation}, up ${formatDuration(status.uptimeMs)}`,
