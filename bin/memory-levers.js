@@ -1,9 +1,13 @@
 // Memory levers of a long-running node process (issue #20: idle RSS ≤ 100 MB). Both must be in place
 // when the process starts — glibc reads MALLOC_ARENA_MAX once, V8 sizes its young generation from
-// its flags — so a launcher that finds them missing replaces its own process with one that has them
-// (process.execve: same PID, same open files, so a service manager and a parent see one process).
-// The relaunch costs one Node start-up (~35 ms) and is skipped when both are already set, as the
-// systemd unit does (node/service/systemd-unit.ts takes MEMORY_LEVER_ENVIRONMENT from here).
+// its flags — so a launcher that finds the young-generation flag missing replaces its own process with
+// one that has both (process.execve: same PID, same open files, so a service manager and a parent see
+// one process). The relaunch costs a second Node start-up (77 ms of a 476 ms `clawmesh start` to
+// ready, quiet machine, bundle) and is skipped when the flag is already there: `clawmesh-node`'s `#!`
+// line passes it when it runs as a command, and the systemd unit sets both (node/service/systemd-unit.ts
+// takes MEMORY_LEVER_ENVIRONMENT from here). MALLOC_ARENA_MAX alone never causes a relaunch: on the
+// bundle two arenas instead of glibc's default keep ~1 MiB less after 35 s idle (84.2 vs 84.9–85.6
+// MiB, docs/memory.md); the young generation is the lever that matters.
 
 /**
  * V8's young generation at most 1 MiB per semi-space instead of 16 MiB. The node grows it to
@@ -27,23 +31,17 @@ function hasSemiSpaceFlag() {
 }
 
 /**
- * Replaces this process with the same command under both levers, unless both are set (a value set by
- * the operator is kept) or Node cannot (process.execve: Node >= 22.15, not on Windows). Call it
- * before loading anything else: everything loaded before is loaded twice.
+ * Replaces this process with the same command under both levers when it runs without the
+ * young-generation flag (a value set by the operator is kept), unless Node cannot (process.execve:
+ * Node >= 22.15, not on Windows). Call it before loading anything else: everything loaded before is
+ * loaded twice.
  */
 export function relaunchWithMemoryLevers() {
-  if (typeof process.execve !== 'function') return
-  const semiSpace = hasSemiSpaceFlag()
+  if (typeof process.execve !== 'function' || hasSemiSpaceFlag()) return
   const arenas = process.env.MALLOC_ARENA_MAX !== undefined
-  if (semiSpace && arenas) return
   process.execve(
     process.execPath,
-    [
-      process.execPath,
-      ...(semiSpace ? [] : [SEMI_SPACE_FLAG]),
-      ...process.execArgv,
-      ...process.argv.slice(1),
-    ],
+    [process.execPath, SEMI_SPACE_FLAG, ...process.execArgv, ...process.argv.slice(1)],
     arenas ? process.env : { ...process.env, MALLOC_ARENA_MAX },
   )
 }

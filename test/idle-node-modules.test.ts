@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
@@ -81,6 +81,40 @@ module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringif
     expect(loaded.some((url) => url.endsWith('node/clawmesh-node.ts'))).toBe(true)
     const eager = LAZY_MODULES.filter(([path]) => loaded.some((url) => url.includes(path)))
     expect(eager.map(([path, when]) => `${path} (needed only with ${when})`)).toEqual([])
+  } finally {
+    child.kill('SIGKILL')
+  }
+})
+
+it('`clawmesh-node` run as a command gets the young-generation lever from its #! line, without a relaunch', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'clawmesh-shebang-'))
+  dirs.push(dir)
+  const config = join(dir, 'node.json')
+  await writeFile(config, JSON.stringify({ name: 'shebang', host: '127.0.0.1', port: 0, discovery: false }))
+  // As a service runs it: the bin file itself, its `#!/usr/bin/env -S node …` line finding this Node.
+  const environment: NodeJS.ProcessEnv = { ...process.env, CLAWMESH_STATE_DIR: join(dir, 'state') }
+  delete environment['MALLOC_ARENA_MAX']
+  delete environment['NODE_OPTIONS']
+  environment['PATH'] = `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`
+  const child = spawn(join(root, 'bin/clawmesh-node.js'), ['--config', config], {
+    env: environment,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+        if (/listening\s+\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws/.test(output)) resolveReady()
+      })
+      child.once('exit', (code) => reject(new Error(`node exited ${code}: ${output}`)))
+    })
+    const commandLine = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0')
+    const processEnvironment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
+    expect(commandLine).toContain('--max-semi-space-size=1')
+    // relaunchWithMemoryLevers adds MALLOC_ARENA_MAX when it relaunches: its absence shows the node
+    // started once.
+    expect(processEnvironment.some((entry) => entry.startsWith('MALLOC_ARENA_MAX='))).toBe(false)
   } finally {
     child.kill('SIGKILL')
   }

@@ -64,11 +64,17 @@ async function installedCli(): Promise<{ cli: string; project: string }> {
     env: benchEnv,
     maxBuffer: 16 * 2 ** 20,
   })
-  return { cli: join(work, 'node_modules/clawmesh/bin/clawmesh.js'), project: work }
+  // What npm put on the PATH of that project (bin-links: a symlink to bin/clawmesh.js, made executable).
+  return { cli: join(work, 'node_modules/.bin/clawmesh'), project: work }
 }
 
 const installed = values.installed ? await installedCli() : undefined
 const cli = installed?.cli ?? join(root, 'bin/clawmesh.js')
+/** How a command is run: as a user runs it, the bin file itself, whose `#!` line starts Node (the
+ * first on PATH: this one, benchEnv) with the young-generation lever; `--without-levers` runs it
+ * under `node` so that Node's own defaults in benchEnv stand. */
+const invocation = (args: readonly string[]): [string, string[]] =>
+  values['without-levers'] ? [process.execPath, [cli, ...args]] : [cli, [...args]]
 const codeForm = installed !== undefined ? 'installed' : (values.code ?? 'sources')
 
 function startNode(
@@ -76,8 +82,7 @@ function startNode(
 ): Promise<{ readyMs: number; pid: number; url: string; kill: () => void }> {
   const started = performance.now()
   const child = spawn(
-    process.execPath,
-    [cli, 'start', '--name', 'bench', '--host', '127.0.0.1', '--port', '0'],
+    ...invocation(['start', '--name', 'bench', '--host', '127.0.0.1', '--port', '0']),
     {
       env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -110,8 +115,7 @@ function timeCli(args: readonly string[], stateDir: string): Promise<number> {
   const started = performance.now()
   return new Promise((resolveRun, reject) => {
     execFile(
-      process.execPath,
-      [cli, ...args],
+      ...invocation(args),
       { env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir } },
       (error, _stdout, stderr) => {
         if (error !== null) reject(new Error(`clawmesh ${args.join(' ')}: ${stderr}`))
