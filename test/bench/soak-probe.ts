@@ -2,13 +2,14 @@
  * Loaded into every soak worker with `--import` (test/bench/soak.bench.ts), beside the fan-out
  * worker it measures (test/bench/fanout-worker.ts, which it leaves untouched): answers the parent's
  * `sample` with the process's memory, open file descriptors and event-loop lag since the last
- * sample, and `heap-snapshot` by writing a V8 heap snapshot (to find what holds a node's memory).
+ * sample — with `liveHeap`, also the heap left after a full collection (the worker runs with
+ * `--expose-gc`), the live set a leak grows whatever the point of the GC cycle — and `heap-snapshot` by writing a V8 heap snapshot (to find what holds a node's memory).
  */
 import { readdirSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { writeHeapSnapshot } from 'node:v8'
 
-export type ProbeRequest = { type: 'sample' } | { type: 'heap-snapshot'; path: string }
+export type ProbeRequest = { type: 'sample'; liveHeap?: boolean } | { type: 'heap-snapshot'; path: string }
 
 export type ProbeReply =
   | {
@@ -18,6 +19,8 @@ export type ProbeReply =
       heapTotalBytes: number
       externalBytes: number
       arrayBuffersBytes: number
+      /** Heap used right after a full collection (asked with `liveHeap`, and `--expose-gc`). */
+      liveHeapBytes?: number
       openFds: number
       /** Event-loop delay since the previous sample, ms (perf_hooks histogram, 10 ms resolution). */
       lagP50Ms: number
@@ -40,6 +43,12 @@ process.on('disconnect', () => process.exit(0))
 process.on('message', (message: ProbeRequest) => {
   if (message.type === 'sample') {
     const memory = process.memoryUsage()
+    const gc = (globalThis as { gc?: () => void }).gc
+    let liveHeapBytes: number | undefined
+    if (message.liveHeap === true && gc !== undefined) {
+      gc()
+      liveHeapBytes = process.memoryUsage().heapUsed
+    }
     const reply: ProbeReply = {
       type: 'sample',
       rssBytes: memory.rss,
@@ -51,6 +60,7 @@ process.on('message', (message: ProbeRequest) => {
       lagP50Ms: nsToMs(lag.percentile(50)),
       lagP99Ms: nsToMs(lag.percentile(99)),
       lagMaxMs: nsToMs(lag.max),
+      ...(liveHeapBytes === undefined ? {} : { liveHeapBytes }),
     }
     lag.reset()
     process.send?.(reply)
