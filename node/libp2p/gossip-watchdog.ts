@@ -10,10 +10,11 @@
  * Every GOSSIP_WATCHDOG_CHECK_MS the watchdog looks at the connections of each trusted mesh node
  * (never a CLI or console client, never a key admitted only to pair) for a working gossip stream
  * each way. A peer without one for GOSSIP_STREAM_GRACE_MS is repaired, the mildest way first:
- *  1. reopen: identify the connection again. The registrar then calls gossipsub's topology
- *     onConnect, which takes the peer back and opens an outbound stream; the peer, seeing that
- *     stream arrive, opens its own outbound stream if it has none. When only our inbound stream is
- *     missing, our outbound one is closed first so that a fresh one reaches the peer.
+ *  1. reopen: identify the connection again (libp2p's public API). The registrar then calls
+ *     gossipsub's topology onConnect, which takes the peer back and opens an outbound stream; the
+ *     peer, seeing that stream arrive, opens its own outbound stream if it has none. Our outbound
+ *     stream, if any is left, is aborted first so that a fresh one reaches the peer. gossipsub
+ *     reopens streams the same way for its configured direct peers only (`directConnect`).
  *  2. redial: hang up, so the peer lifecycle's reachability probe dials a new connection, on which
  *     gossipsub starts afresh.
  * Attempts back off per peer (doubling up to GOSSIP_REPAIR_BACKOFF_MAX_MS, forgotten only after the
@@ -37,9 +38,10 @@ import type { Membership } from '../mesh/membership.ts'
 export const GOSSIP_WATCHDOG_CHECK_MS = 2_000
 
 /** How long a trusted node may be connected without a working gossip stream each way before it is
- * repaired. gossipsub opens its stream right after identify (the mesh hello, HELLO_TIMEOUT_MS = 10 s
- * at worst), and a stream being replaced is missing for a round trip; 10 s covers both on a loaded
- * node while keeping a starved link's silence to seconds, not minutes. */
+ * repaired. Only peers whose hello (identify) was accepted are watched, and gossipsub opens its
+ * streams in the same identify event; a stream being replaced is missing for a round trip, and on a
+ * starved node a stream negotiation took seconds (docs/scale.md, dial bursts). 10 s covers those
+ * while keeping a starved link's silence to seconds, not minutes. */
 export const GOSSIP_STREAM_GRACE_MS = 10_000
 
 /** Wait after a peer's first repair before the next one; doubled with each further attempt. One

@@ -125,12 +125,13 @@ describe('gossip streams reset on a live connection', () => {
       },
       3 * GOSSIP_WATCHDOG_CHECK_MS,
     )
-    const repairs = [...cc.events.list(), ...field1.events].filter(
-      (event) => event.type === 'peer.gossip.repair',
-    )
+    const repairs = [
+      ...cc.events.list().map((event) => ({ ...event, by: 'command-center' })),
+      ...field1.events.map((event) => ({ ...event, by: 'field-1' })),
+    ].filter((event) => event.type === 'peer.gossip.repair')
     const repairedAt = Math.min(...repairs.map((event) => event.at))
     console.log(
-      `[gossip-stream-loss] frames resumed ${resumedAt - lostAt} ms after the loss; first repair at ${repairedAt - lostAt} ms (${repairs.map((event) => event.message).join('; ')})`,
+      `[gossip-stream-loss] frames resumed ${resumedAt - lostAt} ms after the loss; first repair at ${repairedAt - lostAt} ms (${repairs.map((event) => `${event.by} ${event.message}`).join('; ')})`,
     )
 
     expect(resumedAt - lostAt).toBeLessThanOrEqual(RESUME_WITHIN_MS)
