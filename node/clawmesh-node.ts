@@ -21,6 +21,7 @@ import { createStatusReport } from './health/node-status.ts'
 import { createFleetSurface } from './host-ops/fleet-surface.ts'
 import { openHostOpsSurface } from './host-ops/open-host-ops.ts'
 import type { NodeLibp2p } from './libp2p/create-node-libp2p.ts'
+import { watchGossipStreams } from './libp2p/gossip-watchdog.ts'
 import { keepRelayReservations } from './libp2p/relay-keeper.ts'
 import { type LifecyclePart, part, startParts } from './lifecycle.ts'
 import { followCapabilityUpdates } from './mesh/capability-updates.ts'
@@ -215,6 +216,7 @@ export async function startClawMeshNode(
     }),
     syncOnJoin(components),
     keepRelayReservations({ ...components, relays: config.relays }),
+    watchGossipStreams(components),
     deliverOperatorRecordsOnJoin(components),
     periodicWorldSnapshots(components),
     part('static-peers', {
