@@ -81,13 +81,10 @@ function startNode(
   stateDir: string,
 ): Promise<{ readyMs: number; pid: number; url: string; kill: () => void }> {
   const started = performance.now()
-  const child = spawn(
-    ...invocation(['start', '--name', 'bench', '--host', '127.0.0.1', '--port', '0']),
-    {
-      env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  )
+  const child = spawn(...invocation(['start', '--name', 'bench', '--host', '127.0.0.1', '--port', '0']), {
+    env: { ...benchEnv, CLAWMESH_STATE_DIR: stateDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   return new Promise((resolveStart, reject) => {
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => {
