@@ -8,10 +8,11 @@
  * levers of bin/memory-levers.js: the launcher relaunched it in place (same PID) with a 1 MiB young
  * generation and two malloc arenas.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
+import type { Readable } from 'node:stream'
 import { afterAll, expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
@@ -19,6 +20,18 @@ const dirs: string[] = []
 afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
+
+/** Resolves when node process `child` prints its WebSocket listening address; rejects if it exits. */
+function untilListening(child: ChildProcessByStdio<null, Readable, null>): Promise<void> {
+  return new Promise<void>((resolveReady, reject) => {
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (/listening\s+\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws/.test(output)) resolveReady()
+    })
+    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${output}`)))
+  })
+}
 
 /** Module paths an idle node must not load, and the configuration that would load each. */
 const LAZY_MODULES = [
@@ -59,14 +72,7 @@ module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringif
     { env: { ...process.env, CLAWMESH_STATE_DIR: join(dir, 'state') }, stdio: ['ignore', 'pipe', 'inherit'] },
   )
   try {
-    await new Promise<void>((resolveReady, reject) => {
-      let output = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (/listening\s+\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws/.test(output)) resolveReady()
-      })
-      child.once('exit', (code) => reject(new Error(`node exited ${code}: ${output}`)))
-    })
+    await untilListening(child)
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '')
     const rssKiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN)
     console.log(`idle node RSS at ready: ${(rssKiB / 1024).toFixed(1)} MiB`)
@@ -101,14 +107,7 @@ it('`clawmesh-node` run as a command gets the young-generation lever from its #!
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   try {
-    await new Promise<void>((resolveReady, reject) => {
-      let output = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (/listening\s+\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws/.test(output)) resolveReady()
-      })
-      child.once('exit', (code) => reject(new Error(`node exited ${code}: ${output}`)))
-    })
+    await untilListening(child)
     const commandLine = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0')
     const processEnvironment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
     expect(commandLine).toContain('--max-semi-space-size=1')
