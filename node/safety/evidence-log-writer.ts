@@ -178,9 +178,17 @@ export class EvidenceLogWriter {
 
   /** Opens the log, verifying it from the first entry; throws EvidenceLogError if it is broken. */
   static async open(init: EvidenceLogWriterInit): Promise<EvidenceLogWriter> {
+    return (await EvidenceLogWriter.openReading(init)).writer
+  }
+
+  /** `open`, also handing back the entries it verified, for a caller that checks what the log holds
+   * at start (node/safety/proposal-outcomes.ts) without reading and verifying it a second time. */
+  static async openReading(
+    init: EvidenceLogWriterInit,
+  ): Promise<{ writer: EvidenceLogWriter; entries: readonly EvidenceEntry[] }> {
     const { verdict, entries } = await verifyEvidenceFile(init.stateDir, { nodeId: init.signer.id })
     if (verdict.outcome === 'broken') throw new EvidenceLogError(evidenceLogPaths(init.stateDir).log, verdict)
-    return new EvidenceLogWriter(init, entries.at(-1))
+    return { writer: new EvidenceLogWriter(init, entries.at(-1)), entries }
   }
 
   get head(): EvidenceHead | undefined {

@@ -254,6 +254,36 @@ describe('ProposalStore', () => {
     expect(kept.sort()).toEqual([hashes[2], hashes[3], live.hash].sort())
   })
 
+  it('resolves a move that ends a proposal only once its outcome is recorded, and records no other', async () => {
+    const recorded: string[] = []
+    let release = () => {}
+    const store = await ProposalStore.open({
+      stateDir,
+      now: () => NOW,
+      recordOutcome: (record) => {
+        recorded.push(record.state)
+        return new Promise<void>((resolve) => {
+          release = resolve
+        })
+      },
+    })
+    const record = await created(store, proposal())
+    await store.move(record.hash, 'submit')
+    expect(recorded).toEqual([])
+    let moved = false
+    const rejecting = store.move(record.hash, 'reject', { reason: 'not now' }).then(() => {
+      moved = true
+    })
+    // Long enough for the journal line's own write: a move that did not wait for the outcome
+    // record would have resolved by now.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(recorded).toEqual(['rejected'])
+    expect(moved).toBe(false)
+    release()
+    await rejecting
+    expect(moved).toBe(true)
+  })
+
   it('tells listeners about creation and resolution after the change is on disk', async () => {
     const store = await openStore()
     const changes: ProposalStoreChange[] = []

@@ -125,6 +125,14 @@ export interface ProposalStoreInit {
   readonly dedupWindowMs?: number
   readonly maxTerminal?: number
   readonly compactAfterLines?: number
+  /**
+   * Keeps the permanent record of a proposal that just ended (the runtime appends an `outcome`
+   * evidence entry): called with the ended record alongside its journal line, and awaited with it,
+   * so when a change that ends a proposal resolves, both are on disk. The store keeps only the
+   * newest PROPOSAL_STORE_MAX_TERMINAL ended proposals; this record keeps them all. It must not
+   * throw: a failure is the caller's to count (the ending is logged again at the next start).
+   */
+  readonly recordOutcome?: (record: StoredProposal) => Promise<void>
 }
 
 export interface MoveOptions {
@@ -190,6 +198,7 @@ export class ProposalStore {
   readonly #listeners = new Set<ProposalStoreListener>()
   readonly #journal: GroupCommitFile
   readonly #compactAfterLines: number
+  readonly #recordOutcome: ((record: StoredProposal) => Promise<void>) | undefined
   /** Number of the last journal line handed out, and lines in the journal file since the last fold. */
   #seq = 0
   #journalLines = 0
@@ -199,6 +208,7 @@ export class ProposalStore {
     this.path = proposalStorePath(init.stateDir)
     this.#journal = new GroupCommitFile(proposalJournalPath(init.stateDir))
     this.#compactAfterLines = init.compactAfterLines ?? PROPOSAL_JOURNAL_COMPACT_LINES
+    this.#recordOutcome = init.recordOutcome
     this.#now = init.now ?? Date.now
     this.#maxTerminal = init.maxTerminal ?? PROPOSAL_STORE_MAX_TERMINAL
     this.#deduplicator = new ProposalDeduplicator(
@@ -538,10 +548,15 @@ export class ProposalStore {
     return this.#commitAll(change.record, [change])
   }
 
-  /** One journal line for `record` (the state after all `changes`), then each change to listeners. */
+  /** One journal line for `record` (the state after all `changes`) — with its outcome record when
+   * a change ended the proposal, written in parallel — then each change to listeners. */
   async #commitAll(record: StoredProposal, changes: readonly ProposalStoreChange[]): Promise<void> {
     this.#seq += 1
-    await this.#journal.append(JSON.stringify({ seq: this.#seq, record }))
+    const ended = changes.some((change) => change.kind === 'transition' && change.resolved)
+    await Promise.all([
+      this.#journal.append(JSON.stringify({ seq: this.#seq, record })),
+      ended ? this.#recordOutcome?.(record) : undefined,
+    ])
     this.#journalLines += 1
     if (this.#journalLines >= this.#compactAfterLines && this.#compacting === undefined) {
       // Off the caller's path; a failed fold leaves the journal as it is, to be folded later.

@@ -10,7 +10,8 @@
  * - certificate-issuer.ts — operator certificates a command center signs;
  * - safety-facts.ts — what this node's own records say (manifest, evidence, author), shared by the
  *   forwarder and the gate.
- * Every decision, refusal and execution is appended to the evidence log.
+ * - proposal-outcomes.ts — the `outcome` evidence entry of each proposal that ends.
+ * Every decision, refusal, execution and ending is appended to the evidence log.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Frame, LocalFrameFields } from '../../protocol/context/index.ts'
@@ -48,6 +49,7 @@ import { EstopLatches } from './estop-latch.ts'
 import { EvidenceLogWriter } from './evidence-log-writer.ts'
 import { ExecutionLedger } from './execution-ledger.ts'
 import { type ApprovalArrival, type DecideResult, Forwarder, type ProposalAuthorRecord } from './forwarder.ts'
+import { ProposalOutcomes } from './proposal-outcomes.ts'
 import { ProposalStore, type StoredProposal } from './proposal-store.ts'
 import { SafetyFacts, type SafetyLeadership } from './safety-facts.ts'
 import { freeBytes } from './storage-headroom.ts'
@@ -220,13 +222,30 @@ export class SafetyRuntime {
   }
 
   static async open(init: SafetyRuntimeInit): Promise<SafetyRuntime> {
-    const [proposals, ledger, evidence, issued, latches] = await Promise.all([
-      ProposalStore.open({ stateDir: init.stateDir }),
+    // The evidence log first: the proposal store logs each ending there, from its open on (expiry).
+    const { writer: evidence, entries } = await EvidenceLogWriter.openReading({
+      stateDir: init.stateDir,
+      signer: init.signer,
+    })
+    const outcomes = new ProposalOutcomes({
+      evidence,
+      onUnlogged: (record, error) => {
+        init.counters.increment('safety.evidence.outcome-unlogged')
+        init.log(
+          `the ending of proposal ${record.proposal.id} (${record.state}) could not be logged as evidence ` +
+            `(${error.message}); it is logged at the next start`,
+        )
+      },
+    })
+    const [proposals, ledger, issued, latches] = await Promise.all([
+      ProposalStore.open({ stateDir: init.stateDir, recordOutcome: outcomes.record }),
       ExecutionLedger.open({ stateDir: init.stateDir }),
-      EvidenceLogWriter.open({ stateDir: init.stateDir, signer: init.signer }),
       IssuedCertificates.open(init.stateDir),
       EstopLatches.open(init.stateDir),
     ])
+    const late = await outcomes.logMissing(proposals.list(), entries)
+    if (late.length > 0)
+      init.log(`logged the ending of ${late.length} proposal(s) a crash had left out of the evidence log`)
     const runtime = new SafetyRuntime(init, { proposals, ledger, evidence, issued, latches })
     proposals.onChange((change) => {
       if (change.kind === 'created') {

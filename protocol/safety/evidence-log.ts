@@ -12,7 +12,8 @@ import { describeIssues, sha256HexSchema, signatureSchema, timestampSchema } fro
 
 /** `maintenance`: an operator's repair of node state (e.g. `clawmesh planner reset-term`), so the trail shows it.
  * `host_findings`: a host workflow's report (protocol/host-ops/findings.ts).
- * `fleet_check`: a `monitor-check` table and the alerts it raised (protocol/host-ops/fleet.ts). */
+ * `fleet_check`: a `monitor-check` table and the alerts it raised (protocol/host-ops/fleet.ts).
+ * `outcome`: how a proposal ended, once it did (protocol/safety/proposal-outcome.ts). */
 export const EVIDENCE_ENTRY_TYPES = [
   'proposal',
   'decision',
@@ -25,6 +26,7 @@ export const EVIDENCE_ENTRY_TYPES = [
   'cancel',
   'host_findings',
   'fleet_check',
+  'outcome',
 ] as const
 export type EvidenceEntryType = (typeof EVIDENCE_ENTRY_TYPES)[number]
 

@@ -9,14 +9,16 @@
  *                                  [--cc-kill-share 0.2] [--hold-ms 250] [--seed 20] [--keep]
  *
  * `--approve-rate` is proposals proposed and approved per second (a pump start, L3, takes two
- * approvals). Prints a table and writes test/bench/results/chaos.json; exits 1 on any violation.
+ * approvals). Prints a table (with restart times, and each slow or failed restart on its own line)
+ * and writes test/bench/results/chaos.json; exits 1 on any violation or any node not back.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { stopAll } from '../helpers/processes.ts'
-import { runChaosLoop } from './chaos-loop.ts'
+import { type ChaosLoopResult, runChaosLoop } from './chaos-loop.ts'
+import { percentile } from './stats.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const { values } = parseArgs({
@@ -31,6 +33,14 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 })
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+function restartLine(result: ChaosLoopResult): string {
+  const times = result.restarts.map((restart) => restart.readyMs)
+  if (times.length === 0) return 'none'
+  return `${times.length}, p50 ${seconds(percentile(times, 50))}, max ${seconds(Math.max(...times))}`
+}
 
 const options = {
   durationMs: Number(values.minutes) * 60_000,
@@ -57,6 +67,12 @@ try {
     kills: `${killsTotal} (${Object.entries(result.kills)
       .map(([name, count]) => `${name} ${count}`)
       .join(', ')})`,
+    'restarts (spawn → listening)': restartLine(result),
+    [`slow restarts (> ${result.restartReadyBoundMs / 1000} s)`]: result.restarts.filter(
+      (restart) => restart.readyMs > result.restartReadyBoundMs,
+    ).length,
+    'failed starts': result.failedStarts.length,
+    'nodes not back': Object.keys(result.notBack).join(', ') || 'none',
     'proposals created': result.proposalsCreated,
     'proposals refused or lost': result.proposalsRefused,
     'approvals sent (retried, lost)': `${result.approvalsSent} (${result.approvalsRetried}, ${result.approvalsLost})`,
@@ -66,9 +82,20 @@ try {
     endings: Object.entries(report.endings)
       .map(([state, count]) => `${state} ${count}`)
       .join(', '),
+    'endings read from evidence only': report.endingsFromEvidenceOnly,
+    'unsettled at the end': result.unsettled ?? 'unknown (command center not answering)',
     violations: report.violations.length,
-    'load avg start → end': `${result.loadAverage.start[0]?.toFixed(2)} → ${result.loadAverage.end[0]?.toFixed(2)} (${cpus().length} cores)`,
+    'load avg (1 min) start → peak → end': `${result.loadAverage.start[0]?.toFixed(2)} → ${result.loadAverage.peak.toFixed(2)} → ${result.loadAverage.end[0]?.toFixed(2)} (${cpus().length} cores)`,
   })
+  for (const restart of result.restarts.filter((each) => each.readyMs > result.restartReadyBoundMs))
+    console.log(
+      `SLOW RESTART ${restart.node}: listening after ${seconds(restart.readyMs)} (at ${restart.atS} s; bound ${seconds(result.restartReadyBoundMs)})`,
+    )
+  for (const failed of result.failedStarts)
+    console.log(
+      `FAILED START ${failed.node} at ${failed.atS} s (${failed.why} after ${seconds(failed.afterMs)}):\n  ${failed.lastOutput.replaceAll('\n', '\n  ')}`,
+    )
+  for (const [node, why] of Object.entries(result.notBack)) console.log(`NOT BACK ${node}: ${why}`)
   for (const violation of report.violations)
     console.log(`VIOLATION ${violation.kind} ${violation.subject}: ${violation.detail}`)
   await mkdir(join(root, 'test/bench/results'), { recursive: true })
@@ -90,7 +117,7 @@ try {
     )}\n`,
   )
   if (values.keep) console.log(`state dirs kept: ${JSON.stringify(stateDirs)}`)
-  process.exitCode = report.violations.length === 0 ? 0 : 1
+  process.exitCode = report.violations.length === 0 && Object.keys(result.notBack).length === 0 ? 0 : 1
 } finally {
   await stopAll()
   if (!values.keep)

@@ -79,10 +79,10 @@ export async function actuationRecords(
  * decision, nothing begun or executed at the actuator. */
 export const AWAITING_RECORDS: ActuationRecords = { commandCenter: ['proposal'], actuator: [], ledger: [] }
 
-/** The records of a proposal approved and executed once: approval and decision at the command
- * center, one execution at the actuator, begun and finished in its ledger. */
+/** The records of a proposal approved and executed once: approval, decision and how it ended at the
+ * command center, one execution at the actuator, begun and finished in its ledger. */
 export const EXECUTED_RECORDS: ActuationRecords = {
-  commandCenter: ['proposal', 'approval', 'decision'],
+  commandCenter: ['proposal', 'approval', 'decision', 'outcome'],
   actuator: ['execution'],
   ledger: ['started', 'finished'],
 }

@@ -17,6 +17,8 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const CLI = join(REPO_ROOT, 'node/bin/clawmesh.ts')
 const NODE_BIN = join(REPO_ROOT, 'node/bin/clawmesh-node.ts')
 const HELD_EXECUTION_NODE = join(REPO_ROOT, 'test/helpers/held-execution-node.ts')
+/** How long a started node may take to print its device ID and listen address before it is killed
+ * and the start fails (NodeNotReadyError); ProcessPlacement.readyTimeoutMs overrides it. */
 const READY_TIMEOUT_MS = 20_000
 
 const running = new Set<ChildProcess>()
@@ -37,6 +39,24 @@ export interface ProcessPlacement {
   prefix?: string[]
   nodeFlags?: string[]
   env?: Record<string, string>
+  /** Readiness bound for a started node, instead of READY_TIMEOUT_MS (a loaded machine, a bench). */
+  readyTimeoutMs?: number
+}
+
+/** A started node exited, or did not become ready in time (it was then killed), before it listened. */
+export class NodeNotReadyError extends Error {
+  static readonly NAME = 'NodeNotReadyError'
+  override readonly name = NodeNotReadyError.NAME
+  /** `exited`: the process ended on its own; `timeout`: it was killed at the readiness bound. */
+  readonly why: 'exited' | 'timeout'
+  readonly elapsedMs: number
+  readonly output: string
+  constructor(why: 'exited' | 'timeout', elapsedMs: number, output: string, detail: string) {
+    super(`${detail} after ${elapsedMs} ms:\n${output}`)
+    this.why = why
+    this.elapsedMs = elapsedMs
+    this.output = output
+  }
 }
 
 function command(placement: ProcessPlacement | undefined, args: string[]): [string, string[]] {
@@ -176,11 +196,22 @@ async function spawnNode(
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
   child.once('exit', () => running.delete(child))
+  const startedAt = Date.now()
+  const readyTimeoutMs = placement?.readyTimeoutMs ?? READY_TIMEOUT_MS
   const ready = await new Promise<{ deviceId: string; port: number }>((resolveReady, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`node did not become ready:\n${output}`)),
-      READY_TIMEOUT_MS,
-    )
+    const timer = setTimeout(() => {
+      // Killed, not left running: a retried start on the same state dir and port must not find a
+      // late twin still starting up.
+      child.kill('SIGKILL')
+      reject(
+        new NodeNotReadyError(
+          'timeout',
+          Date.now() - startedAt,
+          output,
+          `node did not become ready within ${readyTimeoutMs} ms`,
+        ),
+      )
+    }, readyTimeoutMs)
     const check = () => {
       const deviceId = /device ID {2}(\S+)/.exec(output)?.[1]
       const port = /listening {2}\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\/ws/.exec(output)?.[1]
@@ -190,9 +221,16 @@ async function spawnNode(
       }
     }
     child.stdout?.on('data', check)
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      reject(new Error(`node exited with ${code} before ready:\n${output}`))
+      reject(
+        new NodeNotReadyError(
+          'exited',
+          Date.now() - startedAt,
+          output,
+          `node exited with ${code ?? signal} before ready`,
+        ),
+      )
     })
   })
   return {

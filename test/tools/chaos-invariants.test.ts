@@ -3,6 +3,8 @@
  * proposal store, and a field node's evidence log and execution ledger, written in the on-disk
  * formats the nodes use. The healthy history passes; each test then breaks one invariant and
  * expects exactly that violation, so each test fails when its check is removed from the checker.
+ * Endings are checked twice: as the store holds them, and as only the evidence log's `outcome`
+ * entry still does once the store has dropped the proposal (it keeps the newest 200).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +19,7 @@ import {
   type EvidenceEntryType,
   type Proposal,
   proposalHash,
+  proposalOutcomeEntry,
   signApproval,
 } from '../../protocol/safety/index.ts'
 import type { Signer } from '../../protocol/signing.ts'
@@ -74,7 +77,7 @@ async function healthyHistory(overrides: Partial<Proposal> = {}): Promise<Histor
     ...overrides,
   })
   const hash = proposalHash(proposal)
-  return {
+  const history: History = {
     proposal,
     hash,
     ccEvidence: [
@@ -102,6 +105,22 @@ async function healthyHistory(overrides: Partial<Proposal> = {}): Promise<Histor
       },
     ],
   }
+  endAs(history, {})
+  return history
+}
+
+/** The proposal ends as `fields` say, in the store and in the command center's `outcome` entry
+ * alike, as the node records it. */
+function endAs(history: History, fields: Partial<StoredProposal>): void {
+  const record = { ...(history.stored[0] as StoredProposal), ...fields }
+  history.stored[0] = record
+  history.ccEvidence = history.ccEvidence.filter(([type]) => type !== 'outcome')
+  history.ccEvidence.push(['outcome', proposalOutcomeEntry(record), record.updatedAt])
+}
+
+/** The store has dropped the ended proposal (it keeps the newest 200): only the log has its ending. */
+function droppedFromStore(history: History): void {
+  history.stored = []
 }
 
 async function writeEvidence(
@@ -147,6 +166,7 @@ describe('chaos invariant checker', () => {
       approvals: 1,
       executed: 1,
       endings: { completed: 1 },
+      endingsFromEvidenceOnly: 0,
     })
   })
 
@@ -243,35 +263,52 @@ describe('chaos invariant checker', () => {
     it('flags an approved proposal left executing', async () => {
       const history = await healthyHistory()
       history.stored[0] = { ...(history.stored[0] as StoredProposal), state: 'executing' }
+      history.ccEvidence = history.ccEvidence.filter(([type]) => type !== 'outcome')
       history.ledger.pop()
       history.fieldEvidence = []
       expect(await violationsOf(history)).toEqual(['approved-not-ended'])
     })
 
-    it('flags an approved proposal the command center no longer holds', async () => {
+    it('reads the ending of a proposal the store dropped from the evidence log', async () => {
       const history = await healthyHistory()
-      history.stored = []
+      droppedFromStore(history)
+      await writeHistory(history)
+      const report = await checkChaosInvariants(NODES())
+      expect(report.violations).toEqual([])
+      expect(report).toMatchObject({ approved: 1, endings: { completed: 1 }, endingsFromEvidenceOnly: 1 })
+    })
+
+    it('flags an approved proposal neither the store nor the evidence log has an ending for', async () => {
+      const history = await healthyHistory()
+      droppedFromStore(history)
+      history.ccEvidence = history.ccEvidence.filter(([type]) => type !== 'outcome')
       expect(await violationsOf(history)).toEqual(['approved-not-ended'])
     })
 
     it('flags a failed proposal without its reason, and passes it with one', async () => {
       const history = await healthyHistory()
       history.ledger[1] = { ...history.ledger[1], status: 'failed', detail: 'valve jammed' }
-      history.stored[0] = { ...(history.stored[0] as StoredProposal), state: 'failed', outcome: undefined }
+      endAs(history, { state: 'failed', outcome: undefined })
       expect(await violationsOf(history)).toEqual(['ended-without-reason'])
-      history.stored[0] = { ...(history.stored[0] as StoredProposal), reason: 'valve jammed' }
+      endAs(history, { reason: 'valve jammed' })
       expect(await violationsOf(history)).toEqual([])
+    })
+
+    it('flags a failed proposal without its reason when only its outcome entry is left', async () => {
+      const history = await healthyHistory()
+      history.ledger[1] = { ...history.ledger[1], status: 'failed', detail: 'valve jammed' }
+      endAs(history, { state: 'failed', outcome: undefined })
+      droppedFromStore(history)
+      expect(await violationsOf(history)).toEqual(['ended-without-reason'])
     })
 
     it('accepts an approved proposal that expired before it was sent, with its reason', async () => {
       const history = await healthyHistory()
       history.ledger = []
       history.fieldEvidence = []
-      history.stored[0] = {
-        ...(history.stored[0] as StoredProposal),
-        state: 'expired',
-        reason: 'expired before it was executed',
-      }
+      endAs(history, { state: 'expired', reason: 'expired before it was executed' })
+      expect(await violationsOf(history)).toEqual([])
+      droppedFromStore(history)
       expect(await violationsOf(history)).toEqual([])
     })
   })
@@ -281,22 +318,46 @@ describe('chaos invariant checker', () => {
       const history = await healthyHistory()
       history.ledger.pop()
       expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
+      droppedFromStore(history)
+      expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
     })
 
     it('flags a proposal reported failed that its actuator completed', async () => {
       const history = await healthyHistory()
-      history.stored[0] = {
-        ...(history.stored[0] as StoredProposal),
-        state: 'failed',
-        reason: 'actuator unreachable',
-      }
+      endAs(history, { state: 'failed', reason: 'actuator unreachable' })
+      expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
+      droppedFromStore(history)
       expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
     })
 
     it('flags a proposal reported expired that its actuator began', async () => {
       const history = await healthyHistory()
-      history.stored[0] = { ...(history.stored[0] as StoredProposal), state: 'expired', reason: 'expired' }
+      endAs(history, { state: 'expired', reason: 'expired' })
       expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
+      droppedFromStore(history)
+      expect(await violationsOf(history)).toEqual(['outcome-contradicts-ledger'])
+    })
+  })
+
+  describe('the store’s endings are in the evidence log', () => {
+    it('flags an ending the store holds and the evidence log does not', async () => {
+      const history = await healthyHistory()
+      history.ccEvidence = history.ccEvidence.filter(([type]) => type !== 'outcome')
+      expect(await violationsOf(history)).toEqual(['ending-not-logged'])
+    })
+
+    it('flags an ending the evidence log records otherwise, and passes a later entry that agrees', async () => {
+      const history = await healthyHistory()
+      const completed = history.ccEvidence.at(-1) as History['ccEvidence'][number]
+      history.ccEvidence[history.ccEvidence.length - 1] = [
+        'outcome',
+        proposalOutcomeEntry({ ...(history.stored[0] as StoredProposal), state: 'failed', reason: 'lost' }),
+        NOW - 90,
+      ]
+      expect(await violationsOf(history)).toEqual(['ending-not-logged'])
+      // A crash between the entry and the store's line: the proposal resumed and ended again.
+      history.ccEvidence.push(completed)
+      expect(await violationsOf(history)).toEqual([])
     })
   })
 

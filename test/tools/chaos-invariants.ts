@@ -1,7 +1,7 @@
 /**
  * The chaos loop's invariant checker (issue #20): reads every node's records from its stopped state
  * dir — the evidence log, the actuator's execution ledger, the command center's proposal store —
- * and reports each breach of the three safety invariants, plus a fourth that ties them together:
+ * and reports each breach of the three safety invariants, plus two that tie the records together:
  *
  * 1. `executed-twice`: no proposal hash is begun twice in any ledger, on one node or two, nor has two
  *    `execution` evidence entries.
@@ -10,9 +10,13 @@
  *    distinct approving operator who is not the author, signed before the execution began.
  * 3. `approved-not-ended` / `ended-without-reason`: every proposal a command center approved ends
  *    completed, failed, expired (or cancelled, rejected) with its reason (a completed one with the
- *    outcome it reported).
+ *    outcome it reported). The ending is the proposal store's record while the store still holds
+ *    it, else the latest `outcome` entry of the command center's evidence log: the store keeps only
+ *    the newest PROPOSAL_STORE_MAX_TERMINAL ended proposals, the evidence log every ending.
  * 4. `outcome-contradicts-ledger`: a proposal the command center reports completed was finished as
  *    completed by its actuator's ledger, and one the ledger ran is not reported as never run.
+ * 5. `ending-not-logged`: every ending the store holds is also the latest `outcome` entry of the
+ *    evidence log, so what the checker reads there for older proposals is the record, not a gap.
  *
  * Reads only: nothing is repaired, compacted or expired (node/safety/proposal-store.ts
  * `readStoredProposals`). Time never enters: the records alone decide.
@@ -29,8 +33,11 @@ import {
   type EvidenceEntry,
   evidenceEntrySchema,
   type Proposal,
+  type ProposalOutcomeEntry,
+  proposalOutcomeEntrySchema,
   proposalSchema,
   requiredApprovers,
+  TERMINAL_PROPOSAL_STATES,
   type VerifiedApproval,
   verifyApproval,
 } from '../../protocol/safety/index.ts'
@@ -50,6 +57,7 @@ export const INVARIANT_VIOLATION_KINDS = [
   'approved-not-ended',
   'ended-without-reason',
   'outcome-contradicts-ledger',
+  'ending-not-logged',
 ] as const
 export type InvariantViolationKind = (typeof INVARIANT_VIOLATION_KINDS)[number]
 
@@ -78,6 +86,8 @@ export interface ChaosInvariantReport {
   readonly executed: number
   /** How each approved proposal ended, by state (`approved`/`executing` if it never did). */
   readonly endings: Readonly<Record<string, number>>
+  /** Approved proposals whose ending only the evidence log still holds (the store dropped them). */
+  readonly endingsFromEvidenceOnly: number
   readonly violations: readonly InvariantViolation[]
 }
 
@@ -112,8 +122,8 @@ export async function checkChaosInvariants(
   const executions = executionRecords(reads)
   violations.push(...checkExecutedOnce(executions))
   violations.push(...(await checkApprovals(held, executions)))
-  const { endings, violations: unended } = checkEndings(held)
-  violations.push(...unended, ...checkOutcomesAgree(held, executions))
+  const { endings, fromEvidenceOnly, violations: unended } = checkEndings(held)
+  violations.push(...unended, ...checkOutcomesAgree(held, executions), ...checkEndingsLogged(held))
   return {
     nodes: reads.map((read) => ({
       name: read.node.name,
@@ -127,6 +137,7 @@ export async function checkChaosInvariants(
     approvals: [...held.approvalsByHash.values()].reduce((sum, list) => sum + list.length, 0),
     executed: executions.starts.size,
     endings,
+    endingsFromEvidenceOnly: fromEvidenceOnly,
     violations,
   }
 }
@@ -138,6 +149,25 @@ interface CommandCenterRecords {
   readonly stored: Map<string, StoredProposal>
   readonly approvalsByHash: Map<string, unknown[]>
   readonly approved: Set<string>
+  /** The latest `outcome` evidence entry of each hash. */
+  readonly outcomes: Map<string, ProposalOutcomeEntry>
+}
+
+/** How a proposal ended, as the store holds it or (once the store dropped it) the evidence log. */
+interface Ending {
+  readonly id: string
+  readonly state: string
+  readonly reason?: string | undefined
+  readonly outcome?: string | undefined
+  readonly source: 'store' | 'evidence'
+}
+
+function endingOf(held: CommandCenterRecords, hash: string): Ending | undefined {
+  const stored = held.stored.get(hash)
+  if (stored !== undefined) return { ...stored, id: stored.proposal.id, source: 'store' }
+  const logged = held.outcomes.get(hash)
+  if (logged !== undefined) return { ...logged, id: logged.proposalId, source: 'evidence' }
+  return undefined
 }
 
 function commandCenterRecords(commandCenters: readonly NodeRead[]): CommandCenterRecords {
@@ -147,6 +177,7 @@ function commandCenterRecords(commandCenters: readonly NodeRead[]): CommandCente
     stored: new Map(),
     approvalsByHash: new Map(),
     approved: new Set(),
+    outcomes: new Map(),
   }
   for (const read of commandCenters) {
     for (const record of read.proposals) {
@@ -171,6 +202,10 @@ function noteEvidenceEntry(held: CommandCenterRecords, entry: EvidenceEntry): vo
     held.approvalsByHash.set(data.hash, [...(held.approvalsByHash.get(data.hash) ?? []), data.approval])
   } else if (entry.type === 'decision' && data.decision === 'approved') {
     held.approved.add(data.hash)
+  } else if (entry.type === 'outcome') {
+    // A malformed one counts as none: the checks that need it report the gap.
+    const parsed = proposalOutcomeEntrySchema.safeParse(data)
+    if (parsed.success) held.outcomes.set(data.hash, parsed.data)
   }
 }
 
@@ -259,67 +294,100 @@ async function checkApprovals(
 /** Invariant 3: every approved proposal ended, with its reason. */
 function checkEndings(held: CommandCenterRecords): {
   endings: Record<string, number>
+  fromEvidenceOnly: number
   violations: InvariantViolation[]
 } {
   const endings: Record<string, number> = {}
   const violations: InvariantViolation[] = []
+  let fromEvidenceOnly = 0
   for (const hash of held.approved) {
-    const record = held.stored.get(hash)
-    const state = record?.state ?? 'not on record'
+    const ending = endingOf(held, hash)
+    const state = ending?.state ?? 'not on record'
     endings[state] = (endings[state] ?? 0) + 1
-    const id = held.proposals.get(hash)?.id ?? hash
-    if (record === undefined || !(ENDED_WITH_REASON.has(record.state) || record.state === 'completed')) {
-      violations.push({
-        kind: 'approved-not-ended',
-        subject: hash,
-        detail: `proposal ${id} was approved and is ${state} at the command center`,
-      })
-      continue
-    }
-    const because = record.state === 'completed' ? record.outcome : record.reason
-    if (because !== undefined && because.trim() !== '') continue
-    violations.push({
-      kind: 'ended-without-reason',
-      subject: hash,
-      detail: `proposal ${id} is ${record.state} with no ${record.state === 'completed' ? 'outcome' : 'reason'}`,
-    })
+    if (ending?.source === 'evidence') fromEvidenceOnly++
+    const violation = endingViolation(hash, ending, ending?.id ?? held.proposals.get(hash)?.id ?? hash)
+    if (violation !== undefined) violations.push(violation)
   }
-  return { endings, violations }
+  return { endings, fromEvidenceOnly, violations }
+}
+
+/** Why an approved proposal's ending breaks invariant 3, if it does. */
+function endingViolation(
+  hash: string,
+  ending: Ending | undefined,
+  id: string,
+): InvariantViolation | undefined {
+  if (ending === undefined) {
+    return {
+      kind: 'approved-not-ended',
+      subject: hash,
+      detail: `proposal ${id} was approved, and neither the command center's store nor its evidence log has how it ended`,
+    }
+  }
+  if (!(ENDED_WITH_REASON.has(ending.state) || ending.state === 'completed')) {
+    return {
+      kind: 'approved-not-ended',
+      subject: hash,
+      detail: `proposal ${id} was approved and is ${ending.state} at the command center`,
+    }
+  }
+  const because = ending.state === 'completed' ? ending.outcome : ending.reason
+  if (because !== undefined && because.trim() !== '') return undefined
+  const source = ending.source === 'store' ? 'proposal store' : 'outcome evidence entry'
+  return {
+    kind: 'ended-without-reason',
+    subject: hash,
+    detail: `proposal ${id} is ${ending.state} (per its ${source}) with no ${ending.state === 'completed' ? 'outcome' : 'reason'}`,
+  }
 }
 
 /** Invariant 4: the command center's ending agrees with the actuator's ledger. */
 function checkOutcomesAgree(held: CommandCenterRecords, executions: ExecutionRecords): InvariantViolation[] {
   const violations: InvariantViolation[] = []
-  for (const record of held.stored.values()) {
-    const contradiction = contradictionOf(
-      record,
-      executions.finishes.get(record.hash),
-      executions.starts.has(record.hash),
-    )
+  for (const hash of new Set([...held.stored.keys(), ...held.outcomes.keys()])) {
+    const ending = endingOf(held, hash)
+    if (ending === undefined) continue
+    const contradiction = contradictionOf(ending, executions.finishes.get(hash), executions.starts.has(hash))
     if (contradiction !== undefined)
-      violations.push({ kind: 'outcome-contradicts-ledger', subject: record.hash, detail: contradiction })
+      violations.push({ kind: 'outcome-contradicts-ledger', subject: hash, detail: contradiction })
   }
   return violations
 }
 
 function contradictionOf(
-  record: StoredProposal,
+  ending: Ending,
   finished: LedgerLine | undefined,
   begun: boolean,
 ): string | undefined {
-  const id = record.proposal.id
-  if (record.state === 'completed' && finished?.status !== 'completed') {
+  const { id } = ending
+  if (ending.state === 'completed' && finished?.status !== 'completed') {
     const ledger =
       finished === undefined ? (begun ? 'begun and never finished' : 'never begun') : finished.status
     return `proposal ${id} is completed at the command center, the actuator's ledger has it ${ledger}`
   }
-  if (record.state === 'failed' && finished?.status === 'completed') {
-    return `proposal ${id} is failed at the command center (${record.reason ?? 'no reason'}), but its actuator completed it`
+  if (ending.state === 'failed' && finished?.status === 'completed') {
+    return `proposal ${id} is failed at the command center (${ending.reason ?? 'no reason'}), but its actuator completed it`
   }
-  if (begun && NEVER_RUN.has(record.state)) {
-    return `proposal ${id} is ${record.state} at the command center, but its actuator began it`
+  if (begun && NEVER_RUN.has(ending.state)) {
+    return `proposal ${id} is ${ending.state} at the command center, but its actuator began it`
   }
   return undefined
+}
+
+/** Invariant 5: each ending the store holds is the latest `outcome` entry of the evidence log. */
+function checkEndingsLogged(held: CommandCenterRecords): InvariantViolation[] {
+  const violations: InvariantViolation[] = []
+  for (const record of held.stored.values()) {
+    if (!TERMINAL_PROPOSAL_STATES.has(record.state)) continue
+    const logged = held.outcomes.get(record.hash)
+    if (logged?.state === record.state) continue
+    violations.push({
+      kind: 'ending-not-logged',
+      subject: record.hash,
+      detail: `proposal ${record.proposal.id} is ${record.state} in the proposal store; the evidence log's latest outcome entry for it is ${logged === undefined ? 'missing' : logged.state}`,
+    })
+  }
+  return violations
 }
 
 /** The distinct operators whose approval of `hash` is on record and counts: a valid certificate from

@@ -108,8 +108,11 @@ export function registerProposalCommands(program: Command): void {
       const url = await resolveTargetUrl(program, options.url)
       const state = parseProposalState(options.state)
       await withClient(program, url, async (client) => {
-        const { proposals } = await client.call('proposal.list', state === undefined ? {} : { state })
-        if (options.json) return printJson({ proposals })
+        const { proposals, truncated } = await client.call(
+          'proposal.list',
+          state === undefined ? {} : { state },
+        )
+        if (options.json) return printJson({ proposals, ...(truncated ? { truncated } : {}) })
         if (proposals.length === 0) return console.log('no proposals')
         const now = Date.now()
         console.log(
@@ -125,6 +128,10 @@ export function registerProposalCommands(program: Command): void {
             ]),
           ]),
         )
+        if (truncated)
+          console.log(
+            'more proposals than fit in one answer: all open ones and the newest ended ones are shown; use --state to list others',
+          )
       })
     })
 

@@ -4,6 +4,9 @@
  * hold goes to the planner leader (one hop) and its answer is relayed.
  */
 
+import { fitFramesToAnswer } from '../../../protocol/rpc/answer-budget.ts'
+import type { ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
+import { TERMINAL_PROPOSAL_STATES } from '../../../protocol/safety/index.ts'
 import type { RpcHandlers } from '../../../runtime/rpc/rpc-server.ts'
 import type { NodeComponents } from '../../components.ts'
 import { toWire } from '../../safety/safety-runtime.ts'
@@ -34,7 +37,7 @@ export function createProposalHandlers(
       const created = await safety.createProposal(params, callers.authorOf(call.callerId))
       return { proposal: toWire(created.record), merged: created.merged }
     },
-    'proposal.list': (params) => ({ proposals: safety.list(params?.state).map(toWire) }),
+    'proposal.list': (params) => fitProposalsToAnswer(safety.list(params?.state).map(toWire)),
     'proposal.get': (params, call) => {
       // The approve CLI reads the proposal first: a planner that does not hold it asks the leader.
       if (heldByLeader(params.id, call.callerId))
@@ -67,4 +70,23 @@ export function createProposalHandlers(
     },
     'actuator.execute': (params) => safety.executeCommand(params.command),
   }
+}
+
+/**
+ * A list of proposals that fits in one answer. The store keeps up to 200 ended proposals of a few KB
+ * each, more than one answer holds (RPC_MAX_MESSAGE_BYTES): over the limit the whole answer would be
+ * refused, and the console, `clawmesh proposals` and the TUI would show nothing. The open ones (awaiting a decision, approved, executing) go in first, so a
+ * long history never hides one an operator must act on; then the newest ended ones that fit. The
+ * order of `records` (newest first) is kept.
+ */
+export function fitProposalsToAnswer(records: readonly ProposalRecordWire[]): {
+  proposals: ProposalRecordWire[]
+  truncated?: true
+} {
+  const open = records.filter((record) => !TERMINAL_PROPOSAL_STATES.has(record.state))
+  const ended = records.filter((record) => TERMINAL_PROPOSAL_STATES.has(record.state))
+  const { frames: fitting, truncated } = fitFramesToAnswer([...open, ...ended])
+  if (!truncated) return { proposals: [...records] }
+  const kept = new Set(fitting)
+  return { proposals: records.filter((record) => kept.has(record)), truncated }
 }

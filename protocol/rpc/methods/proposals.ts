@@ -89,7 +89,12 @@ export const PROPOSAL_METHODS = {
   }),
   'proposal.list': method({
     params: z.object({ state: proposalStateSchema.optional() }).strict().optional(),
-    result: z.object({ proposals: z.array(proposalRecordSchema) }),
+    result: z.object({
+      proposals: z.array(proposalRecordSchema),
+      /** More proposals than fit in one answer (RPC_ANSWER_FRAMES_MAX_BYTES): the open ones are all
+       * there, and the newest ended ones that fit; ask by `state` for the rest. */
+      truncated: z.boolean().optional(),
+    }),
     access: 'peer',
     description: 'Proposals known to this command center, newest first.',
   }),
