@@ -100,8 +100,11 @@ describe('console Fleet view', () => {
       await page.waitForSelector('[data-testid="pairing-code-input"]')
       await page.type('[data-testid="pairing-code-input"]', opened.code)
       await page.click('[data-testid="pairing-submit"]')
-      await page.waitForSelector('[data-testid="tab-fleet"]')
-      await page.click('[data-testid="tab-fleet"]')
+      // Wait for the link to settle, then click through the DOM: the status bar and the field-link
+      // rows render as the session connects and shift the tabs, so a mouse click aimed at where
+      // the tab was a moment earlier could land on nothing (seen once in CI).
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
+      await page.$eval('[data-testid="tab-fleet"]', (tab) => (tab as HTMLElement).click())
       await page.waitForSelector('[data-testid="view-fleet"]')
       await page.waitForFunction(`document.querySelectorAll('[data-testid="fleet-node"]').length === 2`, {
         timeout: UI_TIMEOUT_MS,
