@@ -104,7 +104,7 @@ describe('console Fleet view', () => {
       // rows render as the session connects and shift the tabs, so a mouse click aimed at where
       // the tab was a moment earlier could land on nothing (seen once in CI).
       await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
-      await page.$eval('[data-testid="tab-fleet"]', (tab) => (tab as HTMLElement).click())
+      await page.$eval('[data-testid="tab-fleet"]', (tab) => (tab as unknown as { click(): void }).click())
       await page.waitForSelector('[data-testid="view-fleet"]')
       await page.waitForFunction(`document.querySelectorAll('[data-testid="fleet-node"]').length === 2`, {
         timeout: UI_TIMEOUT_MS,
