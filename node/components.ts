@@ -32,6 +32,7 @@ import { RefusalWindow } from './health/refusal-window.ts'
 import { ThrottledPeers } from './health/throttled-peers.ts'
 import { combineActuators, createHostRepairs } from './host-ops/host-repairs.ts'
 import { createNodeLibp2p, type NodeLibp2p, refreshGossipStanding } from './libp2p/create-node-libp2p.ts'
+import type { GossipSite } from './libp2p/gossip-site.ts'
 import { EventRing } from './mesh/event-ring.ts'
 import { LanPeers } from './mesh/lan-peers.ts'
 import { type GossipStanding, Membership } from './mesh/membership.ts'
@@ -197,6 +198,7 @@ export async function createNodeComponents(
     // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
     gossipStanding: (deviceId) => (trust.has(deviceId) ? gossip.standing(deviceId) : 'refuse'),
     gossipPenalty: (deviceId) => throttle.penaltyOf(deviceId),
+    ...gossipSiteOf(config),
     iceServers: config.iceServers,
     webrtc: hasWebRtcPath(config.relays, staticPeers),
     onLanPeer: (peer) => lanPeers.offer(peer.id.toString(), peer.multiaddrs),
@@ -432,4 +434,13 @@ export async function createNodeComponents(
  * a static peer reached at a relayed `/webrtc` address. Without one the transport is not loaded. */
 function hasWebRtcPath(relays: readonly string[], staticPeers: readonly { multiaddr: string }[]): boolean {
   return relays.length > 0 || staticPeers.some((peer) => peer.multiaddr.includes('/webrtc'))
+}
+
+/** A command center is its site's gossip hub; a node that names its command centers routes its
+ * gossip through them (create-node-libp2p.ts, GossipSite). Decided from this node's configuration. */
+function gossipSiteOf(config: NodeConfig): { gossipSite?: GossipSite } {
+  if (isCommandCenterRole(config.role)) return { gossipSite: { role: 'hub' } }
+  if (config.commandCenters.length === 0) return {}
+  const hubs = new Set(config.commandCenters)
+  return { gossipSite: { role: 'spoke', isHub: (deviceId) => hubs.has(deviceId) } }
 }

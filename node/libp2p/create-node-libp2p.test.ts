@@ -8,16 +8,21 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
 import { createNodeLibp2p, type NodeLibp2pInit } from './create-node-libp2p.ts'
+import { HUB_GOSSIP_MESH_MAX } from './gossip-site.ts'
 
 type Degree = { D: number; Dlo: number; Dhi: number; Dout: number; Dscore: number }
 
-async function degreeOf(gossipMeshDegree?: NodeLibp2pInit['gossipMeshDegree']): Promise<Degree> {
+async function degreeOf(
+  gossipMeshDegree?: NodeLibp2pInit['gossipMeshDegree'],
+  gossipSite?: NodeLibp2pInit['gossipSite'],
+): Promise<Degree> {
   const libp2p = await createNodeLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
     mesh: { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION },
     listen: [],
     gater: DIAL_ANY_ADDRESS,
     ...(gossipMeshDegree === undefined ? {} : { gossipMeshDegree }),
+    ...(gossipSite === undefined ? {} : { gossipSite }),
   })
   try {
     // The options are not on gossipsub's public interface; the implementation keeps them.
@@ -36,5 +41,15 @@ describe('gossip mesh degree', () => {
   it('is the given degree, with Dout below Dlo and at most D / 2, and Dscore at most D', async () => {
     expect(await degreeOf({ D: 2, Dlo: 2, Dhi: 3 })).toEqual({ D: 2, Dlo: 2, Dhi: 3, Dout: 1, Dscore: 2 })
     expect(await degreeOf({ D: 1, Dlo: 1, Dhi: 2 })).toEqual({ D: 1, Dlo: 1, Dhi: 2, Dout: 0, Dscore: 1 })
+  })
+
+  it('holds a whole site at a hub (node/libp2p/gossip-site.ts)', async () => {
+    expect(await degreeOf(undefined, { role: 'hub' })).toEqual({
+      D: 6,
+      Dlo: 4,
+      Dhi: HUB_GOSSIP_MESH_MAX,
+      Dout: 2,
+      Dscore: 4,
+    })
   })
 })

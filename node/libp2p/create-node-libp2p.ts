@@ -16,6 +16,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { contextTopic, type MeshIdentity } from '../../protocol/mesh.ts'
 import { type BuildLibp2pInit, buildLibp2p } from '../../runtime/libp2p/build-libp2p.ts'
 import { nativeSha256 } from '../../runtime/libp2p/native-hash.ts'
+import { type GossipSite, SiteSteering } from './gossip-site.ts'
 import { wssCertificate } from './wss-certificate.ts'
 
 export interface NodeLibp2pInit {
@@ -41,6 +42,9 @@ export interface NodeLibp2pInit {
   /** gossipsub's mesh degree (target D, low and high water marks); gossipsub's defaults (6 / 4 /
    * 12) when absent. */
   gossipMeshDegree?: { D: number; Dlo: number; Dhi: number }
+  /** A site's gossip runs through its command center (gossip-site.ts). Absent: every trusted peer is
+   * an equal gossip neighbour. */
+  gossipSite?: GossipSite
   /** Called for every peer mDNS announces (before trust is considered). */
   onLanPeer?: (peer: { id: PeerId; multiaddrs: Multiaddr[] }) => void
   /** Whether the WebRTC transport is loaded (always when a listen address is `/webrtc`): only a node
@@ -57,7 +61,10 @@ export interface NodeLibp2pInit {
 }
 
 export async function createNodeLibp2p(init: NodeLibp2pInit) {
-  return buildLibp2p({
+  const topic = contextTopic(init.mesh)
+  const site = new SiteSteering(init.gossipSite, topic)
+  const degree = init.gossipMeshDegree ?? site.degree
+  const libp2p = await buildLibp2p({
     privateKey: init.privateKey,
     agent: { name: 'clawmesh', kind: 'node', mesh: init.mesh },
     listen: init.listen,
@@ -81,13 +88,13 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
       wssCertificate: wssCertificate(init.wssCertificate),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
-        ...(init.gossipMeshDegree === undefined
+        ...(degree === undefined
           ? {}
           : {
-              ...init.gossipMeshDegree,
+              ...degree,
               // gossipsub requires Dout < Dlo and Dout ≤ D / 2, and Dscore ≤ D.
-              Dout: Math.min(2, init.gossipMeshDegree.Dlo - 1, Math.floor(init.gossipMeshDegree.D / 2)),
-              Dscore: Math.min(4, init.gossipMeshDegree.D),
+              Dout: Math.min(2, degree.Dlo - 1, Math.floor(degree.D / 2)),
+              Dscore: Math.min(4, degree.D),
             }),
         emitSelf: false,
         // Every frame batch carries its origin's signature (protocol/context/batch.ts), so gossipsub's
@@ -104,12 +111,15 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
         // (docs/benchmarks-fanout.md).
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: createPeerScoreParams({
-          appSpecificScore: (peer) =>
-            gossipScoreOf(init.gossipStanding?.(peer) ?? 'accept') + (init.gossipPenalty?.(peer) ?? 0),
+          appSpecificScore: (peer) => {
+            const standing = init.gossipStanding?.(peer) ?? 'accept'
+            const detour = standing === 'accept' ? site.scoreOf(peer) : 0
+            return gossipScoreOf(standing) + (init.gossipPenalty?.(peer) ?? 0) + detour
+          },
           appSpecificWeight: 1,
           IPColocationFactorWeight: IP_COLOCATION_SCORE_WEIGHT,
           topics: {
-            [contextTopic(init.mesh)]: createTopicScoreParams({
+            [topic]: createTopicScoreParams({
               topicWeight: 1,
               // Time in mesh counts in seconds (the default quantum of 1 ms lets it swamp every
               // penalty within a second), worth at most 36 points after an hour.
@@ -128,6 +138,8 @@ export async function createNodeLibp2p(init: NodeLibp2pInit) {
       }),
     },
   })
+  site.attach(libp2p.services.pubsub)
+  return libp2p
 }
 
 /** Gossip messages at least this large are announced to mesh peers with IDONTWANT (gossipsub's

@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 
-export type FanoutMode = 'clawmesh' | 'clawmesh-signed' | 'raw' | 'raw-signed' | 'mqtt'
+export type FanoutMode = 'clawmesh' | 'clawmesh-flat' | 'clawmesh-signed' | 'raw' | 'raw-signed' | 'mqtt'
 export type FanoutRole = 'publisher' | 'receiver'
 
 export interface WorkerConfig {
@@ -17,11 +17,14 @@ export interface WorkerConfig {
   name: string
   /** `mqtt` mode: the broker's URL (test/bench/fanout-mqtt-worker.ts). */
   brokerUrl?: string
+  /** The node's part in a site's gossip (create-node-libp2p.ts, GossipSite): `clawmesh` and
+   * `clawmesh-signed` in a topology with a command center; the hub's peer ID comes with `dial`. */
+  site?: 'hub' | 'spoke'
 }
 
 /** Parent → worker. */
 export type ParentMessage =
-  | { type: 'dial'; addrs: string[] }
+  | { type: 'dial'; addrs: string[]; hub?: string }
   | { type: 'status' }
   | { type: 'mark'; runId: string }
   | { type: 'publish'; runId: string; rate: number; seconds: number }

@@ -34,7 +34,10 @@ const mesh: MeshIdentity = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_G
 const topic = contextTopic(mesh)
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig
 const signed = config.mode === 'clawmesh-signed' || config.mode === 'raw-signed'
-const usesContextService = config.mode === 'clawmesh' || config.mode === 'clawmesh-signed'
+const usesContextService =
+  config.mode === 'clawmesh' || config.mode === 'clawmesh-flat' || config.mode === 'clawmesh-signed'
+/** The hub's peer ID, told with `dial` (a spoke's `isHub` asks it only once linked). */
+let hubPeerId: string | undefined
 
 const privateKey = await generateKeyPair('Ed25519')
 const listen = ['/ip4/127.0.0.1/tcp/0/ws']
@@ -45,6 +48,14 @@ const libp2p = await createNodeLibp2p({
   gater: { denyDialMultiaddr: () => false },
   gossipSigning: signed ? 'strict' : 'off',
   ...fieldMeshDegree(),
+  ...(config.site === undefined
+    ? {}
+    : {
+        gossipSite:
+          config.site === 'hub'
+            ? { role: 'hub' as const }
+            : { role: 'spoke' as const, isHub: (deviceId: string) => deviceId === hubPeerId },
+      }),
   // `FANOUT_KEEP_SLOW_LINKS=1` (the soak on a shared machine): a link whose keep-alive ping times
   // out under CPU starvation is kept instead of aborted; nothing here would redial it at once.
   ...(process.env.FANOUT_KEEP_SLOW_LINKS === '1'
@@ -167,6 +178,7 @@ process.on('message', (message: ParentMessage) => {
 async function handle(message: ParentMessage): Promise<void> {
   switch (message.type) {
     case 'dial':
+      hubPeerId = message.hub
       await Promise.all(message.addrs.map((addr) => libp2p.dial(multiaddr(addr))))
       send({ type: 'dialled' })
       return

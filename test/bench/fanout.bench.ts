@@ -5,8 +5,10 @@
  * `site10`, 10 nodes as a site mesh links them (every node to the command center and to 2–3
  * neighbours; at most 2 hops from the publisher); `mesh10`, the earlier 10-node topology (a ring with
  * chords, 2–3 links per node, up to 4 hops). Modes: `clawmesh` (ContextService:
- * 5 ms batches, one batch signature, full validation on every hop, gossipsub StrictNoSign),
- * `clawmesh-signed` (the same with gossipsub StrictSign), `raw` (one gossip message per 512-byte
+ * 5 ms batches, one batch signature, full validation on every hop, gossipsub StrictNoSign; in
+ * `site10` the command center is the gossip hub and every field node a spoke, as `clawmesh start`
+ * sets them up), `clawmesh-flat` (the same with every link an equal gossip neighbour, the design
+ * before 2026-12-06), `clawmesh-signed` (`clawmesh` with gossipsub StrictSign), `raw` (one gossip message per 512-byte
  * frame, no validator, StrictNoSign), `raw-signed` (the same with StrictSign) and `mqtt` (the same
  * number of processes as mqtt.js clients of a Mosquitto broker the bench starts on a free loopback
  * port, QoS 0, one hop: test/bench/fanout-mqtt-worker.ts; skipped with a line saying so when
@@ -17,7 +19,7 @@
  * (the moment `publish` was called, so it includes the coalescing window).
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
- *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-signed,raw,raw-signed,mqtt]
+ *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-flat,clawmesh-signed,raw,raw-signed,mqtt]
  *     [--baseline-root DIR] [--repeat N]
  *
  * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
@@ -157,6 +159,9 @@ interface Topology {
   size: number
   /** [dialer, dialled]; node 0 publishes. */
   edges: ReadonlyArray<readonly [number, number]>
+  /** The command center, for a site: in `clawmesh` and `clawmesh-signed` modes it is the gossip hub
+   * and every other node a spoke (create-node-libp2p.ts, GossipSite). */
+  hub?: number
 }
 
 const TOPOLOGIES: Record<string, Topology> = {
@@ -171,7 +176,7 @@ const TOPOLOGIES: Record<string, Topology> = {
   },
   // A site of 10 (fanout-core.ts, SITE10_EDGES): node 1 is the command center, every node at most
   // 2 hops from the publisher.
-  site10: { name: 'site10', size: 10, edges: SITE10_EDGES },
+  site10: { name: 'site10', size: 10, edges: SITE10_EDGES, hub: 1 },
   // A ring of 10 with three chords: every node has 2–3 links, the farthest is 4 hops away. Kept for
   // comparison with figures taken before `site10` (docs/benchmarks-fanout.md).
   mesh10: {
@@ -330,6 +335,10 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
   const baseline = mode === BASELINE_MODE
   const workerDir = baseline ? resolve(baselineRoot as string, 'test/bench') : import.meta.dirname
   const workerMode: FanoutMode = baseline ? 'clawmesh' : (mode as FanoutMode)
+  // `clawmesh-flat` is the same node with every link an equal gossip neighbour (no hub): the design
+  // before 2026-12-06, kept to compare in one run.
+  const hub =
+    !baseline && (workerMode === 'clawmesh' || workerMode === 'clawmesh-signed') ? topology.hub : undefined
   const workers = Array.from(
     { length: topology.size },
     (_, index) =>
@@ -339,6 +348,7 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
           role: index === 0 ? 'publisher' : 'receiver',
           name: `n${index}`,
           ...(broker === undefined ? {} : { brokerUrl: broker.url }),
+          ...(hub === undefined ? {} : { site: index === hub ? ('hub' as const) : ('spoke' as const) }),
         },
         workerDir,
       ),
@@ -350,19 +360,29 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         const addrs = topology.edges
           .filter(([dialer]) => dialer === index)
           .map(([, dialled]) => listening[dialled]?.addr as string)
-        return worker.request({ type: 'dial', addrs }, 'dialled')
+        const hubPeerId = hub === undefined ? undefined : listening[hub]?.peerId
+        return worker.request(
+          { type: 'dial', addrs, ...(hubPeerId === undefined ? {} : { hub: hubPeerId }) },
+          'dialled',
+        )
       }),
     )
     // Every node's mesh must be complete before anything is measured: all its links, or as many as
-    // gossipsub's target degree D when it has more.
+    // gossipsub's target degree D when it has more; with a hub, the hub's mesh holds all its links
+    // and every spoke's mesh the hub alone.
     const degree = (index: number) => topology.edges.filter(([a, b]) => a === index || b === index).length
+    const meshComplete = (status: { meshPeers: number; meshDegree: number }, index: number) =>
+      hub === undefined
+        ? status.meshPeers >= Math.min(degree(index), status.meshDegree)
+        : index === hub
+          ? status.meshPeers >= degree(index)
+          : status.meshPeers === 1
     const deadline = Date.now() + MESH_FORMATION_TIMEOUT_MS
     for (;;) {
       const statuses = await Promise.all(
         workers.map((worker) => worker.request({ type: 'status' }, 'status')),
       )
-      if (statuses.every((status, index) => status.meshPeers >= Math.min(degree(index), status.meshDegree)))
-        break
+      if (statuses.every(meshComplete)) break
       if (Date.now() > deadline) {
         console.warn(`  mesh incomplete after ${MESH_FORMATION_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`)
         break
