@@ -8,13 +8,27 @@
  * - With H gone, frames still cross the field links: B hears A directly (A publishes to every
  *   neighbour again) and C gets it from B by gossip (IHAVE/IWANT), though B's mesh is empty until
  *   gossipsub's prune backoff ends.
+ *
+ * Then the same wiring as `clawmesh start` sets it up: a command center is a hub, a field node that
+ * names it (`--command-center-id`) a spoke, and `clawmesh inspect` says so.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNodeLibp2p, type NodeLibp2p } from '../node/libp2p/create-node-libp2p.ts'
 import type { GossipSite } from '../node/libp2p/gossip-site.ts'
 import { contextTopic, DEFAULT_MESH_NAME, type MeshIdentity, PROTOCOL_GENERATION } from '../protocol/mesh.ts'
+import type { MeshInspect } from '../protocol/rpc/methods.ts'
 import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
+import {
+  cliJson,
+  makeStateDir,
+  type NodeProcess,
+  runCli,
+  startNode,
+  stopAll,
+  trustEachOther,
+  waitFor,
+} from './helpers/processes.ts'
 
 installNativeCrypto()
 
@@ -118,5 +132,40 @@ describe('a site gossiping through its command center', () => {
     // C is linked to B only: it learns of the batch from B's gossip and asks for it.
     await until(() => c.firstFrom.has('hub-gone'), 'C to receive through B')
     expect(c.firstFrom.get('hub-gone')).toBe(idOf(b))
+  })
+})
+
+describe('clawmesh start on a site', () => {
+  let cc: NodeProcess
+  let field: NodeProcess
+
+  beforeAll(async () => {
+    const ccDir = await makeStateDir('site-cc')
+    const fieldDir = await makeStateDir('site-field')
+    const [ccId] = await trustEachOther([ccDir, fieldDir], ['command-center', 'field-1'])
+    cc = await startNode(ccDir, ['--name', 'command-center', '--command-center'])
+    field = await startNode(fieldDir, [
+      '--name',
+      'field-1',
+      '--command-center-id',
+      ccId as string,
+      '--peer',
+      `${ccId}=${cc.url}`,
+    ])
+  })
+
+  afterAll(async () => {
+    await stopAll()
+  })
+
+  it('makes the command center the hub and a field node naming it a spoke through it', async () => {
+    await waitFor('the field node to mesh with its command center', async () => {
+      const report = await cliJson<MeshInspect>(['inspect', '--url', field.url], field.stateDir)
+      return report.gossipsub.site?.hubsInMesh.includes(cc.deviceId) ? report : undefined
+    })
+    const hubReport = await cliJson<MeshInspect>(['inspect', '--url', cc.url], cc.stateDir)
+    expect(hubReport.gossipsub.site).toEqual({ role: 'hub', hubsInMesh: [] })
+    const text = await runCli(['inspect', '--url', field.url], field.stateDir)
+    expect(text.stdout).toContain(`gossip site: spoke through ${cc.deviceId}`)
   })
 })

@@ -44,6 +44,14 @@ interface GossipsubInternals {
   selectPeersToPublish?(topic: string, floodPublish?: boolean): { tosend: Set<string> }
 }
 
+/** The steering attached to each gossipsub instance, for `mesh.inspect`. */
+const steeringOf = new WeakMap<object, SiteSteering>()
+
+/** The site steering attached to `pubsub`, if any (see SiteSteering.attach). */
+export function siteSteeringOf(pubsub: object): SiteSteering | undefined {
+  return steeringOf.get(pubsub)
+}
+
 export class SiteSteering {
   readonly #site: GossipSite | undefined
   readonly #topic: string
@@ -79,9 +87,10 @@ export class SiteSteering {
 
   /** Once gossipsub exists: a spoke's publications on the context topic go to its hubs alone while
    * one is in its mesh (gossipsub would flood them to every neighbour). */
-  attach(pubsub: unknown): void {
+  attach(pubsub: object): void {
     const internals = pubsub as GossipsubInternals
     this.#pubsub = internals
+    steeringOf.set(internals, this)
     if (this.#site?.role !== 'spoke') return
     const select = internals.selectPeersToPublish?.bind(internals)
     if (select === undefined) return

@@ -2,6 +2,7 @@
 import { transportOf } from '../../protocol/link-posture.ts'
 import type { MeshInspect } from '../../protocol/rpc/methods.ts'
 import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
+import { siteSteeringOf } from '../libp2p/gossip-site.ts'
 
 export function inspect(libp2p: NodeLibp2p): MeshInspect {
   const pubsub = libp2p.services.pubsub
@@ -10,6 +11,7 @@ export function inspect(libp2p: NodeLibp2p): MeshInspect {
     getScore?(peer: string): number
     getMeshPeers?(topic: string): string[]
   }
+  const site = siteSteeringOf(pubsub)
   const connections = libp2p.getConnections()
   const scores: Record<string, number> = {}
   for (const connection of connections) {
@@ -37,6 +39,7 @@ export function inspect(libp2p: NodeLibp2p): MeshInspect {
         subscribers: pubsub.getSubscribers(topic).map((peer) => peer.toString()),
       })),
       scores,
+      site: { role: site?.role ?? 'none', hubsInMesh: site?.hubsInMesh() ?? [] },
     },
     protocols: libp2p.getProtocols(),
     relayReservations: libp2p

@@ -1,5 +1,6 @@
 /** `clawmesh peers` and `clawmesh inspect`: what a node knows about its peers and its libp2p links. */
 import type { Command } from 'commander'
+import type { MeshInspect } from '../../../protocol/rpc/methods.ts'
 import { formatDuration, printJson, table } from '../../../runtime/cli/output.ts'
 import { resolveTargetUrl, withClient } from '../target-node.ts'
 
@@ -64,6 +65,8 @@ export function registerPeersCommands(program: Command): void {
             `gossipsub ${topic.topic}: mesh ${topic.meshPeers.length}, subscribers ${topic.subscribers.length}`,
           )
         }
+        const site = report.gossipsub.site
+        if (site !== undefined) console.log(`gossip site: ${siteLine(site)}`)
         for (const [peer, score] of Object.entries(report.gossipsub.scores))
           console.log(`  score ${peer} ${score.toFixed(2)}`)
         console.log(`protocols: ${report.protocols.join(' ')}`)
@@ -72,4 +75,13 @@ export function registerPeersCommands(program: Command): void {
         )
       })
     })
+}
+
+/** How `clawmesh inspect` states the node's part in its site's gossip (node/libp2p/gossip-site.ts). */
+export function siteLine(site: NonNullable<MeshInspect['gossipsub']['site']>): string {
+  if (site.role === 'hub') return 'hub (command center: relays every field node’s gossip)'
+  if (site.role === 'none') return 'none (every trusted neighbour is an equal gossip peer)'
+  return site.hubsInMesh.length > 0
+    ? `spoke through ${site.hubsInMesh.join(', ')} (other neighbours: gossip announcements only, scored down, not meshed)`
+    : 'spoke, no command center in the mesh (gossiping with every neighbour)'
 }

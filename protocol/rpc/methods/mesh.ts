@@ -192,6 +192,10 @@ export const meshInspectResultSchema = z.object({
       }),
     ),
     scores: z.record(z.string(), z.number()),
+    /** The node's part in its site's gossip (node/libp2p/gossip-site.ts): `hub` (a command
+     * center), `spoke` (routes through the hubs listed while any is in its mesh) or `none`. Absent
+     * from nodes older than 2026-12-06. */
+    site: z.object({ role: z.enum(['hub', 'spoke', 'none']), hubsInMesh: z.array(z.string()) }).optional(),
   }),
   protocols: z.array(z.string()),
   relayReservations: z.array(z.string()),
