@@ -437,7 +437,7 @@ function hasWebRtcPath(relays: readonly string[], staticPeers: readonly { multia
 }
 
 /** A command center is its site's gossip hub; a node that names its command centers routes its
- * gossip through them (create-node-libp2p.ts, GossipSite). Decided from this node's configuration. */
+ * gossip through them (libp2p/gossip-site.ts). Decided from this node's configuration. */
 function gossipSiteOf(config: NodeConfig): { gossipSite?: GossipSite } {
   if (isCommandCenterRole(config.role)) return { gossipSite: { role: 'hub' } }
   if (config.commandCenters.length === 0) return {}
