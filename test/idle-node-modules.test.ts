@@ -9,7 +9,7 @@
  * generation and two malloc arenas.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -117,4 +117,74 @@ it('`clawmesh-node` run as a command gets the young-generation lever from its #!
   } finally {
     child.kill('SIGKILL')
   }
+})
+
+/** What bin/memory-levers.js sets, read from it (a JavaScript file the type checker does not read). */
+async function memoryLevers(): Promise<{ SEMI_SPACE_FLAG: string; MALLOC_ARENA_MAX: string }> {
+  return (await import(join(root, 'bin/memory-levers.js'))) as {
+    SEMI_SPACE_FLAG: string
+    MALLOC_ARENA_MAX: string
+  }
+}
+
+/**
+ * Runs `clawmesh start` as a person does: the bin file through a link, as npm puts it on the PATH,
+ * under `nodeOptions` plus a preload that records every Node process start in a file (one line per
+ * start; a relaunch by bin/clawmesh.js keeps the environment and so records a second). Resolves with
+ * the node's command line and environment at ready, and the number of Node starts.
+ */
+async function startThroughLink(
+  nodeOptions: string,
+): Promise<{ commandLine: string[]; environment: string[]; nodeStarts: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'clawmesh-sh-launcher-'))
+  dirs.push(dir)
+  const starts = join(dir, 'starts.txt')
+  const hook = join(dir, 'hook.mjs')
+  await writeFile(
+    hook,
+    `import { appendFileSync } from 'node:fs'\nappendFileSync(${JSON.stringify(starts)}, 'start\\n')\n`,
+  )
+  await mkdir(join(dir, 'bin'))
+  await symlink(join(root, 'bin/clawmesh'), join(dir, 'bin/clawmesh'))
+  const environment: NodeJS.ProcessEnv = { ...process.env, CLAWMESH_STATE_DIR: join(dir, 'state') }
+  delete environment['MALLOC_ARENA_MAX']
+  environment['NODE_OPTIONS'] = `${nodeOptions} --import ${hook}`.trim()
+  environment['PATH'] = `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`
+  const child = spawn(
+    join(dir, 'bin/clawmesh'),
+    ['start', '--name', 'sh', '--host', '127.0.0.1', '--port', '0'],
+    {
+      env: environment,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  try {
+    await untilListening(child)
+    return {
+      commandLine: (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0'),
+      environment: (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0'),
+      nodeStarts: (await readFile(starts, 'utf8')).trim().split('\n').length,
+    }
+  } finally {
+    child.kill('SIGKILL')
+  }
+}
+
+it('`clawmesh start` run as a command starts Node once, with both memory levers from bin/clawmesh', async () => {
+  const { SEMI_SPACE_FLAG, MALLOC_ARENA_MAX } = await memoryLevers()
+  const node = await startThroughLink('')
+  expect(node.commandLine).toContain(SEMI_SPACE_FLAG)
+  expect(node.environment).toContain(`MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX}`)
+  // No relaunch by bin/clawmesh.js: its second Node start is what bin/clawmesh saves.
+  expect(node.nodeStarts).toBe(1)
+})
+
+it('a young-generation size the operator set in NODE_OPTIONS is kept by bin/clawmesh', async () => {
+  const { SEMI_SPACE_FLAG } = await memoryLevers()
+  const node = await startThroughLink('--max-semi-space-size=4')
+  expect(node.commandLine).not.toContain(SEMI_SPACE_FLAG)
+  expect(node.environment.find((entry) => entry.startsWith('NODE_OPTIONS='))).toContain(
+    '--max-semi-space-size=4',
+  )
+  expect(node.nodeStarts).toBe(1)
 })

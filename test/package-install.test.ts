@@ -47,20 +47,10 @@ async function clawmesh(stateDir: string, args: string[]): Promise<string> {
 }
 
 async function startInstalled(stateDir: string, args: string[]): Promise<{ deviceId: string; url: string }> {
+  // As a person starts a node: the bin npm linked (bin/clawmesh, which starts Node with the memory levers).
   const child = spawn(
-    process.execPath,
-    [
-      bin('clawmesh'),
-      '--state-dir',
-      stateDir,
-      'start',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--no-discovery',
-      ...args,
-    ],
+    bin('clawmesh'),
+    ['--state-dir', stateDir, 'start', '--host', '127.0.0.1', '--port', '0', '--no-discovery', ...args],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   children.push(child)

@@ -1,5 +1,5 @@
 /**
- * Benchmark: start-up as a user meets it, through the installed launcher (bin/clawmesh.js, with
+ * Benchmark: start-up as a user meets it, through the installed launcher (bin/clawmesh, with
  * Node's module compile cache): `clawmesh --help`; `clawmesh status --json` against a running node;
  * cold start of `clawmesh start` to ready (process spawn → "listening" line, fresh state dir each
  * run so key generation is included); idle RSS of a node after it has run for a while. The first
@@ -64,14 +64,14 @@ async function installedCli(): Promise<{ cli: string; project: string }> {
     env: benchEnv,
     maxBuffer: 16 * 2 ** 20,
   })
-  // What npm put on the PATH of that project (bin-links: a symlink to bin/clawmesh.js, made executable).
+  // What npm put on the PATH of that project (bin-links: a symlink to bin/clawmesh, made executable).
   return { cli: join(work, 'node_modules/.bin/clawmesh'), project: work }
 }
 
 const installed = values.installed ? await installedCli() : undefined
-const cli = installed?.cli ?? join(root, 'bin/clawmesh.js')
-/** How a command is run: as a user runs it, the bin file itself, whose `#!` line starts Node (the
- * first on PATH: this one, benchEnv) with the young-generation lever; `--without-levers` runs it
+const cli = installed?.cli ?? join(root, 'bin/clawmesh')
+/** How a command is run: as a user runs it, the bin file itself, which starts Node (the first on
+ * PATH: this one, benchEnv) and, for `start`, with the memory levers; `--without-levers` runs it
  * under `node` so that Node's own defaults in benchEnv stand. */
 const invocation = (args: readonly string[]): [string, string[]] =>
   values['without-levers'] ? [process.execPath, [cli, ...args]] : [cli, [...args]]
