@@ -20,7 +20,7 @@
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
  *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-flat,clawmesh-signed,raw,raw-signed,mqtt]
- *     [--baseline-root DIR] [--repeat N]
+ *     [--baseline-root DIR] [--repeat N] [--without-levers | --semi-space-size MIB]
  *
  * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
  * before the first rate: gossipsub heartbeats, timers), divided by the frames it published or
@@ -46,6 +46,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
   type FanoutMode,
@@ -67,8 +68,27 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'clawmesh,clawmesh-signed,raw,raw-signed' },
     'baseline-root': { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    'without-levers': { type: 'boolean', default: false },
+    'semi-space-size': { type: 'string' },
   },
 })
+/**
+ * A ClawMesh worker runs with a deployed node's memory levers (bin/memory-levers.js: a 1 MiB young
+ * generation, two malloc arenas), as `clawmesh start` and the systemd unit run a node;
+ * `--without-levers` leaves Node's defaults (a 16 MiB young generation: fewer, longer scavenges).
+ * The peers (raw gossipsub, mqtt.js clients) run at Node's defaults, as their users would.
+ */
+const deployedLevers = values['without-levers']
+  ? undefined
+  : ((await import(pathToFileURL(join(root, 'bin/memory-levers.js')).href)) as {
+      SEMI_SPACE_FLAG: string
+      MALLOC_ARENA_MAX: string
+    })
+/** `--semi-space-size N` tries another young generation (MiB per semi-space) with the same arenas. */
+const memoryLevers =
+  deployedLevers === undefined || values['semi-space-size'] === undefined
+    ? deployedLevers
+    : { ...deployedLevers, SEMI_SPACE_FLAG: `--max-semi-space-size=${Number(values['semi-space-size'])}` }
 const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root'])
 const repeat = Number(values.repeat)
 /** The bench worker of another checkout, run in the same way (its own protocol and node code). */
@@ -214,8 +234,15 @@ class Worker {
 
   constructor(config: WorkerConfig, workerDir: string = import.meta.dirname) {
     const script = config.mode === 'mqtt' ? 'fanout-mqtt-worker.ts' : 'fanout-worker.ts'
+    const levers = config.mode.startsWith('clawmesh') ? memoryLevers : undefined
     this.process = fork(resolve(workerDir, script), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(levers === undefined
+        ? {}
+        : {
+            execArgv: [...process.execArgv, levers.SEMI_SPACE_FLAG],
+            env: { ...process.env, MALLOC_ARENA_MAX: levers.MALLOC_ARENA_MAX },
+          }),
     })
     this.process.on('message', (message: WorkerMessage) => {
       if (message.type === 'error') console.error(`worker ${config.name}: ${message.message}`)
@@ -768,7 +795,10 @@ const widths = header.map((cell, column) =>
 )
 const line = (cells: string[]) =>
   cells.map((cell, column) => cell.padEnd(widths[column] as number)).join('  ')
-console.log(`\n${line(header)}`)
+console.log(
+  `\nClawMesh workers: ${memoryLevers === undefined ? "Node's defaults (--without-levers)" : `memory levers ${memoryLevers.SEMI_SPACE_FLAG} MALLOC_ARENA_MAX=${memoryLevers.MALLOC_ARENA_MAX}`}`,
+)
+console.log(line(header))
 for (const row of rows) console.log(line(row))
 console.log('\nhighest rate with zero loss:')
 for (const [key, rate] of Object.entries(highestZeroLoss)) console.log(`  ${key}: ${rate ?? 'none'}`)
@@ -816,7 +846,16 @@ await writeFile(
     {
       date: new Date().toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-      options: { rates, seconds, warmupSeconds, modes, topologies: topologyNames, repeat, baselineRoot },
+      options: {
+        rates,
+        seconds,
+        warmupSeconds,
+        modes,
+        topologies: topologyNames,
+        repeat,
+        baselineRoot,
+        memoryLevers: memoryLevers === undefined ? null : memoryLevers,
+      },
       highestZeroLoss,
       targets: verdicts,
       brokerRatios,
