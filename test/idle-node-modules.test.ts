@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { afterAll, expect, it } from 'vitest'
+import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../bin/memory-levers.js'
 
 const root = resolve(import.meta.dirname, '..')
 const dirs: string[] = []
@@ -80,8 +81,8 @@ module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringif
     // spawned is the node, now running with both levers.
     const commandLine = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0')
     const environment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
-    expect(commandLine).toContain('--max-semi-space-size=1')
-    expect(environment).toContain('MALLOC_ARENA_MAX=2')
+    expect(commandLine).toContain(SEMI_SPACE_FLAG)
+    expect(environment).toContain(`MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX}`)
     const loaded = (await readFile(log, 'utf8')).split('\n')
     // The hook itself works: the node's own code is recorded.
     expect(loaded.some((url) => url.endsWith('node/clawmesh-node.ts'))).toBe(true)
@@ -110,7 +111,7 @@ it('`clawmesh-node` run as a command gets the young-generation lever from its #!
     await untilListening(child)
     const commandLine = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0')
     const processEnvironment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
-    expect(commandLine).toContain('--max-semi-space-size=1')
+    expect(commandLine).toContain(SEMI_SPACE_FLAG)
     // relaunchWithMemoryLevers adds MALLOC_ARENA_MAX when it relaunches: its absence shows the node
     // started once.
     expect(processEnvironment.some((entry) => entry.startsWith('MALLOC_ARENA_MAX='))).toBe(false)
@@ -118,14 +119,6 @@ it('`clawmesh-node` run as a command gets the young-generation lever from its #!
     child.kill('SIGKILL')
   }
 })
-
-/** What bin/memory-levers.js sets, read from it (a JavaScript file the type checker does not read). */
-async function memoryLevers(): Promise<{ SEMI_SPACE_FLAG: string; MALLOC_ARENA_MAX: string }> {
-  return (await import(join(root, 'bin/memory-levers.js'))) as {
-    SEMI_SPACE_FLAG: string
-    MALLOC_ARENA_MAX: string
-  }
-}
 
 /**
  * Runs `clawmesh start` as a person does: the bin file through a link, as npm puts it on the PATH,
@@ -171,7 +164,6 @@ async function startThroughLink(
 }
 
 it('`clawmesh start` run as a command starts Node once, with both memory levers from bin/clawmesh', async () => {
-  const { SEMI_SPACE_FLAG, MALLOC_ARENA_MAX } = await memoryLevers()
   const node = await startThroughLink('')
   expect(node.commandLine).toContain(SEMI_SPACE_FLAG)
   expect(node.environment).toContain(`MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX}`)
@@ -180,7 +172,6 @@ it('`clawmesh start` run as a command starts Node once, with both memory levers 
 })
 
 it('a young-generation size the operator set in NODE_OPTIONS is kept by bin/clawmesh', async () => {
-  const { SEMI_SPACE_FLAG } = await memoryLevers()
   const node = await startThroughLink('--max-semi-space-size=4')
   expect(node.commandLine).not.toContain(SEMI_SPACE_FLAG)
   expect(node.environment.find((entry) => entry.startsWith('NODE_OPTIONS='))).toContain(
