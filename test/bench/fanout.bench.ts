@@ -46,8 +46,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../bin/memory-levers.js'
 import {
   type FanoutMode,
   type ParentMessage,
@@ -78,17 +78,19 @@ const { values } = parseArgs({
  * `--without-levers` leaves Node's defaults (a 16 MiB young generation: fewer, longer scavenges).
  * The peers (raw gossipsub, mqtt.js clients) run at Node's defaults, as their users would.
  */
-const deployedLevers = values['without-levers']
-  ? undefined
-  : ((await import(pathToFileURL(join(root, 'bin/memory-levers.js')).href)) as {
-      SEMI_SPACE_FLAG: string
-      MALLOC_ARENA_MAX: string
-    })
 /** `--semi-space-size N` tries another young generation (MiB per semi-space) with the same arenas. */
-const memoryLevers =
-  deployedLevers === undefined || values['semi-space-size'] === undefined
-    ? deployedLevers
-    : { ...deployedLevers, SEMI_SPACE_FLAG: `--max-semi-space-size=${Number(values['semi-space-size'])}` }
+function memoryLeversOfOptions(): { SEMI_SPACE_FLAG: string; MALLOC_ARENA_MAX: string } | undefined {
+  const semiSpace = values['semi-space-size']
+  if (values['without-levers']) {
+    if (semiSpace !== undefined) throw new Error('--semi-space-size sets a lever; --without-levers sets none')
+    return undefined
+  }
+  if (semiSpace === undefined) return { SEMI_SPACE_FLAG, MALLOC_ARENA_MAX }
+  if (!/^[1-9][0-9]*$/.test(semiSpace))
+    throw new Error(`--semi-space-size takes whole MiB (1, 4, 16 …), not ${JSON.stringify(semiSpace)}`)
+  return { SEMI_SPACE_FLAG: `--max-semi-space-size=${semiSpace}`, MALLOC_ARENA_MAX }
+}
+const memoryLevers = memoryLeversOfOptions()
 const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root'])
 const repeat = Number(values.repeat)
 /** The bench worker of another checkout, run in the same way (its own protocol and node code). */
