@@ -76,9 +76,9 @@ async function ensureUser(user: string): Promise<void> {
  * the launcher beside the code at run time, since bin/ is not part of the compiled code.
  */
 async function memoryLeverEnvironment(): Promise<Readonly<Record<string, string>>> {
-  const levers = (await import(
-    pathToFileURL(join(PACKAGE_ROOT, 'bin', 'memory-levers.js')).href
-  )) as typeof import('../../../bin/memory-levers.js')
+  const levers = (await import(pathToFileURL(join(PACKAGE_ROOT, 'bin', 'memory-levers.js')).href)) as {
+    MEMORY_LEVER_ENVIRONMENT: Readonly<Record<string, string>>
+  }
   return levers.MEMORY_LEVER_ENVIRONMENT
 }
 
