@@ -11,7 +11,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliClient, connectCliClient } from '../node/cli/client-node.ts'
@@ -158,18 +158,43 @@ async function hostilePlanner(key: PrivateKey, claim?: () => Promise<unknown>) {
   return libp2p
 }
 
-/** Dials both nodes, then gossips fresh copies of claims until `done` holds (a copy sent before the
- * topic mesh formed is simply not delivered; each copy is re-signed, so none is a duplicate). */
+/** How long a hostile peer waits for a node's subscriptions on one connection before it redials. */
+const SUBSCRIPTIONS_PER_DIAL_MS = 8_000
+/** Connections a hostile peer tries before the test fails. */
+const SUBSCRIPTION_DIALS = 3
+
+/** Waits until the hostile peer has both nodes' subscriptions to the leader topic. A node sends
+ * them on the gossip stream it opens to a new connection; gossipsub opens that stream once, and a
+ * node's own gossip watchdog (node/libp2p/gossip-watchdog.ts) repairs a lost one only for peers it
+ * watches. This bare libp2p peer has no watchdog, so it does what one would: it redials. Each
+ * redial is logged, so a node that keeps failing to open its stream shows in the test output. */
+async function awaitLeaderSubscriptions(libp2p: NodeLibp2p): Promise<void> {
+  const topic = leaderTopic(MESH)
+  const seen = () => {
+    const subscribers = libp2p.services.pubsub.getSubscribers(topic).map((peer) => peer.toString())
+    return [site.ids.cc, site.ids.field].every((id) => subscribers.includes(id)) ? true : undefined
+  }
+  for (let dial = 1; ; dial++) {
+    try {
+      await waitFor('the hostile peer to see both nodes on the leader topic', seen, SUBSCRIPTIONS_PER_DIAL_MS)
+      return
+    } catch (error) {
+      if (dial === SUBSCRIPTION_DIALS) throw error
+      console.warn(
+        `no leader-topic subscriptions from both nodes within ${SUBSCRIPTIONS_PER_DIAL_MS} ms: redialling`,
+      )
+      for (const node of [site.cc, site.field]) await libp2p.hangUp(peerIdFromString(node.deviceId))
+      await dialBoth(libp2p)
+    }
+  }
+}
+
+/** Waits for both nodes' subscriptions, then gossips fresh copies of claims until `done` holds (a
+ * copy sent before the topic mesh formed is simply not delivered; each copy is re-signed, so none is
+ * a duplicate). */
 async function gossipUntil(libp2p: NodeLibp2p, claim: () => Promise<unknown>, done: () => Promise<boolean>) {
   const topic = leaderTopic(MESH)
-  await waitFor(
-    'the hostile peer to see both nodes on the leader topic',
-    async () => {
-      const subscribers = libp2p.services.pubsub.getSubscribers(topic).map((peer) => peer.toString())
-      return [site.ids.cc, site.ids.field].every((id) => subscribers.includes(id)) ? true : undefined
-    },
-    20_000,
-  )
+  await awaitLeaderSubscriptions(libp2p)
   await waitFor(
     'the gossiped claim to be handled by both nodes',
     async () => {
@@ -377,7 +402,7 @@ describe('leadership only from command centers (issue 14)', () => {
     expect(await counter(site.field, 'election.refused.term-beyond-bound')).toBe(boundAfterJump)
     // The command center keeps leading (it re-claims above the copy of its own claim it heard).
     await waitForPlannerLead(site.cc, site.dirs.cc)
-  }, 60_000)
+  }, 120_000)
 
   it('a field node that joins after the term moved past 1 climbs the command center chain, one step per term, and follows it', async () => {
     const ccTerm = (await statusOf(site.cc)).leader?.term as number
