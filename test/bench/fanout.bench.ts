@@ -18,7 +18,7 @@
  * receivers get time to drain before their counts are taken. Latency is receive time − send time
  * (the moment `publish` was called, so it includes the coalescing window).
  *
- *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 1]
+ *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 30]
  *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-flat,clawmesh-signed,raw,raw-signed,mqtt]
  *     [--baseline-root DIR] [--repeat N] [--without-levers | --semi-space-size MIB]
  *
@@ -59,11 +59,22 @@ import {
 type BenchMode = FanoutMode | 'clawmesh@baseline'
 
 const root = resolve(import.meta.dirname, '../..')
+/**
+ * Seconds every set of processes publishes at the first rate before anything is measured. A
+ * node's per-message code (WebSocket, Noise, yamux, gossipsub, validation) runs a few hundred times
+ * a second at these rates, and V8 optimises a function with TurboFan only after thousands of calls
+ * (Node 22 ships without Maglev): after a 1 s warm-up most of that path still ran in baseline code,
+ * and a relay of the chain of 3 spent 680-710 µs of CPU per frame at 500/s against 530 after
+ * 10 s, 435 after 20 s and 380-395 after 30 s (docs/benchmarks-fanout.md). A site's nodes run for
+ * days, so the bench measures them warm; `--warmup 1` gives the figures of a node that just started.
+ * Every system gets the same warm-up.
+ */
+const DEFAULT_WARMUP_SECONDS = 30
 const { values } = parseArgs({
   options: {
     rates: { type: 'string', default: '100,500,1000,6000' },
     seconds: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: String(DEFAULT_WARMUP_SECONDS) },
     topologies: { type: 'string', default: 'chain3,site10' },
     modes: { type: 'string', default: 'clawmesh,clawmesh-signed,raw,raw-signed' },
     'baseline-root': { type: 'string' },
@@ -98,6 +109,8 @@ const BASELINE_MODE: BenchMode = 'clawmesh@baseline'
 const rates = values.rates.split(',').map(Number)
 const seconds = Number(values.seconds)
 const warmupSeconds = Number(values.warmup)
+if (!/^[0-9]+(\.[0-9]+)?$/.test(values.warmup))
+  throw new Error(`--warmup takes seconds (0, 1, 30 …), not ${JSON.stringify(values.warmup)}`)
 const requestedModes: BenchMode[] = [
   ...(values.modes.split(',') as BenchMode[]),
   ...(baselineRoot === undefined ? [] : [BASELINE_MODE]),
@@ -724,7 +737,7 @@ function ratiosToBroker(all: RunResult[]): BrokerRatio[] {
 
 const started = Date.now()
 console.log(
-  `frame fan-out: ${cpus().length} cores, node ${process.version}, rates ${rates.join('/')} frames/s, ${seconds} s each`,
+  `frame fan-out: ${cpus().length} cores, node ${process.version}, rates ${rates.join('/')} frames/s, ${seconds} s each after a ${warmupSeconds} s warm-up at ${rates[0] ?? 100}/s`,
 )
 const results: RunResult[] = []
 for (let round = 1; round <= repeat; round++) {
