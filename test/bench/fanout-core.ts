@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
+import { type PerformanceEntry, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 
 export type FanoutMode = 'clawmesh' | 'clawmesh-flat' | 'clawmesh-signed' | 'raw' | 'raw-signed' | 'mqtt'
 export type FanoutRole = 'publisher' | 'receiver'
@@ -97,9 +98,20 @@ const PUBLISH_TICK_MS = 5
  * one machine agree to well under a millisecond. */
 export const now = (): number => performance.timeOrigin + performance.now()
 
-/** `FANOUT_LATENCY_DUMP_DIR=DIR`: each receiver writes `[arrival ms, seq, latency ms]` of every frame
- * of a measured rate to DIR/<name>-<runId>-<pid>.json. */
+/** `FANOUT_LATENCY_DUMP_DIR=DIR`: each worker writes, per measured rate, DIR/<name>-<runId>-<pid>.json:
+ * `{ markedAt, arrivals, gcPauses }` — its mark on the shared clock (`now()`), `[arrival ms since the
+ * mark, seq, latency ms]` of every frame it received, and `[start ms since the mark, duration ms,
+ * kind]` of every garbage-collection pause V8 reported meanwhile (the publisher's too), so a tail
+ * frame can be laid beside the pauses of every process on its path. */
 const latencyDumpDir = process.env.FANOUT_LATENCY_DUMP_DIR
+
+/** Garbage-collection kinds as `PerformanceEntry.detail.kind` numbers them. */
+const GC_KINDS: Readonly<Record<number, string>> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
+}
 
 /** An unsigned frame stand-in (raw and mqtt modes): its run tag, its send time, padded to
  * FRAME_WIRE_BYTES as JSON. */
@@ -137,6 +149,10 @@ interface RunRecord {
   /** Arrival (ms since the run's mark), sequence number and latency of each frame, kept only with
    * `FANOUT_LATENCY_DUMP_DIR` (to see whether a tail is one stall or spread out). */
   arrivals: Array<[number, number, number]>
+  /** Start (ms since the mark), duration (ms) and kind of each GC pause, kept only with
+   * `FANOUT_LATENCY_DUMP_DIR`. */
+  gcPauses: Array<[number, number, string]>
+  gcObserver: PerformanceObserver | undefined
   markedAt: number
   cpuStart: NodeJS.CpuUsage
 }
@@ -187,6 +203,8 @@ export class WorkerCore {
   async handle(message: CoreMessage): Promise<void> {
     switch (message.type) {
       case 'mark':
+        // A frame that arrived before the mark opened a record; the mark starts it afresh.
+        this.#runs.get(message.runId)?.gcObserver?.disconnect()
         this.#runs.set(message.runId, newRun())
         if ((profileDir ?? heapProfileDir) !== undefined && message.runId !== 'idle')
           await this.#startProfile()
@@ -206,11 +224,12 @@ export class WorkerCore {
         this.#runs.delete(message.runId)
         this.#collected.add(message.runId)
         const cpu = process.cpuUsage(run?.cpuStart)
+        if (run !== undefined) stopGcRecord(run)
         if (this.#profiler !== undefined) await this.#stopProfile(message.runId)
-        if (latencyDumpDir !== undefined && run !== undefined && run.arrivals.length > 0)
+        if (latencyDumpDir !== undefined && run !== undefined && message.runId !== 'idle')
           await writeFile(
             `${latencyDumpDir}/${this.#init.name}-${message.runId}-${process.pid}.json`,
-            JSON.stringify(run.arrivals),
+            JSON.stringify({ markedAt: run.markedAt, arrivals: run.arrivals, gcPauses: run.gcPauses }),
           )
         sendToParent({
           type: 'collected',
@@ -313,5 +332,35 @@ export class WorkerCore {
 }
 
 function newRun(): RunRecord {
-  return { seen: new Set(), latenciesMs: [], arrivals: [], markedAt: now(), cpuStart: process.cpuUsage() }
+  const markedAt = now()
+  const gcPauses: Array<[number, number, string]> = []
+  let gcObserver: PerformanceObserver | undefined
+  if (latencyDumpDir !== undefined) {
+    gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauses.push(gcPause(entry, markedAt))
+    })
+    gcObserver.observe({ entryTypes: ['gc'] })
+  }
+  return {
+    seen: new Set(),
+    latenciesMs: [],
+    arrivals: [],
+    gcPauses,
+    gcObserver,
+    markedAt,
+    cpuStart: process.cpuUsage(),
+  }
+}
+
+/** Ends a run's GC record, keeping the pauses V8 reported but the observer had not yet delivered. */
+function stopGcRecord(run: RunRecord): void {
+  const observer = run.gcObserver
+  if (observer === undefined) return
+  for (const entry of observer.takeRecords()) run.gcPauses.push(gcPause(entry, run.markedAt))
+  observer.disconnect()
+}
+
+function gcPause(entry: PerformanceEntry, markedAt: number): [number, number, string] {
+  const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0
+  return [performance.timeOrigin + entry.startTime - markedAt, entry.duration, GC_KINDS[kind] ?? `${kind}`]
 }
