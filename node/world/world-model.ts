@@ -12,6 +12,7 @@ import {
   type TrustTier,
   trustTierRank,
 } from '../../protocol/context/frame.ts'
+import { ShardedMap } from '../../protocol/sharded-map.ts'
 import {
   WORLD_HISTORY_LIMIT,
   WORLD_QUERY_DEFAULT_LIMIT,
@@ -19,6 +20,7 @@ import {
   WORLD_RANK_RECENCY_MS,
   WORLD_SUMMARY_DEFAULT_CHARS,
 } from './constants.ts'
+import { NumberList } from './number-list.ts'
 
 export interface WorldModelInit {
   readonly historyLimit?: number
@@ -53,11 +55,8 @@ export interface WorldSnapshot {
 
 type ObservationFrame = Extract<Frame, { kind: 'observation' }>
 
-/** Append-only list of history sequence numbers, trimmed from the front as the ring evicts. */
-interface SeqIndex {
-  seqs: number[]
-  start: number
-}
+/** Ascending history sequence numbers of one index key, trimmed from the front as the ring evicts. */
+type SeqIndex = NumberList
 
 /** Zone of a frame, when its data names one. */
 export function frameZone(frame: Frame): string | undefined {
@@ -114,13 +113,14 @@ export class WorldModel {
   private readonly maxTimestampUpTo: Float64Array
   private runningMaxTimestamp = 0
   /** History sorted by (timestamp, seq) for time-window queries. Frames usually arrive in time
-   * order, so insertion is an append and eviction advances `timeStart`; out-of-order frames
-   * (a sync of older history) cost one splice each. */
-  private timeTs: number[] = []
-  private timeSeq: number[] = []
-  private timeStart = 0
+   * order, so insertion is an append and eviction drops the front; out-of-order frames (a sync of
+   * older history) cost one move of the later part each. */
+  private readonly timeTs = new NumberList()
+  private readonly timeSeq = new NumberList()
   private count = 0
-  private readonly seqById = new Map<string, number>()
+  /** Sharded: a single Map of 50,000 frame IDs rehashes inside one ingest for ~15 ms when it grows
+   * or fills with deleted entries (protocol/sharded-map.ts). */
+  private readonly seqById = new ShardedMap<number>()
   private readonly latestByKey = new Map<string, Frame>()
   private readonly latestIds = new Set<string>()
   private readonly byKind = new Map<string, SeqIndex>()
@@ -366,7 +366,7 @@ export class WorldModel {
     }
     let timeRange: [number, number] | undefined
     if (query.since !== undefined || query.until !== undefined) {
-      const low = query.since === undefined ? this.timeStart : this.timeLowerBound(query.since, -1)
+      const low = query.since === undefined ? 0 : this.timeLowerBound(query.since, -1)
       const high =
         query.until === undefined
           ? this.timeTs.length
@@ -386,41 +386,37 @@ export class WorldModel {
   }
 
   private addToTimeIndex(timestamp: number, seq: number): void {
-    const last = this.timeTs.length - 1
-    if (last < this.timeStart || this.timeTs[last]! <= timestamp) {
+    const last = this.timeTs.last()
+    if (last === undefined || last <= timestamp) {
       this.timeTs.push(timestamp)
       this.timeSeq.push(seq)
       return
     }
     const position = this.timeLowerBound(timestamp, seq)
-    this.timeTs.splice(position, 0, timestamp)
-    this.timeSeq.splice(position, 0, seq)
+    this.timeTs.insert(position, timestamp)
+    this.timeSeq.insert(position, seq)
   }
 
   private dropFromTimeIndex(timestamp: number, seq: number): void {
-    if (this.timeSeq[this.timeStart] === seq) {
-      this.timeStart++
-    } else {
-      const position = this.timeLowerBound(timestamp, seq)
-      if (this.timeSeq[position] !== seq) return
-      this.timeTs.splice(position, 1)
-      this.timeSeq.splice(position, 1)
+    if (this.timeSeq.at(0) === seq) {
+      this.timeTs.shift()
+      this.timeSeq.shift()
+      return
     }
-    if (this.timeStart > 1_024 && this.timeStart * 2 > this.timeTs.length) {
-      this.timeTs = this.timeTs.slice(this.timeStart)
-      this.timeSeq = this.timeSeq.slice(this.timeStart)
-      this.timeStart = 0
-    }
+    const position = this.timeLowerBound(timestamp, seq)
+    if (this.timeSeq.at(position) !== seq) return
+    this.timeTs.removeAt(position)
+    this.timeSeq.removeAt(position)
   }
 
   /** First position whose (timestamp, seq) is >= the given pair. */
   private timeLowerBound(timestamp: number, seq: number): number {
-    let low = this.timeStart
+    let low = 0
     let high = this.timeTs.length
     while (low < high) {
       const middle = (low + high) >>> 1
-      const middleTs = this.timeTs[middle]!
-      if (middleTs < timestamp || (middleTs === timestamp && this.timeSeq[middle]! < seq)) low = middle + 1
+      const middleTs = this.timeTs.at(middle)!
+      if (middleTs < timestamp || (middleTs === timestamp && this.timeSeq.at(middle)! < seq)) low = middle + 1
       else high = middle
     }
     return low
@@ -428,7 +424,7 @@ export class WorldModel {
 
   /** Positions [low, high) of the time index, newest timestamp first. */
   private *timeRangeNewestFirst(low: number, high: number): Generator<number> {
-    for (let i = high - 1; i >= low; i--) yield this.timeSeq[i]!
+    for (let i = high - 1; i >= low; i--) yield this.timeSeq.at(i)!
   }
 
   private *allSeqsNewestFirst(): Generator<number> {
@@ -462,21 +458,19 @@ function mentionedCapabilities(frame: Frame): readonly string[] {
 
 function addToIndex(index: Map<string, SeqIndex>, key: string, seq: number): void {
   const entry = index.get(key)
-  if (entry === undefined) index.set(key, { seqs: [seq], start: 0 })
-  else if (entry.seqs[entry.seqs.length - 1] !== seq) entry.seqs.push(seq)
+  if (entry === undefined) {
+    const created = new NumberList()
+    created.push(seq)
+    index.set(key, created)
+  } else if (entry.last() !== seq) entry.push(seq)
 }
 
 /** The ring evicts the globally oldest frame, so within every index it is the first live entry. */
 function dropFromIndex(index: Map<string, SeqIndex>, key: string, seq: number): void {
   const entry = index.get(key)
-  if (entry === undefined || entry.seqs[entry.start] !== seq) return
-  entry.start++
-  if (entry.start === entry.seqs.length) {
-    index.delete(key)
-  } else if (entry.start > 1_024 && entry.start * 2 > entry.seqs.length) {
-    entry.seqs = entry.seqs.slice(entry.start)
-    entry.start = 0
-  }
+  if (entry === undefined || entry.at(0) !== seq) return
+  entry.shift()
+  if (entry.length === 0) index.delete(key)
 }
 
 function indexList(index: Map<string, SeqIndex>, key: string): SeqIndex[] {
@@ -486,17 +480,17 @@ function indexList(index: Map<string, SeqIndex>, key: string): SeqIndex[] {
 
 function indexListSize(list: readonly SeqIndex[]): number {
   let size = 0
-  for (const entry of list) size += entry.seqs.length - entry.start
+  for (const entry of list) size += entry.length
   return size
 }
 
 function* newestFirst(entry: SeqIndex): Generator<number> {
-  for (let i = entry.seqs.length - 1; i >= entry.start; i--) yield entry.seqs[i]!
+  for (let i = entry.length - 1; i >= 0; i--) yield entry.at(i)!
 }
 
 /** Walks several ascending seq lists from their ends, yielding each seq once, newest first. */
 function* mergeNewestFirst(entries: readonly SeqIndex[]): Generator<number> {
-  const positions = entries.map((entry) => entry.seqs.length - 1)
+  const positions = entries.map((entry) => entry.length - 1)
   let previous = Number.POSITIVE_INFINITY
   for (;;) {
     let bestIndex = -1
@@ -504,8 +498,8 @@ function* mergeNewestFirst(entries: readonly SeqIndex[]): Generator<number> {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!
       const position = positions[i]!
-      if (position >= entry.start && entry.seqs[position]! > bestSeq) {
-        bestSeq = entry.seqs[position]!
+      if (position >= 0 && entry.at(position)! > bestSeq) {
+        bestSeq = entry.at(position)!
         bestIndex = i
       }
     }
