@@ -76,26 +76,56 @@ export class NumberList {
     }
   }
 
-  /** Inserts `value` before position `index` (0 ≤ index ≤ length), moving the later numbers up. */
+  /** Inserts `value` before position `index` (0 ≤ index ≤ length), moving the later numbers up one
+   * chunk at a time. */
   insert(index: number, value: number): void {
     if (index < 0 || index > this.#length) throw new RangeError(`insert at ${index} of ${this.#length}`)
-    this.push(value)
-    for (let at = this.#length - 1; at > index; at--) this.#set(at, this.at(at - 1) as number)
+    this.push(value) // one more slot at the end
+    const from = this.#start + index
+    let to = this.#start + this.#length - 1
+    while (to > from) {
+      const chunk = this.#chunks[to >> CHUNK_SHIFT] as Float64Array
+      const chunkStart = to - (to & CHUNK_MASK)
+      if (from >= chunkStart) {
+        chunk.copyWithin(from - chunkStart + 1, from - chunkStart, to - chunkStart)
+        break
+      }
+      chunk.copyWithin(1, 0, to - chunkStart)
+      chunk[0] = this.#get(chunkStart - 1)
+      to = chunkStart - 1
+    }
     this.#set(index, value)
   }
 
-  /** Removes the number at position `index`, moving the later numbers down. */
+  /** Removes the number at position `index`, moving the later numbers down one chunk at a time. */
   removeAt(index: number): void {
     if (index < 0 || index >= this.#length) throw new RangeError(`remove at ${index} of ${this.#length}`)
-    for (let at = index; at < this.#length - 1; at++) this.#set(at, this.at(at + 1) as number)
-    const lastPosition = this.#start + this.#length - 1
+    const last = this.#start + this.#length - 1
+    let at = this.#start + index
+    while (at < last) {
+      const chunk = this.#chunks[at >> CHUNK_SHIFT] as Float64Array
+      const chunkStart = at - (at & CHUNK_MASK)
+      const chunkLast = chunkStart + chunk.length - 1
+      if (last <= chunkLast) {
+        chunk.copyWithin(at - chunkStart, at - chunkStart + 1, last - chunkStart + 1)
+        break
+      }
+      chunk.copyWithin(at - chunkStart, at - chunkStart + 1)
+      chunk[chunk.length - 1] = this.#get(chunkLast + 1)
+      at = chunkLast + 1
+    }
     this.#length--
     if (this.#length === 0) {
       this.#chunks = []
       this.#start = 0
-    } else if ((lastPosition & CHUNK_MASK) === 0 && lastPosition > 0) {
-      this.#chunks.pop()
+    } else if ((last & CHUNK_MASK) === 0) {
+      this.#chunks.pop() // the last chunk held only the number that moved down
     }
+  }
+
+  /** The number at an absolute position (counted from the first chunk's slot 0). */
+  #get(position: number): number {
+    return (this.#chunks[position >> CHUNK_SHIFT] as Float64Array)[position & CHUNK_MASK] as number
   }
 
   #set(index: number, value: number): void {
