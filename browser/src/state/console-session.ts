@@ -22,7 +22,7 @@ import { loadConsoleConfig } from './console-config.ts'
 import { createDecisions, type Decision, type DecisionOutcome, type Decisions } from './decisions.ts'
 import type { FieldLink } from './field-links.ts'
 import { createMeshConnection, type MeshConnection } from './mesh-connection.ts'
-import { refreshProposals } from './mesh-polling.ts'
+import { ProposalEdits, refreshProposals } from './mesh-polling.ts'
 import { emptyMeshState, type MeshState, nameOfPeer } from './mesh-state.ts'
 import { CERTIFICATE_EXPIRED, createOperatorPairing, type OperatorPairing } from './operator-pairing.ts'
 import { createPlannerChat, type PlannerChat } from './planner-chat.ts'
@@ -92,6 +92,7 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
   const [opened, setOpened] = createSignal<OpenConsole>()
   const [connection, setConnection] = createSignal<MeshConnection>()
   const [state, setState] = createStore<MeshState>(emptyMeshState())
+  const proposalEdits = new ProposalEdits()
   const refusal = createRefusal()
   const link = createMemo(() => connection()?.link() ?? STOPPED)
   const fieldLinks = createMemo(() => connection()?.fieldLinks() ?? [])
@@ -108,15 +109,23 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
     const pairing = await createOperatorPairing(storage, config, key)
     const node = await createConsoleNode(key.privateKey, config, pairing.iceServers)
     const rpc = createCommandCenterRpc(node, config)
-    const decisions = createDecisions({ rpc, key, certificate: pairing.certificate, link, setState, refusal })
+    const decisions = createDecisions({
+      rpc,
+      key,
+      certificate: pairing.certificate,
+      link,
+      setState,
+      proposalEdits,
+      refusal,
+    })
     const chat = createPlannerChat({
       rpc,
       setState,
       nameOfPeer: (deviceId) => nameOfPeer(state, deviceId),
-      refreshProposals: () => refreshProposals(rpc, setState),
+      refreshProposals: () => refreshProposals(rpc, setState, proposalEdits),
     })
     const acks = await loadAlertAcks(storage, key.operatorId)
-    const safeState = createSafeState({ rpc, setState, refusal })
+    const safeState = createSafeState({ rpc, setState, proposalEdits, refusal })
     const loaded: OpenConsole = { storage, key, config, pairing, node, rpc, decisions, chat, acks, safeState }
     setOpened(loaded)
     if (pairing.certificate() === undefined) {
@@ -137,6 +146,7 @@ function composeSession(disposeRoot: () => void): ConsoleSession {
         rpc: loaded.rpc,
         state,
         setState,
+        proposalEdits,
         refusal,
         pairing: loaded.pairing,
         saveSnapshot: () => loaded.storage.saveSnapshot(unwrap(state)),

@@ -15,6 +15,7 @@ import type { LinkState } from '../mesh/command-center-link.ts'
 import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import type { OperatorKey } from '../mesh/operator-key.ts'
 import type { Refusal } from './command-center-refusal.ts'
+import type { ProposalEdits } from './mesh-polling.ts'
 import type { MeshState } from './mesh-state.ts'
 
 export interface DecisionOutcome {
@@ -38,6 +39,7 @@ export function createDecisions(init: {
   readonly certificate: Accessor<OperatorCertificate | undefined>
   readonly link: Accessor<LinkState>
   readonly setState: SetStoreFunction<MeshState>
+  readonly proposalEdits: ProposalEdits
   readonly refusal: Refusal
 }): Decisions {
   return {
@@ -57,6 +59,8 @@ export function createDecisions(init: {
           id: record.proposal.id,
           approval,
         })
+        init.proposalEdits.mark()
+        init.proposalEdits.mark()
         init.setState('proposals', (current) =>
           current.map((entry) => (entry.hash === result.proposal.hash ? result.proposal : entry)),
         )

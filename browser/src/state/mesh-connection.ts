@@ -15,7 +15,7 @@ import type { Refusal } from './command-center-refusal.ts'
 import { createFieldLinks, type FieldLink } from './field-links.ts'
 import { mergeHostReports } from './fleet.ts'
 import { changesProposals, createLiveFrames, isTrustedOrigin, withArrivals } from './live-frames.ts'
-import { createMeshPolling, refreshProposals } from './mesh-polling.ts'
+import { createMeshPolling, type ProposalEdits, refreshProposals } from './mesh-polling.ts'
 import { type MeshState, mergeObservations, observationOf, siteBindings } from './mesh-state.ts'
 import type { OperatorPairing } from './operator-pairing.ts'
 
@@ -34,6 +34,7 @@ export interface MeshConnectionInit {
   readonly rpc: CommandCenterRpc
   readonly state: MeshState
   readonly setState: SetStoreFunction<MeshState>
+  readonly proposalEdits: ProposalEdits
   readonly refusal: Refusal
   readonly pairing: OperatorPairing
   saveSnapshot(): Promise<void>
@@ -63,6 +64,7 @@ export function createMeshConnection(init: MeshConnectionInit): MeshConnection {
       rpc,
       state,
       setState,
+      proposalEdits: init.proposalEdits,
       bindings,
       refusal,
       isConnected: connected,
@@ -84,7 +86,8 @@ export function createMeshConnection(init: MeshConnectionInit): MeshConnection {
         setState('frameArrivals', (current) => withArrivals(current, frames, now))
         setState('hostReports', (current) => mergeHostReports(current ?? [], frames))
       })
-      if (changesProposals(frames)) void refreshProposals(rpc, setState).catch(refusal.note)
+      if (changesProposals(frames))
+        void refreshProposals(rpc, setState, init.proposalEdits).catch(refusal.note)
     }
     const live = createLiveFrames(node, config, {
       isTrustedOrigin: (origin) => isTrustedOrigin(origin, config.commandCenter.deviceId, state.peers),

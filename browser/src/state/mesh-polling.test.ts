@@ -1,15 +1,19 @@
+import type { SetStoreFunction } from 'solid-js/store'
 import { describe, expect, it } from 'vitest'
 import { ClawMeshError } from '../../../protocol/errors.ts'
 import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
+import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import {
   appendEvents,
   BACKFILL_WINDOW_MS,
   backfillSince,
   eventsQuery,
   FIRST_EVENTS_LIMIT,
+  ProposalEdits,
   plannerUnavailable,
+  refreshProposals,
 } from './mesh-polling.ts'
-import { MAX_EVENTS, type ObservationPoint } from './mesh-state.ts'
+import { MAX_EVENTS, type MeshState, type ObservationPoint } from './mesh-state.ts'
 
 const event = (seq: number): MeshEvent => ({ seq, at: seq, level: 'info', type: 't', message: 'm' })
 
@@ -41,5 +45,33 @@ describe('what the polls keep', () => {
       'planner not available on this command center',
     )
     expect(plannerUnavailable(new Error('timed out'))).toBe('planner status unavailable: timed out')
+  })
+})
+
+describe('a proposal list answered before this console changed a proposal', () => {
+  it('is not applied over the change (regression: a rejected card showed its approve button again)', async () => {
+    const edits = new ProposalEdits()
+    let answer: (value: { proposals: [] }) => void = () => {}
+    const rpc = {
+      call: () =>
+        new Promise((resolve) => {
+          answer = resolve
+        }),
+    } as unknown as CommandCenterRpc
+    const writes: unknown[] = []
+    const setState = ((...args: unknown[]) => {
+      writes.push(args)
+    }) as unknown as SetStoreFunction<MeshState>
+
+    const inFlight = refreshProposals(rpc, setState, edits)
+    edits.mark() // the reject's answer is applied while the list is on its way
+    answer({ proposals: [] })
+    await inFlight
+    expect(writes).toHaveLength(0)
+
+    const next = refreshProposals(rpc, setState, edits)
+    answer({ proposals: [] })
+    await next
+    expect(writes).toHaveLength(1)
   })
 })

@@ -32,10 +32,27 @@ export const FIRST_EVENTS_LIMIT = 50
 /** Observation frames per backfill answer. */
 export const BACKFILL_LIMIT = 1_000
 
+/** Counts this console's own writes of proposal records (the answer to a decision or a safe-state
+ * request). A poll answered before such a write but applied after it would show the older state
+ * again — a rejected proposal with its approve button back — until the next poll; a poll or refresh
+ * that saw the count move while it was in flight leaves the proposals to the next one. */
+export class ProposalEdits {
+  #count = 0
+
+  get count(): number {
+    return this.#count
+  }
+
+  mark(): void {
+    this.#count++
+  }
+}
+
 export interface MeshPollingInit {
   readonly rpc: CommandCenterRpc
   readonly state: MeshState
   readonly setState: SetStoreFunction<MeshState>
+  readonly proposalEdits: ProposalEdits
   readonly bindings: ReadonlyMap<string, string>
   readonly refusal: Refusal
   isConnected(): boolean
@@ -59,6 +76,7 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
   let lastEventSeq: number | undefined
 
   const pollOnce = async () => {
+    const editsBefore = init.proposalEdits.count
     const [status, peers, proposals, events, planner] = await Promise.allSettled([
       rpc.call('mesh.status', {}),
       rpc.call('mesh.peers', {}),
@@ -73,7 +91,7 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
     refusal.clear()
     setState('status', reconcile(status.value))
     if (peers.status === 'fulfilled') setState('peers', reconcile(peers.value.peers, { key: 'deviceId' }))
-    if (proposals.status === 'fulfilled')
+    if (proposals.status === 'fulfilled' && init.proposalEdits.count === editsBefore)
       setState('proposals', reconcile(proposals.value.proposals, { key: 'hash' }))
     if (events.status === 'fulfilled') {
       lastEventSeq = events.value.lastSeq
@@ -154,9 +172,14 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
 }
 
 /** Re-reads the proposals at once (a proposal frame arrived, the planner made one). */
-export async function refreshProposals(rpc: CommandCenterRpc, setState: SetStoreFunction<MeshState>) {
+export async function refreshProposals(
+  rpc: CommandCenterRpc,
+  setState: SetStoreFunction<MeshState>,
+  proposalEdits: ProposalEdits,
+) {
+  const editsBefore = proposalEdits.count
   const { proposals } = await rpc.call('proposal.list', {})
-  setState('proposals', reconcile(proposals, { key: 'hash' }))
+  if (proposalEdits.count === editsBefore) setState('proposals', reconcile(proposals, { key: 'hash' }))
 }
 
 /** The first poll asks for the latest events; later ones for everything after the last one seen. */

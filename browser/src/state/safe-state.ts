@@ -10,6 +10,7 @@ import type { ConsoleSite } from '../../../protocol/console-config.ts'
 import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
 import type { Refusal } from './command-center-refusal.ts'
 import { type DecisionOutcome, decisionFailure } from './decisions.ts'
+import type { ProposalEdits } from './mesh-polling.ts'
 import type { MeshState } from './mesh-state.ts'
 import { refusalSummary } from './proposal-refusal.ts'
 
@@ -37,6 +38,7 @@ export interface SafeState {
 export function createSafeState(init: {
   readonly rpc: Pick<CommandCenterRpc, 'call'>
   readonly setState: SetStoreFunction<MeshState>
+  readonly proposalEdits: ProposalEdits
   readonly refusal: Refusal
 }): SafeState {
   return {
@@ -46,6 +48,7 @@ export function createSafeState(init: {
           capability: target.capability,
           operation: target.operation,
         })
+        init.proposalEdits.mark()
         init.setState('proposals', (current) => [
           record,
           ...current.filter((entry) => entry.hash !== record.hash),
