@@ -33,18 +33,14 @@ interface ProposalJson {
   proposal: { id: string; level: string }
 }
 
+/** Each proposal of this file asks for its own duration: the command center merges the same action
+ * proposed within a minute into the first (regression: a random 100–499 s duration drew an earlier
+ * test's, and the "still waits" check read that executed proposal's state). */
+let nextDurationSec = 100
 const propose = async () =>
   (
     await cliJson<{ proposal: ProposalJson }>(
-      [
-        'propose',
-        VALVE,
-        'open',
-        '--url',
-        site.cc.url,
-        '--arg',
-        `durationSec=${100 + Math.floor(Math.random() * 400)}`,
-      ],
+      ['propose', VALVE, 'open', '--url', site.cc.url, '--arg', `durationSec=${nextDurationSec++}`],
       site.dirs.cc,
     )
   ).proposal
