@@ -60,7 +60,6 @@ export function createDecisions(init: {
           approval,
         })
         init.proposalEdits.mark()
-        init.proposalEdits.mark()
         init.setState('proposals', (current) =>
           current.map((entry) => (entry.hash === result.proposal.hash ? result.proposal : entry)),
         )

@@ -1,19 +1,22 @@
-import type { SetStoreFunction } from 'solid-js/store'
+import { createRoot } from 'solid-js'
+import { createStore, type SetStoreFunction } from 'solid-js/store'
 import { describe, expect, it } from 'vitest'
 import { ClawMeshError } from '../../../protocol/errors.ts'
-import type { MeshEvent } from '../../../protocol/rpc/methods.ts'
+import type { MeshEvent, ProposalRecordWire } from '../../../protocol/rpc/methods.ts'
 import type { CommandCenterRpc } from '../mesh/command-center-rpc.ts'
+import { createRefusal } from './command-center-refusal.ts'
 import {
   appendEvents,
   BACKFILL_WINDOW_MS,
   backfillSince,
+  createMeshPolling,
   eventsQuery,
   FIRST_EVENTS_LIMIT,
   ProposalEdits,
   plannerUnavailable,
   refreshProposals,
 } from './mesh-polling.ts'
-import { MAX_EVENTS, type MeshState, type ObservationPoint } from './mesh-state.ts'
+import { emptyMeshState, MAX_EVENTS, type MeshState, type ObservationPoint } from './mesh-state.ts'
 
 const event = (seq: number): MeshEvent => ({ seq, at: seq, level: 'info', type: 't', message: 'm' })
 
@@ -73,5 +76,66 @@ describe('a proposal list answered before this console changed a proposal', () =
     answer({ proposals: [] })
     await next
     expect(writes).toHaveLength(1)
+  })
+})
+
+describe('a poll whose proposal list was asked for before this console changed a proposal', () => {
+  const record = (state: string) => ({ hash: 'h1', state }) as unknown as ProposalRecordWire
+
+  it('leaves the changed proposal as it is, and the next poll applies its list', async () => {
+    const held: ((value: { proposals: ProposalRecordWire[] }) => void)[] = []
+    const answers: Record<string, unknown> = {
+      'mesh.status': { deviceId: 'cc' },
+      'mesh.peers': { peers: [] },
+      'mesh.events': { events: [], lastSeq: 0 },
+      'mesh.health': {},
+      'mesh.world.query': { frames: [] },
+      'console.iceServers': { iceServers: [] },
+    }
+    const rpc = {
+      call: (method: string) =>
+        method === 'proposal.list'
+          ? new Promise((resolve) => held.push(resolve))
+          : Promise.resolve(answers[method]),
+      plannerStatus: () => Promise.resolve({ model: 'offline' }),
+    } as unknown as CommandCenterRpc
+    const edits = new ProposalEdits()
+    const [state, setState] = createStore<MeshState>(emptyMeshState())
+    setState('proposals', [record('awaiting_approval')])
+    const polling = createRoot((dispose) => {
+      const made = createMeshPolling({
+        rpc,
+        state,
+        setState,
+        proposalEdits: edits,
+        bindings: new Map(),
+        refusal: createRefusal(),
+        isConnected: () => true,
+        stillPaired: () => true,
+        acceptIceServers: async () => {},
+        saveSnapshot: async () => {},
+      })
+      return { ...made, dispose }
+    })
+
+    const first = polling.pollNow()
+    expect(held).toHaveLength(1)
+    // The reject's answer is applied while the poll's list (read before the reject) is on its way.
+    edits.mark()
+    setState('proposals', [record('rejected')])
+    held[0]?.({ proposals: [record('awaiting_approval')] })
+    await first
+    expect(state.freshAt).toBeGreaterThan(0) // the rest of the poll was applied
+    expect(state.proposals.map((entry) => (entry as unknown as { state: string }).state)).toEqual([
+      'rejected',
+    ])
+
+    const second = polling.pollNow()
+    held[1]?.({ proposals: [record('completed')] })
+    await second
+    expect(state.proposals.map((entry) => (entry as unknown as { state: string }).state)).toEqual([
+      'completed',
+    ])
+    polling.dispose()
   })
 })

@@ -39,12 +39,14 @@ export const BACKFILL_LIMIT = 1_000
 export class ProposalEdits {
   #count = 0
 
-  get count(): number {
-    return this.#count
-  }
-
   mark(): void {
     this.#count++
+  }
+
+  /** Taken when a proposal list is asked for: true while no edit has been made since. */
+  watch(): () => boolean {
+    const before = this.#count
+    return () => this.#count === before
   }
 }
 
@@ -76,7 +78,7 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
   let lastEventSeq: number | undefined
 
   const pollOnce = async () => {
-    const editsBefore = init.proposalEdits.count
+    const noEditSince = init.proposalEdits.watch()
     const [status, peers, proposals, events, planner] = await Promise.allSettled([
       rpc.call('mesh.status', {}),
       rpc.call('mesh.peers', {}),
@@ -91,7 +93,7 @@ export function createMeshPolling(init: MeshPollingInit): MeshPolling {
     refusal.clear()
     setState('status', reconcile(status.value))
     if (peers.status === 'fulfilled') setState('peers', reconcile(peers.value.peers, { key: 'deviceId' }))
-    if (proposals.status === 'fulfilled' && init.proposalEdits.count === editsBefore)
+    if (proposals.status === 'fulfilled' && noEditSince())
       setState('proposals', reconcile(proposals.value.proposals, { key: 'hash' }))
     if (events.status === 'fulfilled') {
       lastEventSeq = events.value.lastSeq
@@ -177,9 +179,9 @@ export async function refreshProposals(
   setState: SetStoreFunction<MeshState>,
   proposalEdits: ProposalEdits,
 ) {
-  const editsBefore = proposalEdits.count
+  const noEditSince = proposalEdits.watch()
   const { proposals } = await rpc.call('proposal.list', {})
-  if (proposalEdits.count === editsBefore) setState('proposals', reconcile(proposals, { key: 'hash' }))
+  if (noEditSince()) setState('proposals', reconcile(proposals, { key: 'hash' }))
 }
 
 /** The first poll asks for the latest events; later ones for everything after the last one seen. */
