@@ -16,6 +16,19 @@ export const WORLD_QUERY_MAX_LIMIT = 1_000
  * answer is further cut to RPC_ANSWER_FRAMES_MAX_BYTES (newest kept). */
 export const CONTEXT_SYNC_MAX_FRAMES = 2_000
 
+/** Frame IDs listed by one `context.sync.ids` answer (newest first): one world-model query's worth
+ * (WORLD_QUERY_MAX_LIMIT, 1,000 IDs: ~67 KiB of JSON, well inside one answer). */
+export const CONTEXT_SYNC_IDS_PER_PAGE = WORLD_QUERY_MAX_LIMIT
+
+/** Pages of IDs one catch-up lists: how far back a node looks for frames it lacks (10,000 frames,
+ * 20 s of a site publishing 500 frames/s). A window with more is cut at its oldest end and counted
+ * (`context.catchup.cut`). */
+export const CONTEXT_SYNC_ID_PAGES = 10
+
+/** Frame IDs one `context.sync.frames` request may name: ~34 KiB of request. The answer carries those
+ * that fit RPC_ANSWER_FRAMES_MAX_BYTES and says how many of the asked IDs it covered. */
+export const CONTEXT_SYNC_FETCH_IDS_MAX = 500
+
 /** Bytes of frames one answer may carry (world queries, context sync): the message limit less room
  * for the envelope, a world summary and the other fields. */
 export const RPC_ANSWER_FRAMES_MAX_BYTES = RPC_MAX_MESSAGE_BYTES - 32 * 1024

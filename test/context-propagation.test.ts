@@ -230,5 +230,12 @@ describe('context frames over gossipsub', () => {
     })
     expect(restarted.output()).toMatch(/restored \d+ frames from the world-model snapshot/)
     expect(restarted.output()).toMatch(/caught up \d+ frames from/)
+    // The catch-up listed what its peer held and fetched only what the snapshot lacked.
+    const { health } = await cliJson<{ health: MeshHealth }>(
+      ['status', '--url', restarted.url],
+      restarted.stateDir,
+    )
+    expect(health.counters['context.catchup.held']).toBeGreaterThan(0)
+    expect(health.counters['context.catchup.fallback']).toBeUndefined()
   })
 })

@@ -24,6 +24,7 @@ import {
   verifyBatchEnvelope,
   verifyFrame,
 } from '../../protocol/context/index.ts'
+import { ClawMeshError } from '../../protocol/errors.ts'
 import { contextTopic, type MeshIdentity, rpcProtocolId } from '../../protocol/mesh.ts'
 import { fitFramesToAnswer } from '../../protocol/rpc/answer-budget.ts'
 import type { Signer } from '../../protocol/signing.ts'
@@ -34,6 +35,7 @@ import type { NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
 import type { EventRing } from '../mesh/event-ring.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import type { WorldModel } from '../world/world-model.ts'
+import { fetchMissing, heldFramesById, listHeldIds, listMissing } from './catch-up.ts'
 import {
   CONTEXT_SYNC_MAX_AGE_MS,
   CONTEXT_SYNC_MAX_FRAMES,
@@ -112,6 +114,8 @@ export class ContextService {
   /** Peers a catch-up is running from: a reconnect and the first gossip after it both ask for the
    * same gap, once is enough. */
   readonly #catchingUp = new Set<string>()
+  /** Frame IDs a running catch-up has asked a peer for (catch-up.ts `fetchMissing`). */
+  readonly #fetching = new Set<string>()
   #startupNewest: number | undefined
   /** Whether the last batch this node published reached no peer. */
   #unheard = false
@@ -208,19 +212,12 @@ export class ContextService {
 
   async #sync(deviceId: string, since: number | undefined): Promise<CatchUpResult> {
     const newest = since === undefined ? undefined : Math.max(0, since - SYNC_CLOCK_SKEW_MS)
-    const result = await callRpc(
-      this.#init.libp2p,
-      peerIdFromString(deviceId),
-      rpcProtocolId(this.#init.mesh.generation),
-      'context.sync',
-      newest === undefined
-        ? { limit: CONTEXT_SYNC_MAX_FRAMES }
-        : { since: newest, limit: CONTEXT_SYNC_MAX_FRAMES },
-    )
-    let ingested = 0
-    let rejected = 0
+    const peer = peerIdFromString(deviceId)
+    const protocol = rpcProtocolId(this.#init.mesh.generation)
+    const counts = { received: 0, ingested: 0, rejected: 0 }
     const now = Date.now()
-    for (const candidate of result.frames) {
+    const take = async (candidate: unknown, asked?: ReadonlySet<string>) => {
+      counts.received++
       const verdict = await verifyFrame(candidate, {
         ...this.#init.mesh,
         now,
@@ -229,17 +226,83 @@ export class ContextService {
         isDuplicate: (frameId) => this.#init.world.has(frameId),
       })
       if (verdict.verdict === 'accept') {
-        if (!this.#authorised(verdict.frame, deviceId)) {
-          rejected++
-          continue
+        if (asked !== undefined && !asked.has(verdict.frame.frameId)) {
+          counts.rejected++
+          this.#init.counters.increment('context.sync.rejected.unasked')
+          return
         }
-        if (this.#ingest(verdict.frame)) ingested++
+        if (!this.#authorised(verdict.frame, deviceId)) {
+          counts.rejected++
+          return
+        }
+        if (this.#ingest(verdict.frame)) counts.ingested++
       } else if (verdict.verdict === 'reject') {
-        rejected++
+        counts.rejected++
         this.#init.counters.increment(`context.sync.rejected.${verdict.reason}`)
       }
     }
-    return { received: result.frames.length, ingested, rejected, running: false }
+
+    let listing: Awaited<ReturnType<typeof listMissing>>
+    try {
+      listing = await listMissing(
+        { ids: (params) => callRpc(this.#init.libp2p, peer, protocol, 'context.sync.ids', params) },
+        newest,
+        (frameId) => this.#init.world.has(frameId),
+      )
+    } catch (error) {
+      if (!(error instanceof ClawMeshError && error.code === 'UNKNOWN_METHOD')) throw error
+      // An older peer: one `context.sync`, the newest frames that fit its answer.
+      this.#init.counters.increment('context.catchup.fallback')
+      const result = await callRpc(
+        this.#init.libp2p,
+        peer,
+        protocol,
+        'context.sync',
+        newest === undefined
+          ? { limit: CONTEXT_SYNC_MAX_FRAMES }
+          : { since: newest, limit: CONTEXT_SYNC_MAX_FRAMES },
+      )
+      for (const candidate of result.frames) await take(candidate)
+      return { ...counts, running: false }
+    }
+    this.#init.counters.increment('context.catchup.listed', listing.listed)
+    this.#init.counters.increment('context.catchup.held', listing.listed - listing.missing.length)
+    if (listing.cut) this.#init.counters.increment('context.catchup.cut')
+    // IDs this catch-up asks for are claimed, so a catch-up from another peer at the same time (a
+    // node joining hears all its peers at once) does not fetch them too.
+    const claimed: string[] = []
+    try {
+      await fetchMissing(
+        {
+          frames: (frameIds) =>
+            callRpc(this.#init.libp2p, peer, protocol, 'context.sync.frames', { frameIds }),
+        },
+        listing.missing,
+        take,
+        (frameId) => {
+          if (this.#init.world.has(frameId) || this.#fetching.has(frameId)) return false
+          this.#fetching.add(frameId)
+          claimed.push(frameId)
+          return true
+        },
+      )
+    } finally {
+      for (const frameId of claimed) this.#fetching.delete(frameId)
+    }
+    return { ...counts, running: false }
+  }
+
+  /** Answers `context.sync.ids`: a page of the IDs of held frames in the window (catch-up.ts). */
+  heldFrameIds(since: number | undefined, until: number | undefined, now = Date.now()) {
+    return listHeldIds(this.#init.world, {
+      since: Math.max(since ?? 0, now - CONTEXT_SYNC_MAX_AGE_MS),
+      until,
+    })
+  }
+
+  /** Answers `context.sync.frames`: the asked frames held, within the catch-up's age (catch-up.ts). */
+  heldFramesById(frameIds: readonly string[], now = Date.now()) {
+    return heldFramesById(this.#init.world, frameIds, now - CONTEXT_SYNC_MAX_AGE_MS)
   }
 
   /** A gossip message from `forwarder` arrived: if it had been silent long enough to have been cut

@@ -33,6 +33,8 @@ export const METHOD_CLASSES = {
   'mesh.inspect': 'read',
   'mesh.world.query': 'read',
   'context.sync': 'read',
+  'context.sync.ids': 'read',
+  'context.sync.frames': 'read',
   // Reads only: the router refuses every actuator operation but `state` (capability-router.ts).
   'capability.invoke': 'read',
   'proposal.create': 'propose',

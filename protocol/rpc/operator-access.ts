@@ -13,6 +13,8 @@ export const OPERATOR_FIELD_METHODS: ReadonlySet<RpcMethodName> = new Set<RpcMet
   'mesh.health',
   'mesh.world.query',
   'context.sync',
+  'context.sync.ids',
+  'context.sync.frames',
   // A console may stop a field node's actuators directly (its command center may be the thing
   // that is down); the node verifies the operator's signed order itself.
   'actuator.estop',

@@ -18,6 +18,8 @@ export type MeshHandlers = Pick<
   | 'mesh.events'
   | 'mesh.world.query'
   | 'context.sync'
+  | 'context.sync.ids'
+  | 'context.sync.frames'
   | 'capability.invoke'
 >
 
@@ -71,6 +73,8 @@ export function createMeshHandlers(
       }
     },
     'context.sync': (params) => ({ frames: context.framesForSync(params?.since, params?.limit) }),
+    'context.sync.ids': (params) => context.heldFrameIds(params.since, params.until),
+    'context.sync.frames': (params) => context.heldFramesById(params.frameIds),
     'capability.invoke': (params) => components.router.invoke(params),
     'mesh.events': (params) => ({
       events: events.list(params?.afterSeq, params?.limit),
