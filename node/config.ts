@@ -13,9 +13,10 @@ import { DEFAULT_HTTPS_PORT } from './console/constants.ts'
 import { hostOpsSettingsSchema } from './host-ops/settings.ts'
 import { piBaseUrlSchema, piModelSpecSchema, piTimeoutMsSchema } from './planner/pi/pi-config.ts'
 import { telegramSettingsSchema } from './telegram/settings.ts'
+import { DEFAULT_WS_PORT } from './ws-port.ts'
 
-/** Default WebSocket port of a node; the console and CLI assume it when a URL omits the port. */
-export const DEFAULT_WS_PORT = 18789
+/** Default WebSocket port of a node (node/ws-port.ts), with the rest of the configuration. */
+export { DEFAULT_WS_PORT }
 
 export const nodeConfigSchema = z
   .object({

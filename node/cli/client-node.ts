@@ -13,9 +13,9 @@ import { loadOrCreateIdentity } from '../../runtime/identity/device-identity.ts'
 import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p.ts'
 import { installWsDialer } from '../../runtime/libp2p/ws-dialer.ts'
 import { resolveStateDir, statePaths } from '../../runtime/state/state-dir.ts'
-import { DEFAULT_WS_PORT } from '../config.ts'
 import { callRpc } from '../rpc/rpc-client.ts'
 import { trustOwnLocalCa } from '../tls/trust-ca.ts'
+import { DEFAULT_WS_PORT } from '../ws-port.ts'
 import { cliMeshName } from './cli-mesh.ts'
 
 export const DEFAULT_NODE_URL = `ws://127.0.0.1:${DEFAULT_WS_PORT}`

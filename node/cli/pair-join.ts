@@ -14,7 +14,7 @@ import { buildLibp2p, DIAL_ANY_ADDRESS } from '../../runtime/libp2p/build-libp2p
 import { writeJsonAtomic } from '../../runtime/state/atomic-file.ts'
 import { statePaths } from '../../runtime/state/state-dir.ts'
 import { TrustStore } from '../../runtime/trust/trust-store.ts'
-import { DEFAULT_WS_PORT } from '../config.ts'
+import { DEFAULT_WS_PORT } from '../ws-port.ts'
 import { recordCliMeshName } from './cli-mesh.ts'
 
 export interface JoinRequest {
