@@ -5,49 +5,21 @@
  * published gets exactly that part, however many answers it takes; a frame it did not ask for is
  * refused and counted; an older peer without the listing methods is asked with `context.sync`.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Frame, FrameFields } from '../../protocol/context/index.ts'
-import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
-import { signerFromPrivateKey } from '../../protocol/signing.ts'
+import { PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
 import { Counters } from '../../runtime/counters.ts'
 import { type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
-import { createNodeLibp2p, type NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import { EventRing } from '../mesh/event-ring.ts'
-import { WorldModel } from '../world/world-model.ts'
-import { ContextService } from './context-service.ts'
+import {
+  CONTEXT_TEST_MESH,
+  type ContextNode,
+  startContextNode,
+  stopContextNodes,
+} from '../../test/helpers/context-node.ts'
 
-const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
-const started: Array<{ libp2p: NodeLibp2p; service: ContextService }> = []
-
-async function startNode(name: string) {
-  const privateKey = await generateKeyPair('Ed25519')
-  const libp2p = await createNodeLibp2p({
-    privateKey,
-    mesh,
-    listen: ['/ip4/127.0.0.1/tcp/0/ws'],
-    gater: { denyDialMultiaddr: () => false },
-  })
-  const counters = new Counters()
-  const world = new WorldModel()
-  const service = new ContextService({
-    libp2p,
-    mesh,
-    signer: signerFromPrivateKey(privateKey),
-    displayName: name,
-    world,
-    counters,
-    events: new EventRing(100),
-    isTrustedOrigin: () => true,
-    log: () => {},
-  })
-  service.start()
-  await libp2p.start()
-  started.push({ libp2p, service })
-  return { libp2p, service, counters, world, deviceId: libp2p.peerId.toString() }
-}
-
-type Node = Awaited<ReturnType<typeof startNode>>
+const mesh = CONTEXT_TEST_MESH
+const startNode = (name: string) => startContextNode(name)
+type Node = ContextNode
 
 /** The node's RPC server with the catch-up handlers the node serves (node/rpc/handlers/mesh.ts), or
  * the ones given. */
@@ -87,12 +59,7 @@ async function publishAlone(node: Node, count: number): Promise<Frame[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => node.service.publish(reading(index))))
 }
 
-afterAll(async () => {
-  for (const { libp2p, service } of started) {
-    service.stop()
-    await libp2p.stop()
-  }
-})
+afterAll(stopContextNodes)
 
 describe('catching up from a peer over the wire', () => {
   it('fetches the frames it lacks, in several answers, and not the ones it holds', async () => {

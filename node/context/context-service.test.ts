@@ -4,51 +4,15 @@
  * same publish reaches it, is verified there and says so; a frame still queued at stop is sent;
  * the coalescing window follows the machine's CPU pressure.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BATCH_COALESCE_WINDOW_MAX_MS, BATCH_COALESCE_WINDOW_MS } from '../../protocol/context/constants.ts'
 import type { FrameFields } from '../../protocol/context/index.ts'
-import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
-import { signerFromPrivateKey } from '../../protocol/signing.ts'
-import { Counters } from '../../runtime/counters.ts'
-import { createNodeLibp2p, type NodeLibp2p } from '../libp2p/create-node-libp2p.ts'
-import { EventRing } from '../mesh/event-ring.ts'
-import { WorldModel } from '../world/world-model.ts'
-import { ContextService } from './context-service.ts'
+import { CONTEXT_TEST_MESH, startContextNode, stopContextNodes } from '../../test/helpers/context-node.ts'
 import { CPU_PRESSURE_SAMPLE_MS, CpuPressure } from './cpu-pressure.ts'
 
-const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
-const started: Array<{ libp2p: NodeLibp2p; service: ContextService }> = []
-
-async function startNode(name: string, cpuPressure?: CpuPressure) {
-  const privateKey = await generateKeyPair('Ed25519')
-  const libp2p = await createNodeLibp2p({
-    privateKey,
-    mesh,
-    listen: ['/ip4/127.0.0.1/tcp/0/ws'],
-    gater: { denyDialMultiaddr: () => false },
-  })
-  const counters = new Counters()
-  const events = new EventRing(100)
-  const world = new WorldModel()
-  const service = new ContextService({
-    libp2p,
-    mesh,
-    signer: signerFromPrivateKey(privateKey),
-    displayName: name,
-    world,
-    counters,
-    events,
-    isTrustedOrigin: () => true,
-    log: () => {},
-    cpuPressure,
-  })
-  service.start()
-  await libp2p.start()
-  started.push({ libp2p, service })
-  return { libp2p, service, counters, events, world }
-}
+const mesh = CONTEXT_TEST_MESH
+const startNode = (name: string, cpuPressure?: CpuPressure) => startContextNode(name, { cpuPressure })
 
 function reading(value: number): FrameFields {
   return {
@@ -70,12 +34,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
   }
 }
 
-afterAll(async () => {
-  for (const { libp2p, service } of started) {
-    service.stop()
-    await libp2p.stop()
-  }
-})
+afterAll(stopContextNodes)
 
 describe('ContextService publishing', () => {
   it('counts frames that reached no peer, warns once, reports when peers hear it again, and sends what is queued at stop', async () => {

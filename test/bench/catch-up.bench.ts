@@ -19,17 +19,14 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { ContextService } from '../../node/context/context-service.ts'
-import { createNodeLibp2p, type NodeLibp2p } from '../../node/libp2p/create-node-libp2p.ts'
-import { EventRing } from '../../node/mesh/event-ring.ts'
-import { WorldModel } from '../../node/world/world-model.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import { type Frame, type FrameFields, sealBatch } from '../../protocol/context/index.ts'
-import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
+import { PROTOCOL_GENERATION, rpcProtocolId } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
 import { Counters } from '../../runtime/counters.ts'
 import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
 import { type RpcHandlers, startRpcServer } from '../../runtime/rpc/rpc-server.ts'
+import { CONTEXT_TEST_MESH, startContextNode, stopContextNodes } from '../helpers/context-node.ts'
 import { percentile } from './stats.ts'
 
 installNativeCrypto()
@@ -48,39 +45,13 @@ const batchSize = Number(values.batch)
 const historyMs = Number(values.history) * 1_000
 const silenceMs = Number(values.silence) * 1_000
 const runs = Number(values.runs)
-const mesh = { meshName: DEFAULT_MESH_NAME, generation: PROTOCOL_GENERATION }
+const mesh = CONTEXT_TEST_MESH
 const encoder = new TextEncoder()
 const MODES = ['listing', 'one-answer'] as const
 type Mode = (typeof MODES)[number]
 
-async function newNode(name: string) {
-  const privateKey = await generateKeyPair('Ed25519')
-  const libp2p = await createNodeLibp2p({
-    privateKey,
-    mesh,
-    listen: ['/ip4/127.0.0.1/tcp/0/ws'],
-    gater: { denyDialMultiaddr: () => false },
-  })
-  const counters = new Counters()
-  const world = new WorldModel()
-  const service = new ContextService({
-    libp2p,
-    mesh,
-    signer: signerFromPrivateKey(privateKey),
-    displayName: name,
-    world,
-    counters,
-    events: new EventRing(100),
-    isTrustedOrigin: () => true,
-    log: () => {},
-  })
-  service.start()
-  await libp2p.start()
-  return { libp2p, service, counters, world, privateKey }
-}
-
 /** The site's history as gossip delivers it: batches of `batchSize`, one every batchSize/rate s. */
-async function siteHistory(privateKey: Awaited<ReturnType<typeof generateKeyPair>>, now: number) {
+async function siteHistory(privateKey: PrivateKey, now: number) {
   const signer = signerFromPrivateKey(privateKey)
   const frames: Frame[] = []
   const count = Math.round((historyMs / 1_000) * rate)
@@ -103,8 +74,8 @@ async function siteHistory(privateKey: Awaited<ReturnType<typeof generateKeyPair
 }
 
 async function run(mode: Mode) {
-  const peer = await newNode('peer')
-  const asker = await newNode('asker')
+  const peer = await startContextNode('peer')
+  const asker = await startContextNode('asker')
   const answered = { calls: 0, bytes: 0, frames: 0 }
   const note = <T extends object>(answer: T, frames: number): T => {
     answered.calls++
@@ -151,10 +122,7 @@ async function run(mode: Mode) {
   const wallMs = performance.now() - started
   const cpu = process.cpuUsage(cpuBefore)
   const missing = gap.filter((frame) => !asker.world.has(frame.frameId)).length
-  for (const node of [asker, peer]) {
-    node.service.stop()
-    await node.libp2p.stop()
-  }
+  await stopContextNodes()
   return {
     mode,
     gapFrames: gap.length,
