@@ -20,6 +20,7 @@ import {
   WORLD_RANK_RECENCY_MS,
   WORLD_SUMMARY_DEFAULT_CHARS,
 } from './constants.ts'
+import { StringInterner } from './intern.ts'
 import { NumberList } from './number-list.ts'
 
 export interface WorldModelInit {
@@ -121,6 +122,8 @@ export class WorldModel {
   /** Sharded: a single Map of 50,000 frame IDs rehashes inside one ingest for ~15 ms when it grows
    * or fills with deleted entries (protocol/sharded-map.ts). */
   private readonly seqById = new ShardedMap<number>()
+  /** One copy of the strings frames share (intern.ts). */
+  private readonly strings = new StringInterner()
   private readonly latestByKey = new Map<string, Frame>()
   private readonly latestIds = new Set<string>()
   private readonly byKind = new Map<string, SeqIndex>()
@@ -149,6 +152,7 @@ export class WorldModel {
   /** Adds a verified frame. Returns false (and changes nothing) for a frame already known. */
   ingest(frame: Frame): boolean {
     if (this.has(frame.frameId)) return false
+    this.strings.internFrame(frame)
     if (this.count === this.historyLimit) this.evictOldest()
     const seq = this.nextSeq++
     this.ring[seq % this.historyLimit] = frame
