@@ -3,10 +3,15 @@
  * code is 1), help and the version exit 0, and `start --command-center` is a flag that makes this
  * node the command center, as operators of the earlier ClawMesh wrote it.
  */
+import { execFile } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import { CLAWMESH_VERSION } from '../runtime/version.ts'
 import {
+  CLI,
   cliJson,
   makeStateDir,
   runCli,
@@ -39,6 +44,29 @@ describe('clawmesh exit codes', () => {
     const version = await runCli(['--version'], dir)
     expect(version.code).toBe(0)
     expect(version.stdout.trim()).toBe(CLAWMESH_VERSION)
+  })
+})
+
+describe('clawmesh --help', () => {
+  // Start-up is most of a short command's time (issue #22): help lists every command from its index
+  // and loads none of them, nor the mesh's schemas. A load hook records every module it loads.
+  it('loads commander and the command index, not zod, libp2p or the protocol', async () => {
+    const dir = await makeStateDir('help-loads')
+    const log = join(dir, 'loaded.txt')
+    const hook = join(dir, 'record-loads.mjs')
+    await writeFile(
+      hook,
+      `import module from 'node:module'
+import { appendFileSync } from 'node:fs'
+module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context) } })
+`,
+    )
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', hook, CLI, '--help'])
+    expect(stdout).toContain('Usage: clawmesh')
+    const loaded = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith('file:'))
+    expect(loaded.some((url) => url.includes('/node_modules/commander/'))).toBe(true)
+    const unwanted = /\/node_modules\/(zod|@libp2p|libp2p)\/|\/protocol\//
+    expect(loaded.filter((url) => unwanted.test(url))).toEqual([])
   })
 })
 

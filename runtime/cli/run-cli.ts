@@ -4,8 +4,6 @@
  * with a DescribeCliError (node/cli/node-cli-errors.ts for the node's).
  */
 import type { Command } from 'commander'
-import { ClawMeshError } from '../../protocol/errors.ts'
-import { StateFileError } from '../state/atomic-file.ts'
 import { CliUsageError } from './errors.ts'
 
 /** What a person sees for an error, and the exit code: 2 for a usage error, 1 for the rest. */
@@ -32,14 +30,21 @@ export async function runCli(
     // docs/cli.md says. Commander itself uses 1.
     if ((error as Error).name === 'CommanderError')
       process.exit((error as { exitCode?: number }).exitCode === 0 ? 0 : 2)
-    const failure = (await describe(error)) ?? describeSharedError(error)
+    const failure = (await describe(error)) ?? (await describeSharedError(error))
     console.error(failure.line)
     process.exit(failure.exitCode)
   }
 }
 
-function describeSharedError(error: unknown): CliFailure {
+/** The shared error classes are loaded only when something failed: protocol/errors.ts brings zod
+ * (~180 KB to parse), which `clawmesh --help` and every command that succeeds without it would load
+ * for nothing (issue #22). */
+export async function describeSharedError(error: unknown): Promise<CliFailure> {
   if (error instanceof CliUsageError) return { line: `error: ${error.message}`, exitCode: 2 }
+  const [{ ClawMeshError }, { StateFileError }] = await Promise.all([
+    import('../../protocol/errors.ts'),
+    import('../state/atomic-file.ts'),
+  ])
   if (error instanceof ClawMeshError) return { line: `error: ${error.code}: ${error.message}`, exitCode: 1 }
   if (error instanceof StateFileError) return { line: `error: ${error.message}`, exitCode: 1 }
   return { line: `error: ${(error as Error).message ?? String(error)}`, exitCode: 1 }
