@@ -378,9 +378,10 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
   const workerDir = baseline ? resolve(baselineRoot as string, 'test/bench') : import.meta.dirname
   const workerMode: FanoutMode = baseline ? 'clawmesh' : (mode as FanoutMode)
   // `clawmesh-flat` is the same node with every link an equal gossip neighbour (no hub): the design
-  // before 2026-12-06, kept to compare in one run.
-  const hub =
-    !baseline && (workerMode === 'clawmesh' || workerMode === 'clawmesh-signed') ? topology.hub : undefined
+  // before 2026-12-06, kept to compare in one run. The baseline's worker gets the hub too: until
+  // 2026-12-07 it did not, so every site10 before/after pair ran the baseline flat (a worker older
+  // than the hub, 3fed76e, ignores the field and still runs flat).
+  const hub = workerMode === 'clawmesh' || workerMode === 'clawmesh-signed' ? topology.hub : undefined
   const workers = Array.from(
     { length: topology.size },
     (_, index) =>
