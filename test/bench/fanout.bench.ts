@@ -289,8 +289,8 @@ class Worker {
     })
   }
 
-  request<T extends WorkerMessage['type']>(message: ParentMessage, reply: T) {
-    const answer = this.next(reply)
+  request<T extends WorkerMessage['type']>(message: ParentMessage, reply: T, timeoutMs?: number) {
+    const answer = this.next(reply, timeoutMs)
     this.send(message)
     return answer
   }
@@ -437,9 +437,11 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
 
     async function run(runId: string, rate: number, runSeconds: number) {
       for (const worker of workers) worker.send({ type: 'mark', runId })
+      // A publish answers when it is done: allow its own length (a warm-up of minutes) on top.
       const published = await publisher.request(
         { type: 'publish', runId, rate, seconds: runSeconds },
         'published',
+        60_000 + runSeconds * 1_000,
       )
       // Drain: wait until every receiver has everything or its count stops moving.
       const drainStart = Date.now()
