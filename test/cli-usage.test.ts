@@ -4,12 +4,11 @@
  * node the command center, as operators of the earlier ClawMesh wrote it.
  */
 import { execFile } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEMO_FARM_PATH } from '../node/site/site-model.ts'
 import { CLAWMESH_VERSION } from '../runtime/version.ts'
+import { writeLoadRecorder } from './helpers/load-recorder.ts'
 import {
   CLI,
   cliJson,
@@ -51,19 +50,10 @@ describe('clawmesh --help', () => {
   // Start-up is most of a short command's time (issue #22): help lists every command from its index
   // and loads none of them, nor the mesh's schemas. A load hook records every module it loads.
   it('loads commander and the command index, not zod, libp2p or the protocol', async () => {
-    const dir = await makeStateDir('help-loads')
-    const log = join(dir, 'loaded.txt')
-    const hook = join(dir, 'record-loads.mjs')
-    await writeFile(
-      hook,
-      `import module from 'node:module'
-import { appendFileSync } from 'node:fs'
-module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context) } })
-`,
-    )
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', hook, CLI, '--help'])
+    const recorder = await writeLoadRecorder(await makeStateDir('help-loads'))
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', recorder.hook, CLI, '--help'])
     expect(stdout).toContain('Usage: clawmesh')
-    const loaded = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith('file:'))
+    const loaded = (await recorder.loaded()).filter((url) => url.startsWith('file:'))
     expect(loaded.some((url) => url.includes('/node_modules/commander/'))).toBe(true)
     const unwanted = /\/node_modules\/(zod|@libp2p|libp2p)\/|\/protocol\//
     expect(loaded.filter((url) => unwanted.test(url))).toEqual([])

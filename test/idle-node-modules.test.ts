@@ -15,6 +15,7 @@ import { delimiter, dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { afterAll, expect, it } from 'vitest'
 import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../bin/memory-levers.js'
+import { writeLoadRecorder } from './helpers/load-recorder.ts'
 
 const root = resolve(import.meta.dirname, '..')
 const dirs: string[] = []
@@ -47,20 +48,12 @@ const LAZY_MODULES = [
 it('an idle node without relay, Telegram or TLS loads none of their modules', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'clawmesh-idle-modules-'))
   dirs.push(dir)
-  const log = join(dir, 'modules.txt')
-  const hook = join(dir, 'hook.mjs')
-  await writeFile(
-    hook,
-    `import module from 'node:module'
-import { appendFileSync } from 'node:fs'
-module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context) } })
-`,
-  )
+  const recorder = await writeLoadRecorder(dir)
   const child = spawn(
     process.execPath,
     [
       '--import',
-      hook,
+      recorder.hook,
       join(root, 'bin/clawmesh.js'),
       'start',
       '--name',
@@ -83,7 +76,7 @@ module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringif
     const environment = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0')
     expect(commandLine).toContain(SEMI_SPACE_FLAG)
     expect(environment).toContain(`MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX}`)
-    const loaded = (await readFile(log, 'utf8')).split('\n')
+    const loaded = await recorder.loaded()
     // The hook itself works: the node's own code is recorded.
     expect(loaded.some((url) => url.endsWith('node/clawmesh-node.ts'))).toBe(true)
     const eager = LAZY_MODULES.filter(([path]) => loaded.some((url) => url.includes(path)))

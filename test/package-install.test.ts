@@ -8,13 +8,14 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureConsoleBuilt } from './helpers/console-build.ts'
+import { writeLoadRecorder } from './helpers/load-recorder.ts'
 import { REPO_ROOT } from './helpers/processes.ts'
 
 const execFileAsync = promisify(execFile)
@@ -149,17 +150,9 @@ describe('the npm package installed into an empty project', () => {
   // Pins the launcher's choice (bin/launch.js): without sources, the bundle and not tsc's dist/. A load
   // hook records every module the installed `clawmesh --help` loads.
   it('runs the bundle from the installed launchers, not dist/ file by file', async () => {
-    const log = join(work, 'help-modules.txt')
-    const hook = join(work, 'record-loads.mjs')
-    await writeFile(
-      hook,
-      `import module from 'node:module'
-import { appendFileSync } from 'node:fs'
-module.registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context) } })
-`,
-    )
-    await execFileAsync(process.execPath, ['--import', hook, bin('clawmesh'), '--help'], { env })
-    const loaded = (await readFile(log, 'utf8')).split('\n').filter((url) => url.includes('/clawmesh/'))
+    const recorder = await writeLoadRecorder(work)
+    await execFileAsync(process.execPath, ['--import', recorder.hook, bin('clawmesh'), '--help'], { env })
+    const loaded = (await recorder.loaded()).filter((url) => url.includes('/clawmesh/'))
     expect(loaded.filter((url) => url.endsWith('/dist/bundle/clawmesh.js'))).toHaveLength(1)
     expect(loaded.filter((url) => url.includes('/dist/node/') || url.includes('/dist/runtime/'))).toEqual([])
   })
