@@ -198,7 +198,7 @@ export async function createNodeComponents(
     // No frame before the mesh hello accepts the peer (membership.ts); never to a key not trusted.
     gossipStanding: (deviceId) => (trust.has(deviceId) ? gossip.standing(deviceId) : 'refuse'),
     gossipPenalty: (deviceId) => throttle.penaltyOf(deviceId),
-    ...gossipSiteOf(config),
+    ...gossipSiteOf(config, trust),
     iceServers: config.iceServers,
     webrtc: hasWebRtcPath(config.relays, staticPeers),
     onLanPeer: (peer) => lanPeers.offer(peer.id.toString(), peer.multiaddrs),
@@ -438,9 +438,17 @@ function hasWebRtcPath(relays: readonly string[], staticPeers: readonly { multia
 
 /** A command center is its site's gossip hub; a node that names its command centers routes its
  * gossip through them (libp2p/gossip-site.ts). Decided from this node's configuration. */
-function gossipSiteOf(config: NodeConfig): { gossipSite?: GossipSite } {
+function gossipSiteOf(config: NodeConfig, trust: TrustStore): { gossipSite?: GossipSite } {
   if (isCommandCenterRole(config.role)) return { gossipSite: { role: 'hub' } }
   if (config.commandCenters.length === 0) return {}
   const hubs = new Set(config.commandCenters)
-  return { gossipSite: { role: 'spoke', isHub: (deviceId) => hubs.has(deviceId) } }
+  return {
+    gossipSite: {
+      role: 'spoke',
+      isHub: (deviceId) => hubs.has(deviceId),
+      // An operator console linked to this field node (its certificate handed on by the command
+      // center, so a trust entry of kind operator until it expires or is revoked).
+      isLeaf: (deviceId) => trust.get(deviceId)?.kind === 'operator' && trust.has(deviceId),
+    },
+  }
 }

@@ -53,6 +53,20 @@ describe('site steering', () => {
     expect([...pubsub.selectPeersToPublish('another/topic').tosend]).toEqual(['hub', 'a', 'b'])
   })
 
+  it('also publishes straight to its leaves (operator consoles), which stay out of its mesh', () => {
+    const mesh: string[] = ['hub']
+    const pubsub = fakeGossipsub(mesh, ['hub', 'a', 'console'])
+    const steering = new SiteSteering({ ...spokeOf(['hub']), isLeaf: (id) => id === 'console' }, TOPIC)
+    steering.attach(pubsub)
+    expect([...pubsub.selectPeersToPublish(TOPIC).tosend]).toEqual(['hub', 'console'])
+    // Still a detour for the mesh: gossipsub's heartbeat neither grafts it nor forwards to it.
+    expect(steering.scoreOf('console')).toBe(HUB_DETOUR_SCORE)
+    // A leaf gossipsub left out of its selection (below the publish threshold) is not added back.
+    const below = fakeGossipsub(mesh, ['hub', 'a'])
+    new SiteSteering({ ...spokeOf(['hub']), isLeaf: (id) => id === 'console' }, TOPIC).attach(below)
+    expect([...below.selectPeersToPublish(TOPIC).tosend]).toEqual(['hub'])
+  })
+
   it('leaves a hub’s and a site-less node’s gossip as gossipsub has it, but for the hub’s degree', () => {
     for (const site of [{ role: 'hub' as const }, undefined]) {
       const pubsub = fakeGossipsub(['hub', 'a'], ['hub', 'a', 'b'])

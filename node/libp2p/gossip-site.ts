@@ -15,14 +15,21 @@
  * - the detour score stays at or above gossipsub's gossip threshold, so spokes still exchange
  *   IHAVE/IWANT: a hub that goes silent costs a heartbeat per hop, not the frames;
  * - with no hub in its mesh a spoke publishes and grafts as any gossipsub node (its neighbours
- *   regrafted once gossipsub's prune backoff has passed).
+ *   regrafted once gossipsub's prune backoff has passed);
+ * - a leaf (an operator console linked to the spoke, docs/console.md) gets the spoke's own
+ *   publications straight away besides the hub: a console that dialled a field node takes that
+ *   node's frames over its own link, not only through the hub or by a gossip IWANT race. A leaf is
+ *   still scored as a detour, so it joins no mesh and is sent nothing the spoke only forwards.
  *
  * Who is a hub is this node's own configuration (its command centers), never what a peer says.
  * Every hop still validates every batch before forwarding it.
  */
 
-/** How this node takes part in its site's gossip. */
-export type GossipSite = { role: 'hub' } | { role: 'spoke'; isHub: (deviceId: string) => boolean }
+/** How this node takes part in its site's gossip. Hubs and leaves are this node's own records (its
+ * configured command centers, its trust store's operator entries), never what a peer says. */
+export type GossipSite =
+  | { role: 'hub' }
+  | { role: 'spoke'; isHub: (deviceId: string) => boolean; isLeaf?: (deviceId: string) => boolean }
 
 /** The hub's mesh holds up to this many nodes. */
 export const HUB_GOSSIP_MESH_MAX = 256
@@ -85,13 +92,14 @@ export class SiteSteering {
     return (this.#pubsub?.getMeshPeers?.(this.#topic) ?? []).filter((peer) => site.isHub(peer))
   }
 
-  /** Once gossipsub exists: a spoke's publications on the context topic go to its hubs alone while
-   * one is in its mesh (gossipsub would flood them to every neighbour). */
+  /** Once gossipsub exists: a spoke's publications on the context topic go to its hubs and leaves
+   * alone while a hub is in its mesh (gossipsub would flood them to every neighbour). */
   attach(pubsub: object): void {
     const internals = pubsub as GossipsubInternals
     this.#pubsub = internals
     steeringOf.set(internals, this)
-    if (this.#site?.role !== 'spoke') return
+    const site = this.#site
+    if (site?.role !== 'spoke') return
     const select = internals.selectPeersToPublish?.bind(internals)
     if (select === undefined) return
     internals.selectPeersToPublish = (topic, floodPublish) => {
@@ -99,8 +107,9 @@ export class SiteSteering {
       if (topic !== this.#topic) return selection
       const hubs = this.hubsInMesh().filter((hub) => selection.tosend.has(hub))
       if (hubs.length === 0) return selection
+      const leaves = [...selection.tosend].filter((peer) => site.isLeaf?.(peer) === true)
       selection.tosend.clear()
-      for (const hub of hubs) selection.tosend.add(hub)
+      for (const peer of [...hubs, ...leaves]) selection.tosend.add(peer)
       return selection
     }
   }
