@@ -97,6 +97,8 @@ const textOf = (page: Page, selector: string) =>
  * (a card that was not on screen before the question). */
 async function askForProposal(page: Page, text: string, capability: string): Promise<string> {
   await page.click('[data-testid="tab-command"]')
+  // The view renders once the session is ready; a console just paired may still be settling.
+  await page.waitForSelector('[data-testid="chat-input"]')
   const cards = `[data-testid="proposal"][data-capability="${capability}"]`
   const before = await page.$$eval(cards, (elements) =>
     elements.map((element) => element.getAttribute('data-id')),
