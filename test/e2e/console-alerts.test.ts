@@ -26,6 +26,7 @@ import {
   trustEachOther,
   waitFor,
 } from '../helpers/processes.ts'
+import { openTab } from './console-page.ts'
 import { nameTrustedPeers } from './console-trust.ts'
 
 const GUARDED_VALVE = 'actuator:valve:zone-3'
@@ -94,7 +95,7 @@ async function proposals(): Promise<ProposalJson[]> {
 
 /** Approves the proposal on its card in the Command view. */
 async function approveOnCard(page: Page, id: string): Promise<void> {
-  await page.click('[data-testid="tab-command"]')
+  await openTab(page, 'command')
   const card = `[data-testid="proposal"][data-id="${id}"]`
   await page.waitForSelector(`${card} [data-testid="approve-button"]`)
   await page.click(`${card} [data-testid="approve-button"]`)
@@ -193,7 +194,7 @@ describe('console alerts, refusal reasons and safe state', () => {
     async () => {
       const { page } = alice
       const alert = `[data-testid="alert"][data-id="proposal:${refused.hash}"]`
-      await page.click('[data-testid="tab-alerts"]')
+      await openTab(page, 'alerts')
       await page.waitForSelector(`${alert}[data-kind="refusal"][data-code="guard-failed"]`)
       expect(await textOf(page, `${alert} [data-testid="alert-title"]`)).toContain(
         `open ${GUARDED_VALVE} refused by the actuator (guard-failed)`,
@@ -205,11 +206,11 @@ describe('console alerts, refusal reasons and safe state', () => {
       await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
       // The refused proposal is back in the console's state (its card), so the alert's source is
       // there: it is hidden because this operator acknowledged it.
-      await page.click('[data-testid="tab-command"]')
+      await openTab(page, 'command')
       await page.waitForSelector(
         `[data-testid="proposal"][data-id="${refused.proposal.id}"] [data-testid="proposal-refusal"]`,
       )
-      await page.click('[data-testid="tab-alerts"]')
+      await openTab(page, 'alerts')
       await page.waitForSelector('[data-testid="view-alerts"]')
       expect(await page.$(alert)).toBeNull()
       expect(await textOf(page, '[data-testid="view-alerts"] .summary')).toMatch(
@@ -218,7 +219,7 @@ describe('console alerts, refusal reasons and safe state', () => {
 
       const bob = await pairedConsole('tablet-bob')
       try {
-        await bob.page.click('[data-testid="tab-alerts"]')
+        await openTab(bob.page, 'alerts')
         await bob.page.waitForSelector(alert)
       } finally {
         await bob.context.close()
@@ -235,7 +236,7 @@ describe('console alerts, refusal reasons and safe state', () => {
       await approveOnCard(page, opening.proposal.id)
       await waitFor('the valve to open', async () => ((await valveOpen(CLOSABLE_VALVE)) ? true : undefined))
 
-      await page.click('[data-testid="tab-twin"]')
+      await openTab(page, 'twin')
       const valve = `[data-testid="twin-actuator"][data-source="${CLOSABLE_VALVE_DEVICE}"]`
       await page.waitForSelector(`${valve}[data-open="true"] [data-testid="safe-state-button"]`)
       await page.click(`${valve} [data-testid="safe-state-button"]`)
@@ -249,7 +250,7 @@ describe('console alerts, refusal reasons and safe state', () => {
         (entry) => entry.proposal.capability === CLOSABLE_VALVE && entry.proposal.operation === 'close',
       )
       expect(close).toMatchObject({ state: 'completed', proposal: { author: { kind: 'operator' } } })
-      await page.click('[data-testid="tab-command"]')
+      await openTab(page, 'command')
       const card = `[data-testid="proposal"][data-id="${close?.proposal.id}"]`
       await page.waitForSelector(`${card}[data-state="completed"]`)
       expect(await textOf(page, card)).toContain('(you)')

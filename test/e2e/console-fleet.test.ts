@@ -20,6 +20,7 @@ import {
   stopAll,
   trustEachOther,
 } from '../helpers/processes.ts'
+import { openTab } from './console-page.ts'
 import { nameTrustedPeers } from './console-trust.ts'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/host-ops')
@@ -100,11 +101,8 @@ describe('console Fleet view', () => {
       await page.waitForSelector('[data-testid="pairing-code-input"]')
       await page.type('[data-testid="pairing-code-input"]', opened.code)
       await page.click('[data-testid="pairing-submit"]')
-      // Wait for the link to settle, then click through the DOM: the status bar and the field-link
-      // rows render as the session connects and shift the tabs, so a mouse click aimed at where
-      // the tab was a moment earlier could land on nothing (seen once in CI).
       await page.waitForSelector('[data-testid="link-status"][data-state="connected"]')
-      await page.$eval('[data-testid="tab-fleet"]', (tab) => (tab as unknown as { click(): void }).click())
+      await openTab(page, 'fleet')
       await page.waitForSelector('[data-testid="view-fleet"]')
       await page.waitForFunction(`document.querySelectorAll('[data-testid="fleet-node"]').length === 2`, {
         timeout: UI_TIMEOUT_MS,

@@ -5,7 +5,8 @@
  * node with the demo farm's mock devices. Pairing with a code, the live views, the planner asked in
  * the chat to open a valve, approvals signed in the browser that really move an actuator, a
  * rejection that moves nothing, an unpaired or expired console that sees nothing, stale state and
- * reconnection across a command-center restart, and the installable, offline-capable PWA.
+ * reconnection across a command-center restart, view tabs that stay put whatever the link's state,
+ * and the installable, offline-capable PWA.
  */
 import { createServer } from 'node:net'
 import type { Browser, BrowserContext, Page } from 'puppeteer-core'
@@ -23,6 +24,7 @@ import {
   trustEachOther,
   waitFor,
 } from '../helpers/processes.ts'
+import { NARROW_VIEWPORT, openTab, tabRowLayout, WIDE_VIEWPORT } from './console-page.ts'
 import { nameTrustedPeers } from './console-trust.ts'
 
 const APPROVED_VALVE = 'actuator:valve:zone-2'
@@ -96,9 +98,7 @@ const textOf = (page: Page, selector: string) =>
 /** Asks the planner in the console's chat and returns the ID of the proposal it made for `capability`
  * (a card that was not on screen before the question). */
 async function askForProposal(page: Page, text: string, capability: string): Promise<string> {
-  await page.click('[data-testid="tab-command"]')
-  // The view renders once the session is ready; a console just paired may still be settling.
-  await page.waitForSelector('[data-testid="chat-input"]')
+  await openTab(page, 'command')
   const cards = `[data-testid="proposal"][data-capability="${capability}"]`
   const before = await page.$$eval(cards, (elements) =>
     elements.map((element) => element.getAttribute('data-id')),
@@ -209,7 +209,7 @@ describe('operator console', () => {
 
   it('Twin shows live sensor values changing', async () => {
     const { page } = operator
-    await page.click('[data-testid="tab-twin"]')
+    await openTab(page, 'twin')
     const sensor =
       '[data-testid="twin-zone"][data-zone="zone-2"] [data-testid="twin-sensor"][data-metric="soil-moisture"]'
     await page.waitForSelector(sensor)
@@ -226,7 +226,7 @@ describe('operator console', () => {
 
   it('Telemetry shows live frame rates from gossip, command-center health and a chart of observations', async () => {
     const { page } = operator
-    await page.click('[data-testid="tab-telemetry"]')
+    await openTab(page, 'telemetry')
     // Frame rates count only frames that arrived over gossip (polling backfills observations but
     // never counts as an arrival), so this proves the live subscription to the context topic.
     await page.waitForFunction(
@@ -253,7 +253,7 @@ describe('operator console', () => {
     await page.waitForSelector(`${card}[data-state="completed"] [data-testid="proposal-outcome"]`)
     expect(await textOf(page, `${card} [data-testid="proposal-outcome"]`)).not.toBe('')
     expect(await valveOpen(APPROVED_VALVE)).toBe(true)
-    await page.click('[data-testid="tab-twin"]')
+    await openTab(page, 'twin')
     await page.waitForSelector(
       `[data-testid="twin-actuator"][data-source="${APPROVED_VALVE_DEVICE}"][data-open="true"]`,
     )
@@ -268,7 +268,7 @@ describe('operator console', () => {
     await page.waitForSelector(`${card}[data-state="rejected"]`)
     expect(await page.$(`${card} [data-testid="approve-button"]`)).toBeNull()
     expect(await valveOpen(REJECTED_VALVE)).toBe(false)
-    await page.click('[data-testid="tab-twin"]')
+    await openTab(page, 'twin')
     // The valve is on screen (as the site model declares it, or with its last reported state) and
     // not open.
     await page.waitForSelector(
@@ -292,12 +292,12 @@ describe('operator console', () => {
       expect(await page.$(`${card} [data-testid="approve-button"]`)).toBeNull()
       // The operator's console (not an admin, not the planner's proposal author) is offered no
       // Withdraw on planner proposals.
-      await operator.page.click('[data-testid="tab-command"]')
+      await openTab(operator.page, 'command')
       expect(await operator.page.$('[data-testid="cancel-button"]')).toBeNull()
 
       expect(await valveOpen(APPROVED_VALVE)).toBe(true)
       // On whatever view is showing.
-      await page.click('[data-testid="tab-twin"]')
+      await openTab(page, 'twin')
       await page.click('[data-testid="estop-button"]')
       await page.waitForSelector('[data-testid="estop-result"]')
       expect(await textOf(page, '[data-testid="estop-result"]')).toContain(
@@ -318,7 +318,7 @@ describe('operator console', () => {
 
   it('shows stale state with its age while the command center is down, and reconnects by itself', async () => {
     const { page } = operator
-    await page.click('[data-testid="tab-topology"]')
+    await openTab(page, 'topology')
     await cc.stop()
     await page.waitForSelector('[data-testid="stale-banner"]')
     await page.waitForFunction(
@@ -335,6 +335,61 @@ describe('operator console', () => {
       timeout: 20_000,
     })
   })
+
+  it('the view tabs stay where they are while the link connects, drops and comes back, wide and narrow (regression: a tab clicked just after pairing missed, the status bar having shrunk from two rows to one)', async () => {
+    const { context, page } = await openConsole()
+    const measure = async () => ({
+      wide: await tabRowLayout(page, WIDE_VIEWPORT),
+      narrow: await tabRowLayout(page, NARROW_VIEWPORT),
+    })
+    const settled = async () => {
+      await page.waitForSelector('[data-testid="link-status"][data-state="connected"]', { timeout: 45_000 })
+      await page.waitForFunction(`document.querySelector('[data-testid="stale-banner"]') === null`, {
+        timeout: 20_000,
+      })
+    }
+    try {
+      await pair(page, await pairingCode('tablet-layout'))
+      await page.waitForSelector('[data-testid="tab-command"]')
+      // As soon as the views show: no poll has landed yet (the stale banner is up), and the link may
+      // still be connecting.
+      const justPaired = await tabRowLayout(page, WIDE_VIEWPORT)
+      await settled()
+      const connected = await measure()
+      await cc.stop()
+      await page.waitForSelector('button[aria-label="Reconnect now"]')
+      await page.waitForSelector('[data-testid="stale-banner"]')
+      const down = await measure()
+      cc = await startCommandCenter()
+      await settled()
+      const back = await measure()
+
+      expect(down.wide).toMatchObject({ staleBanner: true, reconnectButton: true })
+      // How far the tabs moved from where they sit once settled, in CSS px; all in one record so a
+      // failure shows every figure. `justPaired` says which state the first measure caught.
+      expect({
+        justPaired: { link: justPaired.link, staleBanner: justPaired.staleBanner },
+        shifts: {
+          afterPairing: connected.wide.tabTop - justPaired.tabTop,
+          wideDown: down.wide.tabTop - connected.wide.tabTop,
+          wideBack: back.wide.tabTop - connected.wide.tabTop,
+          narrowDown: down.narrow.tabTop - connected.narrow.tabTop,
+          narrowBack: back.narrow.tabTop - connected.narrow.tabTop,
+        },
+      }).toMatchObject({
+        shifts: { afterPairing: 0, wideDown: 0, wideBack: 0, narrowDown: 0, narrowBack: 0 },
+      })
+      for (const layout of [connected, down, back].flatMap((state) => [state.wide, state.narrow])) {
+        expect(layout).toMatchObject({
+          horizontalOverflow: 0,
+          estopReachable: true,
+          reconnectReachable: true,
+        })
+      }
+    } finally {
+      await context.close()
+    }
+  }, 150_000)
 
   it('a console whose operator certificate expired sees nothing and must pair again', async () => {
     const { context, page } = await openConsole()

@@ -45,32 +45,47 @@ export function StatusBar(props: {
         return 'disconnected'
     }
   }
+  const staleText = () =>
+    props.freshAt === 0
+      ? 'no data from the command center yet'
+      : `stale — last update ${formatAge(now() - props.freshAt)} ago`
+  // One row whatever the link's state: what comes and goes with it (its label, Reconnect, the stale
+  // banner) sits in `link-area`, which shrinks and cuts its text short instead of wrapping; a bar
+  // that grew a row when the link dropped moved the tabs under a tap. The stop's outcome shows over
+  // the page under the bar until dismissed, so it moves nothing either.
   return (
     <header class="status-bar">
       <span class="brand">ClawMesh</span>
-      <span
-        class={`link link-${props.link.kind}`}
-        data-testid="link-status"
-        data-state={props.link.kind}
-        data-address={props.link.kind === 'connected' ? props.link.address : undefined}
-        title={props.link.kind === 'connected' ? props.link.address : undefined}
-        role="status"
-      >
-        {label()}
-      </span>
-      <Show when={props.link.kind !== 'connected'}>
-        <button type="button" onClick={() => props.onReconnect()} aria-label="Reconnect now">
-          Reconnect
-        </button>
-      </Show>
-      <Show when={isStale(props.link, props.freshAt, now())}>
-        <span class="stale" data-testid="stale-banner" role="alert">
-          {props.freshAt === 0
-            ? 'no data from the command center yet'
-            : `stale — last update ${formatAge(now() - props.freshAt)} ago`}
+      <div class="link-area">
+        <span
+          class={`link link-${props.link.kind}`}
+          data-testid="link-status"
+          data-state={props.link.kind}
+          data-address={props.link.kind === 'connected' ? props.link.address : undefined}
+          title={props.link.kind === 'connected' ? `${label()} (${props.link.address})` : label()}
+          role="status"
+        >
+          {label()}
         </span>
-      </Show>
-      <span class="operator" title="operator">
+        <Show when={props.link.kind !== 'connected'}>
+          <button
+            type="button"
+            class="reconnect"
+            onClick={() => props.onReconnect()}
+            aria-label="Reconnect now"
+            title="Reconnect now"
+          >
+            <span aria-hidden="true">↻</span>
+            <span class="reconnect-label">Reconnect</span>
+          </button>
+        </Show>
+        <Show when={isStale(props.link, props.freshAt, now())}>
+          <span class="stale" data-testid="stale-banner" role="alert" title={staleText()}>
+            {staleText()}
+          </span>
+        </Show>
+      </div>
+      <span class="operator" title={`operator: ${props.operator}`}>
         {props.operator}
       </span>
       <button
@@ -85,9 +100,17 @@ export function StatusBar(props: {
       </button>
       <Show when={stopResult()}>
         {(result) => (
-          <span class={result().ok ? 'ok' : 'error'} data-testid="estop-result" role="alert">
+          <p class={`estop-result ${result().ok ? 'ok' : 'error'}`} data-testid="estop-result" role="alert">
             {result().message}
-          </span>
+            <button
+              type="button"
+              class="dismiss"
+              aria-label="Dismiss the emergency stop's outcome"
+              onClick={() => setStopResult(undefined)}
+            >
+              ×
+            </button>
+          </p>
         )}
       </Show>
     </header>
