@@ -11,13 +11,19 @@ export const PROTOCOL_GENERATION = 1
 
 export const DEFAULT_MESH_NAME = 'clawmesh'
 
+/** What a mesh name may contain (its length is bounded by MESH_NAME_MAX_LENGTH). */
+export const MESH_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
+
 export const meshNameSchema = z
   .string()
   .min(1)
   .max(MESH_NAME_MAX_LENGTH)
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'mesh names use lowercase letters, digits, ".", "_" and "-"')
+  .regex(MESH_NAME_PATTERN, 'mesh names use lowercase letters, digits, ".", "_" and "-"')
 
-export const generationSchema = z.number().int().min(1).max(65_535)
+/** The highest protocol generation a mesh can name. */
+export const GENERATION_MAX = 65_535
+
+export const generationSchema = z.number().int().min(1).max(GENERATION_MAX)
 
 export interface MeshIdentity {
   readonly meshName: string

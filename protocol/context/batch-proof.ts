@@ -9,9 +9,12 @@ import { z } from 'zod'
 import { verifyValue } from '../signing.ts'
 import { BATCH_MAX_FRAMES, BATCH_VERIFIED_CACHE_SIZE } from './constants.ts'
 
+/** A frame ID: a lowercase SHA-256 hex digest. */
+export const FRAME_ID_PATTERN = /^[0-9a-f]{64}$/
+
 export const frameIdSchema = z
   .string()
-  .regex(/^[0-9a-f]{64}$/, 'a frame ID is a lowercase SHA-256 hex digest')
+  .regex(FRAME_ID_PATTERN, 'a frame ID is a lowercase SHA-256 hex digest')
 
 export const batchProofSchema = z.strictObject({
   batchHashes: z.array(frameIdSchema).min(1).max(BATCH_MAX_FRAMES),

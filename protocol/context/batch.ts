@@ -191,8 +191,11 @@ export async function verifyBatchEnvelope(
       verdicts.push(foreignFrame)
       continue
     }
-    // A frame's own `proof` member, if any, is replaced by the batch's.
-    const { proof: _ignored, ...content } = frame as Record<string, unknown>
+    // A frame's own `proof` member, if any, is replaced by the batch's. (Frames of a batch-signed
+    // batch carry none: then the parsed object is used as it is, not copied.)
+    const content = Object.hasOwn(frame as object, 'proof')
+      ? withoutProof(frame as Record<string, unknown>)
+      : frame
     const checked = checkBatchedFrame(content, frameOptions)
     seenInBatch.add(batchHashes[index] as string)
     if (checked.verdict !== 'unauthenticated') {
@@ -216,6 +219,11 @@ export async function verifyBatchEnvelope(
     }
   }
   return batchVerdict(verdicts)
+}
+
+function withoutProof(frame: Record<string, unknown>): Record<string, unknown> {
+  const { proof: _ignored, ...content } = frame
+  return content
 }
 
 const foreignFrame: FrameVerdict = {

@@ -24,6 +24,7 @@ import {
   FRAME_TEXT_MAX_CHARS,
   FRAME_TRUST_SOURCES_MAX,
 } from './constants.ts'
+import { acceptBatchedFrameFast } from './frame-fast-path.ts'
 
 export { frameIdSchema }
 
@@ -337,13 +338,31 @@ export type FrameCheck =
 /** Every check of `verifyFrame` except the origin signature and the "signature or proof" rule, for
  * a frame unpacked from a batch whose one batch signature is checked once for all its frames
  * (protocol/context/batch.ts). Any `proof` member of the input is not read: the caller attaches
- * the batch's. */
+ * the batch's. The caller hands the input over: the frame returned may be the input itself
+ * (frame-fast-path.ts), so the caller must not change it afterwards. */
 export function checkBatchedFrame(input: unknown, options: VerifyFrameOptions): FrameCheck {
   return checkFrame(input, options, batchedFrameSchema)
 }
 
 export function badSignature(frame: Frame): FrameVerdict {
   return reject('bad-signature', `frame ${frame.frameId} is not signed by its origin ${frame.origin}`)
+}
+
+/** The frame as the schema returns it, or the refusal. Observations and events in the schema's own
+ * key order skip zod (frame-fast-path.ts). */
+function parseFrame(
+  input: unknown,
+  schema: typeof frameSchema | typeof batchedFrameSchema,
+): Frame | Extract<FrameVerdict, { verdict: 'reject' }> {
+  const fast = schema === batchedFrameSchema ? acceptBatchedFrameFast(input) : undefined
+  if (fast !== undefined) return fast
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  return reject(
+    'malformed',
+    issue === undefined ? 'invalid frame' : `${issue.path.join('.')}: ${issue.message}`,
+  )
 }
 
 function checkFrame(
@@ -354,15 +373,8 @@ function checkFrame(
   if (options.encodedBytes !== undefined && options.encodedBytes > FRAME_MAX_BYTES) {
     return reject('oversized', `frame of ${options.encodedBytes} bytes exceeds ${FRAME_MAX_BYTES}`)
   }
-  const parsed = schema.safeParse(input)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    return reject(
-      'malformed',
-      issue === undefined ? 'invalid frame' : `${issue.path.join('.')}: ${issue.message}`,
-    )
-  }
-  const frame = parsed.data
+  const frame = parseFrame(input, schema)
+  if ('verdict' in frame) return frame
   // One canonical encoding serves the size check and the frame ID. The batch proof is bounded by
   // its own schema (BATCH_MAX_FRAMES hashes) and is not part of the frame's content, so it does not
   // count against FRAME_MAX_BYTES.
