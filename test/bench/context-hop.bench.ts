@@ -20,18 +20,26 @@
  * default (@libp2p/crypto, which re-imports the key on every call). Given both, every round runs
  * each in turn, so the two are compared under the same machine load.
  *
+ * It also reports the heap a hop allocates per frame (garbage for the young generation to collect:
+ * every byte of it is scavenged on a real node). For that it runs itself under
+ * `--expose-gc --min-semi-space-size=128 --max-semi-space-size=128`, so no collection falls inside
+ * the measured stretch.
+ *
  * Prints a table and writes test/bench/results/context-hop.json.
  */
 
+import { spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { getHeapStatistics } from 'node:v8'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { WorldModel } from '../../node/world/world-model.ts'
 import { canonicalBytes, sha256Hex } from '../../protocol/canonical.ts'
 import { decodeJsonMessage } from '../../protocol/codec.ts'
 import {
+  acceptBatchedFrameFast,
   BATCH_MAX_BYTES,
   type BatchProof,
   batchedFrameSchema,
@@ -48,6 +56,13 @@ import { DEFAULT_MESH_NAME, PROTOCOL_GENERATION } from '../../protocol/mesh.ts'
 import { signerFromPrivateKey, useNativeEd25519 } from '../../protocol/signing.ts'
 import { createNativeEd25519 } from '../../runtime/libp2p/native-ed25519.ts'
 import { installNativeSha256 } from '../../runtime/libp2p/native-hash.ts'
+
+/** The allocation measurement runs in a child with a young generation large enough that no
+ * scavenge falls inside it; the CPU figures come from this process, under the flags it was given
+ * (`--max-semi-space-size=1` measures a hop as a deployed node runs it). */
+const ALLOCATION_FLAGS = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128']
+const ALLOCATION_CHILD_ENV = 'CONTEXT_HOP_ALLOCATION_CHILD'
+const isAllocationChild = process.env[ALLOCATION_CHILD_ENV] === '1'
 
 const { values } = parseArgs({
   options: {
@@ -156,8 +171,11 @@ async function hopBreakdown(batches: readonly Sealed[]): Promise<Record<string, 
   )
   stages['batch proof schema (once per batch)'] = perFrame(cpuMicros(start))
   start = process.cpuUsage()
-  const frames = parsed.flatMap((batch) => batch.frames.map((frame) => batchedFrameSchema.parse(frame)))
-  stages['zod frame schema'] = perFrame(cpuMicros(start))
+  // As checkFrame does: observations and events in the schema's key order take the fast path.
+  const frames = parsed.flatMap((batch) =>
+    batch.frames.map((frame) => acceptBatchedFrameFast(frame) ?? batchedFrameSchema.parse(frame)),
+  )
+  stages['frame schema (fast path, else zod)'] = perFrame(cpuMicros(start))
   start = process.cpuUsage()
   for (const frame of frames) sha256Hex(canonicalBytes(frameBody(frame)))
   stages['canonical body + SHA-256 (size check and frame ID)'] = perFrame(cpuMicros(start))
@@ -175,6 +193,57 @@ async function hopBreakdown(batches: readonly Sealed[]): Promise<Record<string, 
   return stages
 }
 
+/** Heap bytes one hop allocates per frame: decoding, checking and ingesting `batches` into a fresh
+ * world model, less what that model keeps (measured after a full collection). Allocation child only. */
+async function hopAllocation(batches: readonly Sealed[]): Promise<{ allocated: number; kept: number }> {
+  const collectGarbage = globalThis.gc as () => void
+  const frameCount = batches.reduce((sum, batch) => sum + batch.frames.length, 0)
+  const world = new WorldModel()
+  collectGarbage()
+  const before = getHeapStatistics().used_heap_size
+  await hop(batches, world)
+  const after = getHeapStatistics().used_heap_size
+  collectGarbage()
+  const kept = getHeapStatistics().used_heap_size - before
+  return { allocated: Math.round((after - before) / frameCount), kept: Math.round(kept / frameCount) }
+}
+
+type Allocation = { allocated: number; kept: number }
+
+/** Per batch size, the median round's allocation (the child's side of the measurement). */
+async function measureAllocations(): Promise<Record<number, Allocation>> {
+  const bySize: Record<number, Allocation> = {}
+  for (const size of batchSizes) {
+    // About 2,000 frames per measurement: well inside the young generation.
+    const batchCount = Math.max(1, Math.round(2_000 / size))
+    const measured: Allocation[] = []
+    for (let round = 0; round < rounds; round++) {
+      measured.push(await hopAllocation(await publish(batchCount, size, new WorldModel())))
+    }
+    const middle = <T>(values: T[], key: (value: T) => number) =>
+      key([...values].sort((a, b) => key(a) - key(b))[values.length >> 1] as T)
+    bySize[size] = {
+      allocated: middle(measured, (entry) => entry.allocated),
+      kept: middle(measured, (entry) => entry.kept),
+    }
+  }
+  return bySize
+}
+
+function allocationsFromChild(): Record<number, Allocation> {
+  const child = spawnSync(
+    process.execPath,
+    [...ALLOCATION_FLAGS, import.meta.filename, ...process.argv.slice(2)],
+    {
+      env: { ...process.env, [ALLOCATION_CHILD_ENV]: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  if (child.status !== 0) throw new Error(`allocation measurement exited with ${child.status}`)
+  return JSON.parse(child.stdout) as Record<number, Allocation>
+}
+
 function round2(value: number): number {
   return Math.round(value * 100) / 100
 }
@@ -186,19 +255,30 @@ interface SizeResult {
   publisherMicrosPerFrame: number
   hopMicrosPerFrame: number
   bytesPerFrame: number
+  /** Heap allocated per frame by a hop (median round), and what its world model keeps of it. */
+  hopAllocatedBytesPerFrame: number
+  hopKeptBytesPerFrame: number
   breakdown: Record<string, number>
 }
 
-console.log(
-  `context hop CPU: ${cpus().length} cores, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}, ` +
-    `${framesPerRound} frames × ${rounds} rounds per batch size, Ed25519 ${ed25519Paths.join(' and ')}`,
-)
+if (!isAllocationChild) {
+  console.log(
+    `context hop CPU: ${cpus().length} cores, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}, ` +
+      `${framesPerRound} frames × ${rounds} rounds per batch size, Ed25519 ${ed25519Paths.join(' and ')}`,
+  )
+}
 // Warm up the JIT on every path once.
 for (const path of ed25519Paths) {
   useEd25519(path)
   await hop(await publish(20, 64, new WorldModel()), new WorldModel())
   await hopBreakdown(await publish(4, 64, new WorldModel()))
 }
+
+if (isAllocationChild) {
+  process.stdout.write(JSON.stringify(await measureAllocations()))
+  process.exit(0)
+}
+const allocations = allocationsFromChild()
 
 const results: SizeResult[] = []
 for (const size of batchSizes) {
@@ -230,6 +310,7 @@ for (const size of batchSizes) {
   for (const path of ed25519Paths) {
     useEd25519(path)
     const breakdown = await hopBreakdown(await publish(batchCount, size, new WorldModel()))
+
     const pathSamples = samples.get(path) as { publisher: number[]; hop: number[] }
     const result: SizeResult = {
       ed25519: path,
@@ -238,12 +319,15 @@ for (const size of batchSizes) {
       publisherMicrosPerFrame: median(pathSamples.publisher),
       hopMicrosPerFrame: median(pathSamples.hop),
       bytesPerFrame: Math.round(bytes / frameCount),
+      hopAllocatedBytesPerFrame: allocations[size]?.allocated ?? Number.NaN,
+      hopKeptBytesPerFrame: allocations[size]?.kept ?? Number.NaN,
       breakdown,
     }
     results.push(result)
     console.log(
       `batch ${String(size).padStart(2)}, Ed25519 ${path.padEnd(8)}: publisher ${result.publisherMicrosPerFrame} µs/frame, ` +
-        `relay hop ${result.hopMicrosPerFrame} µs/frame, ${result.bytesPerFrame} B/frame on the wire`,
+        `relay hop ${result.hopMicrosPerFrame} µs/frame, ${result.bytesPerFrame} B/frame on the wire, ` +
+        `hop allocates ${result.hopAllocatedBytesPerFrame} B/frame (keeps ${result.hopKeptBytesPerFrame})`,
     )
     for (const [stage, micros] of Object.entries(breakdown)) console.log(`    ${stage.padEnd(52)} ${micros}`)
   }
