@@ -21,9 +21,9 @@
  * each in turn, so the two are compared under the same machine load.
  *
  * It also reports the heap a hop allocates per frame (garbage for the young generation to collect:
- * every byte of it is scavenged on a real node). For that it runs itself under
- * `--expose-gc --min-semi-space-size=128 --max-semi-space-size=128`, so no collection falls inside
- * the measured stretch.
+ * every byte of it is scavenged on a real node). That is measured in a child process of this
+ * script under `--expose-gc --min-semi-space-size=128 --max-semi-space-size=128`, so no collection
+ * falls inside the measured stretch.
  *
  * Prints a table and writes test/bench/results/context-hop.json.
  */
@@ -193,8 +193,9 @@ async function hopBreakdown(batches: readonly Sealed[]): Promise<Record<string, 
   return stages
 }
 
-/** Heap bytes one hop allocates per frame: decoding, checking and ingesting `batches` into a fresh
- * world model, less what that model keeps (measured after a full collection). Allocation child only. */
+/** Heap bytes one hop allocates per frame (decoding, checking and ingesting `batches` into a fresh
+ * world model), and how many of them that model keeps (measured after a full collection).
+ * Allocation child only. */
 async function hopAllocation(batches: readonly Sealed[]): Promise<{ allocated: number; kept: number }> {
   const collectGarbage = globalThis.gc as () => void
   const frameCount = batches.reduce((sum, batch) => sum + batch.frames.length, 0)
