@@ -47,3 +47,9 @@ export const BATCH_COALESCE_WINDOW_MAX_MS = 20
 /** Verified batch signatures remembered so frames unpacked from one batch (and re-served later)
  * cost one signature check, not one each. */
 export const BATCH_VERIFIED_CACHE_SIZE = 1_024
+
+/** A frame's trust tiers, lowest first. */
+export const TRUST_TIERS = ['T0', 'T1', 'T2', 'T3'] as const
+
+/** The severities an event frame may carry. */
+export const EVENT_SEVERITIES = ['info', 'warning', 'critical'] as const

@@ -18,7 +18,13 @@ import { checkDeviceId } from '../device-id.ts'
 import { DISPLAY_NAME_MAX_LENGTH, MESH_NAME_MAX_LENGTH } from '../limits.ts'
 import { GENERATION_MAX, MESH_NAME_PATTERN } from '../mesh.ts'
 import { FRAME_ID_PATTERN } from './batch-proof.ts'
-import { FRAME_LABEL_MAX_CHARS, FRAME_TEXT_MAX_CHARS, FRAME_TRUST_SOURCES_MAX } from './constants.ts'
+import {
+  EVENT_SEVERITIES,
+  FRAME_LABEL_MAX_CHARS,
+  FRAME_TEXT_MAX_CHARS,
+  FRAME_TRUST_SOURCES_MAX,
+  TRUST_TIERS,
+} from './constants.ts'
 import type { Frame } from './frame.ts'
 
 type Check = (value: unknown) => boolean
@@ -88,7 +94,7 @@ const observationData = strictObject([
 ])
 const eventData = strictObject([
   ['message', text],
-  ['severity', oneOf(['info', 'warning', 'critical'])],
+  ['severity', oneOf(EVENT_SEVERITIES)],
   ['type', label],
   ['zone', label, 'optional'],
 ])
@@ -105,7 +111,7 @@ const origin: Check = (value) => typeof value === 'string' && checkDeviceId(valu
 const timestamp: Check = (value) => Number.isSafeInteger(value) && (value as number) >= 0
 const trust = strictObject([
   ['sources', labelList],
-  ['tier', oneOf(['T0', 'T1', 'T2', 'T3'])],
+  ['tier', oneOf(TRUST_TIERS)],
 ])
 
 /** A frame of one kind with no signature and no proof: how frames sit in a batch-signed batch. */

@@ -17,12 +17,14 @@ import { evidenceCheckpointSchema } from '../safety/evidence-checkpoint.ts'
 import { type Signer, signValue, verifyValue } from '../signing.ts'
 import { type BatchProof, batchProofSchema, frameIdSchema, verifyBatchProof } from './batch-proof.ts'
 import {
+  EVENT_SEVERITIES,
   FRAME_CITES_MAX,
   FRAME_DEFAULT_MAX_FUTURE_MS,
   FRAME_DEFAULT_MAX_PAST_MS,
   FRAME_LABEL_MAX_CHARS,
   FRAME_TEXT_MAX_CHARS,
   FRAME_TRUST_SOURCES_MAX,
+  TRUST_TIERS,
 } from './constants.ts'
 import { acceptBatchedFrameFast } from './frame-fast-path.ts'
 
@@ -46,7 +48,7 @@ export type FrameKind = (typeof FRAME_KINDS)[number]
 
 /** Evidence tiers, weakest first. T0 is LLM-only inference, which never suffices for actuation;
  * T1–T3 rest on progressively stronger evidence (single sensor, corroborated, operator-confirmed). */
-export const TRUST_TIERS = ['T0', 'T1', 'T2', 'T3'] as const
+export { TRUST_TIERS }
 export type TrustTier = (typeof TRUST_TIERS)[number]
 
 export function trustTierRank(tier: TrustTier): number {
@@ -76,7 +78,7 @@ export const observationDataSchema = z.strictObject({
 })
 export const eventDataSchema = z.strictObject({
   message: text,
-  severity: z.enum(['info', 'warning', 'critical']),
+  severity: z.enum(EVENT_SEVERITIES),
   type: label,
   zone: label.optional(),
 })
