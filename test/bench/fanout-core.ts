@@ -9,7 +9,16 @@ import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { type PerformanceEntry, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 
-export type FanoutMode = 'clawmesh' | 'clawmesh-flat' | 'clawmesh-signed' | 'raw' | 'raw-signed' | 'mqtt'
+export const FANOUT_MODES = [
+  'clawmesh',
+  'clawmesh-flat',
+  'clawmesh-signed',
+  'raw',
+  'raw-hub',
+  'raw-signed',
+  'mqtt',
+] as const
+export type FanoutMode = (typeof FANOUT_MODES)[number]
 export type FanoutRole = 'publisher' | 'receiver'
 
 export interface WorkerConfig {

@@ -9,7 +9,9 @@
  * `site10` the command center is the gossip hub and every field node a spoke, as `clawmesh start`
  * sets them up), `clawmesh-flat` (the same with every link an equal gossip neighbour, the design
  * before 2026-12-06), `clawmesh-signed` (`clawmesh` with gossipsub StrictSign), `raw` (one gossip message per 512-byte
- * frame, no validator, StrictNoSign), `raw-signed` (the same with StrictSign) and `mqtt` (the same
+ * frame, no validator, StrictNoSign, every link an equal gossip neighbour), `raw-hub` (the same through
+ * the site's hub and spokes: the floor of any gossipsub site on these links), `raw-signed` (`raw`
+ * with StrictSign) and `mqtt` (the same
  * number of processes as mqtt.js clients of a Mosquitto broker the bench starts on a free loopback
  * port, QoS 0, one hop: test/bench/fanout-mqtt-worker.ts; skipped with a line saying so when
  * `mosquitto` is not installed — `apt-get install -y mosquitto`, or MOSQUITTO_PATH).
@@ -19,7 +21,7 @@
  * (the moment `publish` was called, so it includes the coalescing window).
  *
  *   node test/bench/fanout.bench.ts [--rates 100,500,1000,6000] [--seconds 5] [--warmup 30]
- *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-flat,clawmesh-signed,raw,raw-signed,mqtt]
+ *     [--topologies chain3,site10,mesh10] [--modes clawmesh,clawmesh-flat,clawmesh-signed,raw,raw-hub,raw-signed,mqtt]
  *     [--baseline-root DIR] [--repeat N] [--without-levers | --semi-space-size MIB]
  *
  * CPU per frame: each worker's CPU time over a rate, minus what it burns idle (measured for 2 s
@@ -49,6 +51,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../bin/memory-levers.js'
 import {
+  FANOUT_MODES,
   type FanoutMode,
   type ParentMessage,
   SITE10_EDGES,
@@ -112,7 +115,11 @@ const warmupSeconds = Number(values.warmup)
 if (!/^[0-9]+(\.[0-9]+)?$/.test(values.warmup))
   throw new Error(`--warmup takes seconds (0, 1, 30 …), not ${JSON.stringify(values.warmup)}`)
 const requestedModes: BenchMode[] = [
-  ...(values.modes.split(',') as BenchMode[]),
+  ...values.modes.split(',').map((mode): FanoutMode => {
+    if (!(FANOUT_MODES as readonly string[]).includes(mode))
+      throw new Error(`--modes takes ${FANOUT_MODES.join(', ')}; not ${JSON.stringify(mode)}`)
+    return mode as FanoutMode
+  }),
   ...(baselineRoot === undefined ? [] : [BASELINE_MODE]),
 ]
 const MQTT_MODE: BenchMode = 'mqtt'
@@ -381,7 +388,10 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
   // before 2026-12-06, kept to compare in one run. The baseline's worker gets the hub too: until
   // 2026-12-07 it did not, so every site10 before/after pair ran the baseline flat (a worker older
   // than the hub, 3fed76e, ignores the field and still runs flat).
-  const hub = workerMode === 'clawmesh' || workerMode === 'clawmesh-signed' ? topology.hub : undefined
+  const hub =
+    workerMode === 'clawmesh' || workerMode === 'clawmesh-signed' || workerMode === 'raw-hub'
+      ? topology.hub
+      : undefined
   const workers = Array.from(
     { length: topology.size },
     (_, index) =>
