@@ -137,8 +137,16 @@ export class ContextService {
 
   /** The coalescing window the last published frame was held to, and the CPU pressure behind it
    * (undefined where the kernel does not report it). */
-  get publishing(): { windowMs: number; cpuPressure: number | undefined } {
-    return { windowMs: this.#coalescer.windowMs, cpuPressure: this.#pressure.share() }
+  get publishing(): {
+    windowMs: number
+    cpuPressure: number | undefined
+    earlyBatches: { sent: number; missed: number }
+  } {
+    return {
+      windowMs: this.#coalescer.windowMs,
+      cpuPressure: this.#pressure.share(),
+      earlyBatches: this.#coalescer.earlyBatches,
+    }
   }
 
   get topic(): string {

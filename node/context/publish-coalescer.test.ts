@@ -134,6 +134,123 @@ describe('PublishCoalescer with a window that follows the load', () => {
   })
 })
 
+describe('PublishCoalescer with a regular publisher', () => {
+  const WINDOW = 12
+  const TICK = 5
+  /** Advances in half-millisecond steps, so a timer's batch is stamped when it fell due. */
+  function advanceFinely(ms: number): void {
+    for (let step = 0; step < ms; step += 0.5) advance(Math.min(0.5, ms - step))
+  }
+  /** Pushes one item per tick (`gaps[i]` ms after the previous one); returns each batch with the
+   * time it left and every item's wait. */
+  async function publishEvery(gaps: readonly number[]) {
+    const sent: Array<{ at: number; items: number[] }> = []
+    const pushedAt = new Map<number, number>()
+    const publisher = new PublishCoalescer<number>({
+      send: (items) => sent.push({ at: clock, items }),
+      windowMs: WINDOW,
+      maxItems: 64,
+      now: () => clock,
+    })
+    for (const [item, gap] of gaps.entries()) {
+      advanceFinely(gap)
+      pushedAt.set(item, clock)
+      publisher.push(item)
+      await afterCurrentTask()
+    }
+    advanceFinely(WINDOW)
+    const waits = sent.flatMap(({ at, items }) => items.map((item) => at - (pushedAt.get(item) as number)))
+    return { sent, waits, publisher }
+  }
+
+  /** The rule without early batches, for reference: a push one window or more after the last batch
+   * goes at once, anything else leaves one window after the last batch. Returns each item's wait. */
+  function plainRuleWaits(pushTimes: readonly number[]): { waits: number[]; batches: number } {
+    const waits: number[] = []
+    let lastSent = Number.NEGATIVE_INFINITY
+    let queue: number[] = []
+    let batches = 0
+    const send = (at: number) => {
+      for (const pushed of queue) waits.push(at - pushed)
+      queue = []
+      lastSent = at
+      batches++
+    }
+    for (const at of pushTimes) {
+      if (queue.length > 0 && lastSent + WINDOW <= at) send(lastSent + WINDOW)
+      queue.push(at)
+      if (lastSent + WINDOW <= at) send(at)
+    }
+    if (queue.length > 0) send(lastSent + WINDOW)
+    return { waits, batches }
+  }
+
+  it('sends a batch with the last push before its window ends, keeping one batch per window', async () => {
+    const pushes = 60
+    const { sent, waits, publisher } = await publishEvery(new Array(pushes).fill(TICK))
+    const plain = plainRuleWaits(Array.from({ length: pushes }, (_, item) => 1_000 + (item + 1) * TICK))
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+    // No more batches than the window allows, and no frame waits a window.
+    expect(sent.length).toBeLessThanOrEqual(plain.batches)
+    expect(Math.max(...waits)).toBeLessThan(WINDOW)
+    // Most batches leave with a push instead of at the end of their window, and frames wait less
+    // than under the plain rule (5.5 ms on average for 5 ms ticks and a 12 ms window).
+    expect(publisher.earlyBatches.sent).toBeGreaterThan(sent.length / 2)
+    expect(publisher.earlyBatches.missed).toBe(0)
+    expect(mean(waits)).toBeLessThan(mean(plain.waits) - 0.5)
+  })
+
+  it('keeps the plain window for an irregular publisher', async () => {
+    // Gaps of 1.5–9 ms: the mean deviation is most of the mean gap.
+    const gaps = Array.from({ length: 60 }, (_, index) => [1.5, 9, 2, 8, 4][index % 5] as number)
+    const { sent, publisher } = await publishEvery(gaps)
+    expect(publisher.earlyBatches.sent).toBe(0)
+    // Every batch after the first left at once or exactly one window after the one before.
+    for (const [index, { at }] of sent.entries()) {
+      if (index === 0) continue
+      // (setTimeout counts whole milliseconds.)
+      expect(at - (sent[index - 1] as { at: number }).at).toBeGreaterThanOrEqual(WINDOW - 1)
+    }
+  })
+
+  it('holds a push that came sooner than predicted to the end of the window it missed', async () => {
+    const sent: Array<{ at: number; items: number[] }> = []
+    const publisher = new PublishCoalescer<number>({
+      send: (items) => sent.push({ at: clock, items }),
+      windowMs: WINDOW,
+      maxItems: 64,
+      now: () => clock,
+    })
+    // A regular publisher, until one of its pushes leaves early (before its window's end).
+    let tick = 0
+    for (; tick < 40; tick++) {
+      advanceFinely(TICK)
+      const early = publisher.earlyBatches.sent
+      publisher.push(tick)
+      await afterCurrentTask()
+      if (tick > 10 && publisher.earlyBatches.sent > early) break
+    }
+    expect(tick).toBeLessThan(40)
+    const early = sent.at(-1) as { at: number; items: number[] }
+    const previous = sent.at(-2) as { at: number }
+    expect(early.at).toBe(clock)
+    const windowEnd = previous.at + WINDOW
+    expect(windowEnd).toBeGreaterThan(clock)
+    // 1 ms later, not the 5 the publisher's rhythm predicted: it waits, and goes when the early
+    // batch's window ends — no sooner (that would be a batch more than the window allows), no
+    // later (that is when it would have gone without the early batch).
+    advanceFinely(1)
+    publisher.push(100)
+    await afterCurrentTask()
+    expect(sent.at(-1)).toBe(early)
+    expect(publisher.earlyBatches.missed).toBe(1)
+    advanceFinely(windowEnd - clock - 0.5)
+    expect(sent.at(-1)).toBe(early)
+    advanceFinely(0.5)
+    expect(sent.at(-1)).toEqual({ at: windowEnd, items: [100] })
+  })
+})
+
 describe('PublishCoalescer with a window that follows the publishing rate', () => {
   /** Publishes at `perSecond` for `seconds` under full CPU pressure; returns the batch sizes. */
   async function publishAt(perSecond: number, seconds: number): Promise<number[]> {

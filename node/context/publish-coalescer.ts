@@ -11,6 +11,14 @@
  * earlier when a batch is full), and no frame waits longer than one window. Urgent frames (someone
  * is waiting for them) never wait for the window.
  *
+ * A regular publisher (a sensor loop, a node's publish tick) does not leave the last frame of a
+ * window waiting for the window's end: when its next push is due after the window ends, the batch
+ * goes with the push that is in hand, and the window keeps its place — the next batch may leave no
+ * earlier than it would have, so the number of batches stays what the window allows and every frame
+ * of the batch is spared the dead end of the window. Whether the publisher is regular, and when its
+ * next push is due, comes from its own recent gaps between pushes (`COALESCE_GAP_*`); a frame
+ * that comes earlier than predicted waits, at most, for the end of the window it missed.
+ *
  * The window itself may follow the machine's load and the publisher's own rate (`windowMs` as a
  * function of the rate, see `pressureWindowMs`): when the node is short of CPU every gossip message
  * costs a wait for a core on every node it reaches, so fewer, larger messages deliver sooner than
@@ -39,6 +47,17 @@ export const COALESCE_RATE_HIGH = 400
 /** Horizon of the publishing rate estimate (exponentially decaying count of pushed frames): long
  * enough to smooth the publisher's ticks, short enough that a burst widens the window within it. */
 export const COALESCE_RATE_HORIZON_MS = 250
+
+/** Pushes closer together than this (ms) are one burst (frames published in one task or tick): the
+ * gap between bursts is what predicts the next push. */
+export const COALESCE_BURST_MS = 1
+/** Weight of the newest gap in the running gap and deviation estimates. */
+export const COALESCE_GAP_WEIGHT = 0.25
+/** The next push is predicted no sooner than the mean gap minus this many mean deviations after the
+ * last one. A periodic tick with timer jitter keeps most of its gap; Poisson-like pushes (mean
+ * deviation ~0.74 of the mean gap) predict nothing, and keep the plain window — an early batch they
+ * undercut would cost a message. */
+export const COALESCE_GAP_MARGIN_DEVIATIONS = 2
 
 const clamp01 = (value: number) => Math.min(1, Math.max(0, value))
 
@@ -78,12 +97,22 @@ export class PublishCoalescer<T> {
   #queue: T[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushQueued = false
+  /** The window end a queued early flush keeps (see `#flushSoon`). */
+  #flushWindowEnd = Number.NEGATIVE_INFINITY
   #lastSentAt = Number.NEGATIVE_INFINITY
   #windowMs: number
   /** Exponentially decaying count of pushed frames (horizon `COALESCE_RATE_HORIZON_MS`), and when
    * it was last updated: count ÷ horizon is the rate. */
   #recent = 0
   #recentAt = Number.NEGATIVE_INFINITY
+  /** The last push, and the running mean gap between bursts of pushes and its mean deviation. */
+  #lastPushAt = Number.NEGATIVE_INFINITY
+  #gapMs: number | undefined
+  #gapDeviationMs = 0
+  /** Batches sent before their window's end because the next push was due after it, and pushes
+   * that came before the end of a window sent early all the same (a prediction missed). */
+  #early = 0
+  #missed = 0
 
   constructor(init: PublishCoalescerInit<T>) {
     this.#init = init
@@ -101,6 +130,12 @@ export class PublishCoalescer<T> {
     return (this.#recent / COALESCE_RATE_HORIZON_MS) * 1_000
   }
 
+  /** Batches sent early (the next push was due after the window's end), and pushes that came before
+   * the end of such a window all the same. */
+  get earlyBatches(): { sent: number; missed: number } {
+    return { sent: this.#early, missed: this.#missed }
+  }
+
   /** Items waiting to be sent. */
   get pending(): number {
     return this.#queue.length
@@ -110,6 +145,7 @@ export class PublishCoalescer<T> {
     const at = this.#now()
     this.#recent = this.#recent * Math.exp((this.#recentAt - at) / COALESCE_RATE_HORIZON_MS) + 1
     this.#recentAt = at
+    this.#noteGap(at)
     this.#queue.push(item)
     if (this.#queue.length >= this.#init.maxItems) {
       this.#flush()
@@ -120,9 +156,17 @@ export class PublishCoalescer<T> {
       return
     }
     this.#windowMs = this.#currentWindowMs()
-    const wait = this.#lastSentAt + this.#windowMs - at
-    if (wait <= 0) this.#flushSoon()
-    else this.#timer ??= setTimeout(() => this.#flush(), wait)
+    if (at < this.#lastSentAt) {
+      // This window's batch left early: the prediction missed, and this frame waits for the end of
+      // the window it missed, as it would have without the early batch.
+      if (this.#timer === undefined) this.#missed++
+      this.#timer ??= setTimeout(() => this.#flush(), this.#lastSentAt - at)
+      return
+    }
+    const windowEnd = this.#lastSentAt + this.#windowMs
+    if (windowEnd <= at) this.#flushSoon()
+    else if (this.#nextPushDueAfter(at, windowEnd)) this.#flushSoon(windowEnd)
+    else this.#timer ??= setTimeout(() => this.#flush(), windowEnd - at)
   }
 
   /** Drops the schedule and returns the items still queued (at most `maxItems`). */
@@ -139,21 +183,50 @@ export class PublishCoalescer<T> {
     return typeof windowMs === 'number' ? windowMs : windowMs(this.framesPerSecond)
   }
 
-  #flushSoon(): void {
+  /** A burst's first push updates the running gap estimates. */
+  #noteGap(at: number): void {
+    const gap = at - this.#lastPushAt
+    this.#lastPushAt = at
+    if (gap <= COALESCE_BURST_MS || !Number.isFinite(gap)) return
+    if (this.#gapMs === undefined) {
+      // One gap says nothing about regularity: start from a deviation that rules it out.
+      this.#gapMs = gap
+      this.#gapDeviationMs = gap
+      return
+    }
+    this.#gapDeviationMs += COALESCE_GAP_WEIGHT * (Math.abs(gap - this.#gapMs) - this.#gapDeviationMs)
+    this.#gapMs += COALESCE_GAP_WEIGHT * (gap - this.#gapMs)
+  }
+
+  /** True when the publisher's next push is due after `windowEnd`, by its own rhythm. */
+  #nextPushDueAfter(at: number, windowEnd: number): boolean {
+    if (this.#gapMs === undefined) return false
+    return at + this.#gapMs - COALESCE_GAP_MARGIN_DEVIATIONS * this.#gapDeviationMs > windowEnd
+  }
+
+  /** Flushes after the current task. `windowEnd`: the batch leaves before its window ends, which
+   * keeps its place — the next batch may leave no earlier than one window after it. */
+  #flushSoon(windowEnd = Number.NEGATIVE_INFINITY): void {
+    this.#flushWindowEnd = Math.max(this.#flushWindowEnd, windowEnd)
     if (this.#flushQueued) return
     this.#flushQueued = true
     queueMicrotask(() => {
       this.#flushQueued = false
-      this.#flush()
+      const end = this.#flushWindowEnd
+      this.#flushWindowEnd = Number.NEGATIVE_INFINITY
+      this.#flush(end)
     })
   }
 
-  #flush(): void {
+  #flush(windowEnd = Number.NEGATIVE_INFINITY): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#queue.length > 0 && windowEnd > this.#now()) this.#early++
     while (this.#queue.length > 0) {
       const items = this.#queue.splice(0, this.#init.maxItems)
-      this.#lastSentAt = this.#now()
+      // Inside an early batch's window the window's end stays the mark, so a full or urgent batch
+      // sent meanwhile does not move the next batch earlier either.
+      this.#lastSentAt = Math.max(this.#now(), windowEnd, this.#lastSentAt)
       this.#init.send(items)
     }
   }

@@ -68,6 +68,9 @@ export type WorkerMessage =
       messages?: number
       /** The publisher's coalescing window over the publish ticks (clawmesh modes). */
       window?: { meanMs: number; maxMs: number }
+      /** Of those messages, batches sent before their window's end because the next push was due
+       * after it, and pushes that came before such a window's end all the same (clawmesh modes). */
+      early?: { sent: number; missed: number }
     }
   | { type: 'count'; runId: string; received: number }
   | {
@@ -146,7 +149,9 @@ export interface WorkerCoreInit {
   readonly publishOne: (runId: string, seq: number) => Promise<unknown>
   /** Messages sent so far and the current coalescing window, when the carrier batches frames;
    * undefined when every frame is one message. */
-  readonly publishing?: () => { batches: number; windowMs: number } | undefined
+  readonly publishing?: () =>
+    | { batches: number; windowMs: number; early?: { sent: number; missed: number } }
+    | undefined
 }
 
 export type CoreMessage = Extract<ParentMessage, { type: 'mark' | 'publish' | 'count' | 'collect' }>
@@ -261,7 +266,8 @@ export class WorkerCore {
     let sent = 0
     let failed = 0
     let lateTicks = 0
-    const batchesBefore = publishing()?.batches ?? 0
+    const before = publishing()
+    const batchesBefore = before?.batches ?? 0
     const windowsMs: number[] = []
     const pending: Promise<unknown>[] = []
     await new Promise<void>((done) => {
@@ -296,6 +302,14 @@ export class WorkerCore {
       failed,
       lateTicks,
       messages: after === undefined ? sent : after.batches - batchesBefore,
+      ...(after?.early === undefined
+        ? {}
+        : {
+            early: {
+              sent: after.early.sent - (before?.early?.sent ?? 0),
+              missed: after.early.missed - (before?.early?.missed ?? 0),
+            },
+          }),
       window:
         windowsMs.length === 0
           ? undefined

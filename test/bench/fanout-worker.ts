@@ -75,7 +75,9 @@ function fieldMeshDegree(): { gossipMeshDegree?: { D: number; Dlo: number; Dhi: 
 let publishOne: (runId: string, seq: number) => Promise<unknown>
 /** Gossip messages the context service sent so far and its current coalescing window; undefined
  * for raw gossipsub, where every frame is a message. */
-let publishing: () => { batches: number; windowMs: number } | undefined = () => undefined
+let publishing: () =>
+  | { batches: number; windowMs: number; early: { sent: number; missed: number } }
+  | undefined = () => undefined
 const record = (runId: string, seq: number, sentAt: number) => core.record(runId, seq, sentAt)
 
 if (usesContextService) {
@@ -121,6 +123,7 @@ if (usesContextService) {
   publishing = () => ({
     batches: counters.get('frames.published.batches'),
     windowMs: service.publishing.windowMs,
+    early: service.publishing.earlyBatches,
   })
 } else {
   const pubsub = libp2p.services.pubsub

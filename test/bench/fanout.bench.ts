@@ -347,6 +347,9 @@ interface RunResult {
   gossipMessages: number | null
   /** The publisher's coalescing window over the rate (it grows with CPU pressure), mean and max ms. */
   windowMs: { mean: number; max: number } | null
+  /** Of the gossip messages, batches sent before their window's end (the publisher's next push was
+   * due after it) and pushes that came before such an end all the same; null: not reported. */
+  earlyBatches: { sent: number; missed: number } | null
   publisherCpuPercent: number
   /** Publisher CPU time above idle per frame sent, µs. */
   publisherCpuMicrosPerFrame: number | null
@@ -542,6 +545,7 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         publishFailed: published.failed,
         publisherLateTicks: published.lateTicks,
         gossipMessages: published.messages ?? null,
+        earlyBatches: published.early ?? null,
         windowMs:
           published.window === undefined
             ? null
@@ -572,7 +576,7 @@ async function runConfiguration(mode: BenchMode, topology: Topology, round: numb
         `sent ${result.sent}, loss ${result.lossPercent}%, 1st hop p50/p99 ${first.p50Ms}/${first.p99Ms} ms, ` +
           `far (${maxHops} hops) p50/p99 ${far.p50Ms}/${far.p99Ms} ms, publisher CPU ${result.publisherCpuPercent}%, ` +
           `CPU/frame pub ${result.publisherCpuMicrosPerFrame} µs, 1st hop ${result.firstHopCpuMicrosPerFrame} µs, ` +
-          `gossip messages ${result.gossipMessages ?? '?'}, window ${windowText(result)} ms, ` +
+          `gossip messages ${result.gossipMessages ?? '?'}${earlyText(result)}, window ${windowText(result)} ms, ` +
           `mesh peers after ${meshPeersAfter.join('/')}, load ${result.loadAverage}`,
       )
       results.push(result)
@@ -777,6 +781,11 @@ const highestZeroLoss = Object.fromEntries(
     }),
   ),
 )
+
+function earlyText(result: RunResult): string {
+  const early = result.earlyBatches
+  return early === null ? '' : ` (${early.sent} early, ${early.missed} missed)`
+}
 
 function windowText(result: RunResult): string {
   return result.windowMs === null ? '-' : `${result.windowMs.mean} (≤ ${result.windowMs.max})`
