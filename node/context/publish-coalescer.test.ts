@@ -213,6 +213,27 @@ describe('PublishCoalescer with a regular publisher', () => {
     }
   })
 
+  it('costs a Poisson-like publisher next to no batches: its gaps predict nothing', async () => {
+    // Exponential gaps with a 2 ms mean (500 frames/s), from a fixed seed, in whole milliseconds (as
+    // setTimeout counts them, so the reference below holds exactly).
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const gaps = Array.from({ length: 3_000 }, () => Math.round(-Math.log(1 - random()) * 2))
+    let at = 1_000
+    const pushTimes = gaps.map((gap) => {
+      at += gap
+      return at
+    })
+    const { sent, publisher } = await publishEvery(gaps)
+    const plain = plainRuleWaits(pushTimes)
+    // An early batch a push undercuts costs one: they must stay rare.
+    expect(sent.length).toBeLessThanOrEqual(plain.batches * 1.03)
+    expect(publisher.earlyBatches.missed).toBeLessThanOrEqual(sent.length * 0.03)
+  })
+
   it('holds a push that came sooner than predicted to the end of the window it missed', async () => {
     const sent: Array<{ at: number; items: number[] }> = []
     const publisher = new PublishCoalescer<number>({
