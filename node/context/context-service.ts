@@ -45,7 +45,7 @@ import {
 import { CpuPressure } from './cpu-pressure.ts'
 import { OriginThrottle } from './origin-throttle.ts'
 import { PeerContact } from './peer-contact.ts'
-import { PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
+import { type EarlyBatchCounts, PublishCoalescer, pressureWindowMs } from './publish-coalescer.ts'
 
 /** Clocks of field nodes drift; asking for a little more than strictly needed costs only duplicates. */
 const SYNC_CLOCK_SKEW_MS = 5_000
@@ -140,7 +140,7 @@ export class ContextService {
   get publishing(): {
     windowMs: number
     cpuPressure: number | undefined
-    earlyBatches: { sent: number; missed: number }
+    earlyBatches: EarlyBatchCounts
   } {
     return {
       windowMs: this.#coalescer.windowMs,

@@ -79,6 +79,13 @@ export function pressureWindowMs(
   )
 }
 
+/** Batches sent before their window's end because the publisher's next push was due after it, and
+ * pushes that came before such a window's end all the same (a prediction missed). */
+export interface EarlyBatchCounts {
+  readonly sent: number
+  readonly missed: number
+}
+
 export interface PublishCoalescerInit<T> {
   /** Sends one batch. Called with 1 to `maxItems` items, in publish order. */
   send(items: T[]): void
@@ -130,9 +137,7 @@ export class PublishCoalescer<T> {
     return (this.#recent / COALESCE_RATE_HORIZON_MS) * 1_000
   }
 
-  /** Batches sent early (the next push was due after the window's end), and pushes that came before
-   * the end of such a window all the same. */
-  get earlyBatches(): { sent: number; missed: number } {
+  get earlyBatches(): EarlyBatchCounts {
     return { sent: this.#early, missed: this.#missed }
   }
 

@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { type PerformanceEntry, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
+import type { EarlyBatchCounts } from '../../node/context/publish-coalescer.ts'
 
 export const FANOUT_MODES = [
   'clawmesh',
@@ -68,9 +69,8 @@ export type WorkerMessage =
       messages?: number
       /** The publisher's coalescing window over the publish ticks (clawmesh modes). */
       window?: { meanMs: number; maxMs: number }
-      /** Of those messages, batches sent before their window's end because the next push was due
-       * after it, and pushes that came before such a window's end all the same (clawmesh modes). */
-      early?: { sent: number; missed: number }
+      /** Of those messages, the early batches and missed predictions (clawmesh modes). */
+      early?: EarlyBatchCounts
     }
   | { type: 'count'; runId: string; received: number }
   | {
@@ -149,9 +149,7 @@ export interface WorkerCoreInit {
   readonly publishOne: (runId: string, seq: number) => Promise<unknown>
   /** Messages sent so far and the current coalescing window, when the carrier batches frames;
    * undefined when every frame is one message. */
-  readonly publishing?: () =>
-    | { batches: number; windowMs: number; early?: { sent: number; missed: number } }
-    | undefined
+  readonly publishing?: () => { batches: number; windowMs: number; early?: EarlyBatchCounts } | undefined
 }
 
 export type CoreMessage = Extract<ParentMessage, { type: 'mark' | 'publish' | 'count' | 'collect' }>

@@ -2,6 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ContextService } from '../../node/context/context-service.ts'
+import type { EarlyBatchCounts } from '../../node/context/publish-coalescer.ts'
 import { createNodeLibp2p } from '../../node/libp2p/create-node-libp2p.ts'
 import { EventRing } from '../../node/mesh/event-ring.ts'
 import { WorldModel } from '../../node/world/world-model.ts'
@@ -75,9 +76,8 @@ function fieldMeshDegree(): { gossipMeshDegree?: { D: number; Dlo: number; Dhi: 
 let publishOne: (runId: string, seq: number) => Promise<unknown>
 /** Gossip messages the context service sent so far and its current coalescing window; undefined
  * for raw gossipsub, where every frame is a message. */
-let publishing: () =>
-  | { batches: number; windowMs: number; early: { sent: number; missed: number } }
-  | undefined = () => undefined
+let publishing: () => { batches: number; windowMs: number; early: EarlyBatchCounts } | undefined = () =>
+  undefined
 const record = (runId: string, seq: number, sentAt: number) => core.record(runId, seq, sentAt)
 
 if (usesContextService) {

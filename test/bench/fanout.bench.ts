@@ -50,6 +50,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../bin/memory-levers.js'
+import type { EarlyBatchCounts } from '../../node/context/publish-coalescer.ts'
 import {
   FANOUT_MODES,
   type FanoutMode,
@@ -347,9 +348,8 @@ interface RunResult {
   gossipMessages: number | null
   /** The publisher's coalescing window over the rate (it grows with CPU pressure), mean and max ms. */
   windowMs: { mean: number; max: number } | null
-  /** Of the gossip messages, batches sent before their window's end (the publisher's next push was
-   * due after it) and pushes that came before such an end all the same; null: not reported. */
-  earlyBatches: { sent: number; missed: number } | null
+  /** Of the gossip messages, the early batches and missed predictions; null: not reported. */
+  earlyBatches: EarlyBatchCounts | null
   publisherCpuPercent: number
   /** Publisher CPU time above idle per frame sent, µs. */
   publisherCpuMicrosPerFrame: number | null
