@@ -11,6 +11,9 @@
  * - `vs` / `ve`: the context topic validator starts / returns (decode, verify, ingest);
  * - `fw`: gossipsub forwards the message to its mesh peers.
  *
+ * The publisher also keeps, per batch, every frame's wait from its send time (the `data.value` the
+ * bench's frames carry) to `pub`: the coalescing window as the frames felt it, plus sealing.
+ *
  * A message is keyed by the run tag of its first frame (`runId:seq`), found in its bytes; `from` is
  * the peer it came from. `node test/bench/fanout-stages.ts DIR` joins the dumps along each far
  * node's first copy of every batch and prints each stage's p50/p90/p99.
@@ -29,6 +32,17 @@ interface StageDump {
   readonly name: string
   readonly peerId: string
   readonly records: StageRecord[]
+  /** The publisher's, per batch (by key): each frame's wait from its send time to the batch's `pub`
+   * (ms). */
+  readonly waits?: Array<[string, number[]]>
+}
+
+const VALUE_MARK = /"value":(-?[0-9.]+)/g
+
+/** The send times the bench's frames carry (their `data.value`), in a batch's bytes. */
+export function frameSendTimes(data: Uint8Array): number[] {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')
+  return [...text.matchAll(VALUE_MARK)].map((match) => Number(match[1]))
 }
 
 const NOTE_MARK = Buffer.from('"note":"')
@@ -65,6 +79,7 @@ export function traceStages(init: {
   const { now } = init
   const pubsub = init.pubsub as GossipInternals
   const records: StageRecord[] = []
+  const waits: Array<[string, number[]]> = []
   const note = (data: Uint8Array | undefined, stage: Stage, from?: string) => {
     const key = data === undefined ? undefined : batchKey(data)
     if (key !== undefined) records.push(from === undefined ? [key, stage, now()] : [key, stage, now(), from])
@@ -82,6 +97,9 @@ export function traceStages(init: {
   const publish = pubsub.publish.bind(pubsub)
   pubsub.publish = (topic, data, ...rest) => {
     note(data, 'pub')
+    const key = batchKey(data)
+    const at = now()
+    if (key !== undefined) waits.push([key, frameSendTimes(data).map((sentAt) => at - sentAt)])
     return publish(topic, data, ...rest)
   }
   const validator = pubsub.topicValidators.get(init.topic)
@@ -95,7 +113,7 @@ export function traceStages(init: {
       }
     })
   process.on('exit', () => {
-    const dump: StageDump = { name: init.name, peerId: init.peerId, records }
+    const dump: StageDump = { name: init.name, peerId: init.peerId, records, waits }
     writeFileSync(`${dir}/${init.name}-${process.pid}.stages.json`, JSON.stringify(dump))
   })
 }
@@ -171,8 +189,12 @@ export function analyse(dumps: StageDump[]): string[] {
       }
     }
   }
-  // Window + seal at the publisher: the first frame's wait is not in the bytes; the bench's
-  // latency dump has it. Here: gap between consecutive batches.
+  // Window + seal at the publisher: every frame's wait, and the gap between consecutive batches.
+  for (const [, batch] of publisher.waits ?? []) {
+    for (const wait of batch) add('publisher frame wait (send → pub)', wait)
+    add('publisher frames per batch', batch.length)
+    add('publisher newest frame wait per batch', Math.min(...batch))
+  }
   const pubTimes = [...publisherKeys.values()]
     .map((stagesOf) => stagesOf.get('pub')?.[0])
     .filter((at): at is number => at !== undefined)
@@ -184,7 +206,7 @@ export function analyse(dumps: StageDump[]): string[] {
     lines.push(
       label.startsWith('far: via')
         ? `${label}: ${values.length} batches`
-        : `${label}: n=${sorted.length} p50 ${percentile(sorted, 50).toFixed(2)} p90 ${percentile(sorted, 90).toFixed(2)} p99 ${percentile(sorted, 99).toFixed(2)} ms`,
+        : `${label}: n=${sorted.length} p50 ${percentile(sorted, 50).toFixed(2)} p90 ${percentile(sorted, 90).toFixed(2)} p99 ${percentile(sorted, 99).toFixed(2)}${label.endsWith('frames per batch') ? '' : ' ms'}`,
     )
   }
   for (const [name, list] of copies) {
@@ -210,6 +232,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const ofRun = dumps.map((dump) => ({
       ...dump,
       records: dump.records.filter((record) => record[0].startsWith(`${runId}:`)),
+      waits: dump.waits?.filter(([key]) => key.startsWith(`${runId}:`)),
     }))
     for (const line of analyse(ofRun)) console.log(`  ${line}`)
   }
