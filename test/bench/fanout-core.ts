@@ -20,6 +20,20 @@ export const FANOUT_MODES = [
   'mqtt',
 ] as const
 export type FanoutMode = (typeof FANOUT_MODES)[number]
+
+/** `FANOUT_WS_DIALER` (an experiment): `deployed` (the default) dials through the `ws` client in the
+ * ClawMesh modes, as startClawMeshNode does, and through Node's built-in WebSocket (undici) in the raw
+ * modes, as @libp2p/websockets does by default; `all` or `none` gives every libp2p mode the one or
+ * the other. A `--baseline-root` worker older than this choice dials as its own code did. */
+export const WS_DIALER_CHOICES = ['deployed', 'all', 'none'] as const
+export type WsDialerChoice = (typeof WS_DIALER_CHOICES)[number]
+
+export function wsDialerChoice(value = process.env.FANOUT_WS_DIALER): WsDialerChoice {
+  const choice = value ?? 'deployed'
+  if (!(WS_DIALER_CHOICES as readonly string[]).includes(choice))
+    throw new Error(`FANOUT_WS_DIALER takes ${WS_DIALER_CHOICES.join(', ')}; not ${JSON.stringify(choice)}`)
+  return choice as WsDialerChoice
+}
 export type FanoutRole = 'publisher' | 'receiver'
 
 export interface WorkerConfig {
