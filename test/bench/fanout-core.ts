@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { type PerformanceEntry, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import type { EarlyBatchCounts } from '../../node/context/publish-coalescer.ts'
+import { now } from './shared-clock.ts'
 
 export const FANOUT_MODES = [
   'clawmesh',
@@ -120,15 +121,18 @@ export const FRAME_WIRE_BYTES = 512
 /** The publisher wakes this often and publishes every frame that has fallen due since. */
 const PUBLISH_TICK_MS = 5
 
-/** Send times use the high-resolution clock anchored at the process's time origin, so processes on
- * one machine agree to well under a millisecond. */
-export const now = (): number => performance.timeOrigin + performance.now()
+/** Send times, on the clock every process of a run shares (shared-clock.ts). */
+export { now }
+
+/** `now()` − `performance.now()`: places a performance-timeline entry (a GC pause) on the shared clock. */
+const PERFORMANCE_TIMELINE_ON_SHARED_CLOCK_MS = now() - performance.now()
 
 /** `FANOUT_LATENCY_DUMP_DIR=DIR`: each worker writes, per measured rate, DIR/<name>-<runId>-<pid>.json:
- * `{ markedAt, arrivals, gcPauses }` — its mark on the shared clock (`now()`), `[arrival ms since the
- * mark, seq, latency ms]` of every frame it received, and `[start ms since the mark, duration ms,
- * kind]` of every garbage-collection pause V8 reported meanwhile (the publisher's too), so a tail
- * frame can be laid beside the pauses of every process on its path. */
+ * `{ markedAt, markedAtWallMs, arrivals, gcPauses }` — its mark on the shared clock (`now()`) and on
+ * the wall clock, `[arrival ms since the mark, seq, latency ms]` of every frame it received, and
+ * `[start ms since the mark, duration ms, kind]` of every garbage-collection pause V8 reported
+ * meanwhile (the publisher's too), so a tail frame can be laid beside the pauses of every process on
+ * its path. */
 const latencyDumpDir = process.env.FANOUT_LATENCY_DUMP_DIR
 
 /** Garbage-collection kinds as `PerformanceEntry.detail.kind` numbers them. */
@@ -180,6 +184,8 @@ interface RunRecord {
   gcPauses: Array<[number, number, string]>
   gcObserver: PerformanceObserver | undefined
   markedAt: number
+  /** The mark on the wall clock (`Date.now()`), for telling the time only. */
+  markedAtWallMs: number
   cpuStart: NodeJS.CpuUsage
 }
 
@@ -255,7 +261,12 @@ export class WorkerCore {
         if (latencyDumpDir !== undefined && run !== undefined && message.runId !== 'idle')
           await writeFile(
             `${latencyDumpDir}/${this.#init.name}-${message.runId}-${process.pid}.json`,
-            JSON.stringify({ markedAt: run.markedAt, arrivals: run.arrivals, gcPauses: run.gcPauses }),
+            JSON.stringify({
+              markedAt: run.markedAt,
+              markedAtWallMs: run.markedAtWallMs,
+              arrivals: run.arrivals,
+              gcPauses: run.gcPauses,
+            }),
           )
         sendToParent({
           type: 'collected',
@@ -368,6 +379,7 @@ export class WorkerCore {
 
 function newRun(): RunRecord {
   const markedAt = now()
+  const markedAtWallMs = Date.now()
   const gcPauses: Array<[number, number, string]> = []
   let gcObserver: PerformanceObserver | undefined
   if (latencyDumpDir !== undefined) {
@@ -383,6 +395,7 @@ function newRun(): RunRecord {
     gcPauses,
     gcObserver,
     markedAt,
+    markedAtWallMs,
     cpuStart: process.cpuUsage(),
   }
 }
@@ -397,5 +410,9 @@ function stopGcRecord(run: RunRecord): void {
 
 function gcPause(entry: PerformanceEntry, markedAt: number): [number, number, string] {
   const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0
-  return [performance.timeOrigin + entry.startTime - markedAt, entry.duration, GC_KINDS[kind] ?? `${kind}`]
+  return [
+    PERFORMANCE_TIMELINE_ON_SHARED_CLOCK_MS + entry.startTime - markedAt,
+    entry.duration,
+    GC_KINDS[kind] ?? `${kind}`,
+  ]
 }

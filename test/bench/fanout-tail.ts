@@ -44,6 +44,8 @@ const ROUND_MARK_SPREAD_MS = 2_000
 
 const dumpSchema = z.object({
   markedAt: z.number(),
+  /** Since 2026-12-07 `markedAt` is on the monotonic clock and this is the wall clock's. */
+  markedAtWallMs: z.number().optional(),
   arrivals: z.array(z.tuple([z.number(), z.number(), z.number()])),
   gcPauses: z.array(z.tuple([z.number(), z.number(), z.string()])),
 })
@@ -92,7 +94,7 @@ for (const round of rounds) {
     return pauses.some((pause) => pause.end > at - latency && pause.start < at)
   })
   console.log(
-    `round marked ${new Date(far.markedAt).toISOString().slice(11, 19)} UTC, far node ${far.node}: ` +
+    `round marked ${new Date(far.markedAtWallMs ?? far.markedAt).toISOString().slice(11, 19)} UTC, far node ${far.node}: ` +
       `${far.arrivals.length} frames, ${slow.length} over ${overMs} ms, ` +
       `${overlapping.length} of them while a GC pause of ≥ ${minPauseMs} ms ran on some process`,
   )

@@ -21,6 +21,7 @@ import {
 import { signerFromPrivateKey } from '../../protocol/signing.ts'
 import { Counters } from '../../runtime/counters.ts'
 import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
+import { now } from './shared-clock.ts'
 
 installNativeCrypto()
 
@@ -63,7 +64,6 @@ const { indexes, keepSlowLinks } = JSON.parse(process.argv[2] ?? '{}') as {
   /** Keep a link whose keep-alive ping times out (libp2p's connection monitor aborts it by default). */
   keepSlowLinks: boolean
 }
-const now = (): number => performance.timeOrigin + performance.now()
 const send = (message: ScaleWorkerMessage) => process.send?.(message)
 
 interface SimNode {
