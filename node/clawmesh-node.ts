@@ -8,7 +8,6 @@ import type { MeshIdentity } from '../protocol/mesh.ts'
 import type { MeshStatus } from '../protocol/rpc/methods.ts'
 import type { Counters } from '../runtime/counters.ts'
 import { installNativeCrypto } from '../runtime/libp2p/native-crypto.ts'
-import { installWsDialer } from '../runtime/libp2p/ws-dialer.ts'
 import type { StatePaths } from '../runtime/state/state-dir.ts'
 import type { TrustStore } from '../runtime/trust/trust-store.ts'
 import { createNodeComponents } from './components.ts'
@@ -89,10 +88,8 @@ export async function startClawMeshNode(
   config: NodeConfig,
   options: StartNodeOptions = {},
 ): Promise<ClawMeshNode> {
-  // The node's composition root: native SHA-256 and Ed25519 before anything hashes or signs, and
-  // WebSocket dials through the `ws` client before anything dials (runtime/libp2p/ws-dialer.ts).
+  // The node's composition root: native SHA-256 and Ed25519 before anything hashes or signs.
   installNativeCrypto()
-  installWsDialer()
   const components = await createNodeComponents(config, options)
   const { identity, mesh, libp2p, context, membership, safety, election, devices, events, counters, log } =
     components

@@ -1,22 +1,17 @@
 /**
- * WebSocket dials of a Node process through the `ws` client instead of Node's built-in WebSocket
+ * WebSocket dials of a CLI process through the `ws` client instead of Node's built-in WebSocket
  * (undici).
  *
  * @libp2p/websockets dials with the global `WebSocket` and serves inbound connections with `ws`'s
  * server; both reach its connection code through the same browser-style API. In Node the global is
- * undici's, whose first use loads and compiles undici and whose receive path runs every message
- * through WebIDL conversions, a `MessageEvent` and `EventTarget` dispatch: about a tenth of a
- * `clawmesh status` run on its one dial, and on a busy gossip link the receive path a field node
- * spent most on after validation. `ws` is already loaded for the listener, speaks the same RFC 6455
- * bytes, and is what every inbound connection of a node runs on. Per-message deflate stays off, as
- * on the listener.
- *
- * Installed by each Node composition root that dials: the CLI's client (node/cli/client-node.ts) and
- * the node (startClawMeshNode). On the 10-process site at 500 frames/s the nodes spent 10–15 % less
- * CPU per frame and the far median fell from ~12 to ~10 ms; on the chain of 3 the relay's CPU per
- * frame fell by a quarter and nothing was lost at 6,000 frames/s (docs/benchmarks-fanout.md, "Field
- * nodes dial through ws"). The flood bench's hostile peer (test/helpers/flood-peer.ts) keeps undici,
- * as an attacker's stock stack would.
+ * undici's, whose first use loads and compiles undici and whose handshake and receive path run
+ * through WebIDL conversions: about a tenth of a `clawmesh status` run on its one dial. `ws` is
+ * already loaded for the listener, speaks the same RFC 6455 bytes, and is what every inbound
+ * connection of a node runs on. Installed by the CLI's client (node/cli/client-node.ts) only: a
+ * node's own dials stay on undici. Every node of the fan-out bench dialling through `ws` measured no
+ * different from undici on the 10-process site or the chain of 3, in CPU per frame or latency
+ * (`FANOUT_WS_DIALER=1`, docs/benchmarks-fanout.md, 2026-12-07 eleventh session). Per-message
+ * deflate stays off, as on the listener.
  */
 import { WebSocket as WsWebSocket } from 'ws'
 

@@ -22,18 +22,13 @@ export const FANOUT_MODES = [
 ] as const
 export type FanoutMode = (typeof FANOUT_MODES)[number]
 
-/** `FANOUT_WS_DIALER` (an experiment): `deployed` (the default) dials through the `ws` client in the
- * ClawMesh modes, as startClawMeshNode does, and through Node's built-in WebSocket (undici) in the raw
- * modes, as @libp2p/websockets does by default; `all` or `none` gives every libp2p mode the one or
- * the other. A `--baseline-root` worker older than this choice dials as its own code did. */
-export const WS_DIALER_CHOICES = ['deployed', 'all', 'none'] as const
-export type WsDialerChoice = (typeof WS_DIALER_CHOICES)[number]
-
-export function wsDialerChoice(value = process.env.FANOUT_WS_DIALER): WsDialerChoice {
-  const choice = value ?? 'deployed'
-  if (!(WS_DIALER_CHOICES as readonly string[]).includes(choice))
-    throw new Error(`FANOUT_WS_DIALER takes ${WS_DIALER_CHOICES.join(', ')}; not ${JSON.stringify(choice)}`)
-  return choice as WsDialerChoice
+/** `FANOUT_WS_DIALER=1` (an experiment): every libp2p worker dials through the `ws` client
+ * (runtime/libp2p/ws-dialer.ts, as the CLI's client does) instead of Node's built-in WebSocket
+ * (undici), which a node and @libp2p/websockets use by default. Unset or `0`: the default. */
+export function dialsThroughWs(value = process.env.FANOUT_WS_DIALER): boolean {
+  if (value === undefined || value === '0') return false
+  if (value === '1') return true
+  throw new Error(`FANOUT_WS_DIALER takes 0 or 1; not ${JSON.stringify(value)}`)
 }
 export type FanoutRole = 'publisher' | 'receiver'
 

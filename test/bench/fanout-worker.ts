@@ -18,6 +18,7 @@ import { Counters } from '../../runtime/counters.ts'
 import { installNativeCrypto } from '../../runtime/libp2p/native-crypto.ts'
 import { installWsDialer } from '../../runtime/libp2p/ws-dialer.ts'
 import {
+  dialsThroughWs,
   FRAME_WIRE_BYTES,
   now,
   type ParentMessage,
@@ -26,7 +27,6 @@ import {
   sendToParent as send,
   type WorkerConfig,
   WorkerCore,
-  wsDialerChoice,
 } from './fanout-core.ts'
 import { traceStages } from './fanout-stages.ts'
 
@@ -42,9 +42,7 @@ const usesContextService =
 /** The hub's peer ID, told with `dial` (a spoke's `isHub` asks it only once linked). */
 let hubPeerId: string | undefined
 
-// Dials as deployed (startClawMeshNode installs the `ws` client) unless FANOUT_WS_DIALER says otherwise.
-const wsDialer = wsDialerChoice()
-if (wsDialer === 'all' || (wsDialer === 'deployed' && usesContextService)) installWsDialer()
+if (dialsThroughWs()) installWsDialer()
 
 const privateKey = await generateKeyPair('Ed25519')
 const listen = ['/ip4/127.0.0.1/tcp/0/ws']

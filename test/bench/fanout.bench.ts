@@ -52,14 +52,13 @@ import { parseArgs } from 'node:util'
 import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../bin/memory-levers.js'
 import type { EarlyBatchCounts } from '../../node/context/publish-coalescer.ts'
 import {
+  dialsThroughWs,
   FANOUT_MODES,
   type FanoutMode,
   type ParentMessage,
   SITE10_EDGES,
   type WorkerConfig,
   type WorkerMessage,
-  type WsDialerChoice,
-  wsDialerChoice,
 } from './fanout-core.ts'
 
 type BenchMode = FanoutMode | 'clawmesh@baseline'
@@ -108,13 +107,7 @@ function memoryLeversOfOptions(): { SEMI_SPACE_FLAG: string; MALLOC_ARENA_MAX: s
   return { SEMI_SPACE_FLAG: `--max-semi-space-size=${semiSpace}`, MALLOC_ARENA_MAX }
 }
 const memoryLevers = memoryLeversOfOptions()
-const wsDialer = wsDialerChoice()
-const WS_DIALER_NOTES: Record<WsDialerChoice, string> = {
-  deployed:
-    "ClawMesh through the ws client, as a node dials; raw gossipsub through Node's WebSocket (undici)",
-  all: 'every libp2p mode through the ws client',
-  none: "every libp2p mode through Node's WebSocket (undici)",
-}
+const wsDialer = dialsThroughWs()
 const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root'])
 const repeat = Number(values.repeat)
 /** The bench worker of another checkout, run in the same way (its own protocol and node code). */
@@ -844,7 +837,7 @@ const line = (cells: string[]) =>
 console.log(
   `\nClawMesh workers: ${memoryLevers === undefined ? "Node's defaults (--without-levers)" : `memory levers ${memoryLevers.SEMI_SPACE_FLAG} MALLOC_ARENA_MAX=${memoryLevers.MALLOC_ARENA_MAX}`}`,
 )
-console.log(`WebSocket dials (FANOUT_WS_DIALER=${wsDialer}): ${WS_DIALER_NOTES[wsDialer]}`)
+if (wsDialer) console.log('WebSocket dials: every libp2p worker through the ws client (FANOUT_WS_DIALER=1)')
 console.log(line(header))
 for (const row of rows) console.log(line(row))
 console.log('\nhighest rate with zero loss:')
