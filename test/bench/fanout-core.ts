@@ -30,6 +30,7 @@ export function dialsThroughWs(value = process.env.FANOUT_WS_DIALER): boolean {
   if (value === '1') return true
   throw new Error(`FANOUT_WS_DIALER takes 0 or 1; not ${JSON.stringify(value)}`)
 }
+
 export type FanoutRole = 'publisher' | 'receiver'
 
 export interface WorkerConfig {
