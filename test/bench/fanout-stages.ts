@@ -191,6 +191,7 @@ export function analyse(dumps: StageDump[]): string[] {
   }
   // Window + seal at the publisher: every frame's wait, and the gap between consecutive batches.
   for (const [, batch] of publisher.waits ?? []) {
+    if (batch.length === 0) continue
     for (const wait of batch) add('publisher frame wait (send → pub)', wait)
     add('publisher frames per batch', batch.length)
     add('publisher newest frame wait per batch', Math.min(...batch))
