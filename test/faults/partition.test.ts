@@ -165,6 +165,29 @@ async function startPartitionedSite() {
       field: await counters(site.field.url, site.dirs.field, link.placement),
     }
   }
+  /** Each side's connections, static-peer dial states and catch-up counters: printed when the
+   * world models do not converge, to tell a link that never came back from a catch-up that did
+   * not run. */
+  const links = async () => {
+    const side = async (url: string, dir: string, placement = {}) => {
+      const status = await cliJson<{
+        connections: unknown[]
+        staticPeers: Array<{ state: string; lastError?: string }>
+        health: { counters: Record<string, number> }
+      }>(['status', '--url', url], dir, placement)
+      return {
+        connections: status.connections.length,
+        staticPeers: status.staticPeers.map((peer) => peer.lastError ?? peer.state),
+        catchUps: Object.fromEntries(
+          Object.entries(status.health.counters).filter(([name]) => name.startsWith('context.catchup.')),
+        ),
+      }
+    }
+    return {
+      cc: await side(site.cc.url, site.dirs.cc),
+      field: await side(site.field.url, site.dirs.field, link.placement),
+    }
+  }
   /** Every frame either node published between `cutAt` and SETTLE_MS ago is held by both. */
   const converged = async () => {
     const cutAt = lastCutAt
@@ -200,6 +223,10 @@ async function startPartitionedSite() {
         },
         CONVERGE_TIMEOUT_MS,
       )
+    } catch (error) {
+      const state = await links().catch((failure: unknown) => String(failure))
+      console.log('[partition] not converged', JSON.stringify({ cutAt, gap: lastGap, links: state }))
+      throw error
     } finally {
       clearTimeout(gapReport)
     }
