@@ -147,24 +147,6 @@ async function startPartitionedSite() {
       },
       timeoutMs,
     )
-  const catchUps = async () => {
-    const counters = async (url: string, dir: string, placement = {}) =>
-      Object.fromEntries(
-        Object.entries(
-          (
-            await cliJson<{ health: { counters: Record<string, number> } }>(
-              ['status', '--url', url],
-              dir,
-              placement,
-            )
-          ).health.counters,
-        ).filter(([name]) => name.startsWith('context.catchup.')),
-      )
-    return {
-      cc: await counters(site.cc.url, site.dirs.cc),
-      field: await counters(site.field.url, site.dirs.field, link.placement),
-    }
-  }
   /** Each side's connections, static-peer dial states and catch-up counters: printed when the
    * world models do not converge, to tell a link that never came back from a catch-up that did
    * not run. */
@@ -187,6 +169,10 @@ async function startPartitionedSite() {
       cc: await side(site.cc.url, site.dirs.cc),
       field: await side(site.field.url, site.dirs.field, link.placement),
     }
+  }
+  const catchUps = async () => {
+    const { cc, field } = await links()
+    return { cc: cc.catchUps, field: field.catchUps }
   }
   /** Every frame either node published between `cutAt` and SETTLE_MS ago is held by both. */
   const converged = async () => {
